@@ -1,0 +1,103 @@
+"""``aether init`` and ``aether status``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from aether.cli.common import JSON_OPTION, execute, init_workspace, workspace
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aether.ops.colony import InitResult, StatusResult
+
+
+def init(
+    ctx: typer.Context,
+    goal: str = typer.Argument(..., help="What the colony is for."),
+    name: str | None = typer.Option(None, "--name", help="A short name for the colony."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing colony (it is backed up first)."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Create a colony in .aether/ (refuses to replace one without --force)."""
+
+    def run() -> InitResult:
+        from aether.ops.colony import init_colony
+
+        return init_colony(init_workspace(ctx), goal, force=force, name=name)
+
+    execute(json_out, run, _render_init)
+
+
+def _render_init(result: InitResult, console: Console) -> None:
+    console.print(f"Colony created in {result.ws.root}")
+    console.print(f"  goal:    {result.state.goal}")
+    console.print(f"  id:      {result.state.colony_id}")
+    if result.replaced_backup:
+        console.print(f"  the previous colony was backed up to {result.replaced_backup}")
+    if result.profile_written:
+        console.print(f"  profile: {result.ws.profile_file} (default; edit to taste)")
+    console.print("Next: aether status")
+
+
+def status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
+    """Show the colony: goal, status, phase, workers by caste and model, last events."""
+
+    def run() -> StatusResult:
+        from aether.ops.colony import colony_status
+
+        return colony_status(workspace(ctx))
+
+    execute(json_out, run, _render_status)
+
+
+def _render_status(result: StatusResult, console: Console) -> None:
+    from rich.table import Table
+
+    s = result.state
+    console.print(f"[bold]{s.goal}[/bold]")
+    status = s.status + (f" ({s.status_detail})" if s.status_detail else "")
+    console.print(f"status: {status}   phase: {s.current_phase if s.current_phase is not None else '-'}"
+                  f"   session: {s.session.id}   serial: {s.serial}")
+    if result.upgraded_from:
+        console.print(
+            f"[yellow]state is format {result.upgraded_from}; shown upgraded in memory. "
+            "Run `aether migrate` to convert the file.[/yellow]"
+        )
+    if s.plan.phases:
+        console.print(f"plan: {len(s.plan.phases)} phases")
+    if result.workers_by_caste_model:
+        table = Table(title="workers by caste and model")
+        table.add_column("caste")
+        table.add_column("model")
+        table.add_column("count", justify="right")
+        for caste, model, count in result.workers_by_caste_model:
+            table.add_row(caste, model, str(count))
+        console.print(table)
+    else:
+        console.print("workers: none yet")
+    if result.unverified_active:
+        console.print(
+            f"[yellow]{result.unverified_active} active worker(s) were spawned without proxy "
+            "verification (--no-proxy)[/yellow]"
+        )
+    if result.mismatched:
+        console.print(
+            f"[red]{result.mismatched} worker(s) reported a model different from the one "
+            "assigned[/red]"
+        )
+    if s.events:
+        console.print("last events:")
+        for e in s.events[-5:]:
+            console.print(f"  {e.ts}  {e.type}  {e.message}", markup=False)
+    if result.temp_files:
+        console.print(f"{result.temp_files} leftover temp file(s); the next write removes them")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(status)

@@ -1,0 +1,124 @@
+"""What every command shares: global options, error mapping, JSON/human output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import typer
+
+from aether.errors import AetherError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aether.workspace import Workspace
+
+
+class JsonResult(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=JsonResult)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
+
+
+@dataclass
+class Globals:
+    dir: str | None = None
+    lock_timeout: float | None = None
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    root = ctx.find_root()
+    obj = root.obj
+    if isinstance(obj, Globals):
+        return obj
+    return Globals()
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The colony this command works on (``NoColony`` when there is none)."""
+    from aether.workspace import discover
+
+    return discover(globals_of(ctx).dir)
+
+
+def init_workspace(ctx: typer.Context) -> Workspace:
+    from aether.workspace import for_init
+
+    return for_init(globals_of(ctx).dir)
+
+
+def lock_timeout(ctx: typer.Context) -> float | None:
+    return globals_of(ctx).lock_timeout
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def fail(error: AetherError, json_out: bool) -> typer.Exit:
+    """Report ``error`` (one line on stderr; the JSON error object on stdout with --json)."""
+    from aether.activity import redact
+
+    line = redact(error.one_line())
+    if json_out:
+        payload = error.to_json()
+        print_json(json.loads(redact(json.dumps(payload))))
+    sys.stderr.write(f"aether: error: {line}\n")
+    sys.stderr.flush()
+    return typer.Exit(error.exit_code)
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"aether: warning: {message}\n")
+
+
+def execute(
+    json_out: bool,
+    run: Callable[[], R],
+    render: Callable[[R, Console], None],
+) -> R:
+    """Run a use case and print its result; map every aether error to its exit code."""
+    try:
+        result = run()
+    except AetherError as exc:
+        raise fail(exc, json_out) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("aether: interrupted\n")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: one line, never a traceback unless asked for
+        if os.environ.get("AETHER_DEBUG"):
+            raise
+        internal = AetherError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            meaning="this is a bug in aether; nothing was written after the failure",
+            fix="run again with AETHER_DEBUG=1 for a traceback and report it",
+        )
+        raise fail(internal, json_out) from None
+    if json_out:
+        print_json(result.to_json())
+    else:
+        render(result, stdout_console())
+    return result

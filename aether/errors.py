@@ -1,0 +1,382 @@
+"""One exception tree for aether.
+
+Every error a user can cause is an ``AetherError`` subclass that knows its exit code and says
+three things: what is wrong, what it means, and what to do. ``aether.cli.main`` is the only
+place that turns them into exit codes; ``docs/exit-codes.md`` is generated from this tree
+(``tools/gendocs.py``) and a test fails when the two disagree.
+
+Exit code ranges (each class has its own code; a test enforces uniqueness):
+
+* 1       a check that found something (``migrate --check``, ``archive verify``)
+* 2       command-line usage (Typer's own)
+* 10-19   colony state
+* 20-29   workspace, option values, locking and the file system
+* 30-39   migration
+* 40-49   model profile and routing
+* 50-59   proxy and spawn
+* 60-69   session boundaries: handoff, resume, archive, reset, memory
+* 70      an internal bug (never expected; reported with a hint to file an issue)
+"""
+
+from __future__ import annotations
+
+
+class AetherError(Exception):
+    """Base of every error aether reports to a user."""
+
+    exit_code: int = 70
+    #: a short stable name, used in ``--json`` error objects
+    kind: str = "internal"
+
+    def __init__(self, what: str, *, meaning: str = "", fix: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.meaning = meaning
+        self.fix = fix
+
+    def one_line(self) -> str:
+        """The single line printed on stderr."""
+        parts = [self.what.rstrip(".")]
+        if self.meaning:
+            parts.append(self.meaning.rstrip("."))
+        if self.fix:
+            parts.append(self.fix.rstrip("."))
+        return ". ".join(parts) + "."
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": False,
+            "error": {
+                "kind": self.kind,
+                "exit_code": self.exit_code,
+                "message": self.what,
+                "meaning": self.meaning,
+                "fix": self.fix,
+            },
+        }
+
+
+class CheckFailed(AetherError):
+    """A check command found what it looks for (e.g. a migration is needed)."""
+
+    exit_code = 1
+    kind = "check_failed"
+
+
+# --- 10-19: colony state -------------------------------------------------------
+
+
+class NoColony(AetherError):
+    exit_code = 10
+    kind = "no_colony"
+
+
+class ColonyExists(AetherError):
+    exit_code = 11
+    kind = "colony_exists"
+
+
+class StateCorrupt(AetherError):
+    """The state file cannot be parsed (truncated, garbage, not UTF-8, duplicate keys)."""
+
+    exit_code = 12
+    kind = "state_corrupt"
+
+
+class StateTooNew(AetherError):
+    """The state was written by a newer format than this aether understands."""
+
+    exit_code = 17
+    kind = "state_too_new"
+
+
+class NotColonyState(AetherError):
+    """Valid JSON, but not an aether colony state (foreign file, array, string, ...)."""
+
+    exit_code = 16
+    kind = "not_colony_state"
+
+
+class StateInvalid(AetherError):
+    """The state parses but does not validate against the current schema."""
+
+    exit_code = 19
+    kind = "state_invalid"
+
+
+class UnknownStateVersion(AetherError):
+    """A ``version`` that is neither known nor newer (``"2.5"``, ``7``, ``null``)."""
+
+    exit_code = 18
+    kind = "unknown_state_version"
+
+
+class StateNotUtf8(AetherError):
+    exit_code = 13
+    kind = "state_not_utf8"
+
+
+class StateDuplicateKeys(AetherError):
+    """The same key twice in one JSON object: which value is meant cannot be known."""
+
+    exit_code = 14
+    kind = "state_duplicate_keys"
+
+
+class StateTooLarge(AetherError):
+    exit_code = 15
+    kind = "state_too_large"
+
+
+class BadWorkspace(AetherError):
+    """``--dir``/``AETHER_ROOT`` points at something unusable, or a path has the wrong type."""
+
+    exit_code = 20
+    kind = "bad_workspace"
+
+
+class InvalidInput(AetherError):
+    """An option value that parses but makes no sense (negative counts, absurd sizes)."""
+
+    exit_code = 21
+    kind = "invalid_input"
+
+
+# --- 20-29: workspace, option values, locking and the file system --------------------------------------------------------
+
+
+class LockTimeout(AetherError):
+    exit_code = 22
+    kind = "lock_timeout"
+
+
+class FilesystemError(AetherError):
+    """An OS-level failure while reading or writing (permissions, I/O)."""
+
+    exit_code = 23
+    kind = "filesystem"
+
+
+class DiskFull(AetherError):
+    exit_code = 24
+    kind = "disk_full"
+
+
+class ReadOnly(AetherError):
+    exit_code = 25
+    kind = "read_only"
+
+
+class UnsafePath(AetherError):
+    """A symlink or special file where aether expects a regular file or directory."""
+
+    exit_code = 26
+    kind = "unsafe_path"
+
+
+# --- 30-39: migration --------------------------------------------------------------------------
+
+
+class MigrationError(AetherError):
+    """A migration step could not convert the document."""
+
+    exit_code = 30
+    kind = "migration_failed"
+
+
+class SiblingFileError(AetherError):
+    """A legacy sibling file (PROJECT_PLAN.json, memory.json, ...) is unreadable."""
+
+    exit_code = 31
+    kind = "sibling_file"
+
+
+# --- 40-49: model profile and routing ----------------------------------------------------------
+
+
+class ProfileMissing(AetherError):
+    exit_code = 40
+    kind = "profile_missing"
+
+
+class ProfileSyntax(AetherError):
+    """YAML syntax error, duplicate key, alias bomb, non-mapping top level, too large."""
+
+    exit_code = 41
+    kind = "profile_syntax"
+
+
+class ProfileInvalid(AetherError):
+    """The profile parses but fails validation (types, unknown models, chains, ...)."""
+
+    exit_code = 42
+    kind = "profile_invalid"
+
+
+class UnknownModel(AetherError):
+    exit_code = 43
+    kind = "unknown_model"
+
+
+class UnknownCaste(AetherError):
+    exit_code = 44
+    kind = "unknown_caste"
+
+
+class ContextTooLarge(AetherError):
+    """No model in the chain has a context window large enough."""
+
+    exit_code = 45
+    kind = "context_too_large"
+
+
+class BadModelOverride(AetherError):
+    """A malformed ``AETHER_MODEL_n`` environment variable."""
+
+    exit_code = 46
+    kind = "bad_model_override"
+
+
+# --- 50-59: proxy and spawn --------------------------------------------------------------------
+
+
+class ProxyUnreachable(AetherError):
+    """Connection refused, timeout, or the proxy is not ready."""
+
+    exit_code = 50
+    kind = "proxy_unreachable"
+
+
+class ProxyKeyMissing(AetherError):
+    exit_code = 51
+    kind = "proxy_key_missing"
+
+
+class ProxyAuthFailed(AetherError):
+    """The proxy rejected the key (401, 400 no_db_connection) or forbade access (403)."""
+
+    exit_code = 52
+    kind = "proxy_auth_failed"
+
+
+class ModelNotServed(AetherError):
+    exit_code = 53
+    kind = "model_not_served"
+
+
+class ProxyError(AetherError):
+    """The proxy answered with a 5xx or something unexpected."""
+
+    exit_code = 54
+    kind = "proxy_error"
+
+
+class AllModelsFailed(AetherError):
+    """Every model in the fallback chain failed; ``attempts`` lists each one."""
+
+    exit_code = 55
+    kind = "all_models_failed"
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        attempts: list[dict[str, object]] | None = None,
+        meaning: str = "",
+        fix: str = "",
+    ) -> None:
+        super().__init__(what, meaning=meaning, fix=fix)
+        self.attempts = list(attempts or [])
+
+    def to_json(self) -> dict[str, object]:
+        payload = super().to_json()
+        error = payload["error"]
+        assert isinstance(error, dict)
+        error["attempts"] = self.attempts
+        return payload
+
+
+class WorkerNotFound(AetherError):
+    exit_code = 56
+    kind = "worker_not_found"
+
+
+class WorkerStateConflict(AetherError):
+    """A worker transition that makes no sense (reporting on a finished worker, ...)."""
+
+    exit_code = 57
+    kind = "worker_state_conflict"
+
+
+class ExecFailed(AetherError):
+    """``spawn --exec`` could not start the worker command."""
+
+    exit_code = 58
+    kind = "exec_failed"
+
+
+# --- 60-69: session boundaries -----------------------------------------------------------------
+
+
+class HandoffError(AetherError):
+    """HANDOFF.md is unreadable or belongs to another colony."""
+
+    exit_code = 60
+    kind = "handoff"
+
+
+class ColonyStateConflict(AetherError):
+    """The command does not fit the colony's lifecycle status (resume when not paused, ...)."""
+
+    exit_code = 61
+    kind = "lifecycle_conflict"
+
+
+class ArchiveNotFound(AetherError):
+    exit_code = 62
+    kind = "archive_not_found"
+
+
+class ArchiveCorrupt(AetherError):
+    """A chamber whose files do not match its manifest."""
+
+    exit_code = 63
+    kind = "archive_corrupt"
+
+
+class BadArchiveName(AetherError):
+    exit_code = 64
+    kind = "bad_archive_name"
+
+
+class ConfirmationRequired(AetherError):
+    """A destructive command needs ``--yes`` (or a terminal to ask on)."""
+
+    exit_code = 65
+    kind = "confirmation_required"
+
+
+class MemoryFileError(AetherError):
+    """A memory file or an import/export file is unreadable or malformed."""
+
+    exit_code = 66
+    kind = "memory_file"
+
+
+class Aborted(AetherError):
+    """The user answered no."""
+
+    exit_code = 67
+    kind = "aborted"
+
+
+def all_error_classes() -> list[type[AetherError]]:
+    """Every concrete error class, in exit-code order (used by the docs generator and tests)."""
+    seen: list[type[AetherError]] = []
+    stack: list[type[AetherError]] = [AetherError]
+    while stack:
+        cls = stack.pop()
+        if cls not in seen:
+            seen.append(cls)
+            stack.extend(cls.__subclasses__())
+    return sorted(seen, key=lambda c: c.exit_code)

@@ -1,0 +1,1 @@
+"""Model profiles and routing: which model a worker of a caste gets for a task, and why."""

@@ -1,0 +1,205 @@
+"""The current colony state schema: the only Pydantic model of ``COLONY_STATE.json``.
+
+Older formats are never modelled here; ``aether.state.migrations`` turns them into a dict of
+this shape first. Every model allows extra keys, so fields written by an older or foreign writer
+that this version does not know survive a load→save cycle verbatim (the tool we replace dropped
+them on save). Values the migration chain could not map to a field go to ``legacy``.
+
+Timestamps are ISO 8601 strings in UTC (``2026-11-21T15:04:11Z``), kept as strings so that a
+value read from an old file is written back byte-for-byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: lifecycle statuses aether itself writes; a migrated unknown one becomes "unknown" and the
+#: original text is kept in ``status_detail``
+ColonyStatus = Literal[
+    "idle",
+    "planning",
+    "ready",
+    "active",
+    "executing",
+    "built",
+    "paused",
+    "completed",
+    "sealed",
+    "entombed",
+    "unknown",
+]
+
+WorkerStatus = Literal[
+    "spawned",  # recorded, not yet reported as started
+    "running",  # started (heartbeat or --exec start)
+    "completed",
+    "failed",
+    "never_started",  # found by resume: spawned but never started
+    "lost",  # found by resume: started but never finished / heartbeat too old
+]
+
+#: statuses after which a worker never changes again (except to be linked to a respawn)
+FINISHED_WORKER_STATUSES: frozenset[str] = frozenset(
+    {"completed", "failed", "never_started", "lost"}
+)
+
+
+class _Open(BaseModel):
+    """Base for every state model: unknown keys are kept, not dropped."""
+
+    model_config = ConfigDict(extra="allow", validate_default=False)
+
+
+class Task(_Open):
+    id: str
+    description: str = ""
+    status: str = "pending"
+    caste: str | None = None
+    worker_ids: list[str] = Field(default_factory=list)
+
+
+class Phase(_Open):
+    id: int | str
+    name: str = ""
+    description: str = ""
+    status: str = "pending"
+    tasks: list[Task] = Field(default_factory=list)
+
+
+class Plan(_Open):
+    generated_at: str | None = None
+    #: a number or an object of axes, as the old tool wrote it
+    confidence: float | dict[str, Any] | None = None
+    phases: list[Phase] = Field(default_factory=list)
+
+
+class Session(_Open):
+    id: str
+    started_at: str
+    paused_at: str | None = None
+    resumed_at: str | None = None
+    ended_at: str | None = None
+    #: the note given to ``aether pause --note``
+    note: str | None = None
+    #: the profile hash in force when the colony was paused
+    profile_hash_at_pause: str | None = None
+    #: the model each caste would get at pause (caste -> model)
+    caste_models_at_pause: dict[str, str] = Field(default_factory=dict)
+    previous_ids: list[str] = Field(default_factory=list)
+
+
+class RoutingAttempt(_Open):
+    """One model tried while spawning a worker."""
+
+    model: str
+    outcome: str  # "ok", "skipped", "failed"
+    status: int | None = None
+    error: str | None = None
+    timed_out: bool = False
+    at: str | None = None
+
+
+class Worker(_Open):
+    id: str
+    caste: str
+    model: str
+    #: where the model came from: explicit, pinned, override, task-routing, scoring,
+    #: caste-default, fallback, lenient-default, legacy
+    model_source: str
+    model_reason: str
+    profile_hash: str
+    task: str | None = None
+    session_id: str | None = None
+    status: WorkerStatus = "spawned"
+    spawned_at: str
+    started_at: str | None = None
+    heartbeat_at: str | None = None
+    finished_at: str | None = None
+    #: True only when a proxy check proved the model is served (and, with a probe, answered)
+    verified: bool = False
+    #: how it was verified: {"method": "models-list"|"probe"|"none", ...}
+    verification: dict[str, Any] = Field(default_factory=dict)
+    attempts: list[RoutingAttempt] = Field(default_factory=list)
+    model_used: str | None = None
+    model_mismatch: bool = False
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    exit_code: int | None = None
+    duration_s: float | None = None
+    latency_ms: float | None = None
+    fail_reason: str | None = None
+    respawn_of: str | None = None
+    replaced_by: str | None = None
+
+
+class Event(_Open):
+    ts: str
+    type: str
+    source: str = "aether"
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    #: the original text of an event migrated from a pipe-separated string, kept verbatim
+    raw: str | None = None
+
+
+class Settings(_Open):
+    #: events kept in the state; older ones move to data/events.archive.jsonl
+    event_cap: int = Field(default=100, ge=1, le=100_000)
+    #: finished workers kept in the state; older ones move to data/workers.history.jsonl
+    finished_worker_cap: int = Field(default=200, ge=1, le=1_000_000)
+    #: a running worker whose last heartbeat is older than this is ``lost`` on resume
+    heartbeat_limit_s: int = Field(default=3600, ge=1)
+
+
+class WorkerCounts(_Open):
+    """Per caste/model counts of finished workers compacted out of ``workers``."""
+
+    total: int = 0
+    by_status: dict[str, int] = Field(default_factory=dict)
+
+
+class ColonyState(_Open):
+    version: str
+    colony_id: str
+    serial: int = Field(ge=0)
+    created_at: str
+    updated_at: str
+    goal: str
+    name: str | None = None
+    status: ColonyStatus = "idle"
+    #: the original lifecycle text when it came from an older writer (e.g. "CROWNED")
+    status_detail: str | None = None
+    plan: Plan = Field(default_factory=Plan)
+    current_phase: int | str | None = None
+    session: Session
+    workers: list[Worker] = Field(default_factory=list)
+    #: "caste/model" -> counts of compacted finished workers
+    worker_counts: dict[str, WorkerCounts] = Field(default_factory=dict)
+    events: list[Event] = Field(default_factory=list)
+    events_archived: int = 0
+    signals: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+    #: values from older formats with no field of their own, kept verbatim by source version
+    legacy: dict[str, Any] = Field(default_factory=dict)
+    #: one entry per migration applied to this colony: {from, to, at, steps}
+    migrations: list[dict[str, Any]] = Field(default_factory=list)
+
+    def add_event(
+        self, type: str, message: str = "", *, source: str = "aether", **data: Any
+    ) -> Event:
+        """Append an event; the store moves the oldest beyond ``settings.event_cap`` out."""
+        from aether.timeutil import iso
+
+        event = Event(ts=iso(), type=type, source=source, message=message, data=data)
+        self.events.append(event)
+        return event
+
+    def worker(self, worker_id: str) -> Worker | None:
+        for w in self.workers:
+            if w.id == worker_id:
+                return w
+        return None

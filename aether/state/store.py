@@ -1,0 +1,359 @@
+"""The colony store: the one way state is read and written.
+
+``Store.load()`` is for read-only commands: no lock, no write; an old file is upgraded in memory.
+``Store.transaction()`` is for every command that writes:
+
+1. take the colony lock (``aether.state.lock``), sweep temp files a crashed writer left;
+2. read and parse; an old format is upgraded by the migration chain, after a pre-migration
+   backup that is never rotated away;
+3. validate against the current schema and hand the model to the caller;
+4. the caller changes it; re-validate (``model_copy`` and attribute assignment do not validate);
+5. move overflowing events and finished workers to their append-only archives;
+6. bump the serial, link the previous file into ``backups/``, write atomically, release.
+
+A corrupt file is never overwritten: every error is raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aether.errors import (
+    AetherError,
+    ColonyExists,
+    NoColony,
+    SiblingFileError,
+    StateCorrupt,
+    StateDuplicateKeys,
+    StateInvalid,
+    StateNotUtf8,
+    StateTooLarge,
+)
+from aether.files import (
+    DuplicateKeyError,
+    append_lines,
+    atomic_write_bytes,
+    canonical_json,
+    loads_strict,
+    os_error,
+    sweep_temp_files,
+)
+from aether.memory import MemoryItem, merge_items
+from aether.state.lock import ColonyLock, command_line, lock_timeout_from_env
+from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
+from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, WorkerCounts
+from aether.timeutil import iso
+from aether.workspace import Workspace
+
+DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
+#: rolling backups kept in data/backups/ (hard links to previous versions: no copy cost)
+ROLLING_BACKUPS = 10
+#: files the old tool's v1 layout kept beside COLONY_STATE.json
+LEGACY_SIBLINGS = (
+    "PROJECT_PLAN.json",
+    "pheromones.json",
+    "memory.json",
+    "errors.json",
+    "events.json",
+)
+
+
+def max_state_bytes() -> int:
+    raw = os.environ.get("AETHER_MAX_STATE_BYTES")
+    if raw and raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return DEFAULT_MAX_STATE_BYTES
+
+
+def _backups_hint(ws: Workspace) -> str:
+    return f"backups are in {ws.backups_dir}" if ws.backups_dir.is_dir() else "no backups exist yet"
+
+
+def read_state_bytes(ws: Workspace) -> bytes:
+    path = ws.state_file
+    try:
+        if path.is_dir():
+            from aether.errors import UnsafePath
+
+            raise UnsafePath(
+                f"{path} is a directory where the state file should be",
+                fix="move the directory away; nothing was changed",
+            )
+        size = path.stat().st_size
+        limit = max_state_bytes()
+        if size > limit:
+            raise StateTooLarge(
+                f"the state file {path} is {size / 1048576:.1f} MiB, over the "
+                f"{limit / 1048576:.0f} MiB limit",
+                meaning="aether will not load a file that large (a healthy colony is well "
+                "under 1 MiB); it was not touched",
+                fix=f"inspect it by hand; {_backups_hint(ws)} (AETHER_MAX_STATE_BYTES raises "
+                "the limit)",
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NoColony(
+            f"no colony state at {path}",
+            fix='create one with `aether init "GOAL"`',
+        ) from None
+    except OSError as exc:
+        raise os_error(exc, path, "reading") from None
+
+
+def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
+    path = ws.state_file
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateNotUtf8(
+            f"the state file {path} is not UTF-8 text (bad byte at offset {exc.start})",
+            meaning="it is damaged or not a colony state; it was not touched",
+            fix=f"restore it: {_backups_hint(ws)}",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return loads_strict(text)
+    except DuplicateKeyError as exc:
+        raise StateDuplicateKeys(
+            f"the state file {path} has the key {exc.key!r} twice in one object",
+            meaning="which value is meant cannot be known; it was not touched",
+            fix=f"remove one of them by hand, or restore: {_backups_hint(ws)}",
+        ) from None
+    except ValueError as exc:
+        what = "is empty" if not text.strip() else f"is not valid JSON ({exc})"
+        raise StateCorrupt(
+            f"the state file {path} {what}",
+            meaning="it was probably truncated or edited by hand; aether never overwrites it",
+            fix=f"restore it: {_backups_hint(ws)}",
+        ) from None
+
+
+def read_siblings(data_dir: Path) -> dict[str, Any]:
+    """Parse the legacy v1 sibling files that exist next to the state."""
+    found: dict[str, Any] = {}
+    for name in LEGACY_SIBLINGS:
+        path = data_dir / name
+        if not path.is_file():
+            continue
+        try:
+            found[name] = loads_strict(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SiblingFileError(
+                f"the legacy file {path} cannot be read ({str(exc).splitlines()[0]})",
+                meaning="its data would be lost if the colony were migrated without it; "
+                "nothing was written",
+                fix="fix the file or move it out of the data directory",
+            ) from None
+    return found
+
+
+def validate_state(doc: Any, ws: Workspace) -> ColonyState:
+    try:
+        return ColonyState.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise StateInvalid(
+            f"the state file {ws.state_file} is invalid: {loc}: {err['msg']}{more}",
+            meaning="a field has the wrong type or value; the file was not touched",
+            fix=f"fix that field, or restore: {_backups_hint(ws)}",
+        ) from None
+
+
+@dataclass
+class LoadedState:
+    state: ColonyState
+    raw: bytes
+    upgrade: UpgradeResult | None = None
+
+    @property
+    def upgraded_from(self) -> str | None:
+        return self.upgrade.from_version if self.upgrade and self.upgrade.changed else None
+
+
+def load_document(ws: Workspace, raw: bytes) -> tuple[ColonyState, UpgradeResult | None]:
+    """Parse, upgrade (in memory) and validate a state file's bytes."""
+    doc = parse_state_bytes(raw, ws)
+    if isinstance(doc, dict) and doc.get("version") == CURRENT_VERSION:
+        return validate_state(doc, ws), None
+    siblings = read_siblings(ws.data_dir) if isinstance(doc, dict) else {}
+    ctx = MigrationContext(now=iso(), siblings=siblings, source_path=ws.state_file)
+    try:
+        result = upgrade(doc, ctx)
+    except AetherError:
+        raise
+    except Exception as exc:  # a step met a shape it does not handle: report, never crash
+        from aether.errors import MigrationError
+
+        raise MigrationError(
+            f"the state file {ws.state_file} could not be migrated "
+            f"({type(exc).__name__}: {exc})",
+            meaning="nothing was written",
+            fix="report this with the file attached; restore from backups if needed",
+        ) from None
+    return validate_state(result.state, ws), result
+
+
+@dataclass
+class Transaction:
+    ws: Workspace
+    state: ColonyState
+    upgrade: UpgradeResult | None = None
+    memory_to_add: list[MemoryItem] = field(default_factory=list)
+    #: set by the caller to skip the write (e.g. nothing to do); the lock is still released
+    abort: bool = False
+    swept: list[Path] = field(default_factory=list)
+
+    def add_memory(self, items: list[MemoryItem]) -> None:
+        self.memory_to_add.extend(items)
+
+
+class Store:
+    def __init__(self, ws: Workspace, *, lock_timeout: float | None = None, command: str = ""):
+        self.ws = ws
+        self.lock_timeout = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
+        self.command = command or command_line()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def load(self) -> LoadedState:
+        raw = read_state_bytes(self.ws)
+        state, result = load_document(self.ws, raw)
+        return LoadedState(state=state, raw=raw, upgrade=result)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def lock(self) -> ColonyLock:
+        self.ws.data_dir.mkdir(parents=True, exist_ok=True)
+        return ColonyLock(
+            self.ws.lock_file,
+            self.ws.lock_holder_file,
+            timeout=self.lock_timeout,
+            command=self.command,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        if not self.ws.exists():
+            raise NoColony(
+                f"no colony state at {self.ws.state_file}",
+                fix='create one with `aether init "GOAL"`',
+            )
+        with self.lock():
+            swept = sweep_temp_files(self.ws.data_dir)
+            loaded = self.load()
+            tx = Transaction(ws=self.ws, state=loaded.state, upgrade=loaded.upgrade, swept=swept)
+            yield tx
+            if tx.abort:
+                return
+            if loaded.upgrade is not None and loaded.upgrade.changed:
+                self._pre_migration_backup(loaded.raw, loaded.upgrade)
+                tx.memory_to_add = [
+                    MemoryItem.model_validate(m) for m in loaded.upgrade.memory
+                ] + tx.memory_to_add
+            self._commit(tx, previous_serial=loaded.state.serial if loaded.upgrade is None else -1)
+
+    def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
+        state = validate_state(tx.state.model_dump(mode="json"), self.ws)
+        if tx.memory_to_add:
+            merge_items(self.ws.memory_dir, tx.memory_to_add)
+        self._compact(state)
+        state.serial += 1
+        state.updated_at = iso()
+        payload = canonical_json(state.model_dump(mode="json")).encode("utf-8")
+        if previous_serial >= 0:
+            self._rolling_backup(previous_serial)
+        atomic_write_bytes(self.ws.state_file, payload)
+        tx.state = state
+
+    def _compact(self, state: ColonyState) -> None:
+        """Keep the state bounded without discarding anything (issue: bounded state)."""
+        cap = state.settings.event_cap
+        if len(state.events) > cap:
+            overflow = state.events[: len(state.events) - cap]
+            append_lines(
+                self.ws.events_archive,
+                (canonical_json(e.model_dump(mode="json")).replace("\n", "") for e in overflow),
+            )
+            state.events = state.events[len(overflow) :]
+            state.events_archived += len(overflow)
+        finished = [w for w in state.workers if w.status in FINISHED_WORKER_STATUSES]
+        wcap = state.settings.finished_worker_cap
+        if len(finished) > wcap:
+            to_move = {w.id for w in finished[: len(finished) - wcap]}
+            moved = [w for w in state.workers if w.id in to_move]
+            append_lines(
+                self.ws.workers_history,
+                (canonical_json(w.model_dump(mode="json")).replace("\n", "") for w in moved),
+            )
+            for w in moved:
+                counts = state.worker_counts.setdefault(f"{w.caste}/{w.model}", WorkerCounts())
+                counts.total += 1
+                counts.by_status[w.status] = counts.by_status.get(w.status, 0) + 1
+            state.workers = [w for w in state.workers if w.id not in to_move]
+
+    def _rolling_backup(self, serial: int) -> None:
+        """Hard-link the file about to be replaced into backups/ (free: no bytes copied)."""
+        backups = self.ws.backups_dir
+        try:
+            backups.mkdir(parents=True, exist_ok=True)
+            target = backups / f"COLONY_STATE.serial-{serial:08d}.json"
+            if not target.exists():
+                try:
+                    os.link(self.ws.state_file, target)
+                except OSError:
+                    shutil.copy2(self.ws.state_file, target)
+            rolling = sorted(backups.glob("COLONY_STATE.serial-*.json"))
+            for old in rolling[:-ROLLING_BACKUPS]:
+                old.unlink()
+        except OSError as exc:
+            raise os_error(exc, backups, "backing up into") from None
+
+    def _pre_migration_backup(self, raw: bytes, result: UpgradeResult) -> Path:
+        """A real copy of the old file and its siblings, never rotated away."""
+        folder = self.ws.backups_dir / "pre-migration" / f"{result.from_version}-{iso()}"
+        folder = Path(str(folder).replace(":", ""))
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(folder / self.ws.state_file.name, raw)
+        for name in LEGACY_SIBLINGS:
+            sibling = self.ws.data_dir / name
+            if sibling.is_file():
+                atomic_write_bytes(folder / name, sibling.read_bytes())
+        return folder
+
+    def create(self, state: ColonyState, *, force: bool) -> Path | None:
+        """Write a brand-new colony (``aether init``). Returns the backup of a replaced one."""
+        with self.lock():
+            sweep_temp_files(self.ws.data_dir)
+            backup: Path | None = None
+            if self.ws.exists():
+                if not force:
+                    raise ColonyExists(
+                        f"a colony already exists at {self.ws.root}",
+                        meaning="init would replace it",
+                        fix="use `aether status` to see it, or `aether init --force` to back it "
+                        "up and start over",
+                    )
+                backup = self._backup_before_replace()
+            payload = canonical_json(state.model_dump(mode="json")).encode("utf-8")
+            atomic_write_bytes(self.ws.state_file, payload)
+            return backup
+
+    def _backup_before_replace(self) -> Path:
+        self.ws.backups_dir.mkdir(parents=True, exist_ok=True)
+        target = self.ws.backups_dir / f"COLONY_STATE.before-init-{iso().replace(':', '')}.json"
+        try:
+            atomic_write_bytes(target, self.ws.state_file.read_bytes())
+        except OSError as exc:
+            raise os_error(exc, self.ws.state_file, "backing up") from None
+        return target
