@@ -88,6 +88,8 @@ class Session(_Open):
     #: the model each caste would get at pause (caste -> model)
     caste_models_at_pause: dict[str, str] = Field(default_factory=dict)
     previous_ids: list[str] = Field(default_factory=list)
+    #: git HEAD and branch of the project at pause ({"head": ..., "branch": ...}), if a repo
+    git_at_pause: dict[str, str | None] | None = None
 
 
 class RoutingAttempt(_Open):
@@ -133,6 +135,9 @@ class Worker(_Open):
     fail_reason: str | None = None
     respawn_of: str | None = None
     replaced_by: str | None = None
+    #: set by ``resume --adopt-profile``: the model a respawn of this worker uses instead of
+    #: ``model`` (the record of what it ran on is never rewritten)
+    repin_to: str | None = None
 
 
 class Event(_Open):
