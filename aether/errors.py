@@ -67,11 +67,15 @@ class CheckFailed(AetherError):
 
 
 class NoColony(AetherError):
+    """No colony where the command looked (cwd and parents, --dir, AETHER_ROOT)."""
+
     exit_code = 10
     kind = "no_colony"
 
 
 class ColonyExists(AetherError):
+    """`init` found a colony already; `--force` backs it up and replaces it."""
+
     exit_code = 11
     kind = "colony_exists"
 
@@ -112,6 +116,8 @@ class UnknownStateVersion(AetherError):
 
 
 class StateNotUtf8(AetherError):
+    """The state file is not UTF-8 text."""
+
     exit_code = 13
     kind = "state_not_utf8"
 
@@ -124,6 +130,8 @@ class StateDuplicateKeys(AetherError):
 
 
 class StateTooLarge(AetherError):
+    """The state file is over the size limit (AETHER_MAX_STATE_BYTES, default 16 MiB)."""
+
     exit_code = 15
     kind = "state_too_large"
 
@@ -146,6 +154,8 @@ class InvalidInput(AetherError):
 
 
 class LockTimeout(AetherError):
+    """Another live command held the colony lock longer than the lock timeout; the message names it."""
+
     exit_code = 22
     kind = "lock_timeout"
 
@@ -158,11 +168,15 @@ class FilesystemError(AetherError):
 
 
 class DiskFull(AetherError):
+    """No space left on the device while writing; the previous file is intact."""
+
     exit_code = 24
     kind = "disk_full"
 
 
 class ReadOnly(AetherError):
+    """A file or directory aether must write is read-only or not permitted."""
+
     exit_code = 25
     kind = "read_only"
 
@@ -195,12 +209,14 @@ class SiblingFileError(AetherError):
 
 
 class ProfileMissing(AetherError):
+    """The model profile `.aether/model-profiles.yaml` does not exist."""
+
     exit_code = 40
     kind = "profile_missing"
 
 
 class ProfileSyntax(AetherError):
-    """YAML syntax error, duplicate key, alias bomb, non-mapping top level, too large."""
+    """YAML syntax error, duplicate key, not UTF-8 (too large/alias bomb/non-mapping: 47-49)."""
 
     exit_code = 41
     kind = "profile_syntax"
@@ -214,11 +230,15 @@ class ProfileInvalid(AetherError):
 
 
 class UnknownModel(AetherError):
+    """A model name (from --model, the profile or the environment) is not declared in the profile."""
+
     exit_code = 43
     kind = "unknown_model"
 
 
 class UnknownCaste(AetherError):
+    """A caste the profile does not know (strict mode)."""
+
     exit_code = 44
     kind = "unknown_caste"
 
@@ -237,6 +257,27 @@ class BadModelOverride(AetherError):
     kind = "bad_model_override"
 
 
+class ProfileTooLarge(AetherError):
+    """The profile file is over the size limit (1 MiB)."""
+
+    exit_code = 47
+    kind = "profile_too_large"
+
+
+class ProfileAliasBomb(AetherError):
+    """YAML anchors/aliases that expand past the budget, or refer to themselves."""
+
+    exit_code = 48
+    kind = "profile_alias_bomb"
+
+
+class ProfileNotMapping(AetherError):
+    """The YAML parses, but its top level is not a mapping (a list, a string, empty)."""
+
+    exit_code = 49
+    kind = "profile_not_mapping"
+
+
 # --- 50-59: proxy and spawn --------------------------------------------------------------------
 
 
@@ -248,6 +289,8 @@ class ProxyUnreachable(AetherError):
 
 
 class ProxyKeyMissing(AetherError):
+    """The environment variable the profile names for the proxy key is not set."""
+
     exit_code = 51
     kind = "proxy_key_missing"
 
@@ -260,6 +303,8 @@ class ProxyAuthFailed(AetherError):
 
 
 class ModelNotServed(AetherError):
+    """The proxy does not list the chosen model (or its alias)."""
+
     exit_code = 53
     kind = "model_not_served"
 
@@ -297,6 +342,8 @@ class AllModelsFailed(AetherError):
 
 
 class WorkerNotFound(AetherError):
+    """No worker with that id in the colony."""
+
     exit_code = 56
     kind = "worker_not_found"
 
@@ -333,6 +380,8 @@ class ColonyStateConflict(AetherError):
 
 
 class ArchiveNotFound(AetherError):
+    """No chamber with that name under `.aether/chambers/`."""
+
     exit_code = 62
     kind = "archive_not_found"
 
@@ -345,6 +394,8 @@ class ArchiveCorrupt(AetherError):
 
 
 class BadArchiveName(AetherError):
+    """An archive name with a path separator, `..`, or an absolute path."""
+
     exit_code = 64
     kind = "bad_archive_name"
 

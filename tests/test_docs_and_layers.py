@@ -1,0 +1,96 @@
+"""Docs that quote the code are current; the layers import one way; errors are well-formed."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from aether.errors import AetherError, all_error_classes
+from tests.conftest import REPO
+from tools import gendocs
+
+PACKAGE = REPO / "aether"
+UI_MODULES = {"typer", "rich", "click"}
+
+
+def test_generated_docs_are_current() -> None:
+    for name, render in gendocs.GENERATED.items():
+        committed = (gendocs.DOCS / name).read_text(encoding="utf-8")
+        assert committed == render(), f"docs/{name} is stale: run `python -m tools.gendocs`"
+
+
+def test_every_error_has_a_unique_exit_code_and_a_doc() -> None:
+    codes: dict[int, str] = {}
+    for cls in all_error_classes():
+        assert cls.exit_code not in codes, (cls.__name__, codes.get(cls.exit_code))
+        codes[cls.exit_code] = cls.__name__
+        assert cls.__doc__ and cls.__doc__.strip(), f"{cls.__name__} needs a docstring"
+        assert cls is AetherError or cls.kind != "internal"
+    assert 2 not in codes, "2 is Typer's usage error"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _aether_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("aether"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("aether"))
+    return found
+
+
+def test_only_the_cli_layer_knows_typer_and_rich() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "cli":
+            continue
+        bad = _imports(path) & UI_MODULES
+        if bad:
+            offenders.append(f"{rel}: {sorted(bad)}")
+    assert not offenders, offenders
+
+
+def test_layers_import_one_way() -> None:
+    """cli -> ops -> domain: the domain never imports ops or cli; ops never import cli."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        layer = rel.parts[0]
+        if rel.name == "__main__.py":
+            continue  # the entry point is the top of the stack
+        for module in _aether_imports(path):
+            if layer != "cli" and module.startswith("aether.cli"):
+                offenders.append(f"{rel} imports {module}")
+            if layer not in {"cli", "ops"} and module.startswith("aether.ops"):
+                offenders.append(f"{rel} imports {module}")
+    assert not offenders, offenders
+
+
+def test_importing_aether_and_the_cli_stays_light() -> None:
+    """`import aether` pulls in nothing heavy; building the CLI does not import rich or yaml."""
+    code = (
+        "import sys; import aether; assert 'typer' not in sys.modules and 'pydantic' not in "
+        "sys.modules, 'aether/__init__ must stay light'; import aether.cli.app; "
+        "heavy = sorted(m for m in ('rich.console', 'yaml', 'http.client', 'litellm', 'httpx') "
+        "if m in sys.modules); print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"imported at CLI start-up: {result.stdout.strip()}"
