@@ -130,7 +130,7 @@ class StateDuplicateKeys(AetherError):
 
 
 class StateTooLarge(AetherError):
-    """The state file is over the size limit (AETHER_MAX_STATE_BYTES, default 16 MiB)."""
+    """The state file is over the size limit (AETHER_MAX_STATE_BYTES; default 16 MiB)."""
 
     exit_code = 15
     kind = "state_too_large"
@@ -150,11 +150,11 @@ class InvalidInput(AetherError):
     kind = "invalid_input"
 
 
-# --- 20-29: workspace, option values, locking and the file system --------------------------------------------------------
+# --- 20-29: workspace, option values, locking and the file system ------------------------
 
 
 class LockTimeout(AetherError):
-    """Another live command held the colony lock longer than the lock timeout; the message names it."""
+    """Another live command held the colony lock past the lock timeout (the message names it)."""
 
     exit_code = 22
     kind = "lock_timeout"
@@ -230,7 +230,7 @@ class ProfileInvalid(AetherError):
 
 
 class UnknownModel(AetherError):
-    """A model name (from --model, the profile or the environment) is not declared in the profile."""
+    """A model name (--model, profile or environment) that the profile does not declare."""
 
     exit_code = 43
     kind = "unknown_model"

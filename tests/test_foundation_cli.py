@@ -114,7 +114,9 @@ BAD_STATES: list[tuple[str, bytes, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("label", "content", "code", "phrase"), BAD_STATES, ids=[b[0] for b in BAD_STATES])
+@pytest.mark.parametrize(
+    ("label", "content", "code", "phrase"), BAD_STATES, ids=[b[0] for b in BAD_STATES]
+)
 def test_bad_state_files_get_their_own_error_and_stay_untouched(
     colony: Path, run_aether: RunAether, label: str, content: bytes, code: int, phrase: str
 ) -> None:
@@ -133,7 +135,9 @@ def test_bad_state_files_get_their_own_error_and_stay_untouched(
     assert snapshot(colony) == before
 
 
-def test_wrong_type_in_known_field_is_invalid_not_a_crash(colony: Path, run_aether: RunAether) -> None:
+def test_wrong_type_in_known_field_is_invalid_not_a_crash(
+    colony: Path, run_aether: RunAether
+) -> None:
     doc = json.loads((colony / STATE).read_text())
     doc["serial"] = "many"
     _state_with(colony, doc)

@@ -36,7 +36,9 @@ def exit_codes_md() -> str:
         doc = " ".join((cls.__doc__ or "").split())
         if cls.__name__ == "AetherError":
             doc = "an internal error (a bug in aether; run with AETHER_DEBUG=1 and report it)"
-        rows.append((cls.exit_code, f"| {cls.exit_code} | `{cls.kind}` | `{cls.__name__}` | {doc} |"))
+        rows.append(
+            (cls.exit_code, f"| {cls.exit_code} | `{cls.kind}` | `{cls.__name__}` | {doc} |")
+        )
     lines += [row for _, row in sorted(rows)]
     lines.append("| 130 | | | interrupted (Ctrl-C) |")
     return "\n".join(lines) + "\n"
@@ -44,7 +46,7 @@ def exit_codes_md() -> str:
 
 def _type_text(schema: dict[str, Any], defs: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].split("/")[-1]
+        return str(schema["$ref"]).split("/")[-1]
     if "anyOf" in schema:
         return " \\| ".join(_type_text(s, defs) for s in schema["anyOf"])
     if "enum" in schema:

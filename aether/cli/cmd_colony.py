@@ -61,8 +61,10 @@ def _render_status(result: StatusResult, console: Console) -> None:
     s = result.state
     console.print(f"[bold]{s.goal}[/bold]")
     status = s.status + (f" ({s.status_detail})" if s.status_detail else "")
-    console.print(f"status: {status}   phase: {s.current_phase if s.current_phase is not None else '-'}"
-                  f"   session: {s.session.id}   serial: {s.serial}")
+    console.print(
+        f"status: {status}   phase: {s.current_phase if s.current_phase is not None else '-'}"
+        f"   session: {s.session.id}   serial: {s.serial}"
+    )
     if result.upgraded_from:
         console.print(
             f"[yellow]state is format {result.upgraded_from}; shown upgraded in memory. "

@@ -44,7 +44,9 @@ class InitResult:
 def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = None) -> InitResult:
     goal = goal.strip()
     if not goal:
-        raise InvalidInput("the goal is empty", fix='say what the colony is for: aether init "GOAL"')
+        raise InvalidInput(
+            "the goal is empty", fix='say what the colony is for: aether init "GOAL"'
+        )
     if len(goal) > MAX_GOAL_CHARS:
         raise InvalidInput(
             f"the goal is {len(goal)} characters long (limit {MAX_GOAL_CHARS})",
@@ -114,8 +116,7 @@ class StatusResult:
                 "model_mismatches": self.mismatched,
                 "compacted": sum(c.total for c in s.worker_counts.values()),
                 "by_caste_model": [
-                    {"caste": c, "model": m, "count": n}
-                    for c, m, n in self.workers_by_caste_model
+                    {"caste": c, "model": m, "count": n} for c, m, n in self.workers_by_caste_model
                 ],
             },
             "events": [e.model_dump(mode="json") for e in s.events[-10:]],

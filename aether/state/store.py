@@ -196,8 +196,7 @@ def load_document(ws: Workspace, raw: bytes) -> tuple[ColonyState, UpgradeResult
         from aether.errors import MigrationError
 
         raise MigrationError(
-            f"the state file {ws.state_file} could not be migrated "
-            f"({type(exc).__name__}: {exc})",
+            f"the state file {ws.state_file} could not be migrated ({type(exc).__name__}: {exc})",
             meaning="nothing was written",
             fix="report this with the file attached; restore from backups if needed",
         ) from None
