@@ -1,0 +1,63 @@
+"""Timing helpers shared by the benchmark scripts: whole processes, medians, ratios."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BARE = [sys.executable, str(HERE / "bare_typer.py")]
+
+
+def aether_cmd() -> list[str]:
+    candidate = Path(sys.executable).parent / "aether"
+    found = str(candidate) if candidate.exists() else shutil.which("aether")
+    if not found:
+        raise SystemExit("install aether first: pip install -e '.[test]'")
+    return [found]
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
+    env.update(extra)
+    return env
+
+
+def time_runs(
+    argv: Sequence[str],
+    *,
+    runs: int = 15,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    warmup: int = 2,
+    check: bool = True,
+) -> list[float]:
+    """Wall-clock seconds of ``runs`` whole-process executions (after ``warmup`` unmeasured)."""
+    times: list[float] = []
+    for i in range(warmup + runs):
+        started = time.perf_counter()
+        result = subprocess.run(
+            list(argv), cwd=cwd, env=env or bench_env(), capture_output=True, text=True
+        )
+        elapsed = time.perf_counter() - started
+        if check and result.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+        if i >= warmup:
+            times.append(elapsed)
+    return times
+
+
+def median_ms(times: Sequence[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
