@@ -113,3 +113,26 @@ def merge_items(memory_dir: Path, new_items: list[MemoryItem]) -> list[MemoryIte
 
 def count_items(memory_dir: Path) -> dict[str, int]:
     return {kind: len(items) for kind, items in load_all(memory_dir).items()}
+
+
+def new_item(
+    kind: str, text: str, *, phase: str | None, confidence: float | None, source: str
+) -> MemoryItem:
+    from aether.timeutil import iso
+
+    return MemoryItem.model_validate(
+        {
+            "id": item_id(kind, text),
+            "kind": kind,
+            "text": text,
+            "phase": phase,
+            "confidence": confidence,
+            "created_at": iso(),
+            "source": source,
+        }
+    )
+
+
+def memory_files(memory_dir: Path) -> list[Path]:
+    """The files ``forget`` removes: the known per-kind files that exist."""
+    return [p for p in (kind_file(memory_dir, k) for k in KINDS) if p.exists()]

@@ -1,0 +1,242 @@
+"""``aether pause``, ``aether resume``, ``aether doctor`` and ``aether worker respawn`` (issue 6).
+
+``respawn`` is a plain function here: the lead attaches it to the spawn family's ``worker``
+group (``worker_app.command("respawn")(respawn)``); this module registers only the top-level
+commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from aether.cli.common import JSON_OPTION, execute, lock_timeout, workspace
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aether.ops.doctor import DoctorResult
+    from aether.ops.respawn import RespawnOutcome
+    from aether.ops.session import PauseResult, ResumeResult
+
+
+def pause(
+    ctx: typer.Context,
+    note: str | None = typer.Option(
+        None, "--note", help="What was happening, for whoever resumes (goes into HANDOFF.md)."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """End the session: mark the colony paused and write .aether/HANDOFF.md."""
+
+    def run() -> PauseResult:
+        from aether.ops.session import pause as pause_op
+
+        return pause_op(workspace(ctx), note=note, lock_timeout=lock_timeout(ctx))
+
+    execute(json_out, run, _render_pause)
+
+
+def _render_pause(result: PauseResult, console: Console) -> None:
+    s = result.state
+    if result.already_paused:
+        console.print(f"Already paused since {s.session.paused_at}; handoff refreshed.")
+    else:
+        console.print(f"Paused session {s.session.id} at {s.session.paused_at}.")
+    console.print(f"Handoff: {result.handoff}", markup=False, soft_wrap=True)
+    if s.session.profile_hash_at_pause:
+        console.print(
+            f"Profile {s.session.profile_hash_at_pause}: "
+            f"{len(s.session.caste_models_at_pause)} castes recorded."
+        )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print("Next session: aether resume", markup=False)
+
+
+def resume(
+    ctx: typer.Context,
+    respawn: bool = typer.Option(
+        False,
+        "--respawn",
+        help="Spawn a replacement for every lost or never-started worker, on its pinned model.",
+    ),
+    adopt_profile: bool = typer.Option(
+        False,
+        "--adopt-profile",
+        help="When the profile changed since pause, re-pin unfinished workers of the affected "
+        "castes to the model the profile gives now (default: they keep their pinned model).",
+    ),
+    no_proxy: bool = typer.Option(
+        False, "--no-proxy", help="Respawn without proxy verification (recorded as unverified)."
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Resume a colony that was not paused (the previous session died without "
+        "`aether pause`): its unfinished workers are checked as if it ended now.",
+    ),
+    ignore_handoff: bool = typer.Option(
+        False,
+        "--ignore-handoff",
+        help="Resume even if HANDOFF.md belongs to another colony (it is moved to "
+        "handoff-history/, not deleted).",
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Start a new session: check the handoff, profile and git drift, mark orphaned workers."""
+
+    def run() -> ResumeResult:
+        from aether.ops.session import resume as resume_op
+
+        return resume_op(
+            workspace(ctx),
+            adopt_profile=adopt_profile,
+            respawn=respawn,
+            no_proxy=no_proxy,
+            force=force,
+            ignore_handoff=ignore_handoff,
+            lock_timeout=lock_timeout(ctx),
+        )
+
+    result = execute(json_out, run, _render_resume)
+    failed = [r for r in result.respawned if r.error is not None]
+    if failed:
+        import sys
+
+        first = failed[0].error
+        assert first is not None
+        sys.stderr.write(
+            f"aether: error: {len(failed)} respawn(s) failed; first: {first.one_line()}\n"
+        )
+        raise typer.Exit(first.exit_code)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _render_resume(result: ResumeResult, console: Console) -> None:
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    s = result.state
+    prev = result.previous_session
+    phase = "-" if s.current_phase is None else str(s.current_phase)
+    in_flight = [w for w in s.workers if w.status in ("spawned", "running")]
+    lines = [
+        f"[bold]{escape(s.goal)}[/bold]",
+        f"phase: {escape(phase)} of {len(s.plan.phases)}   workers in flight: {len(in_flight)}"
+        f"   orphans: {len(result.orphans)}",
+        f"paused: {prev.paused_at or 'never (resumed with --force)'}"
+        f"   handoff age: {_age(result.handoff_age_s)}",
+        f"note: {escape(prev.note or '-')}",
+    ]
+    console.print(Panel("\n".join(lines), title=f"resuming {escape(s.colony_id)}", expand=False))
+    styles = {"ok": "green", "info": "cyan", "warning": "yellow"}
+    for c in result.checks:
+        style = styles.get(c["level"], "white")
+        console.print(f"[{style}]{c['level']:>7}[/{style}] {c['check']}: {escape(c['message'])}")
+    if result.drift:
+        from rich.table import Table
+
+        table = Table(title="castes routed differently since pause")
+        for column in ("caste", "at pause", "now"):
+            table.add_column(column)
+        for d in result.drift:
+            table.add_row(d.caste, d.at_pause or "-", d.now or "-")
+        console.print(table)
+        if result.pinned_workers:
+            verb = "re-pinned to the profile" if result.adopted else "keep their pinned model"
+            console.print(f"{len(result.pinned_workers)} unfinished worker(s) {verb}"
+                          + ("" if result.adopted else " (--adopt-profile re-pins)"))
+    for o in result.orphans:
+        console.print(f"  [yellow]{o.status}[/yellow] {o.id} ({o.caste} on {o.model}): "
+                      f"{escape(o.reason)}")
+    for r in result.respawned:
+        if r.worker is not None:
+            console.print(f"  respawned {r.lost_id} → {r.worker.get('id')} on "
+                          f"{r.worker.get('model')}")
+        elif r.error is not None:
+            console.print(f"  [red]respawn of {r.lost_id} failed:[/red] "
+                          f"{escape(r.error.one_line())}")
+    if result.pending and not result.respawned:
+        console.print(f"{len(result.pending)} worker(s) await a replacement: "
+                      "aether resume --respawn, or aether worker respawn ID", markup=False)
+    if result.handoff_moved_to:
+        console.print(f"handoff kept as {result.handoff_moved_to}", markup=False, soft_wrap=True)
+    console.print(f"Session {s.session.id} started; colony active.")
+
+
+def respawn(
+    ctx: typer.Context,
+    worker_id: str = typer.Argument(..., metavar="ID", help="The lost or never-started worker."),
+    no_proxy: bool = typer.Option(
+        False, "--no-proxy", help="Spawn without proxy verification (recorded as unverified)."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Replace a lost or never-started worker: same caste, task and pinned model, linked."""
+
+    def run() -> RespawnOutcome:
+        from aether.ops.respawn import respawn_worker
+
+        return respawn_worker(
+            workspace(ctx), worker_id, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx)
+        )
+
+    execute(json_out, run, _render_respawn)
+
+
+def _render_respawn(result: RespawnOutcome, console: Console) -> None:
+    worker = result.worker or {}
+    console.print(
+        f"Respawned {result.lost_id} as {worker.get('id')} ({result.caste} on "
+        f"{worker.get('model')}, pinned {result.pinned_model})",
+        markup=False,
+    )
+
+
+def doctor(
+    ctx: typer.Context,
+    no_proxy: bool = typer.Option(False, "--no-proxy", help="Skip the proxy readiness check."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Check the colony's health: state size, counts, lock, temp files, profile, proxy.
+
+    Exits 1 when a check fails (warnings alone exit 0).
+    """
+
+    def run() -> DoctorResult:
+        from aether.ops.doctor import run_doctor
+
+        return run_doctor(workspace(ctx), check_proxy=not no_proxy)
+
+    result = execute(json_out, run, _render_doctor)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _render_doctor(result: DoctorResult, console: Console) -> None:
+    from rich.markup import escape
+
+    marks = {"ok": "[green]ok[/green]", "warning": "[yellow]warn[/yellow]",
+             "fail": "[red]FAIL[/red]", "skipped": "[dim]skip[/dim]", "info": "[cyan]info[/cyan]"}
+    for c in result.checks:
+        console.print(f"{marks.get(c.level, c.level):>6} {c.name}: {escape(c.message)}")
+    console.print("healthy" if result.ok else "[red]problems found[/red]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(pause)
+    app.command()(resume)
+    app.command()(doctor)

@@ -1,0 +1,194 @@
+"""``aether doctor``: a read-only health report. It never writes, never waits on the lock.
+
+Checks: state file size and validity, event and worker counts (in the state and compacted),
+who holds the lock, leftover temp files, handoff, profile validity, proxy readiness. A check
+that fails makes ``ok`` false (exit 1); warnings do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aether.errors import AetherError
+from aether.files import list_temp_files
+from aether.state.lock import describe_holder, read_holder
+from aether.workspace import Workspace
+
+#: a state this large still loads, but compaction settings deserve a look
+LARGE_STATE_BYTES = 2 * 1024 * 1024
+PROXY_TIMEOUT_S = 1.5
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str  # ok | info | warning | fail | skipped
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "level": self.level, "message": self.message, **self.data}
+
+
+@dataclass
+class DoctorResult:
+    ws: Workspace
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.level == "fail" for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "root": str(self.ws.root),
+                "checks": [c.to_json() for c in self.checks]}
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return 0
+
+
+def _lock_check(ws: Workspace) -> Check:
+    from filelock import FileLock, Timeout
+
+    if not ws.lock_file.exists():
+        return Check("lock", "ok", "free (no lock file yet)")
+    lock = FileLock(str(ws.lock_file), timeout=0, thread_local=False,
+                    fallback_to_soft=False, preserve_lock_file=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = describe_holder(read_holder(ws.lock_holder_file))
+        return Check("lock", "info", f"held by {holder}", {"held": True})
+    except OSError as exc:
+        return Check("lock", "warning", f"cannot test the lock: {exc.strerror}")
+    lock.release()
+    return Check("lock", "ok", "free", {"held": False})
+
+
+def _proxy_check(endpoint: str) -> Check:
+    """GET /health/readiness: says the proxy is up, not that the key works (see the proxy docs)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Check("proxy", "fail", f"endpoint {endpoint!r} is not an http(s) URL")
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=PROXY_TIMEOUT_S)
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=PROXY_TIMEOUT_S)
+    path = parts.path.rstrip("/") + "/health/readiness"
+    try:
+        conn.request("GET", path)
+        status = conn.getresponse().status
+    except OSError as exc:
+        return Check("proxy", "warning", f"{endpoint} unreachable ({exc})",
+                     {"reachable": False})
+    finally:
+        conn.close()
+    if status == 200:
+        return Check("proxy", "ok", f"{endpoint} ready (readiness only; the key is checked on "
+                     "spawn)", {"reachable": True})
+    return Check("proxy", "warning", f"{endpoint} answered {status} to readiness",
+                 {"reachable": True, "status": status})
+
+
+def _profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
+    try:
+        from aether.routing.profile import (  # type: ignore[import-not-found,unused-ignore]
+            load_profile,
+            profile_hash,
+        )
+    except ImportError:
+        return [Check("profile", "skipped", "this build has no model routing"),
+                Check("proxy", "skipped", "this build has no model routing")]
+    try:
+        profile = load_profile(ws)
+    except AetherError as exc:
+        return [Check("profile", "fail", exc.one_line()),
+                Check("proxy", "skipped", "no valid profile to read the endpoint from")]
+    checks = [Check("profile", "ok", f"{ws.profile_file.name} valid, hash {profile_hash(profile)}",
+                    {"castes": len(profile.castes), "models": len(profile.models)})]
+    if not check_proxy:
+        checks.append(Check("proxy", "skipped", "--no-proxy"))
+    elif getattr(profile.proxy, "standalone", False):
+        checks.append(Check("proxy", "skipped", "profile is standalone (no proxy)"))
+    else:
+        checks.append(_proxy_check(str(profile.proxy.endpoint)))
+    return checks
+
+
+def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
+    from aether.state.store import Store
+
+    result = DoctorResult(ws)
+    add = result.checks.append
+    size = _size(ws.state_file) or 0
+    try:
+        state = Store(ws).load().state
+    except AetherError as exc:
+        add(Check("state", "fail", exc.one_line(), {"bytes": size}))
+        state = None
+    if state is not None:
+        level = "warning" if size > LARGE_STATE_BYTES else "ok"
+        add(Check("state", level,
+                  f"{size / 1024:.1f} KiB, format {state.version}, serial {state.serial}, "
+                  f"status {state.status}", {"bytes": size, "serial": state.serial}))
+        archived_lines = _count_lines(ws.events_archive)
+        add(Check("events", "ok",
+                  f"{len(state.events)} in the state (cap {state.settings.event_cap}), "
+                  f"{state.events_archived} compacted to {ws.events_archive.name}",
+                  {"in_state": len(state.events), "cap": state.settings.event_cap,
+                   "archived": state.events_archived, "archive_lines": archived_lines}))
+        by_status: dict[str, int] = {}
+        for w in state.workers:
+            by_status[w.status] = by_status.get(w.status, 0) + 1
+        compacted = sum(c.total for c in state.worker_counts.values())
+        orphans = by_status.get("lost", 0) + by_status.get("never_started", 0)
+        add(Check("workers", "warning" if orphans else "ok",
+                  f"{len(state.workers)} in the state "
+                  + (", ".join(f"{n} {k}" for k, n in sorted(by_status.items())) or "")
+                  + f"; {compacted} compacted to {ws.workers_history.name}",
+                  {"in_state": len(state.workers), "by_status": by_status,
+                   "compacted": compacted,
+                   "history_bytes": _size(ws.workers_history) or 0}))
+    add(_lock_check(ws))
+    temps = [p for d in (ws.data_dir, ws.root, ws.memory_dir, ws.chambers_dir)
+             for p in list_temp_files(d)]
+    temp_dirs = sorted(ws.chambers_dir.glob(".tmp-*")) if ws.chambers_dir.is_dir() else []
+    if temps or temp_dirs:
+        add(Check("temp files", "warning",
+                  f"{len(temps)} leftover temp file(s), {len(temp_dirs)} unfinished chamber(s) "
+                  "(a crashed write; the next write sweeps data/)",
+                  {"files": [str(p) for p in temps + temp_dirs]}))
+    else:
+        add(Check("temp files", "ok", "none"))
+    if ws.handoff_file.exists():
+        from aether.handoff import parse_handoff
+
+        try:
+            doc = parse_handoff(ws.handoff_file.read_text(encoding="utf-8", errors="replace"))
+        except AetherError as exc:
+            add(Check("handoff", "warning", exc.one_line()))
+        else:
+            mine = state is None or doc.colony_id == state.colony_id
+            add(Check("handoff", "ok" if mine else "warning",
+                      f"paused {doc.paused_at}, serial {doc.serial}" if mine
+                      else f"belongs to colony {doc.colony_id}"))
+    result.checks.extend(_profile_checks(ws, check_proxy))
+    return result

@@ -1,0 +1,214 @@
+"""Orphans: workers a dead or paused session left behind, and their replacements.
+
+Rules (issue 6), applied by ``aether resume`` to the workers of the session that ended:
+
+* spawned but never reported a start → ``never_started``;
+* started (heartbeat or ``--exec`` start) and no sign of life after the session ended
+  (``paused_at``; for a crashed session, resumed with ``--force``, the moment of resume) → ``lost``;
+* last heartbeat older than ``settings.heartbeat_limit_s`` → ``lost`` as well.
+
+A worker that kept heartbeating after the pause, within the limit, is alive and left alone.
+Orphans are marked and listed, never re-run silently: ``resume --respawn`` or
+``aether worker respawn ID`` spawns a replacement with the same caste, task and pinned model
+(``repin_to`` when ``--adopt-profile`` re-pinned it), linked both ways (respawn_of/replaced_by).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aether.errors import AetherError, WorkerNotFound, WorkerStateConflict
+from aether.state.model import ColonyState, Worker
+from aether.state.store import Store
+from aether.timeutil import iso, parse_iso
+from aether.workspace import Workspace
+
+ORPHAN_STATUSES = frozenset({"lost", "never_started"})
+
+
+@dataclass(frozen=True)
+class Orphan:
+    id: str
+    caste: str
+    model: str
+    task: str | None
+    previous_status: str
+    status: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "caste": self.caste,
+            "model": self.model,
+            "task": self.task,
+            "previous_status": self.previous_status,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        return None
+
+
+def classify(worker: Worker, *, ended: datetime, now: datetime, limit_s: int) -> Orphan | None:
+    """What resume should call ``worker`` (None: leave it as it is)."""
+    if worker.status not in ("spawned", "running"):
+        return None
+    started = worker.started_at or (worker.heartbeat_at if worker.status == "running" else None)
+    if worker.status == "spawned" and not started:
+        return Orphan(
+            worker.id, worker.caste, worker.model, worker.task, worker.status, "never_started",
+            f"spawned at {worker.spawned_at} and never reported a start",
+        )
+    last_text = worker.heartbeat_at or worker.started_at
+    last = _when(last_text)
+    if last is None or last < ended:
+        return Orphan(
+            worker.id, worker.caste, worker.model, worker.task, worker.status, "lost",
+            f"started at {worker.started_at or '?'}, last sign of life {last_text or 'never'}, "
+            "and it did not finish before the session ended",
+        )
+    age = (now - last).total_seconds()
+    if age > limit_s:
+        return Orphan(
+            worker.id, worker.caste, worker.model, worker.task, worker.status, "lost",
+            f"last heartbeat {int(age)} s ago, over the {limit_s} s limit",
+        )
+    return None
+
+
+def mark_orphans(state: ColonyState, *, ended: datetime, now: datetime) -> list[Orphan]:
+    """Mark orphans in ``state`` (the caller holds the transaction) and return them."""
+    found: list[Orphan] = []
+    stamp = iso(now)
+    for worker in state.workers:
+        orphan = classify(
+            worker, ended=ended, now=now, limit_s=state.settings.heartbeat_limit_s
+        )
+        if orphan is None:
+            continue
+        worker.status = "lost" if orphan.status == "lost" else "never_started"
+        worker.finished_at = stamp
+        worker.fail_reason = orphan.reason
+        state.add_event(
+            f"worker.{orphan.status}",
+            f"{worker.id} ({worker.caste} on {worker.model}) marked {orphan.status}",
+            source="resume",
+            worker_id=worker.id,
+            reason=orphan.reason,
+        )
+        found.append(orphan)
+    return found
+
+
+def pending_orphans(state: ColonyState) -> list[Worker]:
+    """Orphans nobody has replaced yet."""
+    return [w for w in state.workers if w.status in ORPHAN_STATUSES and not w.replaced_by]
+
+
+@dataclass
+class RespawnOutcome:
+    lost_id: str
+    caste: str
+    pinned_model: str
+    worker: dict[str, Any] | None = None
+    error: AetherError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "lost_id": self.lost_id,
+            "caste": self.caste,
+            "pinned_model": self.pinned_model,
+            "worker": self.worker,
+        }
+        if self.error is not None:
+            out["error"] = self.error.to_json()["error"]
+        return out
+
+
+def check_respawnable(state: ColonyState, worker_id: str) -> Worker:
+    worker = state.worker(worker_id)
+    if worker is None:
+        raise WorkerNotFound(
+            f"no worker {worker_id!r} in this colony",
+            fix="list workers with `aether status --json`; finished ones compacted into "
+            "data/workers.history.jsonl cannot be respawned",
+        )
+    if worker.replaced_by:
+        raise WorkerStateConflict(
+            f"worker {worker_id} was already replaced by {worker.replaced_by}",
+            fix=f"respawn {worker.replaced_by} instead if it was lost too",
+        )
+    if worker.status not in ORPHAN_STATUSES:
+        raise WorkerStateConflict(
+            f"worker {worker_id} is {worker.status}; only lost or never_started workers are "
+            "respawned",
+            meaning="a running worker may still be alive; `aether resume` marks the ones that "
+            "are not",
+            fix="run `aether resume` after the session ends, then respawn",
+        )
+    return worker
+
+
+def respawn_one(
+    ws: Workspace, worker: Worker, *, no_proxy: bool, lock_timeout: float | None
+) -> RespawnOutcome:
+    """Spawn the replacement of one orphan through the spawn use case."""
+    pinned = worker.repin_to or worker.model
+    outcome = RespawnOutcome(lost_id=worker.id, caste=worker.caste, pinned_model=pinned)
+    try:
+        from aether.ops.spawn import (  # type: ignore[import-not-found,unused-ignore]
+            SpawnRequest,
+            spawn_worker,
+        )
+
+        result = spawn_worker(
+            ws,
+            SpawnRequest(
+                caste=worker.caste,
+                task=worker.task,
+                pinned_model=pinned,
+                respawn_of=worker.id,
+                # an unverified worker was spawned without a proxy: its replacement is too,
+                # unless the user asks otherwise (--no-proxy forces it for all)
+                no_proxy=no_proxy or not worker.verified,
+                lock_timeout=lock_timeout,
+            ),
+        )
+    except AetherError as exc:
+        outcome.error = exc
+        return outcome
+    except ImportError:
+        outcome.error = AetherError(
+            "respawning needs the spawn command, which this build of aether does not have",
+            fix="upgrade aether",
+        )
+        return outcome
+    outcome.worker = result.worker.model_dump(mode="json")
+    return outcome
+
+
+def respawn_worker(
+    ws: Workspace, worker_id: str, *, no_proxy: bool = False, lock_timeout: float | None = None
+) -> RespawnOutcome:
+    """``aether worker respawn ID``: one orphan; raises when it cannot be respawned."""
+    state = Store(ws, lock_timeout=lock_timeout).load().state
+    worker = check_respawnable(state, worker_id)
+    outcome = respawn_one(ws, worker, no_proxy=no_proxy, lock_timeout=lock_timeout)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
