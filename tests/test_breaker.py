@@ -1,0 +1,149 @@
+"""The persistent circuit breaker, with an injected clock (no sleeping)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aether.routing.breaker import Breaker
+from aether.workspace import Workspace
+
+
+class Clock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    w = Workspace(tmp_path)
+    w.data_dir.mkdir(parents=True)
+    return w
+
+
+def make(ws: Workspace, clock: Clock, **kw: float) -> Breaker:
+    return Breaker(ws, failures=int(kw.get("failures", 3)), cooldown_s=kw.get("cooldown", 60),
+                   clock=clock, lock_timeout=2)
+
+
+def test_three_consecutive_failures_open_it_for_the_cooldown(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    assert b.gate("m").allowed
+    assert b.record_failure("m", "HTTP 500") is False
+    assert b.record_failure("m", "HTTP 500") is False
+    assert b.gate("m").state == "closed"
+    assert b.record_failure("m", "HTTP 500") is True
+    gate = b.gate("m")
+    assert (gate.allowed, gate.state) == (False, "open")
+    clock.now += 59.9
+    assert not b.gate("m").allowed
+    # a fresh Breaker object (a new process) sees the same state: it is on disk
+    assert not make(ws, clock).gate("m").allowed
+    assert json.loads(ws.breaker_file.read_text())["models"]["m"]["consecutive_failures"] == 3
+
+
+def test_a_success_resets_the_consecutive_count(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    b.record_failure("m", "x")
+    b.record_failure("m", "x")
+    b.record_success("m")
+    b.record_failure("m", "x")
+    b.record_failure("m", "x")
+    assert b.gate("m").allowed  # 2 consecutive, not 4 in a window
+
+
+def test_other_models_succeeding_do_not_close_it(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    for _ in range(3):
+        b.record_failure("m", "x")
+    b.record_success("other")
+    clock.now += 30
+    assert not b.gate("m").allowed
+    assert b.gate("other").allowed
+
+
+def test_half_open_allows_exactly_one_probe(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    for _ in range(3):
+        b.record_failure("m", "x")
+    clock.now += 60
+    first = b.gate("m")
+    assert (first.allowed, first.state, first.probe) == (True, "half-open", True)
+    second = make(ws, clock).gate("m")  # another process meanwhile
+    assert not second.allowed and "another process" in second.reason
+    # the probe fails: open again for a full cooldown
+    assert b.record_failure("m", "timeout") is True
+    clock.now += 59
+    assert not b.gate("m").allowed
+    clock.now += 1
+    assert b.gate("m").probe
+    b.record_success("m")
+    assert b.gate("m").state == "closed"
+    # closed again: it takes three new failures to open it
+    b.record_failure("m", "x")
+    assert b.gate("m").allowed
+
+
+def test_an_abandoned_probe_claim_expires(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    for _ in range(3):
+        b.record_failure("m", "x")
+    clock.now += 61
+    assert b.gate("m").probe
+    clock.now += 200  # the claimer died mid-probe
+    assert make(ws, clock).gate("m").probe
+
+
+def test_release_probe_gives_it_back(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    for _ in range(3):
+        b.record_failure("m", "x")
+    clock.now += 61
+    assert b.gate("m").probe
+    b.release_probe("m")
+    assert b.gate("m").probe
+
+
+def test_configurable_threshold_and_cooldown(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock, failures=1, cooldown=5)
+    assert b.record_failure("m", "x") is True
+    clock.now += 5
+    assert b.gate("m").state == "half-open"
+
+
+def test_status_and_reset(ws: Workspace) -> None:
+    clock = Clock()
+    b = make(ws, clock)
+    for _ in range(3):
+        b.record_failure("m", "HTTP 503 sk-secretvalue123")
+    rows = b.status()
+    assert rows[0]["model"] == "m" and rows[0]["state"] == "open"
+    assert rows[0]["retry_in_s"] == 60.0
+    assert "secretvalue" not in ws.breaker_file.read_text()
+    assert b.reset("m") is True
+    assert b.reset("m") is False
+    assert b.gate("m").state == "closed"
+    assert b.status() == []
+
+
+def test_a_corrupt_file_is_moved_aside_not_overwritten(ws: Workspace) -> None:
+    ws.breaker_file.write_text("{not json")
+    clock = Clock()
+    b = make(ws, clock)
+    assert b.gate("m").allowed
+    assert b.quarantined is not None
+    assert Path(b.quarantined).read_text() == "{not json"
+    b.record_failure("m", "x")
+    assert json.loads(ws.breaker_file.read_text())["format"] == 1
