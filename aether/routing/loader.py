@@ -1,0 +1,181 @@
+"""Loading a profile file: cache first, then YAML -> (legacy conversion) -> Pydantic -> checks.
+
+Two entry points share one path:
+
+* ``load_routing_table`` — what ``aether route`` needs. On a cache hit it imports neither yaml
+  nor pydantic (see ``aether.routing.cache``).
+* ``load_profile_file`` — the same, plus the Pydantic ``Profile`` on demand.
+
+``analyse_file`` is what ``aether profile validate`` uses: every finding, not just the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aether.errors import ProfileInvalid
+from aether.routing.cache import cache_key, read_cache, write_cache
+from aether.routing.table import RoutingTable, compile_table
+
+if TYPE_CHECKING:
+    from aether.routing.profile import Finding, Profile
+
+
+@dataclass
+class LoadedProfile:
+    path: Path
+    dump: dict[str, Any]
+    table: RoutingTable
+    source_format: str  # "2" | "v1" | "v2-slots"
+    warnings: list[str] = field(default_factory=list)
+    from_cache: bool = False
+
+    def profile(self) -> Profile:
+        from aether.routing.profile import Profile
+
+        return Profile.model_validate(self.dump)
+
+    @property
+    def profile_hash(self) -> str:
+        return self.table.profile_hash
+
+
+@dataclass
+class Analysis:
+    """Everything ``profile validate`` reports about one file."""
+
+    path: Path
+    source_format: str
+    findings: list[Finding]
+    dump: dict[str, Any] | None
+    uses_env: bool = False
+    legacy_notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def _format_of(data: dict[str, Any], path: Path) -> str:
+    from aether.routing.legacy import detect_format
+
+    kind = detect_format(data)
+    if kind == "current":
+        fmt = data.get("format")
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > 2:
+            raise ProfileInvalid(
+                f"{path}: format: {fmt} was written by a newer aether (this one reads 2)",
+                meaning="it is not safe to guess what a newer format means; nothing was changed",
+                fix="upgrade aether, or restore a profile in format 2",
+            )
+        return "2"
+    if kind == "unknown":
+        if "models" in data or "castes" in data:
+            raise ProfileInvalid(
+                f"{path}: format: required, but missing",
+                meaning="aether cannot tell which profile format this is",
+                fix="add `format: 2` at the top if the file is written in the current format",
+            )
+        keys = ", ".join(sorted(map(str, data))[:5])
+        raise ProfileInvalid(
+            f"{path}: not an aether model profile (top-level keys: {keys})",
+            fix="see docs/routing.md for the format, or run `aether profile init --force`",
+        )
+    return kind
+
+
+def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
+    """Convert (if legacy), validate and cross-check one parsed document. Raises only for
+    documents that are not a profile at all; every other problem becomes a finding."""
+    from pydantic import ValidationError
+
+    from aether.routing.legacy import from_v1
+    from aether.routing.profile import (
+        Finding,
+        check_profile,
+        parse_profile,
+        validation_findings,
+    )
+
+    source_format = _format_of(data, path)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    uses_env = False
+    current = data
+    if source_format != "2":
+        conv = from_v1(data)
+        current, uses_env, notes = conv.data, conv.uses_env, conv.notes
+        findings.append(
+            Finding(
+                "warning",
+                "",
+                f"this is the old tool's {source_format} format; it loads as-is, and "
+                f"`aether profile migrate` converts it (with a backup)",
+            )
+        )
+        findings.extend(Finding("warning", "", w) for w in conv.warnings)
+    try:
+        profile = parse_profile(current)
+    except ValidationError as exc:
+        return Analysis(path, source_format, validation_findings(exc) + findings, None, uses_env,
+                        notes)  # fmt: skip
+    checked = check_profile(profile)
+    ordered = [f for f in checked if f.severity == "error"] + findings + [
+        f for f in checked if f.severity == "warning"
+    ]
+    return Analysis(path, source_format, ordered, profile.model_dump(mode="json"), uses_env, notes)
+
+
+def analyse_file(path: Path) -> Analysis:
+    from aether.routing.yamlsafe import parse_profile_yaml, read_profile_bytes
+
+    return analyse_data(parse_profile_yaml(read_profile_bytes(path), path), path)
+
+
+def _invalid(analysis: Analysis) -> ProfileInvalid:
+    errors = analysis.errors
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ProfileInvalid(
+        f"{analysis.path}: {errors[0].line()}{more}",
+        meaning="aether will not guess which model a worker should get",
+        fix="run `aether profile validate` for every problem, fix them, and try again",
+    )
+
+
+def load_profile_file(path: Path, cache_dir: Path | None) -> LoadedProfile:
+    """The validated profile at ``path``, from the cache when its bytes are unchanged."""
+    from aether.routing.yamlsafe import read_profile_bytes
+
+    data = read_profile_bytes(path)
+    key = cache_key(data)
+    cached = read_cache(cache_dir, key)
+    if cached is not None:
+        return LoadedProfile(
+            path=path,
+            dump=cached.dump,
+            table=cached.table,
+            source_format=cached.source_format,
+            warnings=list(cached.warnings),
+            from_cache=True,
+        )
+    from aether.routing.yamlsafe import parse_profile_yaml
+
+    analysis = analyse_data(parse_profile_yaml(data, path), path)
+    if analysis.errors or analysis.dump is None:
+        raise _invalid(analysis)
+    table = compile_table(analysis.dump)
+    warnings = [w.line() for w in analysis.warnings]
+    if not analysis.uses_env:
+        write_cache(cache_dir, key, analysis.dump, analysis.source_format, warnings, table)
+    return LoadedProfile(path, analysis.dump, table, analysis.source_format, warnings)
+
+
+def load_routing_table(path: Path, cache_dir: Path | None) -> LoadedProfile:
+    """Alias kept for readability at call sites that only route."""
+    return load_profile_file(path, cache_dir)

@@ -1,0 +1,261 @@
+"""Resolution: (profile, caste, task, options) -> which model, from where, and why. Pure.
+
+Precedence, first that applies wins (docs/routing.md):
+
+1. ``explicit``      ``--model`` — validated; an unknown model is an error, never ignored
+2. ``pinned``        the model a task already ran on (resume/respawn keeps it)
+3. ``override``      the profile's ``overrides:`` entry for the caste
+4. ``task-routing``  a keyword group matching the task text (whole words, case-insensitive)
+5. ``scoring``       the intent score, when ``scoring.enabled`` and the winner leads the caste's
+                     own model by at least ``scoring.margin`` points
+6. ``caste-default`` the caste's model — always reachable: no match means the caste wins
+   (``lenient-default`` instead, for an unknown caste in lenient mode)
+
+Then the context-window check walks the candidates (the chosen model, then the caste's chain)
+and skips every model whose window is smaller than the context, recording why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aether.errors import ContextTooLarge, UnknownCaste, UnknownModel
+from aether.routing.scoring import ScoreResult, ScoringContext, matched_keywords, score
+from aether.routing.table import KeywordGroup, RoutingTable, normalise_caste
+
+if TYPE_CHECKING:
+    from aether.routing.profile import Profile
+
+__all__ = ["RouteRequest", "RoutingDecision", "estimate_tokens", "normalise_caste", "resolve"]
+
+MAX_CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    caste: str
+    task: str | None = None
+    model: str | None = None  # explicit --model (unknown -> UnknownModel error)
+    pinned_model: str | None = None  # a task that already ran keeps its model
+    context_tokens: int | None = None
+    tools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    caste: str
+    model: str
+    source: str
+    reason: str
+    chain: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+    profile_hash: str
+    matched_keywords: tuple[str, ...] = ()
+    scores: dict[str, int] | None = None
+    warnings: tuple[str, ...] = ()
+    #: the context size the window check used (given, or estimated from the task text)
+    context_tokens: int | None = None
+    context_estimated: bool = False
+    matched_group: str | None = None
+    score_detail: ScoreResult | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "caste": self.caste,
+            "model": self.model,
+            "source": self.source,
+            "reason": self.reason,
+            "chain": list(self.chain),
+            "skipped": [{"model": m, "why": why} for m, why in self.skipped],
+            "profile_hash": self.profile_hash,
+            "matched_keywords": list(self.matched_keywords),
+            "matched_group": self.matched_group,
+            "scores": self.scores,
+            "score_factors": self.score_detail.factors if self.score_detail else None,
+            "warnings": list(self.warnings),
+            "context_tokens": self.context_tokens,
+            "context_estimated": self.context_estimated,
+        }
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately simple estimate: ~4 characters a token (English prose and code)."""
+    return (len(text.encode("utf-8")) + 3) // 4
+
+
+def _table(profile: Profile | RoutingTable) -> RoutingTable:
+    if isinstance(profile, RoutingTable):
+        return profile
+    return profile.table()
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    import difflib
+
+    def squash(s: str) -> str:
+        return "".join(ch for ch in s.lower() if ch.isalnum())
+
+    by = {squash(c): c for c in candidates}
+    close = difflib.get_close_matches(squash(name), list(by), n=1, cutoff=0.6)
+    return f" (did you mean {by[close[0]]!r}?)" if close else ""
+
+
+def _best_group(
+    table: RoutingTable, caste: str, task: str
+) -> tuple[KeywordGroup, tuple[str, ...], list[str]] | None:
+    """The keyword group that wins for this task: most distinct keywords matched, then higher
+    ``priority``, then the alphabetically first name — never the order of groups in the file."""
+    found: list[tuple[KeywordGroup, tuple[str, ...]]] = []
+    for group in table.groups:
+        if group.castes and caste not in group.castes:
+            continue
+        hits = matched_keywords(task, group.keywords)
+        if hits:
+            found.append((group, hits))
+    if not found:
+        return None
+    found.sort(key=lambda gh: (-len(gh[1]), -gh[0].priority, gh[0].name))
+    others = [f"{g.name} ({', '.join(h)})" for g, h in found[1:]]
+    return found[0][0], found[0][1], others
+
+
+def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDecision:
+    table = _table(profile)
+    warnings: list[str] = []
+    caste = normalise_caste(request.caste)
+    route = table.castes.get(caste)
+    if route is None:
+        hint = _did_you_mean(request.caste, list(table.castes))
+        if table.strict or table.default_model is None:
+            raise UnknownCaste(
+                f"unknown caste {request.caste!r}{hint}",
+                meaning="the profile does not say which model this caste runs on",
+                fix="use one of: " + ", ".join(sorted(table.castes))
+                + " — or add the caste to .aether/model-profiles.yaml",
+            )
+        warnings.append(
+            f"unknown caste {request.caste!r}{hint}: lenient profile, so it gets default_model "
+            f"{table.default_model!r}"
+        )
+        caste_models: list[str] = [table.default_model]
+    else:
+        caste_models = [route.model, *route.chain]
+    task = (request.task or "").strip()
+
+    scored: ScoreResult | None = None
+    tokens = request.context_tokens
+    estimated = False
+    if tokens is None and task:
+        tokens, estimated = estimate_tokens(task), True
+    if task or request.tools or request.context_tokens:
+        scored = score(
+            task,
+            ScoringContext(table.models, table.scoring, tokens or 0, tuple(request.tools)),
+        )
+
+    keywords: tuple[str, ...] = ()
+    group_name: str | None = None
+    if request.model is not None:
+        chosen = table.canonical_model(request.model)
+        if chosen is None:
+            raise UnknownModel(
+                f"unknown model {request.model!r}"
+                + _did_you_mean(request.model, table.model_names_and_aliases()),
+                meaning="aether never ignores an explicit --model",
+                fix="use one of: " + ", ".join(sorted(table.models)),
+            )
+        source, reason = "explicit", f"--model {request.model}"
+        if chosen != request.model:
+            reason += f" (alias of {chosen})"
+        # the user asked for exactly this model: no silent substitution
+        candidates = [chosen]
+    else:
+        candidates, source, reason = [], "", ""
+        if request.pinned_model is not None:
+            pinned = table.canonical_model(request.pinned_model)
+            if pinned is None:
+                warnings.append(
+                    f"pinned model {request.pinned_model!r} is no longer in the profile; "
+                    "routed afresh"
+                )
+            else:
+                source, reason = "pinned", f"this task already ran on {pinned}; it keeps it"
+                candidates = [pinned]
+        if not source and caste in table.overrides:
+            source = "override"
+            reason = f"overrides.{caste} in the profile"
+            candidates = [table.overrides[caste]]
+        if not source and task and table.task_routing_enabled:
+            best = _best_group(table, caste, task)
+            if best is not None:
+                group, keywords, others = best
+                group_name = group.name
+                source = "task-routing"
+                reason = (
+                    f"task_routing group {group.name!r} matched "
+                    + ", ".join(repr(k) for k in keywords)
+                )
+                if others:
+                    reason += "; also matched: " + "; ".join(others)
+                candidates = [group.model]
+        if not source and task and table.scoring.enabled and scored is not None:
+            own = scored.scores.get(caste_models[0], 0)
+            top = scored.scores[scored.winner]
+            if scored.winner != caste_models[0] and top - own >= table.scoring.margin:
+                source = "scoring"
+                reason = (
+                    f"intent score: {scored.winner} {top} vs the caste's {caste_models[0]} {own} "
+                    f"(margin {table.scoring.margin})"
+                )
+                candidates = [scored.winner]
+        if not source:
+            if route is None:
+                source = "lenient-default"
+                reason = f"unknown caste; default_model {caste_models[0]}"
+            else:
+                source, reason = "caste-default", f"the {caste} caste's model"
+                if task and table.task_routing_enabled and table.groups:
+                    reason += " (no task-routing keyword matched)"
+        for m in caste_models:
+            if m not in candidates:
+                candidates.append(m)
+        candidates = candidates[:MAX_CANDIDATES]
+
+    skipped: list[tuple[str, str]] = []
+    fitting: list[str] = []
+    for m in candidates:
+        info = table.models.get(m)
+        if info is not None and tokens is not None and tokens > info.context_window:
+            what = "estimated " if estimated else ""
+            skipped.append(
+                (m, f"context window {info.context_window} < {what}{tokens} tokens")
+            )
+        else:
+            fitting.append(m)
+    if not fitting:
+        windows = ", ".join(f"{m} {table.models[m].context_window}" for m in candidates
+                            if m in table.models)  # fmt: skip
+        raise ContextTooLarge(
+            f"no model for caste {caste} fits {tokens} tokens (windows: {windows})",
+            meaning="every candidate's context window is too small; nothing was spawned",
+            fix="shrink the context, or add a model with a larger window to the caste's chain",
+        )
+    if skipped and fitting[0] != candidates[0]:
+        reason += f"; {candidates[0]} skipped (context window too small), using {fitting[0]}"
+    return RoutingDecision(
+        caste=caste,
+        model=fitting[0],
+        source=source,
+        reason=reason,
+        chain=tuple(fitting[1:MAX_CANDIDATES]),
+        skipped=tuple(skipped),
+        profile_hash=table.profile_hash,
+        matched_keywords=keywords,
+        scores=dict(scored.scores) if scored else None,
+        warnings=tuple(warnings),
+        context_tokens=tokens,
+        context_estimated=estimated,
+        matched_group=group_name,
+        score_detail=scored,
+    )

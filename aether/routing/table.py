@@ -1,0 +1,227 @@
+"""The compiled routing table: what resolution needs from a profile, in plain frozen dataclasses.
+
+Why a second representation next to the Pydantic ``Profile``: importing pydantic and building
+its models costs ~100 ms a process here, which alone would put ``aether route`` far past 1.3x a
+bare Typer app. ``aether.routing.cache`` keeps the validated profile as JSON, and this module
+turns that JSON into a ``RoutingTable`` without importing pydantic (or yaml). ``resolve()``
+accepts either form and works on the table.
+
+This module also owns the *meaning* of a profile — the canonical form the profile hash is
+computed over (see docs/routing.md, "What the profile hash covers").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: bump when the canonical form changes (it changes every profile hash, so never casually)
+HASH_SCHEME = 1
+
+
+def normalise_caste(name: str) -> str:
+    """``"Route_Setter "`` -> ``"route-setter"``: case, ``_``/``-`` and whitespace folded.
+
+    The tool we replace looked castes up exactly: ``Prime`` silently got the default model and
+    ``route_setter`` missed ``route-setter``.
+    """
+    return "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    provider: str
+    context_window: int
+    capabilities: tuple[str, ...]
+    speed: int
+    cost: int
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CasteRoute:
+    model: str
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeywordGroup:
+    name: str
+    keywords: tuple[str, ...]
+    model: str
+    castes: tuple[str, ...] = ()  # empty: every caste
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    enabled: bool = False
+    margin: int = 10
+    complexity_keywords: tuple[str, ...] = ()
+    short_prompt_words: int = 8
+    long_prompt_words: int = 120
+    large_context_tokens: int = 100_000
+    tool_saturation: int = 4
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    models: Mapping[str, ModelInfo]
+    castes: Mapping[str, CasteRoute]
+    overrides: Mapping[str, str]
+    groups: tuple[KeywordGroup, ...]
+    task_routing_enabled: bool
+    scoring: ScoringConfig
+    strict: bool
+    default_model: str | None
+    profile_hash: str = ""
+    #: lower-cased name or alias -> canonical model name
+    lookup: Mapping[str, str] = field(default_factory=dict)
+
+    def canonical_model(self, name: str) -> str | None:
+        """The canonical name of a model or alias (exact first, then case-insensitive)."""
+        if name in self.models:
+            return name
+        return self.lookup.get(name.strip().lower())
+
+    def model_names_and_aliases(self) -> list[str]:
+        names = set(self.models)
+        for info in self.models.values():
+            names.update(info.aliases)
+        return sorted(names)
+
+
+def _canon(lookup: Mapping[str, str], name: str) -> str:
+    return lookup.get(name.strip().lower(), name)
+
+
+def compile_table(dump: Mapping[str, Any]) -> RoutingTable:
+    """Build the table from a validated profile dump (``Profile.model_dump(mode="json")``).
+
+    Model references are canonicalised through aliases, caste names normalised, unordered lists
+    sorted and de-duplicated — so the table, and the hash over it, is the profile's meaning.
+    """
+    lookup: dict[str, str] = {}
+    models: dict[str, ModelInfo] = {}
+    for name in sorted(dump["models"]):
+        spec = dump["models"][name]
+        lookup[name.lower()] = name
+        for alias in spec.get("aliases", ()):
+            lookup.setdefault(alias.lower(), name)
+    for name in sorted(dump["models"]):
+        spec = dump["models"][name]
+        models[name] = ModelInfo(
+            name=name,
+            provider=str(spec["provider"]),
+            context_window=int(spec["context_window"]),
+            capabilities=tuple(sorted({c.lower() for c in spec.get("capabilities", ())})),
+            speed=int(spec.get("speed", 3)),
+            cost=int(spec.get("cost", 3)),
+            aliases=tuple(sorted(set(spec.get("aliases", ())))),
+        )
+    castes = {
+        normalise_caste(c): CasteRoute(
+            model=_canon(lookup, spec["model"]),
+            chain=tuple(_canon(lookup, m) for m in spec.get("chain", ())),
+        )
+        for c, spec in sorted(dump["castes"].items())
+    }
+    overrides = {
+        normalise_caste(c): _canon(lookup, m) for c, m in sorted(dump.get("overrides", {}).items())
+    }
+    tr = dump.get("task_routing", {}) or {}
+    groups = tuple(
+        KeywordGroup(
+            name=name,
+            keywords=tuple(sorted({" ".join(k.lower().split()) for k in g["keywords"]})),
+            model=_canon(lookup, g["model"]),
+            castes=tuple(sorted({normalise_caste(c) for c in g.get("castes", ())})),
+            priority=int(g.get("priority", 0)),
+        )
+        for name, g in sorted((tr.get("groups") or {}).items())
+    )
+    sc = dump.get("scoring", {}) or {}
+    scoring = ScoringConfig(
+        enabled=bool(sc.get("enabled", False)),
+        margin=int(sc.get("margin", 10)),
+        complexity_keywords=tuple(
+            sorted({" ".join(k.lower().split()) for k in sc.get("complexity_keywords", ())})
+        ),
+        short_prompt_words=int(sc.get("short_prompt_words", 8)),
+        long_prompt_words=int(sc.get("long_prompt_words", 120)),
+        large_context_tokens=int(sc.get("large_context_tokens", 100_000)),
+        tool_saturation=int(sc.get("tool_saturation", 4)),
+    )
+    default = dump.get("default_model")
+    table = RoutingTable(
+        models=models,
+        castes=castes,
+        overrides=overrides,
+        groups=groups,
+        task_routing_enabled=bool(tr.get("enabled", True)),
+        scoring=scoring,
+        strict=bool(dump.get("strict", True)),
+        default_model=_canon(lookup, default) if default else None,
+        lookup=lookup,
+    )
+    return RoutingTable(**{**table.__dict__, "profile_hash": hash_of(table)})
+
+
+def meaning(table: RoutingTable) -> dict[str, Any]:
+    """The canonical form the profile hash covers (documented in docs/routing.md).
+
+    Covered: every model's provider, context window, capabilities, speed, cost and aliases;
+    every caste's model and chain (chain order matters); overrides; keyword groups (keywords,
+    model, castes, priority — the order of groups in the file does not matter, resolution never
+    depends on it); the task-routing switch; scoring settings; strict; default_model.
+    Not covered: comments, formatting, key order, descriptions, ``best_for`` notes, proxy,
+    timeouts and breaker settings (they change how a model is reached, not which one is chosen).
+    """
+    return {
+        "scheme": HASH_SCHEME,
+        "models": {
+            n: {
+                "provider": m.provider,
+                "context_window": m.context_window,
+                "capabilities": list(m.capabilities),
+                "speed": m.speed,
+                "cost": m.cost,
+                "aliases": list(m.aliases),
+            }
+            for n, m in table.models.items()
+        },
+        "castes": {c: {"model": r.model, "chain": list(r.chain)} for c, r in table.castes.items()},
+        "overrides": dict(table.overrides),
+        "task_routing": {
+            "enabled": table.task_routing_enabled,
+            "groups": {
+                g.name: {
+                    "keywords": list(g.keywords),
+                    "model": g.model,
+                    "castes": list(g.castes),
+                    "priority": g.priority,
+                }
+                for g in table.groups
+            },
+        },
+        "scoring": {
+            "enabled": table.scoring.enabled,
+            "margin": table.scoring.margin,
+            "complexity_keywords": list(table.scoring.complexity_keywords),
+            "short_prompt_words": table.scoring.short_prompt_words,
+            "long_prompt_words": table.scoring.long_prompt_words,
+            "large_context_tokens": table.scoring.large_context_tokens,
+            "tool_saturation": table.scoring.tool_saturation,
+        },
+        "strict": table.strict,
+        "default_model": table.default_model,
+    }
+
+
+def hash_of(table: RoutingTable) -> str:
+    data = json.dumps(meaning(table), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "p-" + hashlib.sha256(data.encode("ascii")).hexdigest()[:16]
