@@ -195,13 +195,25 @@ def test_python_dash_m_works(colony: Path) -> None:
     assert json.loads(result.stdout)["goal"] == "Test colony goal"
 
 
-def test_usage_errors_do_not_traceback(run_aether: RunAether) -> None:
-    result = run_aether("init")
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    bad_timeout = run_aether("--lock-timeout", "-5", "status")
-    assert bad_timeout.returncode == 2
-    assert "Traceback" not in bad_timeout.stderr
+def test_usage_errors_are_one_line(run_aether: RunAether) -> None:
+    for args in (
+        ("init",),
+        ("--lock-timeout", "-5", "status"),
+        ("--lock-timeout", "soon", "status"),
+        ("no-such-command",),
+        ("status", "--no-such-option"),
+    ):
+        result = run_aether(*args)
+        assert_clean_error(result, 2)
+        assert "--help" in result.stderr
+    as_json = run_aether("status", "--no-such-option", "--json")
+    assert json.loads(as_json.stdout)["error"]["kind"] == "usage"
+
+
+def test_bare_aether_prints_help(run_aether: RunAether) -> None:
+    result = run_aether()
+    assert result.returncode == 0
+    assert "Usage: aether" in result.stdout
 
 
 def test_empty_goal_is_rejected(project: Path, run_aether: RunAether) -> None:
