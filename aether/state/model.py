@@ -138,6 +138,11 @@ class Worker(_Open):
     #: set by ``resume --adopt-profile``: the model a respawn of this worker uses instead of
     #: ``model`` (the record of what it ran on is never rewritten)
     repin_to: str | None = None
+    #: the routing decision behind ``model`` (decision model/source/reason, chain and where it
+    #: came from, skipped models, warnings) - issue 5
+    routing: dict[str, Any] = Field(default_factory=dict)
+    #: how ``spawn --exec`` ran it: {"program": argv[0], "timeout_s": N, "timed_out": bool}
+    exec_info: dict[str, Any] | None = None
 
 
 class Event(_Open):
@@ -183,6 +188,9 @@ class ColonyState(_Open):
     workers: list[Worker] = Field(default_factory=list)
     #: "caste/model" -> counts of compacted finished workers
     worker_counts: dict[str, WorkerCounts] = Field(default_factory=dict)
+    #: model -> the last runs of ``spawn --exec`` workers on it (``{"duration_s", "latency_ms",
+    #: "ok"}``, newest last, at most 50): the model-aware default --exec timeout (issue 5)
+    latency_history: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     events_archived: int = 0
     signals: list[dict[str, Any]] = Field(default_factory=list)
