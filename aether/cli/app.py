@@ -9,7 +9,14 @@ from __future__ import annotations
 import typer
 
 from aether import __version__
-from aether.cli import cmd_colony, cmd_memory, cmd_session
+from aether.cli import (
+    cmd_archive,
+    cmd_colony,
+    cmd_memory,
+    cmd_migrate,
+    cmd_routing,
+    cmd_session,
+)
 from aether.cli.common import Globals
 
 app = typer.Typer(
@@ -53,5 +60,5 @@ def root(
 
 
 # Each module adds its commands to the app; keep this list in command-family order.
-for _module in (cmd_colony, cmd_session, cmd_memory):
+for _module in (cmd_colony, cmd_migrate, cmd_session, cmd_memory, cmd_archive, cmd_routing):
     _module.register(app)

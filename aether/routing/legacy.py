@@ -100,6 +100,7 @@ def _convert_proxy(proxy: Any, conv: Conversion) -> dict[str, Any]:
                 note += " (its literal fallback was dropped)"
             conv.notes.append(note)
         else:
+            out["key_env"] = "LITELLM_MASTER_KEY"
             conv.warnings.append(
                 "SECRET IN PROFILE: proxy.auth_token holds a literal key. aether never reads "
                 "keys from the profile and ignores it: export it as LITELLM_MASTER_KEY and "
@@ -198,7 +199,9 @@ def from_v1(data: dict[str, Any]) -> Conversion:
             if not isinstance(target, str):
                 conv.warnings.append(f"worker_models.{caste}: {target!r} is not a model name")
                 continue
-            castes[str(caste)] = {"model": target}
+            from aether.routing.table import normalise_caste
+
+            castes[normalise_caste(str(caste))] = {"model": target}
     out["castes"] = castes
     overrides = data.get("user_overrides")
     if isinstance(overrides, dict) and overrides:

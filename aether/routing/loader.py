@@ -123,12 +123,15 @@ def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
     try:
         profile = parse_profile(current)
     except ValidationError as exc:
-        return Analysis(path, source_format, validation_findings(exc) + findings, None, uses_env,
-                        notes)  # fmt: skip
+        return Analysis(
+            path, source_format, validation_findings(exc) + findings, None, uses_env, notes
+        )
     checked = check_profile(profile)
-    ordered = [f for f in checked if f.severity == "error"] + findings + [
-        f for f in checked if f.severity == "warning"
-    ]
+    ordered = (
+        [f for f in checked if f.severity == "error"]
+        + findings
+        + [f for f in checked if f.severity == "warning"]
+    )
     return Analysis(path, source_format, ordered, profile.model_dump(mode="json"), uses_env, notes)
 
 

@@ -28,10 +28,26 @@ CURRENT_FORMAT = 2
 MAX_CHAIN = 8
 
 DEFAULT_COMPLEXITY_KEYWORDS = [
-    "analyze", "analyse", "analysis", "architect", "architecture", "debug", "design",
-    "derive", "evaluate", "investigate", "optimize", "plan", "prove", "reason", "refactor",
-    "strategize", "synthesize", "trade-off", "tradeoff",
-]  # fmt: skip
+    "analyze",
+    "analyse",
+    "analysis",
+    "architect",
+    "architecture",
+    "debug",
+    "design",
+    "derive",
+    "evaluate",
+    "investigate",
+    "optimize",
+    "plan",
+    "prove",
+    "reason",
+    "refactor",
+    "strategize",
+    "synthesize",
+    "trade-off",
+    "tradeoff",
+]
 
 
 class _Strict(BaseModel):
@@ -295,12 +311,19 @@ _FIELD_NAMES = sorted(
     {
         f
         for cls in (
-            Profile, ModelSpec, CasteSpec, KeywordGroupSpec, TaskRoutingSpec, ScoringSettings,
-            ProxySettings, Timeouts, BreakerSettings,
+            Profile,
+            ModelSpec,
+            CasteSpec,
+            KeywordGroupSpec,
+            TaskRoutingSpec,
+            ScoringSettings,
+            ProxySettings,
+            Timeouts,
+            BreakerSettings,
         )
         for f in cls.model_fields
     }
-)  # fmt: skip
+)
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:

@@ -131,7 +131,8 @@ def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDe
             raise UnknownCaste(
                 f"unknown caste {request.caste!r}{hint}",
                 meaning="the profile does not say which model this caste runs on",
-                fix="use one of: " + ", ".join(sorted(table.castes))
+                fix="use one of: "
+                + ", ".join(sorted(table.castes))
                 + " — or add the caste to .aether/model-profiles.yaml",
             )
         warnings.append(
@@ -192,9 +193,8 @@ def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDe
                 group, keywords, others = best
                 group_name = group.name
                 source = "task-routing"
-                reason = (
-                    f"task_routing group {group.name!r} matched "
-                    + ", ".join(repr(k) for k in keywords)
+                reason = f"task_routing group {group.name!r} matched " + ", ".join(
+                    repr(k) for k in keywords
                 )
                 if others:
                     reason += "; also matched: " + "; ".join(others)
@@ -228,14 +228,13 @@ def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDe
         info = table.models.get(m)
         if info is not None and tokens is not None and tokens > info.context_window:
             what = "estimated " if estimated else ""
-            skipped.append(
-                (m, f"context window {info.context_window} < {what}{tokens} tokens")
-            )
+            skipped.append((m, f"context window {info.context_window} < {what}{tokens} tokens"))
         else:
             fitting.append(m)
     if not fitting:
-        windows = ", ".join(f"{m} {table.models[m].context_window}" for m in candidates
-                            if m in table.models)  # fmt: skip
+        windows = ", ".join(
+            f"{m} {table.models[m].context_window}" for m in candidates if m in table.models
+        )
         raise ContextTooLarge(
             f"no model for caste {caste} fits {tokens} tokens (windows: {windows})",
             meaning="every candidate's context window is too small; nothing was spawned",
