@@ -172,7 +172,8 @@ def render_handoff(
     session = s.session
     out: list[str] = []
     title = " ".join(s.goal.split())
-    out.append(f"# Handoff: {_cell(s.name or title, 120)}")
+    heading = " ".join((s.name or title).split())
+    out.append(f"# Handoff: {heading[:119] + '…' if len(heading) > 120 else heading}")
     out.append("")
     out.append(
         f"Paused {session.paused_at or '(not paused)'} · colony `{s.colony_id}` · "
@@ -362,7 +363,11 @@ def _str_or_none(doc: dict[str, Any], key: str) -> str | None:
 
 def parse_handoff(text: str) -> HandoffDocument:
     """Read the machine block of a HANDOFF.md; ``HandoffError`` when it is missing or bad."""
-    start = text.rfind(MARKER)
+    # the marker must start a line: inside the JSON every newline is escaped, so a goal or
+    # note that quotes the marker can never be taken for the real block
+    start = text.rfind("\n" + MARKER)
+    if start < 0 and text.startswith(MARKER):
+        start = 0
     if start < 0:
         raise _bad("no machine-readable block")
     opening = text.find("```json\n", start)

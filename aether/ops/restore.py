@@ -1,0 +1,187 @@
+"""``aether archive`` (create) and ``aether archive restore NAME``.
+
+Restore puts back the state side (``data/COLONY_STATE.json`` byte for byte, its compacted
+events/workers and breaker file), merges the chamber's memory into the current memory (a union:
+an item learned after the archive is never dropped), and puts back the handoff and its history.
+It does not touch the profile (reported when it differs) or the activity log (appended to).
+Before anything is replaced, the current state is copied to ``data/backups/``; files the
+chamber does not have are moved there too, never deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aether import activity
+from aether.errors import AetherError, ColonyStateConflict
+from aether.files import atomic_write_bytes
+from aether.memory import KINDS, load_kind, merge_items
+from aether.ops.archive import (
+    ARCHIVED_DIRS,
+    Chamber,
+    Progress,
+    build_chamber,
+    os_error,
+    require_verified,
+    sha256_file,
+)
+from aether.ops.session import move_handoff_to_history
+from aether.state.model import ColonyState
+from aether.state.store import Store
+from aether.timeutil import iso
+from aether.workspace import Workspace
+
+#: state-side files a restore replaces (relative to .aether/)
+STATE_SIDE = (
+    "data/COLONY_STATE.json",
+    "data/events.archive.jsonl",
+    "data/workers.history.jsonl",
+    "data/breaker.json",
+)
+
+
+@dataclass
+class ArchiveResult:
+    chamber: Chamber
+    reset: Any = None  # a ResetResult when `archive --reset` ran
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": True, "verified": True, **self.chamber.to_json()}
+        if self.reset is not None:
+            out["reset"] = self.reset.to_json()
+        return out
+
+
+def archive_colony(
+    ws: Workspace,
+    *,
+    label: str | None = None,
+    progress: Progress | None = None,
+    lock_timeout: float | None = None,
+) -> ArchiveResult:
+    store = Store(ws, lock_timeout=lock_timeout)
+    with store.lock():
+        state = store.load().state
+        chamber = build_chamber(ws, state, label=label, progress=progress)
+    activity.log(ws, "archive", chamber=chamber.name, files=len(chamber.manifest["files"]))
+    return ArchiveResult(chamber)
+
+
+def has_working_state(state: ColonyState) -> bool:
+    """What restore refuses to overwrite without --force: a plan or workers (live or counted)."""
+    return bool(state.workers or state.plan.phases or state.worker_counts)
+
+
+@dataclass
+class RestoreResult:
+    chamber: Chamber
+    safety_chamber: Chamber | None
+    backup: Path | None
+    restored: list[str] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
+    memory_added: int = 0
+    profile_differs: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "chamber": self.chamber.to_json(),
+            "safety_chamber": self.safety_chamber.name if self.safety_chamber else None,
+            "backup": str(self.backup) if self.backup else None,
+            "restored": self.restored,
+            "set_aside": self.set_aside,
+            "memory_added": self.memory_added,
+            "profile_differs": self.profile_differs,
+        }
+
+
+def _backup_current(ws: Workspace, stamp: str) -> Path | None:
+    if not ws.state_file.is_file():
+        return None
+    target = ws.backups_dir / f"COLONY_STATE.before-restore-{stamp}.json"
+    try:
+        ws.backups_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, ws.state_file.read_bytes())
+    except OSError as exc:
+        raise os_error(exc, target, "backing up to") from None
+    return target
+
+
+def restore_chamber(
+    ws: Workspace,
+    name: str,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    lock_timeout: float | None = None,
+) -> RestoreResult:
+    verified = require_verified(ws, name)  # a tampered chamber is refused before anything
+    chamber = verified.chamber
+    files: dict[str, Any] = chamber.manifest["files"]
+    if "data/COLONY_STATE.json" not in files:
+        from aether.errors import ArchiveCorrupt
+
+        raise ArchiveCorrupt(f"chamber {chamber.name} holds no colony state",
+                             fix="choose another chamber")
+    store = Store(ws, lock_timeout=lock_timeout)
+    stamp = iso().replace(":", "").replace("-", "")
+    with store.lock():
+        safety: Chamber | None = None
+        current: ColonyState | None = None
+        if ws.exists():
+            try:
+                current = store.load().state
+            except AetherError:
+                current = None  # unreadable: restoring is the fix; it is backed up below
+        if current is not None and has_working_state(current):
+            if not force:
+                raise ColonyStateConflict(
+                    f"this colony has working state ({len(current.workers)} workers, "
+                    f"{len(current.plan.phases)} phases); restore would overwrite it",
+                    meaning="nothing was changed",
+                    fix=f"archive it first, or run `aether archive restore {chamber.name} "
+                    "--force` (which archives the current colony before restoring)",
+                )
+            safety = build_chamber(ws, current, label="before-restore", progress=progress)
+        result = RestoreResult(chamber, safety, _backup_current(ws, stamp))
+        # 1. the state side, byte for byte; files the chamber lacks are set aside
+        for rel in STATE_SIDE:
+            target = ws.root / rel
+            if rel in files:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(target, (chamber.path / rel).read_bytes())
+                result.restored.append(rel)
+            elif target.exists():
+                aside = ws.backups_dir / f"{target.name}.before-restore-{stamp}"
+                ws.backups_dir.mkdir(parents=True, exist_ok=True)
+                os.replace(target, aside)
+                result.set_aside.append(str(aside))
+        # 2. memory: union, never a replacement
+        archived_memory = chamber.path / "memory"
+        if archived_memory.is_dir():
+            items = [i for kind in KINDS for i in load_kind(archived_memory, kind)]
+            result.memory_added = len(merge_items(ws.memory_dir, items))
+        # 3. handoff and its history
+        if "HANDOFF.md" in files:
+            move_handoff_to_history(ws, "replaced-by-restore", None)
+            atomic_write_bytes(ws.handoff_file, (chamber.path / "HANDOFF.md").read_bytes())
+            result.restored.append("HANDOFF.md")
+        for rel in files:
+            if rel.startswith(f"{ARCHIVED_DIRS[1]}/") and not (ws.root / rel).exists():
+                (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(chamber.path / rel, ws.root / rel)
+                result.restored.append(rel)
+        profile = files.get("model-profiles.yaml")
+        if profile is not None:
+            result.profile_differs = (
+                not ws.profile_file.is_file()
+                or sha256_file(ws.profile_file) != profile.get("sha256")
+            )
+    activity.log(ws, "archive.restore", chamber=chamber.name,
+                 safety_chamber=safety.name if safety else None,
+                 memory_added=result.memory_added)
+    return result
