@@ -181,13 +181,34 @@ class LoadedState:
         return self.upgrade.from_version if self.upgrade and self.upgrade.changed else None
 
 
+def _parse_legacy_duplicates(raw: bytes, error: StateDuplicateKeys) -> tuple[Any, tuple[Any, ...]]:
+    """A repeated key is corruption in our format, but the old tool wrote them (issue 3).
+
+    Its readers kept the last value, so a legacy file is read that way and every shadowed
+    value is kept (``legacy.duplicate_keys``); a current-format file is refused.
+    """
+    from aether.state.migrations.duplicates import loads_keeping_duplicates
+
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    doc, duplicates = loads_keeping_duplicates(text)
+    if not isinstance(doc, dict) or doc.get("version") == CURRENT_VERSION:
+        raise error
+    return doc, duplicates
+
+
 def load_document(ws: Workspace, raw: bytes) -> tuple[ColonyState, UpgradeResult | None]:
     """Parse, upgrade (in memory) and validate a state file's bytes."""
-    doc = parse_state_bytes(raw, ws)
+    duplicates: tuple[Any, ...] = ()
+    try:
+        doc = parse_state_bytes(raw, ws)
+    except StateDuplicateKeys as exc:
+        doc, duplicates = _parse_legacy_duplicates(raw, exc)
     if isinstance(doc, dict) and doc.get("version") == CURRENT_VERSION:
         return validate_state(doc, ws), None
     siblings = read_siblings(ws.data_dir) if isinstance(doc, dict) else {}
-    ctx = MigrationContext(now=iso(), siblings=siblings, source_path=ws.state_file)
+    ctx = MigrationContext(
+        now=iso(), siblings=siblings, source_path=ws.state_file, duplicate_keys=duplicates
+    )
     try:
         result = upgrade(doc, ctx)
     except AetherError:
@@ -212,6 +233,8 @@ class Transaction:
     #: set by the caller to skip the write (e.g. nothing to do); the lock is still released
     abort: bool = False
     swept: list[Path] = field(default_factory=list)
+    #: where the pre-migration backup went, when this transaction persisted an upgrade
+    pre_migration_backup: Path | None = None
 
     def add_memory(self, items: list[MemoryItem]) -> None:
         self.memory_to_add.extend(items)
@@ -256,7 +279,7 @@ class Store:
             if tx.abort:
                 return
             if loaded.upgrade is not None and loaded.upgrade.changed:
-                self._pre_migration_backup(loaded.raw, loaded.upgrade)
+                tx.pre_migration_backup = self._pre_migration_backup(loaded.raw, loaded.upgrade)
                 tx.memory_to_add = [
                     MemoryItem.model_validate(m) for m in loaded.upgrade.memory
                 ] + tx.memory_to_add

@@ -7,13 +7,13 @@ is derived from the last step, so the chain and the schema cannot disagree.
 
 from __future__ import annotations
 
+from aether.state.migrations.base import MEMORY_KEY, MigrationContext, MigrationStep
 from aether.state.migrations.chain import (
     CURRENT_VERSION,
-    MEMORY_KEY,
-    MigrationContext,
-    MigrationStep,
+    STEPS,
     UpgradeResult,
     detect_version,
+    known_versions,
     plan_for,
     upgrade,
 )
@@ -21,10 +21,12 @@ from aether.state.migrations.chain import (
 __all__ = [
     "CURRENT_VERSION",
     "MEMORY_KEY",
+    "STEPS",
     "MigrationContext",
     "MigrationStep",
     "UpgradeResult",
     "detect_version",
+    "known_versions",
     "plan_for",
     "upgrade",
 ]

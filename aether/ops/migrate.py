@@ -1,0 +1,238 @@
+"""``aether migrate``: upgrade the state file to the current format, with a plan, a backup and
+a report; ``--dry-run`` shows the plan and a diff, ``--check`` only says whether it is needed.
+
+The plan is computed before anything runs (alembic's habit), from a lock-free read, so
+``--dry-run`` and ``--check`` take no lock, create no file and change no byte. A real run
+re-reads under the lock inside the store's transaction, which writes the never-rotated
+pre-migration backup before it writes the upgraded state.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from aether.errors import CheckFailed
+from aether.files import canonical_json, loads_strict
+from aether.state.migrations import CURRENT_VERSION, MigrationStep, UpgradeResult
+from aether.state.model import ColonyState
+from aether.workspace import Workspace
+
+if TYPE_CHECKING:
+    from aether.state.store import Store
+
+Mode = Literal["migrate", "dry-run", "check"]
+
+
+def legacy_paths(legacy: dict[str, Any]) -> list[str]:
+    """``legacy["3.0"]["model_profile"]`` -> ``"3.0.model_profile"``: one entry a kept key."""
+    paths: list[str] = []
+    for bucket, content in legacy.items():
+        if isinstance(content, dict) and bucket != "duplicate_keys":
+            paths.extend(f"{bucket}.{key}" for key in content)
+        else:
+            paths.append(bucket)
+    return sorted(paths)
+
+
+@dataclass
+class MigrateResult:
+    ws: Workspace
+    mode: Mode
+    from_version: str
+    steps: list[MigrationStep]
+    written: bool = False
+    backup: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    legacy_kept: list[str] = field(default_factory=list)
+    siblings_folded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    diff: str | None = None
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "mode": self.mode,
+            "state_file": str(self.ws.state_file),
+            "from_version": self.from_version,
+            "to_version": CURRENT_VERSION,
+            "needed": self.needed,
+            "written": self.written,
+            "plan": [
+                {"from": s.from_version, "to": s.to_version, "summary": s.summary}
+                for s in self.steps
+            ],
+            "backup": str(self.backup) if self.backup else None,
+            "counts": self.counts,
+            "legacy_kept": self.legacy_kept,
+            "siblings_folded": self.siblings_folded,
+            "notes": self.notes,
+            "diff": self.diff,
+        }
+
+
+def _counts(state: ColonyState, upgrade: UpgradeResult) -> dict[str, int]:
+    return {
+        "phases": len(state.plan.phases),
+        "tasks": sum(len(p.tasks) for p in state.plan.phases),
+        "workers": len(state.workers),
+        "events": len(state.events),
+        "errors": len(state.errors),
+        "signals": len(state.signals),
+        "memory_items": len(upgrade.memory),
+        "legacy_keys": len(legacy_paths(state.legacy)),
+    }
+
+
+def _notes(state: ColonyState, upgrade: UpgradeResult) -> list[str]:
+    notes: list[str] = []
+    old = state.legacy.get("3.0", {}) if isinstance(state.legacy.get("3.0"), dict) else {}
+    profile = old.get("model_profile")
+    if isinstance(profile, dict):
+        notes.append(
+            "the old model_profile block (profile "
+            f"{profile.get('active_profile')!r}, proxy {profile.get('proxy_endpoint')!r}) is "
+            'kept in legacy["3.0"].model_profile; aether routes by .aether/model-profiles.yaml '
+            "(its proxy.endpoint), so check that file"
+        )
+    if state.status == "paused":
+        notes.append(
+            f"the colony was paused (at {state.session.paused_at}); it stays paused: "
+            "status paused, the old lifecycle text in status_detail"
+        )
+    if upgrade.siblings_folded:
+        notes.append(
+            "folded the legacy files " + ", ".join(upgrade.siblings_folded) + "; they stay "
+            "where they are and are copied into the pre-migration backup"
+        )
+    if "duplicate_keys" in state.legacy:
+        notes.append(
+            "the file repeated keys in one object; the last value was used (as the old tool "
+            'read it) and the earlier ones are kept in legacy["duplicate_keys"]'
+        )
+    over = len(state.events) - state.settings.event_cap
+    if over > 0:
+        notes.append(
+            f"the {over} oldest events move to data/events.archive.jsonl on write "
+            f"(the state keeps the last {state.settings.event_cap})"
+        )
+    return notes
+
+
+def _diff(raw: bytes, state: ColonyState, upgrade: UpgradeResult) -> str:
+    from aether.state.migrations.duplicates import loads_keeping_duplicates
+
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    try:
+        before_doc = loads_strict(text)
+    except ValueError:
+        before_doc = loads_keeping_duplicates(text)[0]
+    before = canonical_json(before_doc).splitlines(keepends=True)
+    after = canonical_json(state.model_dump(mode="json")).splitlines(keepends=True)
+    name = "COLONY_STATE.json"
+    diff = "".join(
+        difflib.unified_diff(
+            before,
+            after,
+            f"{name} (format {upgrade.from_version})",
+            f"{name} (format {CURRENT_VERSION})",
+        )
+    )
+    if upgrade.memory:
+        diff += f"+++ .aether/memory/ ({len(upgrade.memory)} items)\n" + "".join(
+            f"+ {m['kind']}: {m['text']}\n" for m in upgrade.memory
+        )
+    return diff
+
+
+def migrate_colony(
+    ws: Workspace,
+    *,
+    dry_run: bool = False,
+    check: bool = False,
+    lock_timeout: float | None = None,
+) -> MigrateResult:
+    from aether.state.store import Store
+
+    mode: Mode = "check" if check else "dry-run" if dry_run else "migrate"
+    store = Store(ws, lock_timeout=lock_timeout)
+    loaded = store.load()  # lock-free and read-only: the plan comes before any write
+    upgrade = loaded.upgrade
+    if upgrade is None or not upgrade.changed:
+        return MigrateResult(ws=ws, mode=mode, from_version=CURRENT_VERSION, steps=[])
+    if check:
+        raise CheckFailed(
+            f"the state file {ws.state_file} is format {upgrade.from_version}; "
+            f"a migration to {CURRENT_VERSION} is needed ("
+            + ", ".join(s.name for s in upgrade.steps)
+            + ")",
+            fix="run `aether migrate --dry-run` to see it, `aether migrate` to do it",
+        )
+    result = MigrateResult(
+        ws=ws,
+        mode=mode,
+        from_version=upgrade.from_version,
+        steps=upgrade.steps,
+        counts=_counts(loaded.state, upgrade),
+        legacy_kept=legacy_paths(loaded.state.legacy),
+        siblings_folded=upgrade.siblings_folded,
+        notes=_notes(loaded.state, upgrade),
+    )
+    if dry_run:
+        result.diff = _diff(loaded.raw, loaded.state, upgrade)
+        return result
+    return _persist(store, ws, result)
+
+
+def _persist(store: Store, ws: Workspace, result: MigrateResult) -> MigrateResult:
+    from aether import activity
+    from aether.memory import count_items
+
+    before = sum(count_items(ws.memory_dir).values())
+    with store.transaction() as tx:
+        if tx.upgrade is None or not tx.upgrade.changed:
+            tx.abort = True  # another command persisted the upgrade meanwhile
+            return MigrateResult(ws=ws, mode=result.mode, from_version=CURRENT_VERSION, steps=[])
+        # re-plan from what was read under the lock (the file may have changed since)
+        result.from_version = tx.upgrade.from_version
+        result.steps = tx.upgrade.steps
+        result.counts = _counts(tx.state, tx.upgrade)
+        result.legacy_kept = legacy_paths(tx.state.legacy)
+        result.siblings_folded = tx.upgrade.siblings_folded
+        result.notes = _notes(tx.state, tx.upgrade)
+    result.written = True
+    result.backup = tx.pre_migration_backup
+    result.counts["memory_items_new"] = sum(count_items(ws.memory_dir).values()) - before
+    result.counts["events_archived"] = tx.state.events_archived
+    activity.log(
+        ws,
+        "migrate",
+        from_version=result.from_version,
+        to_version=CURRENT_VERSION,
+        steps=[s.name for s in result.steps],
+        backup=str(result.backup) if result.backup else None,
+        counts=result.counts,
+    )
+    return result
+
+
+class SchemaResult:
+    """``aether schema``: the JSON Schema of the current state (the model is the source)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return state_schema()
+
+
+def state_schema() -> dict[str, Any]:
+    schema = ColonyState.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$comment"] = (
+        f"aether colony state, format {CURRENT_VERSION} (generated by `aether schema`)"
+    )
+    return schema
