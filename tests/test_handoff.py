@@ -66,7 +66,7 @@ def full_state() -> ColonyState:
 
 def memory() -> dict[str, list[MemoryItem]]:
     def item(kind: str, text: str, at: str, phase: str | None = None) -> MemoryItem:
-        return MemoryItem(id=f"{kind[0]}-{text[:4]}", kind=kind, text=text,  # type: ignore[arg-type]
+        return MemoryItem(id=f"{kind[0]}-{text[:4]}", kind=kind, text=text,
                           created_at=at, phase=phase)
 
     return {
