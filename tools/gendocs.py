@@ -109,9 +109,43 @@ def state_format_md() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def robustness_md() -> str:
+    from tests.reliability.catalogue import ENTRIES
+
+    lines = [
+        BANNER,
+        "# Robustness: the bad-input catalogue\n",
+        f"{len(ENTRIES)} bad inputs, each a test in `tests/reliability/test_bad_inputs.py` "
+        "(generated from `tests/reliability/catalogue.py`). Every one starts from a fresh "
+        "colony, breaks one thing, runs one command through the installed `aether`, and asserts: "
+        "the exit code below, exactly one line on stderr (an error, or a warning where aether "
+        "survives the input), no traceback, and every pre-existing file byte-identical (lock "
+        "metadata aside).\n",
+    ]
+    areas: dict[str, list[str]] = {}
+    for e in ENTRIES:
+        shown = " ".join(a if len(a) <= 40 else a[:20] + "…" for a in e.args)
+        env = " ".join(f"{k}={v}" for k, v in e.env.items())
+        command = f"`{env + ' ' if env else ''}aether {shown}`"
+        outcome = "error" if e.is_error else "warning, continues"
+        areas.setdefault(e.area, []).append(
+            f"| `{e.id}` | {e.what} | {command} | {e.exit_code} | {outcome} |"
+        )
+    for area, rows in areas.items():
+        lines += [
+            f"## {area}\n",
+            "| id | bad input | command | exit | outcome |",
+            "|---|---|---|---:|---|",
+            *rows,
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 GENERATED = {
     "exit-codes.md": exit_codes_md,
     "state-format.md": state_format_md,
+    "robustness.md": robustness_md,
 }
 
 

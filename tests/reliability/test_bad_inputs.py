@@ -1,0 +1,66 @@
+"""Every entry of the bad-input catalogue (docs/robustness.md) through the installed CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AETHER, clean_env
+from tests.reliability.catalogue import ENTRIES, BadInput
+
+#: lock metadata is rewritten by whichever command takes the lock; it holds no colony data
+LOCK_METADATA = (".lock", ".lock.holder")
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file() or path.name.endswith(LOCK_METADATA):
+            continue
+        found[str(path.relative_to(root))] = path.read_bytes()
+    return found
+
+
+def test_catalogue_is_large_and_unique() -> None:
+    assert len(ENTRIES) >= 40, f"only {len(ENTRIES)} bad inputs catalogued (issue 7 asks 40+)"
+    ids = [e.id for e in ENTRIES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
+def test_bad_input(entry: BadInput, template_colony: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    if entry.colony:
+        shutil.copytree(template_colony, project, symlinks=True)
+    else:
+        project.mkdir()
+    cleanup = entry.setup(project) if entry.setup else None
+    try:
+        before = files_of(project)
+        result = subprocess.run(
+            [AETHER, *entry.args],
+            cwd=project,
+            env=clean_env(**entry.env),
+            capture_output=True,
+            text=True,
+            input=entry.input,
+            timeout=120,
+        )
+        after = files_of(project)
+    finally:
+        if cleanup:
+            cleanup()
+    output = result.stdout + result.stderr
+    assert result.returncode == entry.exit_code, (entry.id, result.returncode, result.stderr)
+    assert "Traceback" not in output, output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, (entry.id, result.stderr)
+    prefix = "aether: error: " if entry.is_error else "aether: warning: "
+    assert lines[0].startswith(prefix), lines[0]
+    assert entry.expect.lower() in lines[0].lower(), (entry.expect, lines[0])
+    if entry.is_error:
+        changed = sorted(k for k in before if before[k] != after.get(k))
+        assert not changed, f"{entry.id} changed pre-existing files: {changed}"
