@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from aether.routing.table import RoutingTable, compile_table, normalise_caste
+from aether.routing.table import (
+    DEFAULT_COMPLEXITY_KEYWORDS,
+    RoutingTable,
+    compile_table,
+    normalise_caste,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,28 +31,6 @@ if TYPE_CHECKING:
 CURRENT_FORMAT = 2
 #: a caste's model plus its fallback chain
 MAX_CHAIN = 8
-
-DEFAULT_COMPLEXITY_KEYWORDS = [
-    "analyze",
-    "analyse",
-    "analysis",
-    "architect",
-    "architecture",
-    "debug",
-    "design",
-    "derive",
-    "evaluate",
-    "investigate",
-    "optimize",
-    "plan",
-    "prove",
-    "reason",
-    "refactor",
-    "strategize",
-    "synthesize",
-    "trade-off",
-    "tradeoff",
-]
 
 
 class _Strict(BaseModel):

@@ -15,7 +15,7 @@ complexity keywords    0-30    with keywords (analyze, reason, plan, synthesize,
 context size           0-25    large contexts (up to ``large_context_tokens``): large windows. A
                                model whose window is smaller than the context gets 0.
 unique tools           0-20    many distinct tools (saturating at ``tool_saturation``):
-                               ``multi-tool`` models (``tools`` counts half).
+                               ``multi-tool`` models (``tools`` counts a quarter).
 =====================  ======  ===================================================================
 
 A pure function: no I/O, no clock, no randomness. Ties go to the alphabetically first model.
@@ -104,7 +104,7 @@ def score(prompt: str, context: ScoringContext) -> ScoreResult:
         fast = (m.speed - 1) / 4
         caps = set(m.capabilities)
         reasoning = 0.5 * (1.0 if "reasoning" in caps else 0.0) + 0.5 * size
-        tool_fit = 1.0 if "multi-tool" in caps else 0.5 if "tools" in caps else 0.0
+        tool_fit = 1.0 if "multi-tool" in caps else 0.25 if "tools" in caps else 0.0
         parts = {
             "length": _half_up(WEIGHTS["length"] * (length * size + (1 - length) * fast)),
             "complexity": _half_up(

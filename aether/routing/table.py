@@ -18,6 +18,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: the words scoring counts as signs of a complex task (a profile may replace them)
+DEFAULT_COMPLEXITY_KEYWORDS = (
+    "analyze",
+    "analyse",
+    "analysis",
+    "architect",
+    "architecture",
+    "debug",
+    "design",
+    "derive",
+    "evaluate",
+    "investigate",
+    "optimize",
+    "plan",
+    "prove",
+    "reason",
+    "refactor",
+    "strategize",
+    "synthesize",
+    "trade-off",
+    "tradeoff",
+)
+
 #: bump when the canonical form changes (it changes every profile hash, so never casually)
 HASH_SCHEME = 1
 
@@ -61,7 +84,7 @@ class KeywordGroup:
 class ScoringConfig:
     enabled: bool = False
     margin: int = 10
-    complexity_keywords: tuple[str, ...] = ()
+    complexity_keywords: tuple[str, ...] = DEFAULT_COMPLEXITY_KEYWORDS
     short_prompt_words: int = 8
     long_prompt_words: int = 120
     large_context_tokens: int = 100_000
