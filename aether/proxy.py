@@ -376,9 +376,9 @@ _CASE_TEXT = {
 def error_for(check: ProxyCheck, *, key_env: str) -> AetherError:
     """The error a failed check stops a spawn with (nothing is recorded)."""
     where = f"the LiteLLM proxy at {check.endpoint}"
-    detail = f" ({check.detail})" if check.detail else ""
-    status = f" HTTP {check.status}" if check.status is not None else ""
     case = _CASE_TEXT.get(check.case, check.case)
+    detail = f" ({check.detail})" if check.detail and check.detail != case else ""
+    status = f" HTTP {check.status}" if check.status is not None else ""
     what = f"{where}: {case}{status}{detail}"
     if check.case in ("connection-refused", "timeout"):
         return ProxyUnreachable(

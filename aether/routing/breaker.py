@@ -161,6 +161,8 @@ class Breaker:
     # --- updates -------------------------------------------------------------------------------
 
     def record_success(self, model: str) -> None:
+        if model not in self._read():
+            return  # nothing to reset: no lock taken (the common, fast case)
         with self._locked() as models:
             entry = models.get(model)
             if entry is None:

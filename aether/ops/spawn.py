@@ -1,0 +1,236 @@
+"""``aether spawn``: resolve, verify through the proxy (fail closed), record, hand over.
+
+1. resolve the model (``aether.routing.resolve``: source and reason recorded);
+2. unless ``--no-proxy`` / ``proxy.standalone``: prove the proxy serves it
+   (``aether.ops.spawn_verify``), falling back along the chain, breaker-aware; any failure
+   raises before anything is recorded;
+3. record the worker in ONE store transaction (and link a respawn to the worker it replaces);
+4. the worker's environment (``worker_env`` / ``shell_exports``) names the model explicitly -
+   the tool we replace exported variables in one shell that never reached the worker.
+
+Audit lines go to ``.aether/activity.log`` (decision, each fallback, each proxy failure);
+never a key, a token count or a cost.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from aether import activity
+from aether.errors import InvalidInput, WorkerNotFound
+from aether.state.model import ColonyState, Worker
+from aether.state.store import Store
+from aether.timeutil import iso, new_id
+from aether.workspace import Workspace
+
+MAX_TASK_CHARS = 20_000
+MAX_TOOLS = 64
+
+#: variables that could send a worker to another model than the one assigned; the worker's
+#: environment drops them (``--print-env`` unsets them). A proxied worker also loses
+#: ``ANTHROPIC_API_KEY`` (it would take it straight to the provider, around the proxy).
+CONFLICTING_VARS = (
+    "ANTHROPIC_SMALL_FAST_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+    *(f"AETHER_MODEL_{n}" for n in range(1, 9)),
+)
+
+
+@dataclass
+class SpawnRequest:
+    caste: str
+    task: str | None = None
+    model: str | None = None
+    pinned_model: str | None = None
+    context_tokens: int | None = None
+    tools: tuple[str, ...] = ()
+    no_proxy: bool = False
+    respawn_of: str | None = None  # links the new worker to a lost one (sets replaced_by on it)
+    lock_timeout: float | None = None
+
+
+@dataclass
+class SpawnResult:
+    worker: Worker  # as recorded in the state
+    endpoint: str = ""
+    key_env: str = "LITELLM_MASTER_KEY"
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            **self.worker.model_dump(mode="json"),
+            "warnings": self.warnings,
+            "env": worker_env_public(self),
+        }
+
+
+def _validate(request: SpawnRequest) -> None:
+    if not request.caste.strip():
+        raise InvalidInput("the caste is empty", fix="pass --caste, e.g. --caste builder")
+    if request.task is not None and len(request.task) > MAX_TASK_CHARS:
+        raise InvalidInput(
+            f"the task is {len(request.task)} characters long (limit {MAX_TASK_CHARS})",
+            fix="describe the task briefly; put details in the plan",
+        )
+    if request.context_tokens is not None and not 0 < request.context_tokens <= 100_000_000:
+        raise InvalidInput(
+            f"--context-tokens {request.context_tokens} is not between 1 and 100000000",
+            fix="pass the expected context size in tokens",
+        )
+    if len(request.tools) > MAX_TOOLS or any(not t.strip() for t in request.tools):
+        raise InvalidInput("--tools must be a comma-separated list of up to 64 tool names",
+                           fix="e.g. --tools read,edit,bash")
+
+
+def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
+    if worker_id is not None and state.worker(worker_id) is None:
+        raise WorkerNotFound(
+            f"no worker {worker_id!r} to respawn in this colony",
+            fix="list workers with `aether workers`",
+        )
+
+
+def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
+    from aether.ops.spawn_verify import ProxySettings, verify_route
+    from aether.routing.fallback import candidates
+    from aether.routing.loader import load_profile_file
+    from aether.routing.resolve import RouteRequest, resolve
+
+    _validate(request)
+    loaded = load_profile_file(ws.profile_file, ws.cache_dir)
+    table = loaded.table
+    settings = ProxySettings.from_dump(loaded.dump)
+    decision = resolve(table, RouteRequest(
+        caste=request.caste, task=request.task, model=request.model,
+        pinned_model=request.pinned_model, context_tokens=request.context_tokens,
+        tools=request.tools,
+    ))
+    cands = candidates(table, decision, context_tokens=decision.context_tokens)
+    state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
+    _check_respawn(state, request.respawn_of)
+    session_id = state.session.id
+    activity.log(
+        ws, "route_decision", caste=decision.caste, model=decision.model,
+        source=decision.source, reason=decision.reason, chain=list(cands.models[1:]),
+        chain_source=cands.source, profile_hash=decision.profile_hash,
+    )
+    standalone = request.no_proxy or settings.standalone
+    warnings = list(decision.warnings)
+    if standalone:
+        how = "--no-proxy" if request.no_proxy else "proxy.standalone in the profile"
+        model = cands.models[0] if cands.models else decision.model
+        attempts: list[Any] = []
+        verification: dict[str, Any] = {
+            "method": "none", "reason": how,
+            "note": "UNVERIFIED: no proxy check proved this model is served",
+        }
+        warnings.insert(0, f"UNVERIFIED spawn ({how}): nothing proved the worker runs on {model}")
+        activity.log(ws, "unverified_spawn", caste=decision.caste, model=model, reason=how)
+    else:
+        outcome = verify_route(
+            ws, table, settings, cands.models, session_id=session_id,
+            lock_timeout=request.lock_timeout, skipped=cands.skipped,
+        )
+        model, attempts = outcome.model, outcome.attempts
+        verification = outcome.verification
+        warnings.extend(outcome.warnings)
+    if model == decision.model:
+        source, reason = decision.source, decision.reason
+    else:
+        failed = "; ".join(f"{a.model}: {a.error}" for a in attempts if a.outcome != "ok")
+        source = "fallback"
+        reason = f"{decision.model} was unavailable ({failed}); {model} is next in the " \
+                 f"{'AETHER_MODEL_n' if cands.source == 'environment' else 'profile'} chain"
+    routing = {
+        "decision_model": decision.model, "decision_source": decision.source,
+        "decision_reason": decision.reason, "chain": list(cands.models[1:]),
+        "chain_source": cands.source,
+        "skipped": [{"model": m, "why": w} for m, w in (*decision.skipped, *cands.skipped)],
+        "tools": list(request.tools), "context_tokens": decision.context_tokens,
+    }
+    worker_id = new_id(f"w-{decision.caste}")
+    with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
+        s = tx.state
+        _check_respawn(s, request.respawn_of)
+        worker = Worker(
+            id=worker_id, caste=decision.caste, model=model, model_source=source,
+            model_reason=reason, profile_hash=decision.profile_hash, task=request.task,
+            session_id=s.session.id, status="spawned", spawned_at=iso(),
+            verified=not standalone, verification=verification, attempts=attempts,
+            respawn_of=request.respawn_of, routing=routing,
+        )
+        s.workers.append(worker)
+        if request.respawn_of is not None:
+            old = s.worker(request.respawn_of)
+            assert old is not None
+            old.replaced_by = worker_id
+        for phase in s.plan.phases:
+            for task in phase.tasks:
+                if request.task is not None and task.id == request.task:
+                    task.worker_ids.append(worker_id)
+        tag = "" if not standalone else " UNVERIFIED"
+        s.add_event(
+            "worker_spawned", f"{worker_id} ({decision.caste}) on {model}{tag}",
+            worker_id=worker_id, caste=decision.caste, model=model, source=source,
+            verified=not standalone, open_proxy=verification.get("open_proxy"),
+        )
+        if verification.get("open_proxy"):
+            s.add_event("open_proxy", f"the proxy at {settings.endpoint} accepts any key",
+                        endpoint=settings.endpoint)
+    activity.log(
+        ws, "worker_spawned", worker_id=worker_id, caste=decision.caste, model=model,
+        source=source, verified=not standalone, method=verification.get("method"),
+        deployment=verification.get("deployment"), session_id=session_id,
+    )
+    return SpawnResult(worker=worker, endpoint=settings.endpoint, key_env=settings.key_env,
+                       warnings=warnings)
+
+
+def worker_env_public(result: SpawnResult) -> dict[str, str]:
+    """The variables a worker gets, without the token (which is passed by reference)."""
+    w = result.worker
+    env = {
+        "ANTHROPIC_MODEL": w.model,
+        "AETHER_WORKER_ID": w.id,
+        "AETHER_CASTE": w.caste,
+        "AETHER_MODEL": w.model,
+        "AETHER_PROFILE_HASH": w.profile_hash,
+        "AETHER_VERIFIED": "1" if w.verified else "0",
+    }
+    if w.verified:
+        env["ANTHROPIC_BASE_URL"] = result.endpoint
+    return env
+
+
+def shell_exports(result: SpawnResult) -> str:
+    """``--print-env``: POSIX-shell lines for ``eval "$(aether spawn ... --print-env)"``."""
+    drop = [*CONFLICTING_VARS, *(["ANTHROPIC_API_KEY"] if result.worker.verified else [])]
+    lines = [f"unset {' '.join(drop)}"]
+    for name, value in sorted(worker_env_public(result).items()):
+        lines.append(f"export {name}={shlex.quote(value)}")
+    if result.worker.verified:
+        # by reference: the token never appears in aether's output (key_env is validated as
+        # an identifier by the profile schema)
+        lines.append(f'export ANTHROPIC_AUTH_TOKEN="${result.key_env}"')
+    return "\n".join(lines) + "\n"
+
+
+def worker_env(result: SpawnResult, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The complete environment ``--exec`` runs the worker with."""
+    env = dict(os.environ if base is None else base)
+    for name in CONFLICTING_VARS:
+        env.pop(name, None)
+    env.update(worker_env_public(result))
+    if result.worker.verified:
+        env.pop("ANTHROPIC_API_KEY", None)
+        token = env.get(result.key_env, "")
+        if token:
+            env["ANTHROPIC_AUTH_TOKEN"] = token
+    return env

@@ -1,0 +1,304 @@
+"""Proving a spawn's model through the proxy, failing closed (issue 5, items 2-4).
+
+``verify_route`` walks the candidate models (``aether.routing.fallback``) and returns the first
+one the proxy provably serves, with one ``RoutingAttempt`` per model tried. It raises - and the
+caller records nothing - when the proxy itself fails a check (unreachable, not ready, key
+missing or rejected, 5xx) or when every candidate fails (``AllModelsFailed``; ``ModelNotServed``
+when the only reason was that no candidate is served).
+
+Per session (``ws.cache_dir/proxy-session-<session>.json``): readiness, the open-proxy check
+and first-use probes are done once; later spawns in the session only repeat the authenticated
+``GET /v1/models`` (still fail-closed, a few ms on loopback) and probe models not yet proven.
+The cache is tied to the endpoint and to a salted fingerprint of the key (never the key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aether import activity, proxy
+from aether.errors import AllModelsFailed, ModelNotServed
+from aether.files import atomic_write_json
+from aether.routing.breaker import Breaker
+from aether.routing.table import RoutingTable
+from aether.state.model import RoutingAttempt
+from aether.timeutil import iso
+from aether.workspace import Workspace
+
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    endpoint: str
+    key_env: str
+    standalone: bool
+    probe: str
+    open_proxy_check: bool
+    attempt_s: float
+    connect_s: float
+    breaker_failures: int
+    breaker_cooldown_s: float
+
+    @classmethod
+    def from_dump(cls, dump: dict[str, Any]) -> ProxySettings:
+        """Read from the validated profile dump (defaults as in ``routing.profile``)."""
+        p = dump.get("proxy") or {}
+        t = dump.get("timeouts") or {}
+        b = dump.get("breaker") or {}
+        return cls(
+            endpoint=str(p.get("endpoint", "http://127.0.0.1:4000")),
+            key_env=str(p.get("key_env", "LITELLM_MASTER_KEY")),
+            standalone=bool(p.get("standalone", False)),
+            probe=str(p.get("probe", "first-use")),
+            open_proxy_check=bool(p.get("open_proxy_check", True)),
+            attempt_s=float(t.get("attempt_s", 30)),
+            connect_s=float(t.get("connect_s", 5)),
+            breaker_failures=int(b.get("failures", 3)),
+            breaker_cooldown_s=float(b.get("cooldown_s", 60)),
+        )
+
+
+@dataclass
+class SessionCache:
+    path: Any
+    session_id: str
+    endpoint: str
+    salt: str
+    key_id: str
+    valid: bool = False
+    open_proxy: bool | None = None
+    probed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verified_at: float | None = None
+
+    @staticmethod
+    def fingerprint(salt: str, key: str) -> str:
+        return hashlib.sha256((salt + "\0" + key).encode("utf-8")).hexdigest()[:24]
+
+    @classmethod
+    def load(cls, ws: Workspace, session_id: str, endpoint: str, key: str) -> SessionCache:
+        safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
+        path = ws.cache_dir / f"proxy-session-{safe}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if (
+                isinstance(data, dict)
+                and data.get("format") == CACHE_FORMAT
+                and data.get("session_id") == session_id
+                and data.get("endpoint") == endpoint
+                and data.get("key_id") == cls.fingerprint(str(data.get("salt")), key)
+            ):
+                return cls(
+                    path, session_id, endpoint, str(data["salt"]), str(data["key_id"]),
+                    valid=True, open_proxy=data.get("open_proxy"),
+                    probed=dict(data.get("probed") or {}), verified_at=data.get("verified_at"),
+                )
+        except (OSError, ValueError):
+            pass
+        salt = secrets.token_hex(8)
+        return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
+
+    def save(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.path, {
+                "format": CACHE_FORMAT,
+                "session_id": self.session_id,
+                "endpoint": self.endpoint,
+                "salt": self.salt,
+                "key_id": self.key_id,
+                "open_proxy": self.open_proxy,
+                "probed": self.probed,
+                "verified_at": self.verified_at or time.time(),
+            })
+        except Exception:  # a cache that cannot be written only costs speed next time
+            pass
+
+
+@dataclass
+class RouteOutcome:
+    model: str
+    attempts: list[RoutingAttempt]
+    verification: dict[str, Any]
+    warnings: list[str]
+    open_proxy: bool | None
+
+
+def _names(table: RoutingTable, model: str) -> list[str]:
+    info = table.models.get(model)
+    return [model, *(info.aliases if info else ())]
+
+
+def deployment_matches(deployment: str, names: list[str]) -> bool:
+    """Does the ``x-litellm-model-name`` deployment look like this model (prefix-tolerant)?"""
+    tail = deployment.rsplit("/", 1)[-1].lower()
+    return any(tail == n.lower() or tail.startswith(n.lower()) for n in names)
+
+
+def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings) -> Exception:
+    activity.log(ws, "proxy_failure", **check.to_json())
+    return proxy.error_for(check, key_env=settings.key_env)
+
+
+def verify_route(
+    ws: Workspace,
+    table: RoutingTable,
+    settings: ProxySettings,
+    candidates: tuple[str, ...],
+    *,
+    session_id: str,
+    lock_timeout: float | None,
+    skipped: tuple[tuple[str, str], ...] = (),
+) -> RouteOutcome:
+    key = os.environ.get(settings.key_env, "")
+    if not key.strip():
+        activity.log(ws, "proxy_failure", case="key-missing", key_env=settings.key_env)
+        raise proxy.key_missing(settings.key_env)
+    ep = proxy.parse_endpoint(settings.endpoint)
+    cache = SessionCache.load(ws, session_id, ep.url, key)
+    if not cache.valid:
+        ready = proxy.check_readiness(ep, timeout=settings.connect_s)
+        if not ready.ok:
+            raise _fail(ws, ready, settings)
+    listed = proxy.list_models(ep, key, timeout=settings.connect_s)
+    if not listed.ok:
+        raise _fail(ws, listed, settings)
+    served = set(listed.served)
+    warnings: list[str] = []
+    if settings.open_proxy_check and cache.open_proxy is None:
+        cache.open_proxy = proxy.check_open_proxy(ep, timeout=settings.connect_s)
+        if cache.open_proxy:
+            activity.log(ws, "open_proxy", endpoint=ep.url)
+    if cache.open_proxy:
+        warnings.append(
+            f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
+            "who can reach it (set a master_key in its config)"
+        )
+    breaker = Breaker(ws, failures=settings.breaker_failures,
+                      cooldown_s=settings.breaker_cooldown_s, lock_timeout=lock_timeout)
+    attempts: list[RoutingAttempt] = [
+        RoutingAttempt(model=m, outcome="skipped", error=why, at=iso()) for m, why in skipped
+    ]
+    for index, model in enumerate(candidates):
+        attempt = _try_model(ws, ep, key, table, settings, cache, breaker, model, served)
+        attempts.append(attempt.record)
+        if attempt.record.outcome == "ok":
+            cache.verified_at = time.time()
+            cache.save()
+            if breaker.quarantined:
+                activity.log(ws, "breaker_file_corrupt", moved_to=breaker.quarantined)
+            verification = {
+                **attempt.verification,
+                "endpoint": ep.url,
+                "key_env": settings.key_env,
+                "open_proxy": cache.open_proxy,
+                "session_cached": cache.valid,
+                "checked_at": iso(),
+            }
+            if attempt.warning:
+                warnings.append(attempt.warning)
+            return RouteOutcome(model, attempts, verification, warnings, cache.open_proxy)
+        nxt = candidates[index + 1] if index + 1 < len(candidates) else None
+        activity.log(
+            ws, "fallback" if nxt else "proxy_failure", model=model,
+            outcome=attempt.record.outcome, status=attempt.record.status,
+            error=attempt.record.error, timed_out=attempt.record.timed_out, next=nxt,
+        )
+    cache.save()
+    rows: list[dict[str, object]] = [
+        {"model": a.model, "outcome": a.outcome, "status": a.status, "error": a.error,
+         "timed_out": a.timed_out}
+        for a in attempts
+    ]
+    tried = [a for a in attempts if a.outcome != "skipped" or a.model in candidates]
+    if tried and all((a.error or "").startswith("not served") for a in tried):
+        raise ModelNotServed(
+            "the proxy at {} serves none of: {}".format(ep.url, ", ".join(candidates)),
+            meaning="no worker was recorded",
+            fix="add the models to the proxy config (model_name) or change the profile",
+        )
+    raise AllModelsFailed(
+        f"every model in the fallback chain failed ({len(attempts)} tried)",
+        attempts=rows,
+        meaning="no worker was recorded",
+        fix="see the per-model table (--json: error.attempts); `aether breaker status` "
+        "shows open breakers",
+    )
+
+
+@dataclass
+class _Attempt:
+    record: RoutingAttempt
+    verification: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
+
+
+def _try_model(
+    ws: Workspace,
+    ep: proxy.Endpoint,
+    key: str,
+    table: RoutingTable,
+    settings: ProxySettings,
+    cache: SessionCache,
+    breaker: Breaker,
+    model: str,
+    served: set[str],
+) -> _Attempt:
+    gate = breaker.gate(model)
+    if not gate.allowed:
+        return _Attempt(RoutingAttempt(model=model, outcome="skipped", error=gate.reason, at=iso()))
+    names = _names(table, model)
+    served_as = next((n for n in names if n in served), None)
+    if served_as is None:
+        if gate.probe:
+            breaker.release_probe(model)
+        return _Attempt(RoutingAttempt(
+            model=model, outcome="failed", at=iso(),
+            error="not served by the proxy (absent from /v1/models)",
+        ))
+    need_probe = (
+        settings.probe == "always"
+        or (settings.probe == "first-use" and model not in cache.probed)
+        or gate.probe  # a half-open breaker allows exactly one real request
+    )
+    if not need_probe:
+        earlier = cache.probed.get(model)
+        return _Attempt(
+            RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
+            {"method": "models-list", "served_as": served_as, "probed_earlier": earlier},
+        )
+    result = proxy.probe(ep, key, served_as, timeout_s=settings.attempt_s)
+    if result.ok:
+        breaker.record_success(model)
+        assert result.deployment is not None
+        matches = deployment_matches(result.deployment, names)
+        cache.probed[model] = {"deployment": result.deployment, "at": iso()}
+        warning = None if matches else (
+            f"the proxy answered {model} from deployment {result.deployment!r}, whose name "
+            "does not look like that model: check the proxy's model_list"
+        )
+        return _Attempt(
+            RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
+            {"method": "probe", "served_as": served_as, "deployment": result.deployment,
+             "deployment_matches": matches, "probe_ms": round(result.elapsed_ms, 1)},
+            warning,
+        )
+    error = result.error or "failed"
+    if result.in_cooldown:
+        error = f"unavailable now (proxy cooldown): {error}"
+    if result.availability_failure:
+        if breaker.record_failure(model, error):
+            activity.log(ws, "breaker_opened", model=model,
+                         cooldown_s=settings.breaker_cooldown_s, error=error)
+    elif gate.probe:
+        breaker.release_probe(model)
+    return _Attempt(RoutingAttempt(
+        model=model, outcome="failed", status=result.status, error=error,
+        timed_out=result.timed_out, at=iso(),
+    ))
