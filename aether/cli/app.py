@@ -16,6 +16,7 @@ from aether.cli import (
     cmd_migrate,
     cmd_routing,
     cmd_session,
+    cmd_spawn,
 )
 from aether.cli.common import Globals
 
@@ -60,5 +61,7 @@ def root(
 
 
 # Each module adds its commands to the app; keep this list in command-family order.
-for _module in (cmd_colony, cmd_migrate, cmd_session, cmd_memory, cmd_archive, cmd_routing):
+for _module in (
+    cmd_colony, cmd_migrate, cmd_session, cmd_memory, cmd_archive, cmd_routing, cmd_spawn
+):
     _module.register(app)
