@@ -340,6 +340,27 @@ def move_handoff_to_history(ws: Workspace, session_id: str, expected: bytes | No
     return target
 
 
+def _refuse(
+    s: ColonyState, doc: HandoffDocument | None, *, force: bool, ignore_handoff: bool
+) -> None:
+    if s.status != "paused" and not force:
+        raise ColonyStateConflict(
+            f"the colony is not paused (status {s.status})",
+            meaning="resume ends the previous session and marks its unfinished workers "
+            "lost; on a live session that would be wrong",
+            fix="run `aether pause` first; if the previous session died without pausing, "
+            "run `aether resume --force`",
+        )
+    if doc is not None and doc.colony_id != s.colony_id and not ignore_handoff:
+        raise HandoffError(
+            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony "
+            f"({s.colony_id})",
+            meaning="it was copied from another project; nothing was changed",
+            fix="move it away, or run `aether resume --ignore-handoff` (it is then kept "
+            "in .aether/handoff-history/)",
+        )
+
+
 def resume(
     ws: Workspace,
     *,
@@ -351,9 +372,12 @@ def resume(
     lock_timeout: float | None = None,
 ) -> ResumeResult:
     raw, doc, problem = _read_handoff(ws)
+    store = Store(ws, lock_timeout=lock_timeout)
+    # refuse early, without the lock, so a refused resume leaves every file untouched; the
+    # same checks run again under the lock below
+    _refuse(store.load().state, doc, force=force, ignore_handoff=ignore_handoff)
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
-    store = Store(ws, lock_timeout=lock_timeout)
     checks: list[dict[str, Any]] = []
 
     def check(name: str, level: str, message: str) -> None:
@@ -363,22 +387,7 @@ def resume(
         s = tx.state
         previous = s.session.model_copy(deep=True)
         was_paused = s.status == "paused"
-        if not was_paused and not force:
-            raise ColonyStateConflict(
-                f"the colony is not paused (status {s.status})",
-                meaning="resume ends the previous session and marks its unfinished workers "
-                "lost; on a live session that would be wrong",
-                fix="run `aether pause` first; if the previous session died without pausing, "
-                "run `aether resume --force`",
-            )
-        if doc is not None and doc.colony_id != s.colony_id and not ignore_handoff:
-            raise HandoffError(
-                f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony "
-                f"({s.colony_id})",
-                meaning="it was copied from another project; nothing was changed",
-                fix="move it away, or run `aether resume --ignore-handoff` (it is then kept "
-                "in .aether/handoff-history/)",
-            )
+        _refuse(s, doc, force=force, ignore_handoff=ignore_handoff)
         # 1. the handoff
         if problem:
             check("handoff", "warning", f"{problem}; resuming from the state")
