@@ -1,0 +1,224 @@
+"""The profile file through the installed CLI: bad input, validation, migration, docs, cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aether.ops.routing import default_profile_loaded, render_docs
+from tests.conftest import REPO, SHARED, RunAether, assert_clean_error, snapshot
+
+ANCHORS = SHARED / "anchor-profiles"
+V1_LITERAL = ANCHORS / "model-profiles.v1.49f46408.yaml"
+V1_ENV = ANCHORS / "model-profiles.v1.e6674407.yaml"
+V2_SLOTS = ANCHORS / "model-profiles.v2-slots.6eb183d8.yaml"
+needs_anchors = pytest.mark.skipif(not ANCHORS.is_dir(), reason="../shared/anchor-profiles absent")
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def write_profile(colony: Path, text: str | bytes) -> Path:
+    path = colony / ".aether" / "model-profiles.yaml"
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "needle"),
+    [
+        ("models: [unclosed\n", 41, "line"),
+        ("format: 2\nstrict: true\nstrict: false\n", 41, "duplicate key 'strict'"),
+        (BOMB, 48, "alias"),
+        ("- a\n- b\n", 49, "a list, not a mapping"),
+        ("", 49, "empty"),
+        ("format: 2\nmodels: 3\ncastes: {}\n", 42, "models"),
+        (b"format: 2\n\xff\xfe\n", 41, "UTF-8"),
+        ("format: 7\nmodels: {}\ncastes: {}\n", 42, "newer aether"),
+        ("models: {}\ncastes: {}\n", 42, "format"),
+    ],
+)
+def test_bad_profiles_are_one_line_errors_and_change_nothing(
+    colony: Path, run_aether: RunAether, content: str | bytes, code: int, needle: str
+) -> None:
+    path = write_profile(colony, content)
+    before = snapshot(colony / ".aether")
+    result = run_aether("route", "do it", "--caste", "builder")
+    assert_clean_error(result, code)
+    assert str(path) in result.stderr and needle in result.stderr
+    assert snapshot(colony / ".aether") == before
+
+
+def test_missing_and_huge_profiles(colony: Path, run_aether: RunAether) -> None:
+    path = colony / ".aether" / "model-profiles.yaml"
+    path.unlink()
+    assert_clean_error(run_aether("route", "x"), 40)
+    path.write_bytes(b"# padding\n" * 1_100_000)  # ~10 MB
+    result = run_aether("profile", "validate")
+    assert_clean_error(result, 47)
+    assert "limit" in result.stderr
+
+
+def test_deeply_nested_yaml_does_not_crash(colony: Path, run_aether: RunAether) -> None:
+    write_profile(colony, "a: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    assert_clean_error(run_aether("route", "x"), 41)
+
+
+def test_validate_lists_every_problem_with_did_you_mean(
+    tmp_path: Path, run_aether: RunAether
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "format: 2\n"
+        "models:\n"
+        "  kimi-k2.5: {provider: moonshot, context_window: 256000}\n"
+        "  m1: {provider: p, context_window: 10, speeed: 3}\n"
+        "castes:\n"
+        "  builder: {model: kimik2.5, chain: [m1, m1]}\n"
+        "  scout: {model: m1, chain: [a, b, c, d, e, f, g, h]}\n"
+        "task_routing:\n"
+        "  groups:\n"
+        "    empty: {keywords: [], model: m1}\n"
+        "proxy:\n"
+        "  key_env: LITELLM_MASTER_KEY\n"
+    )
+    result = run_aether("profile", "validate", str(bad), "--json")
+    assert result.returncode == 42, result.stderr
+    report = json.loads(result.stdout)
+    lines = [f"{e['location']}: {e['message']}" for e in report["errors"]]
+    assert any("speeed" in line and "did you mean 'speed'" in line for line in lines), lines
+    # pydantic stops at the unknown key; fix it and the cross-reference checks run
+    bad.write_text(bad.read_text().replace(", speeed: 3", ""))
+    report = json.loads(run_aether("profile", "validate", str(bad), "--json").stdout)
+    lines = [f"{e['location']}: {e['message']}" for e in report["errors"]]
+    assert "castes.builder.model: unknown model 'kimik2.5' (did you mean 'kimi-k2.5'?)" in lines
+    assert any(line.startswith("castes.builder.chain[1]:") and "twice" in line for line in lines)
+    assert any(line.startswith("castes.scout.chain:") and "limit 8" in line for line in lines)
+    assert any("task_routing.groups.empty.keywords" in line for line in lines)
+    human = run_aether("profile", "validate", str(bad))
+    assert human.returncode == 42 and "kimik2.5" in human.stdout
+
+
+@needs_anchors
+def test_v1_anchor_loads_as_is_and_warns_about_the_literal_secret(
+    colony: Path, run_aether: RunAether
+) -> None:
+    write_profile(colony, V1_LITERAL.read_bytes())
+    result = run_aether("route", "design the schema", "--caste", "route_setter", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["model"], out["source"]) == ("glm-5", "task-routing")
+    assert out["profile_format"] == "v1"
+    assert any("SECRET IN PROFILE" in w for w in out["profile_warnings"])
+    assert "sk-litellm-local" not in result.stdout + result.stderr
+    human = run_aether("route", "x", "--caste", "builder")
+    assert "SECRET IN PROFILE" in human.stderr and "key_env" in human.stderr
+
+
+@needs_anchors
+@pytest.mark.parametrize("anchor", [V1_LITERAL, V1_ENV, V2_SLOTS], ids=lambda p: p.name)
+def test_migrate_anchor_keeps_meaning_backs_up_and_drops_secrets(
+    tmp_path: Path, run_aether: RunAether, anchor: Path
+) -> None:
+    path = tmp_path / "model-profiles.yaml"
+    original = anchor.read_bytes()
+    path.write_bytes(original)
+    before = json.loads(run_aether("profile", "validate", str(path), "--json").stdout)
+    result = run_aether("profile", "migrate", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert Path(out["backup"]).read_bytes() == original
+    assert out["profile_hash"] == before["profile_hash"]
+    text = path.read_text()
+    assert text.startswith("# aether model profile") and "format: 2" in text
+    assert "sk-litellm-local" not in text.split("\nformat: 2", 1)[1]  # not in the data
+    assert "auth_token" not in text.split("\nformat: 2", 1)[1]
+    assert "key_env:" in text and "route_setter:" not in text.split("\nformat: 2", 1)[1]
+    after = json.loads(run_aether("profile", "validate", str(path), "--json").stdout)
+    assert after["ok"] and after["profile_format"] == "2"
+    assert after["profile_hash"] == before["profile_hash"]
+    again = json.loads(run_aether("profile", "migrate", str(path), "--json").stdout)
+    assert again["written"] is False and again["from_format"] == "2"
+
+
+@needs_anchors
+def test_migrate_dry_run_writes_nothing(tmp_path: Path, run_aether: RunAether) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(V1_ENV.read_bytes())
+    before = snapshot(tmp_path)
+    result = run_aether("profile", "migrate", str(path), "--dry-run")
+    assert result.returncode == 0 and "key_env: LITELLM_AUTH_TOKEN" in result.stdout
+    assert snapshot(tmp_path) == before
+
+
+def test_show_and_route_json(colony: Path, run_aether: RunAether) -> None:
+    show = json.loads(run_aether("profile", "show", "--json").stdout)
+    castes = {row["caste"]: row for row in show["castes"]}
+    assert castes["route-setter"]["model"] == "claude-opus-4-5"
+    assert castes["builder"]["source"] == "caste-default"
+    r = run_aether("route", "fix the latest typo", "-c", "Builder", "--tools", "git,grep", "--json")
+    out = json.loads(r.stdout)
+    assert out["source"] == "task-routing" and out["matched_keywords"] == ["typo"]
+    assert set(out["scores"]) == set(show["models"])
+    human = run_aether("route", "get the latest results", "-c", "watcher")
+    assert "caste-default" in human.stdout and "intent scores" in human.stdout
+    bad = run_aether("route", "x", "--model", "kimik2.5")
+    assert_clean_error(bad, 43)
+    assert "did you mean 'kimi-k2.5'" in bad.stderr
+
+
+def test_cache_hit_imports_neither_yaml_nor_the_profile_models(
+    colony: Path, run_aether: RunAether
+) -> None:
+    assert run_aether("route", "warm the cache").returncode == 0
+    cache = colony / ".aether" / "cache" / "profile.json"
+    assert cache.exists()
+    probe = (
+        "import sys; from aether.cli.main import main; sys.argv=['aether','route','x','--json'];"
+        "\ntry:\n main()\nexcept SystemExit: pass\n"
+        "print('LOADED', 'yaml' in sys.modules, 'aether.routing.profile' in sys.modules,"
+        " file=sys.stderr)"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], cwd=colony, capture_output=True, text=True)
+    # Typer itself imports pydantic to coerce option values; building the profile's Pydantic
+    # models (~50 ms) and importing yaml are what a cache hit avoids
+    assert "LOADED False False" in r.stderr, r.stderr
+    cache.write_text("{not json")  # a corrupt cache is ignored and rebuilt
+    assert run_aether("route", "x").returncode == 0
+    assert json.loads(cache.read_text())["hash"].startswith("p-")
+    # an edited profile is a cache miss: the edit is seen at once
+    path = colony / ".aether" / "model-profiles.yaml"
+    path.write_text(path.read_text().replace("overrides: {}", "overrides: {builder: haiku}"))
+    out = json.loads(run_aether("route", "x", "--json").stdout)
+    assert (out["model"], out["source"]) == ("claude-haiku-4-5", "override")
+
+
+def test_committed_workers_md_matches_the_default_profile() -> None:
+    committed = (REPO / "docs" / "workers.md").read_text(encoding="utf-8")
+    expected = render_docs(default_profile_loaded(), "aether's packaged default profile")
+    if committed != expected:
+        (REPO / "docs" / "workers.md.actual").write_text(expected, encoding="utf-8")
+    assert committed == expected, "docs/workers.md is stale: run `aether profile docs --default`"
+
+
+def test_profile_docs_check_and_write(colony: Path, run_aether: RunAether) -> None:
+    assert run_aether("profile", "docs").returncode == 0
+    assert "| builder | claude-sonnet-4-5 |" in (colony / "docs" / "workers.md").read_text()
+    assert run_aether("profile", "docs", "--check").returncode == 0
+    path = colony / ".aether" / "model-profiles.yaml"
+    path.write_text(path.read_text().replace("overrides: {}", "overrides: {builder: opus}"))
+    stale = run_aether("profile", "docs", "--check")
+    assert_clean_error(stale, 1)
+
+
+def test_profile_init_refuses_then_backs_up(colony: Path, run_aether: RunAether) -> None:
+    assert_clean_error(run_aether("profile", "init"), 65)
+    out = json.loads(run_aether("profile", "init", "--force", "--json").stdout)
+    assert Path(out["backup"]).exists()
