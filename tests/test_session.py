@@ -18,6 +18,16 @@ GOLDEN = Path(__file__).parent / "golden"
 T0 = "2026-03-01T12:00:00Z"
 
 
+def data_snapshot(project: Path) -> dict[str, bytes]:
+    """Every file's bytes, except the lock-holder note each lock acquisition rewrites (who
+    held the lock last is metadata, not colony data) and the profile parse cache."""
+    return {
+        k: v
+        for k, v in snapshot(project).items()
+        if not k.endswith(".lock.holder") and not k.startswith(".aether/cache/")
+    }
+
+
 def state_of(project: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((project / ".aether/data/COLONY_STATE.json").read_text())
     return data
