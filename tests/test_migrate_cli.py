@@ -1,0 +1,164 @@
+"""``aether migrate`` through the installed entry point: anchors, dry-run, check, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aether.state.model import ColonyState
+from tests.conftest import RunAether, assert_clean_error, snapshot
+from tests.test_migration_chain import ANCHORS, anchor_paths, needs_shared
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "legacy-states"
+
+
+def install(source: Path, project: Path) -> Path:
+    """Put a legacy state (a file, or a six-file folder) where a colony's state lives."""
+    data = project / ".aether" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        for f in source.iterdir():
+            shutil.copy(f, data / f.name)
+    else:
+        shutil.copy(source, data / "COLONY_STATE.json")
+    return data / "COLONY_STATE.json"
+
+
+@needs_shared
+@pytest.mark.parametrize("source", anchor_paths(), ids=lambda p: p.name)
+def test_every_anchor_migrates_once_and_then_is_a_no_op(
+    source: Path, project: Path, run_aether: RunAether
+) -> None:
+    state_file = install(source, project)
+    original = state_file.read_bytes()
+    done = run_aether("migrate", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["written"] and report["needed"] and report["to_version"] == "4.0"
+    assert report["plan"][-1]["to"] == "4.0"
+    state = ColonyState.model_validate_json(state_file.read_bytes())
+    assert state.version == "4.0" and state.serial == 1
+    backup = Path(report["backup"])
+    assert (backup / "COLONY_STATE.json").read_bytes() == original
+    if source.is_dir():
+        for sibling in source.iterdir():
+            assert (backup / sibling.name).read_bytes() == sibling.read_bytes()
+            assert (state_file.parent / sibling.name).exists(), "siblings stay in place"
+    before = snapshot(project)
+    again = run_aether("migrate")
+    assert again.returncode == 0 and "already format 4.0" in again.stdout
+    assert snapshot(project) == before, "a second run wrote something"
+    assert run_aether("status").returncode == 0
+
+
+@needs_shared
+def test_human_report_names_plan_counts_and_backup(project: Path, run_aether: RunAether) -> None:
+    install(next(ANCHORS.glob("v3.0-chamber-executing.*.json")), project)
+    done = run_aether("migrate")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "format 3.0 -> 4.0" in out and "1. 3.0 -> 4.0:" in out
+    assert "4 phases (11 tasks)" in out and "5 events" in out
+    assert "6 memory items moved to .aether/memory/ (6 new)" in out
+    assert "model_profile" in out and "pre-migration backup (never rotated)" in out
+    memory = project / ".aether" / "memory"
+    assert len(json.loads((memory / "learnings.json").read_text())["items"]) == 5
+
+
+def test_dry_run_and_check_change_no_byte(project: Path, run_aether: RunAether) -> None:
+    install(FIXTURES / "v1-six-file.in", project)
+    before = snapshot(project)
+    dry = run_aether("migrate", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "--- COLONY_STATE.json (format 1.0)" in dry.stdout
+    assert "+++ COLONY_STATE.json (format 4.0)" in dry.stdout
+    assert '+  "version": "4.0"' in dry.stdout
+    assert "+ decision: Keep the bash entry point" in dry.stdout
+    dry_json = run_aether("migrate", "--dry-run", "--json")
+    payload = json.loads(dry_json.stdout)
+    assert payload["written"] is False and payload["diff"].startswith("---")
+    check = run_aether("migrate", "--check")
+    assert_clean_error(check, 1)
+    assert "migration to 4.0 is needed" in check.stderr
+    status = run_aether("status", "--json")  # read-only commands upgrade in memory only
+    assert json.loads(status.stdout)["upgraded_from"] == "1.0"
+    assert snapshot(project) == before, "a read-only path wrote or created a file"
+    both = run_aether("migrate", "--dry-run", "--check")
+    assert_clean_error(both, 21)
+
+
+def test_check_passes_on_a_current_colony(colony: Path, run_aether: RunAether) -> None:
+    before = snapshot(colony)
+    assert run_aether("migrate", "--check").returncode == 0
+    assert json.loads(run_aether("migrate", "--json").stdout)["needed"] is False
+    assert snapshot(colony) == before
+
+
+def test_a_writing_command_persists_the_upgrade_after_the_same_backup(
+    project: Path, run_aether: RunAether
+) -> None:
+    state_file = install(FIXTURES / "v2.0-full.in.json", project)
+    original = state_file.read_bytes()
+    done = run_aether("pause", "--note", "Written by a later command")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(state_file.read_text())["version"] == "4.0"
+    assert json.loads(state_file.read_text())["status"] == "paused"
+    backups = list((project / ".aether/data/backups/pre-migration").glob("2.0-*"))
+    assert len(backups) == 1 and (backups[0] / "COLONY_STATE.json").read_bytes() == original
+    texts = [i["text"] for i in json.loads(
+        (project / ".aether/memory/learnings.json").read_text())["items"]]
+    assert "Cache keys must include the model" in texts
+
+
+BAD = [
+    ("truncated", b'{"version": "3.0", "goal": "half', 12),
+    ("array", b"[1, 2, 3]", 16),
+    ("string", b'"COLONY"', 16),
+    ("foreign", b'{"compilerOptions": {"strict": true}}', 16),
+    ("wrong-type", b'{"version": "3.0", "goal": 42}', 19),
+    ("wrong-type-plan", b'{"version": "2.0", "plan": {"phases": "none"}}', 19),
+    ("unknown-version", b'{"version": "2.5", "goal": "g"}', 18),
+    ("numeric-version", b'{"version": 7}', 18),
+    ("null-version", b'{"version": null, "goal": "g"}', 18),
+    ("newer", b'{"version": "5.0", "goal": "g"}', 17),
+    ("duplicate-current", b'{"version": "4.0", "goal": "a", "goal": "b"}', 14),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "code"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_line_its_own_code_and_nothing_written(
+    project: Path, run_aether: RunAether, name: str, content: bytes, code: int
+) -> None:
+    data = project / ".aether" / "data"
+    data.mkdir(parents=True)
+    (data / "COLONY_STATE.json").write_bytes(content)
+    before = snapshot(project)
+    modes: list[tuple[str, ...]] = [("migrate",)]
+    if name in ("truncated", "wrong-type", "newer"):
+        modes += [("migrate", "--dry-run"), ("migrate", "--check")]
+    for args in modes:
+        assert_clean_error(run_aether(*args), code)
+        assert snapshot(project) == before, args
+
+
+def test_a_50_mb_state_is_refused_untouched(project: Path, run_aether: RunAether) -> None:
+    data = project / ".aether" / "data"
+    data.mkdir(parents=True)
+    big = b'{"version": "3.0", "goal": "' + b"x" * (50 * 1024 * 1024) + b'"}'
+    (data / "COLONY_STATE.json").write_bytes(big)
+    result = run_aether("migrate")
+    assert_clean_error(result, 15)
+    assert (data / "COLONY_STATE.json").stat().st_size == len(big)
+    assert sorted(p.name for p in data.iterdir()) == ["COLONY_STATE.json"]
+
+
+def test_json_output_is_one_object(project: Path, run_aether: RunAether) -> None:
+    install(FIXTURES / "v3.0-drift.in.json", project)
+    done = run_aether("migrate", "--json")
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1
+    payload = json.loads(lines[0])
+    assert payload["counts"]["memory_items"] == 2 and "3.0.run_id" in payload["legacy_kept"]
