@@ -155,11 +155,13 @@ class RunningProxy:
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
-        os.kill(self.pid, signal.SIGTERM)
+        # the proxy runs in its own session (start_new_session): signal its group, i.e. this
+        # PID's own children, never anything else
+        os.killpg(self.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=5)  # a request in a mock_delay keeps it busy: don't wait
         except subprocess.TimeoutExpired:
-            os.kill(self.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
             self.process.wait(timeout=15)
 
 
