@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import RunAether, assert_clean_error, snapshot
 from tests.proxy.conftest import (
@@ -17,18 +18,20 @@ from tests.proxy.conftest import (
 )
 
 
-def spawn_json(run_aether: RunAether, *args: str, env: dict[str, str] | None = None) -> dict:
+def spawn_json(
+    run_aether: RunAether, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     result = run_aether("spawn", *args, "--json", env=env or proxy_env())
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout
-    data: dict = json.loads(lines[0])
+    data: dict[str, Any] = json.loads(lines[0])
     return data
 
 
-def workers_of(project: Path) -> list[dict]:
+def workers_of(project: Path) -> list[dict[str, Any]]:
     state = json.loads((project / ".aether" / "data" / "COLONY_STATE.json").read_text())
-    workers: list[dict] = state["workers"]
+    workers: list[dict[str, Any]] = state["workers"]
     return workers
 
 
