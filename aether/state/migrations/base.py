@@ -79,7 +79,8 @@ def wrong_type(ctx: MigrationContext, path: str, expected: str, value: Any) -> S
         f"{where} is invalid: {path} should be {expected}, found {type_name(value)}",
         meaning="a known field has the wrong type, so it cannot be migrated safely; "
         "nothing was written",
-        fix="fix that field by hand (the old tool never wrote it that way), then run again",
+        fix="fix that field by hand (the old tool never wrote it that way) or restore the file "
+        "from .aether/data/backups/, then run again",
     )
 
 
