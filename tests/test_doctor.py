@@ -1,0 +1,59 @@
+"""``aether doctor``: read-only health report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import RunAether, assert_clean_error
+from tests.test_session import data_snapshot, inject_workers, worker
+
+
+def test_doctor_healthy_colony(run_aether: RunAether, colony: Path) -> None:
+    inject_workers(colony, [worker("w-1", "builder", "claude-sonnet-4-5", "lost")])
+    before = data_snapshot(colony)
+    result = run_aether("doctor", "--no-proxy", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    checks = {c["check"]: c for c in out["checks"]}
+    assert checks["state"]["level"] == "ok" and checks["state"]["bytes"] > 0
+    assert checks["events"]["cap"] == 100
+    assert checks["workers"]["by_status"] == {"lost": 1} and checks["workers"]["level"] == "warning"
+    assert checks["lock"]["level"] == "ok"
+    assert checks["temp files"]["level"] == "ok"
+    assert checks["profile"]["level"] == "ok"
+    assert checks["proxy"]["level"] == "skipped"
+    assert data_snapshot(colony) == before
+    assert "healthy" in run_aether("doctor", "--no-proxy").stdout
+
+
+def test_doctor_reports_problems(run_aether: RunAether, colony: Path) -> None:
+    (colony / ".aether/data/.COLONY_STATE.json.dead.aether-tmp").write_text("x")
+    (colony / ".aether/model-profiles.yaml").write_text("castes: [broken\n")
+    result = run_aether("doctor", "--json")
+    assert result.returncode == 1
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["temp files"]["level"] == "warning"
+    assert checks["profile"]["level"] == "fail"
+    assert checks["proxy"]["level"] == "skipped"
+
+
+def test_doctor_unreachable_proxy_is_a_warning(run_aether: RunAether, colony: Path) -> None:
+    path = colony / ".aether/model-profiles.yaml"
+    path.write_text(path.read_text().replace("http://127.0.0.1:4000", "http://127.0.0.1:9"))
+    result = run_aether("doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["proxy"]["level"] == "warning" and checks["proxy"]["reachable"] is False
+    assert result.returncode == 0
+
+
+def test_doctor_corrupt_state(run_aether: RunAether, colony: Path) -> None:
+    (colony / ".aether/data/COLONY_STATE.json").write_text("{trunc")
+    result = run_aether("doctor", "--no-proxy", "--json")
+    assert result.returncode == 1
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["state"]["level"] == "fail"
+
+
+def test_doctor_without_colony(run_aether: RunAether) -> None:
+    assert_clean_error(run_aether("doctor"), 10)
