@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from aether.cli.common import JSON_OPTION, JsonResult, execute, fail, warn, workspace
+from aether.cli.common import JSON_OPTION, JsonResult, execute, warn, workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,35 +38,6 @@ PATH_ARGUMENT = typer.Argument(
     metavar="[PATH]",
 )
 DEFAULT_OPTION = typer.Option(False, "--default", help="Use aether's packaged default profile.")
-
-
-def _execute_text(json_out: bool, run: Callable[[], T], render: Callable[[T], str]) -> T:
-    """Like ``execute`` but renders plain text, so the hot path never imports rich (~35 ms)."""
-    from aether.errors import AetherError
-
-    if json_out:
-        return execute(json_out, run, lambda _r, _c: None)
-    try:
-        result = run()
-    except AetherError as exc:
-        raise fail(exc, False) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("aether: interrupted\n")
-        raise typer.Exit(130) from None
-    except Exception as exc:
-        if os.environ.get("AETHER_DEBUG"):
-            raise
-        raise fail(
-            AetherError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                meaning="this is a bug in aether; nothing was written after the failure",
-                fix="run again with AETHER_DEBUG=1 for a traceback and report it",
-            ),
-            False,
-        ) from None
-    sys.stdout.write(render(result))
-    sys.stdout.flush()
-    return result
 
 
 def _source(ctx: typer.Context, path: str | None, use_default: bool) -> tuple[Path, Path | None]:
@@ -123,7 +92,7 @@ def route(
         )
         return route_task(path, cache, request)
 
-    result = _execute_text(json_out, run, _render_route)
+    result = execute(json_out, run, text=_render_route)
     if not json_out:
         for w in result.profile_warnings:
             warn(w)
@@ -231,7 +200,7 @@ def profile_validate(
 
         return validate_profile(_source(ctx, path, use_default)[0])
 
-    result = _execute_text(json_out, run, _render_validate)
+    result = execute(json_out, run, text=_render_validate)
     if not result.ok:
         from aether.errors import ProfileInvalid
 
@@ -267,7 +236,7 @@ def profile_migrate(
 
         return migrate_profile(_source(ctx, path, False)[0], dry_run=dry_run, now=_now())
 
-    _execute_text(json_out, run, _render_migrate)
+    execute(json_out, run, text=_render_migrate)
 
 
 def _render_migrate(result: MigrateResult) -> str:
@@ -308,7 +277,7 @@ def profile_docs(
             loaded, source = load(file, cache), f"`{file.name}`"
         return write_docs(loaded, source, Path(output), check=check)
 
-    _execute_text(json_out, run, _render_docs)
+    execute(json_out, run, text=_render_docs)
 
 
 def _render_docs(result: DocsResult) -> str:
@@ -331,7 +300,7 @@ def profile_init(
 
         return init_profile(workspace(ctx).profile_file, force=force, now=_now())
 
-    _execute_text(json_out, run, _render_init)
+    execute(json_out, run, text=_render_init)
 
 
 def _render_init(result: InitProfileResult) -> str:
