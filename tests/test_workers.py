@@ -1,0 +1,102 @@
+"""Workers reporting back: report, heartbeat, done, fail, workers, costs; the timeout rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aether.ops.workers import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
+from tests.conftest import RunAether, assert_clean_error, clean_env
+
+
+def spawn(run_aether: RunAether, caste: str = "builder") -> str:
+    r = run_aether("spawn", "--caste", caste, "--no-proxy", "--json")
+    assert r.returncode == 0, r.stderr
+    wid: str = json.loads(r.stdout)["id"]
+    return wid
+
+
+def test_lifecycle_and_conflicts(colony: Path, run_aether: RunAether) -> None:
+    wid = spawn(run_aether)
+    hb = json.loads(run_aether("worker", "heartbeat", wid, "--json").stdout)
+    assert hb["status"] == "running" and hb["started_at"] and hb["heartbeat_at"]
+    done = json.loads(run_aether("worker", "done", wid, "--json").stdout)
+    assert done["status"] == "completed" and done["finished_at"]
+    assert_clean_error(run_aether("worker", "heartbeat", wid), 57)
+    assert_clean_error(run_aether("worker", "fail", wid, "--reason", "x"), 57)
+    assert_clean_error(run_aether("worker", "done", "w-nope"), 56)
+    other = spawn(run_aether)
+    failed = json.loads(run_aether("worker", "fail", other, "--reason", "tests broke",
+                                   "--json").stdout)
+    assert failed["status"] == "failed" and failed["fail_reason"] == "tests broke"
+
+
+def test_report_flags_a_model_mismatch(colony: Path, run_aether: RunAether) -> None:
+    wid = spawn(run_aether)
+    ok = run_aether("worker", "report", wid, "--model-used", "claude-sonnet-4-5",
+                    "--tokens-in", "100", "--tokens-out", "20", "--cost", "0.5", "--json")
+    assert json.loads(ok.stdout)["model_mismatch"] is False
+    bad = run_aether("worker", "report", wid, "--model-used", "gpt-4o", "--json")
+    data = json.loads(bad.stdout)
+    assert data["model_mismatch"] is True and "routing did not hold" in bad.stderr
+    status = json.loads(run_aether("status", "--json").stdout)
+    assert status["workers"]["model_mismatches"] == 1
+    assert any(e["type"] == "model_mismatch" for e in status["events"])
+    log = (colony / ".aether" / "activity.log").read_text()
+    assert "model_mismatch" in log and "0.5" not in log and '"tokens' not in log
+
+
+def test_costs_aggregate_per_model_and_caste(colony: Path, run_aether: RunAether) -> None:
+    a, b, c = spawn(run_aether), spawn(run_aether), spawn(run_aether, "scout")
+    run_aether("worker", "report", a, "--model-used", "claude-sonnet-4-5", "--tokens-in", "10",
+               "--tokens-out", "1", "--cost", "0.25")
+    run_aether("worker", "report", b, "--model-used", "claude-sonnet-4-5", "--tokens-in", "5",
+               "--cost", "0.5")
+    run_aether("worker", "report", c, "--model-used", "claude-haiku-4-5", "--cost", "0.1")
+    costs = json.loads(run_aether("costs", "--json").stdout)
+    sonnet = costs["by_model"]["claude-sonnet-4-5"]
+    assert (sonnet["tokens_in"], sonnet["tokens_out"], sonnet["cost_usd"]) == (15, 1, 0.75)
+    assert costs["by_caste"]["scout"]["cost_usd"] == 0.1
+    assert costs["total"]["workers"] == 3
+    human = run_aether("costs")
+    assert human.returncode == 0 and "per caste" in human.stdout
+
+
+def test_workers_table_and_json(colony: Path, run_aether: RunAether) -> None:
+    wid = spawn(run_aether)
+    listed = json.loads(run_aether("workers", "--json").stdout)
+    assert [w["id"] for w in listed["workers"]] == [wid]
+    assert run_aether("workers").returncode == 0
+
+
+def test_exec_no_proxy_records_exit_and_latency_history(
+    colony: Path, run_aether: RunAether
+) -> None:
+    r = run_aether("spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "sh", "-c",
+                   'echo "$AETHER_WORKER_ID $ANTHROPIC_MODEL"', env=clean_env())
+    assert r.returncode == 0, r.stderr
+    state = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())
+    w = state["workers"][-1]
+    assert f"{w['id']} claude-haiku-4-5" in r.stdout
+    assert w["status"] == "completed" and w["exit_code"] == 0
+    assert state["latency_history"]["claude-haiku-4-5"][-1]["ok"] is True
+    t = run_aether("spawn", "--caste", "scout", "--no-proxy", "--timeout", "1", "--exec", "--",
+                   "sleep", "10")
+    assert t.returncode == 124
+    state = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())
+    assert state["workers"][-1]["fail_reason"] == "timed out after 1 s"
+    missing = run_aether("spawn", "--caste", "scout", "--no-proxy", "--exec", "--",
+                         "/no/such/program")
+    assert missing.returncode == 58 and "Traceback" not in missing.stderr
+    assert "aether: error: could not start" in missing.stderr  # after the UNVERIFIED warning
+
+
+def test_default_exec_timeout_rule() -> None:
+    assert default_exec_timeout([]) == DEFAULT_TIMEOUT_S
+    few = [{"duration_s": 10, "ok": True}] * 4
+    assert default_exec_timeout(few) == DEFAULT_TIMEOUT_S
+    runs = [{"duration_s": d, "ok": True} for d in range(100, 1100, 100)]  # p90 = 900
+    assert default_exec_timeout(runs) == 2700
+    assert default_exec_timeout([{"duration_s": 1, "ok": True}] * 5) == FLOOR_S
+    assert default_exec_timeout([{"duration_s": 99999, "ok": True}] * 5) == CEILING_S
+    assert default_exec_timeout([{"duration_s": 5000, "ok": False}] * 9) == DEFAULT_TIMEOUT_S
