@@ -1,0 +1,128 @@
+"""Time ``aether migrate`` as a whole process against a bare Typer hello-world.
+
+Cases: a copy of the real 2.0 anchor file (../shared/anchor-states/v2.0.*.json), and generated
+3.0 files with 1,000 / 5,000 / 10,000 events and 100 / 500 / 1,000 learnings (to show the cost
+is linear in size). Each run migrates a fresh copy (a migrated file would be a no-op). Prints a
+Markdown table of medians over ``--runs`` runs (default 11).
+
+    python -m benchmarks.bench_migrate [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import BARE, aether_cmd, bench_env
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "anchor-states"
+
+def synthetic_3_0(events: int, learnings: int) -> dict[str, Any]:
+    return {
+        "version": "3.0",
+        "goal": "Synthetic colony for the migrate benchmark",
+        "state": "EXECUTING",
+        "current_phase": "3",
+        "session_id": "session_bench",
+        "initialized_at": "2026-02-01T00:00:00Z",
+        "plan": {
+            "generated_at": "2026-02-01T00:10:00Z",
+            "confidence": 80,
+            "phases": [
+                {"number": n, "name": f"Phase {n}", "status": "pending",
+                 "tasks": [{"id": f"{n}.{t}", "goal": f"Task {n}.{t}"} for t in range(1, 6)]}
+                for n in range(1, 11)
+            ],
+        },
+        "memory": {
+            "phase_learnings": [
+                {"id": f"learning_{i}", "phase": i % 10,
+                 "learnings": [{"claim": f"Learning number {i}: keep writes atomic",
+                                "status": "validated"}],
+                 "timestamp": "2026-02-01T01:00:00Z"}
+                for i in range(learnings)
+            ],
+            "decisions": [{"decision": f"Decision {i}"} for i in range(learnings // 10)],
+            "instincts": [],
+        },
+        "errors": {"records": [], "flagged_patterns": []},
+        "signals": [],
+        "events": [
+            f"2026-02-01T02:{i % 60:02d}:00Z | task_done | builder | finished task {i}"
+            if i % 2
+            else {"timestamp": "2026-02-01T02:00:00Z", "type": "tick", "worker": "queen",
+                  "details": f"event {i}"}
+            for i in range(events)
+        ],
+        "paused": False,
+        "model_profile": {"active_profile": "default", "proxy_endpoint": "http://localhost:4000"},
+    }  # fmt: skip
+
+
+def median_seconds(
+    cmd: list[str], runs: int, prepare: Any = None, cwd: Path | None = None
+) -> float:
+    times: list[float] = []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, env=bench_env(), capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{cmd} failed: {done.stderr.strip()}")
+    return statistics.median(times)
+
+
+def bench_file(source: Path, runs: int, work: Path) -> float:
+    project = work / source.stem
+    data = project / ".aether" / "data"
+
+    def fresh() -> None:
+        shutil.rmtree(project, ignore_errors=True)
+        data.mkdir(parents=True)
+        shutil.copy(source, data / "COLONY_STATE.json")
+
+    return median_seconds([*aether_cmd(), "migrate"], runs, fresh, cwd=project)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args(argv)
+    rows: list[tuple[str, int, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        base = median_seconds(BARE, args.runs)
+        rows.append(("bare Typer hello-world", 0, base))
+        anchors = sorted(SHARED.glob("v2.0.*.json")) if SHARED.is_dir() else []
+        if anchors:
+            rows.append(("migrate: real 2.0 anchor", anchors[0].stat().st_size,
+                         bench_file(anchors[0], args.runs, work)))
+        else:
+            print(f"(skipping the real 2.0 file: {SHARED} is absent)", file=sys.stderr)
+        for events, learnings in ((1_000, 100), (5_000, 500), (10_000, 1_000)):
+            path = work / f"synthetic-{events}.json"
+            path.write_text(json.dumps(synthetic_3_0(events, learnings)), encoding="utf-8")
+            rows.append((f"migrate: 3.0, {events:,} events, {learnings:,} learnings",
+                         path.stat().st_size, bench_file(path, args.runs, work)))
+    print(f"median of {args.runs} runs, whole processes\n")
+    print("| case | file size | median | × bare Typer |")
+    print("|---|---:|---:|---:|")
+    for name, size, seconds in rows:
+        size_text = f"{size / 1024:,.0f} KiB" if size else "—"
+        print(f"| {name} | {size_text} | {seconds * 1000:,.0f} ms | {seconds / base:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
