@@ -109,14 +109,8 @@ def _proxy_check(endpoint: str) -> Check:
 
 
 def _profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
-    try:
-        from aether.routing.profile import (  # type: ignore[import-not-found,unused-ignore]
-            load_profile,
-            profile_hash,
-        )
-    except ImportError:
-        return [Check("profile", "skipped", "this build has no model routing"),
-                Check("proxy", "skipped", "this build has no model routing")]
+    from aether.routing.profile import load_profile, profile_hash
+
     try:
         profile = load_profile(ws)
     except AetherError as exc:

@@ -71,7 +71,7 @@ def classify(worker: Worker, *, ended: datetime, now: datetime, limit_s: int) ->
         )
     last_text = worker.heartbeat_at or worker.started_at
     last = _when(last_text)
-    if last is None or last < ended:
+    if last is None or last <= ended:  # second precision: "at the pause" is not "after"
         return Orphan(
             worker.id, worker.caste, worker.model, worker.task, worker.status, "lost",
             f"started at {worker.started_at or '?'}, last sign of life {last_text or 'never'}, "
@@ -171,10 +171,7 @@ def respawn_one(
     pinned = worker.repin_to or worker.model
     outcome = RespawnOutcome(lost_id=worker.id, caste=worker.caste, pinned_model=pinned)
     try:
-        from aether.ops.spawn import (  # type: ignore[import-not-found,unused-ignore]
-            SpawnRequest,
-            spawn_worker,
-        )
+        from aether.ops.spawn import SpawnRequest, spawn_worker
 
         result = spawn_worker(
             ws,
@@ -191,12 +188,6 @@ def respawn_one(
         )
     except AetherError as exc:
         outcome.error = exc
-        return outcome
-    except ImportError:
-        outcome.error = AetherError(
-            "respawning needs the spawn command, which this build of aether does not have",
-            fix="upgrade aether",
-        )
         return outcome
     outcome.worker = result.worker.model_dump(mode="json")
     return outcome

@@ -47,18 +47,9 @@ class ProfileSnapshot:
 
 def profile_snapshot(ws: Workspace) -> ProfileSnapshot:
     """The profile hash and the model each caste gets now (an unreadable profile is data)."""
-    try:
-        # TODO(integration): plain imports once the routing helper's modules land
-        from aether.routing.profile import (  # type: ignore[import-not-found,unused-ignore]
-            load_profile,
-            profile_hash,
-        )
-        from aether.routing.resolve import (  # type: ignore[import-not-found,unused-ignore]
-            RouteRequest,
-            resolve,
-        )
-    except ImportError:
-        return ProfileSnapshot(None, {}, "this build of aether has no model routing")
+    from aether.routing.profile import load_profile, profile_hash
+    from aether.routing.resolve import RouteRequest, resolve
+
     try:
         profile = load_profile(ws)
     except AetherError as exc:
