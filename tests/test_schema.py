@@ -23,5 +23,5 @@ def test_committed_schema_is_current() -> None:
     from aether.files import canonical_json
 
     assert committed == canonical_json(state_schema()), (
-        "docs/state-schema.json is stale: run `aether schema > docs/state-schema.json`"
+        "docs/state-schema.json is stale: run `python -m tools.gendocs`"
     )

@@ -142,7 +142,15 @@ def robustness_md() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def state_schema_json() -> str:
+    from aether.files import canonical_json
+    from aether.ops.migrate import state_schema
+
+    return canonical_json(state_schema())
+
+
 GENERATED = {
+    "state-schema.json": state_schema_json,
     "exit-codes.md": exit_codes_md,
     "state-format.md": state_format_md,
     "robustness.md": robustness_md,
