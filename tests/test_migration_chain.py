@@ -104,6 +104,7 @@ def test_chain_is_contiguous_and_ends_at_the_current_version() -> None:
     assert len({s.from_version for s in STEPS}) == len(STEPS)
     for step in STEPS:
         assert step.summary and "\n" not in step.summary and len(step.summary) < 200
+        assert callable(step.fn), f"{step.name}: module {step.module} has no migrate()"
 
 
 def test_current_version_is_the_schema_the_model_validates() -> None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -46,12 +46,14 @@ from aether.files import (
     os_error,
     sweep_temp_files,
 )
-from aether.memory import MemoryItem, merge_items
 from aether.state.lock import ColonyLock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, WorkerCounts
 from aether.timeutil import iso
 from aether.workspace import Workspace
+
+if TYPE_CHECKING:
+    from aether.memory import MemoryItem
 
 DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
 #: rolling backups kept in data/backups/ (hard links to previous versions: no copy cost)
@@ -280,6 +282,8 @@ class Store:
                 return
             if loaded.upgrade is not None and loaded.upgrade.changed:
                 tx.pre_migration_backup = self._pre_migration_backup(loaded.raw, loaded.upgrade)
+                from aether.memory import MemoryItem
+
                 tx.memory_to_add = [
                     MemoryItem.model_validate(m) for m in loaded.upgrade.memory
                 ] + tx.memory_to_add
@@ -288,6 +292,8 @@ class Store:
     def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
         state = validate_state(tx.state.model_dump(mode="json"), self.ws)
         if tx.memory_to_add:
+            from aether.memory import merge_items
+
             merge_items(self.ws.memory_dir, tx.memory_to_add)
         self._compact(state)
         state.serial += 1

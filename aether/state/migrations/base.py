@@ -49,7 +49,16 @@ class MigrationStep:
     to_version: str
     #: one line for the version history in docs/state-format.md and the migrate plan
     summary: str
-    fn: StepFn
+    #: the module (in this package) whose ``migrate`` function is the step; imported only
+    #: when a document actually needs upgrading, so loading a current file stays cheap
+    module: str
+
+    @property
+    def fn(self) -> StepFn:
+        from importlib import import_module
+
+        step: StepFn = import_module(f"aether.state.migrations.{self.module}").migrate
+        return step
 
     @property
     def name(self) -> str:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aether.errors import NotColonyState, StateTooNew, UnknownStateVersion
-from aether.state.migrations import v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4
 from aether.state.migrations.base import MEMORY_KEY, MigrationContext, MigrationStep
 
 #: the first format aether itself wrote; the chain ends here when it has no steps of its own
@@ -32,21 +31,21 @@ STEPS: tuple[MigrationStep, ...] = (
         "1.0",
         "Flatten the pre-release design (queen_intention, colony_status, colony_metadata) into "
         "the v1 top level; its state machine, spawn tracking and metrics go to legacy.",
-        v0_to_v1.migrate,
+        "v0_to_v1",
     ),
     MigrationStep(
         "1.0",
         "2.0",
         "Fold the v1 sibling files (PROJECT_PLAN, pheromones, memory, errors, events) into the "
         "state; the files stay in place and are copied into the pre-migration backup.",
-        v1_to_v2.migrate,
+        "v1_to_v2",
     ),
     MigrationStep(
         "2.0",
         "3.0",
         "Set aside what 3.0 dropped: the per-caste workers map, spawn_outcomes and the mode "
         "fields (kept verbatim in legacy).",
-        v2_to_v3.migrate,
+        "v2_to_v3",
     ),
     MigrationStep(
         "3.0",
@@ -54,7 +53,7 @@ STEPS: tuple[MigrationStep, ...] = (
         "Convert to aether's schema: lifecycle status with the original text, sessions, "
         "structured events keeping their raw text, memory moved to .aether/memory/, the rest "
         "to legacy.",
-        v3_to_v4.migrate,
+        "v3_to_v4",
     ),
 )
 
