@@ -274,7 +274,7 @@ class Store:
                 fix='create one with `aether init "GOAL"`',
             )
         with self.lock():
-            swept = sweep_temp_files(self.ws.data_dir)
+            swept = self._sweep()
             loaded = self.load()
             tx = Transaction(ws=self.ws, state=loaded.state, upgrade=loaded.upgrade, swept=swept)
             yield tx
@@ -288,6 +288,13 @@ class Store:
                     MemoryItem.model_validate(m) for m in loaded.upgrade.memory
                 ] + tx.memory_to_add
             self._commit(tx, previous_serial=loaded.state.serial if loaded.upgrade is None else -1)
+
+    def _sweep(self) -> list[Path]:
+        """Remove temp files killed writers left in every directory aether writes state to."""
+        swept: list[Path] = []
+        for directory in (self.ws.data_dir, self.ws.memory_dir, self.ws.root):
+            swept += sweep_temp_files(directory)
+        return swept
 
     def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
         state = validate_state(tx.state.model_dump(mode="json"), self.ws)
@@ -362,7 +369,7 @@ class Store:
     def create(self, state: ColonyState, *, force: bool) -> Path | None:
         """Write a brand-new colony (``aether init``). Returns the backup of a replaced one."""
         with self.lock():
-            sweep_temp_files(self.ws.data_dir)
+            self._sweep()
             backup: Path | None = None
             if self.ws.exists():
                 if not force:
