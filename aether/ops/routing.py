@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,8 +224,9 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
             fix="report it with the profile attached (remove secrets first)",
         )
     if not dry_run:
-        atomic_write_bytes(backup, raw, mode=0o600)
-        atomic_write_text(path, text)
+        with _colony_lock(path):
+            atomic_write_bytes(backup, raw, mode=0o600)
+            atomic_write_text(path, text)
     return MigrateResult(
         path,
         before.source_format,
@@ -312,14 +314,29 @@ def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
     from aether.routing.defaults import default_profile_text
 
     backup = None
-    if path.exists():
-        if not force:
-            raise ConfirmationRequired(
-                f"{path} already exists",
-                fix="pass --force to replace it (the current file is backed up first)",
-            )
-        backup = path.with_name(f"{path.name}.{now.replace(':', '').replace('-', '')}.bak")
-        atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
+    if path.exists() and not force:
+        raise ConfirmationRequired(
+            f"{path} already exists",
+            fix="pass --force to replace it (the current file is backed up first)",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, default_profile_text())
+    with _colony_lock(path):
+        if path.exists():
+            backup = path.with_name(f"{path.name}.{now.replace(':', '').replace('-', '')}.bak")
+            atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
+        atomic_write_text(path, default_profile_text())
     return InitProfileResult(path, backup)
+
+
+def _colony_lock(path: Path) -> AbstractContextManager[object]:
+    """The colony lock when ``path`` is a colony's profile: every write in .aether/ holds it
+    (the store sweeps temp files there under the same lock)."""
+    from contextlib import nullcontext
+
+    from aether.state.store import Store
+    from aether.workspace import AETHER_DIRNAME, Workspace
+
+    resolved = path.resolve()
+    if resolved.parent.name == AETHER_DIRNAME and (resolved.parent / "data").is_dir():
+        return Store(Workspace(resolved.parent.parent)).lock()
+    return nullcontext()
