@@ -310,5 +310,8 @@ def register(app: typer.Typer) -> None:
     app.command()(spawn)
     app.command()(workers)
     app.command()(costs)
+    from aether.cli.cmd_session import respawn
+
+    worker_app.command("respawn")(respawn)
     app.add_typer(worker_app, name="worker")
     app.add_typer(breaker_app, name="breaker")
