@@ -6,18 +6,11 @@ the function, so a command pays only for what its own path needs.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import typer
 
 from aether import __version__
-from aether.cli import (
-    cmd_archive,
-    cmd_colony,
-    cmd_memory,
-    cmd_migrate,
-    cmd_routing,
-    cmd_session,
-    cmd_spawn,
-)
 from aether.cli.common import Globals
 
 app = typer.Typer(
@@ -60,8 +53,67 @@ def root(
     ctx.obj = Globals(dir=dir, lock_timeout=lock_timeout)
 
 
-# Each module adds its commands to the app; keep this list in command-family order.
-for _module in (
-    cmd_colony, cmd_migrate, cmd_session, cmd_memory, cmd_archive, cmd_routing, cmd_spawn
-):
-    _module.register(app)
+#: every command module, in command-family order (this is the order of `aether --help`)
+COMMAND_MODULES = (
+    "cmd_colony",
+    "cmd_migrate",
+    "cmd_session",
+    "cmd_memory",
+    "cmd_archive",
+    "cmd_routing",
+    "cmd_spawn",
+)
+
+#: top-level command -> the module that registers it. A normal invocation imports only that
+#: module (agents run aether many times a session; every import counts). Anything else —
+#: `--help`, no command, an unknown command — registers them all. A test keeps this table
+#: equal to what the modules register.
+COMMAND_HOMES = {
+    "init": "cmd_colony",
+    "status": "cmd_colony",
+    "migrate": "cmd_migrate",
+    "schema": "cmd_migrate",
+    "pause": "cmd_session",
+    "resume": "cmd_session",
+    "doctor": "cmd_session",
+    "memory": "cmd_memory",
+    "archive": "cmd_archive",
+    "reset": "cmd_archive",
+    "route": "cmd_routing",
+    "profile": "cmd_routing",
+    "spawn": "cmd_spawn",
+    "workers": "cmd_spawn",
+    "costs": "cmd_spawn",
+    "worker": "cmd_spawn",
+    "breaker": "cmd_spawn",
+}
+
+#: root options that take a value (so their value is not mistaken for the command)
+_VALUED_ROOT_OPTIONS = frozenset({"--dir", "--lock-timeout"})
+
+
+def invoked_command(argv: list[str]) -> str | None:
+    """The top-level command named in ``argv`` (after the root options), if any."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _VALUED_ROOT_OPTIONS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            if arg in ("--help", "--version"):
+                return None
+            continue
+        return arg
+    return None
+
+
+def register(target: typer.Typer, argv: list[str] | None = None) -> typer.Typer:
+    """Add the commands ``argv`` needs (all of them when ``argv`` is None) to ``target``."""
+    command = invoked_command(argv) if argv is not None else None
+    home = COMMAND_HOMES.get(command or "")
+    for name in (home,) if home else COMMAND_MODULES:
+        import_module(f"aether.cli.{name}").register(target)
+    return target

@@ -56,8 +56,6 @@ def status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 
 def _render_status(result: StatusResult, console: Console) -> None:
-    from rich.table import Table
-
     s = result.state
     console.print(f"[bold]{s.goal}[/bold]")
     status = s.status + (f" ({s.status_detail})" if s.status_detail else "")
@@ -73,13 +71,14 @@ def _render_status(result: StatusResult, console: Console) -> None:
     if s.plan.phases:
         console.print(f"plan: {len(s.plan.phases)} phases")
     if result.workers_by_caste_model:
-        table = Table(title="workers by caste and model")
-        table.add_column("caste")
-        table.add_column("model")
-        table.add_column("count", justify="right")
-        for caste, model, count in result.workers_by_caste_model:
-            table.add_row(caste, model, str(count))
-        console.print(table)
+        rows = [("caste", "model", "count")] + [
+            (c, m, str(n)) for c, m, n in result.workers_by_caste_model
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        console.print("workers by caste and model:")
+        for i, (caste, model, count) in enumerate(rows):
+            line = f"  {caste:<{widths[0]}}  {model:<{widths[1]}}  {count:>{widths[2]}}"
+            console.print(f"[bold]{line}[/bold]" if i == 0 else line, markup=i == 0)
     else:
         console.print("workers: none yet")
     if result.unverified_active:

@@ -60,6 +60,13 @@ def lock_timeout(ctx: typer.Context) -> float | None:
 
 
 def stdout_console() -> Console:
+    """Rich on a terminal; a plain-text stand-in when stdout is piped (no Rich import)."""
+    if not sys.stdout.isatty():
+        from typing import cast
+
+        from aether.cli.plain import PlainConsole
+
+        return cast("Console", PlainConsole())
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)

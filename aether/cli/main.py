@@ -23,7 +23,9 @@ def main() -> None:
     # Pydantic scans every installed distribution's entry points for plugins the first time a
     # model is built (~7 ms, more in large environments). aether uses no Pydantic plugins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from aether.cli.app import app
+    from aether.cli.app import app, register
+
+    register(app, sys.argv[1:])
 
     try:
         code = app(prog_name="aether", standalone_mode=False)
