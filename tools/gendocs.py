@@ -119,8 +119,9 @@ def robustness_md() -> str:
         "(generated from `tests/reliability/catalogue.py`). Every one starts from a fresh "
         "colony, breaks one thing, runs one command through the installed `aether`, and asserts: "
         "the exit code below, exactly one line on stderr (an error, or a warning where aether "
-        "survives the input), no traceback, and every pre-existing file byte-identical (lock "
-        "metadata aside).\n",
+        "survives the input), no traceback, and every pre-existing file byte-identical — lock "
+        "metadata aside, and `activity.log`, which may only grow (proxy failures are audited "
+        "there by design). The crash and concurrency suites are described at the end.\n",
     ]
     areas: dict[str, list[str]] = {}
     for e in ENTRIES:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from aether.cli.common import JSON_OPTION, execute, lock_timeout, workspace
+from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -101,6 +101,9 @@ def resume(
         )
 
     result = execute(json_out, run, _render_resume)
+    if json_out and result.handoff_problem:
+        # stdout holds the JSON object; a damaged handoff must still be visible to a person
+        warn(f"HANDOFF.md was unreadable ({result.handoff_problem}); resumed from the state")
     failed = [r for r in result.respawned if r.error is not None]
     if failed:
         import sys

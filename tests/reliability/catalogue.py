@@ -9,7 +9,6 @@ warning when the input is survivable), no traceback, and every pre-existing file
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -149,8 +148,112 @@ def aether_root_is_file(project: Path) -> None:
     (project / "not-a-dir").write_text("x")
 
 
-def _cwd_relative(path: str) -> str:
-    return os.path.join(".", path)
+PROFILE = Path(".aether/model-profiles.yaml")
+
+
+def _aether(project: Path, *args: str) -> str:
+    """Run the installed aether during a setup (the setup's own steps must succeed)."""
+    from tests.conftest import AETHER, clean_env
+
+    result = subprocess.run(
+        [AETHER, *args], cwd=project, env=clean_env(), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
+def write_profile(text: str) -> Setup:
+    def setup(project: Path) -> None:
+        (project / PROFILE).write_text(text)
+
+    return setup
+
+
+def remove_profile(project: Path) -> None:
+    (project / PROFILE).unlink()
+
+
+def alias_bomb(project: Path) -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]")
+    (project / PROFILE).write_text("\n".join(lines) + "\n")
+
+
+def huge_profile(project: Path) -> None:
+    with open(project / PROFILE, "a") as fh:
+        fh.write("#" + "x" * (10 * 1024 * 1024) + "\n")
+
+
+def edit_profile(old: str, new: str) -> Setup:
+    def setup(project: Path) -> None:
+        text = (project / PROFILE).read_text()
+        assert old in text, old
+        (project / PROFILE).write_text(text.replace(old, new))
+
+    return setup
+
+
+def unreachable_proxy(project: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    edit_profile("http://127.0.0.1:4000", f"http://127.0.0.1:{port}")(project)
+
+
+def garbage_file(name: str, content: bytes) -> Setup:
+    def setup(project: Path) -> None:
+        (project / name).write_bytes(content)
+
+    return setup
+
+
+def archived(project: Path) -> None:
+    _aether(project, "archive", "--name", "snapshot")
+
+
+def tampered_archive(project: Path) -> None:
+    archived(project)
+    chamber = next((project / ".aether/chambers").glob("snapshot*"))
+    state = chamber / "data" / "COLONY_STATE.json"
+    target = (
+        state
+        if state.exists()
+        else next(p for p in chamber.rglob("*.json") if p.name != "manifest.json")
+    )
+    target.write_bytes(target.read_bytes().replace(b"Template", b"Tampered"))
+
+
+def archive_name(project: Path) -> str:
+    return next((project / ".aether/chambers").glob("snapshot*")).name
+
+
+def paused(project: Path) -> None:
+    _aether(project, "pause", "--note", "before the bad input")
+
+
+def foreign_handoff(project: Path) -> None:
+    paused(project)
+    handoff = project / ".aether/HANDOFF.md"
+    import re
+
+    handoff.write_text(
+        re.sub(r"colony-[0-9a-f]{16}", "colony-0000000000000000", handoff.read_text())
+    )
+
+
+def nonsense_handoff(project: Path) -> None:
+    paused(project)
+    (project / ".aether/HANDOFF.md").write_text("garbage ][ {{ not a handoff\n")
+
+
+def finished_worker(project: Path) -> None:
+    out = _aether(project, "spawn", "--caste", "builder", "--no-proxy", "--json")
+    worker_id = json.loads(out)["id"]
+    _aether(project, "worker", "done", worker_id)
+    (project / "worker-id").write_text(worker_id)
 
 
 ENTRIES: list[BadInput] = [
@@ -448,5 +551,277 @@ ENTRIES: list[BadInput] = [
         24,
         "no space",
         full_disk,
+    ),
+    # --- profiles -------------------------------------------------------------------------------
+    BadInput(
+        "profile-missing",
+        "profiles",
+        "no model-profiles.yaml",
+        ("route", "fix a bug"),
+        40,
+        "no model profile",
+        remove_profile,
+    ),
+    BadInput(
+        "profile-yaml-syntax",
+        "profiles",
+        "a YAML syntax error",
+        ("route", "fix a bug"),
+        41,
+        "line",
+        write_profile("format: 2\nmodels: [\n"),
+    ),
+    BadInput(
+        "profile-duplicate-keys",
+        "profiles",
+        "the same key twice",
+        ("route", "x"),
+        41,
+        "duplicate key",
+        write_profile("format: 2\nformat: 2\n"),
+    ),
+    BadInput(
+        "profile-alias-bomb",
+        "profiles",
+        "a billion-laughs alias bomb",
+        ("route", "x"),
+        48,
+        "alias",
+        alias_bomb,
+    ),
+    BadInput(
+        "profile-huge", "profiles", "a 10 MiB profile", ("route", "x"), 47, "limit", huge_profile
+    ),
+    BadInput(
+        "profile-top-level-list",
+        "profiles",
+        "a list at the top level",
+        ("route", "x"),
+        49,
+        "not a mapping",
+        write_profile("- a\n- b\n"),
+    ),
+    BadInput(
+        "profile-foreign-mapping",
+        "profiles",
+        "a mapping that is no profile",
+        ("route", "x"),
+        42,
+        "not an aether model profile",
+        write_profile("name: my-app\nversion: 3\n"),
+    ),
+    BadInput(
+        "profile-wrong-type",
+        "profiles",
+        "strict: maybe (not a boolean)",
+        ("route", "x"),
+        42,
+        "strict",
+        edit_profile("strict: true", "strict: maybe"),
+    ),
+    BadInput(
+        "profile-unknown-model-ref",
+        "profiles",
+        "a caste pointing at an undeclared model",
+        ("route", "x"),
+        42,
+        "did you mean 'claude-sonnet-4-5'",
+        edit_profile(
+            "{model: claude-sonnet-4-5, chain: [claude-opus-4-5, claude-haiku-4-5]}",
+            "{model: claude-sonet-4-5, chain: [claude-opus-4-5, claude-haiku-4-5]}",
+        ),
+    ),
+    # --- routing and spawn arguments --------------------------------------------------------------
+    BadInput(
+        "explicit-unknown-model",
+        "CLI arguments",
+        "--model with a typo",
+        ("route", "x", "--model", "kimik2.5"),
+        43,
+        "did you mean",
+    ),
+    BadInput(
+        "unknown-caste",
+        "CLI arguments",
+        "a caste the profile does not know",
+        ("spawn", "--caste", "bogus", "--no-proxy"),
+        44,
+        "unknown caste",
+    ),
+    BadInput(
+        "negative-context-tokens",
+        "CLI arguments",
+        "--context-tokens -5",
+        ("route", "x", "--context-tokens", "-5"),
+        2,
+        "--context-tokens",
+    ),
+    BadInput(
+        "absurd-context-tokens",
+        "CLI arguments",
+        "--context-tokens 99999999999",
+        ("route", "x", "--context-tokens", "99999999999"),
+        21,
+        "out of range",
+    ),
+    BadInput(
+        "memory-confidence-out-of-range",
+        "CLI arguments",
+        "--confidence 5",
+        ("memory", "add", "learning", "x", "--confidence", "5"),
+        21,
+        "between 0 and 1",
+    ),
+    BadInput(
+        "unknown-worker",
+        "CLI arguments",
+        "a worker id that does not exist",
+        ("worker", "done", "w-nobody"),
+        56,
+        "no worker",
+    ),
+    BadInput(
+        "worker-already-finished",
+        "CLI arguments",
+        "a heartbeat for a completed worker",
+        ("worker", "heartbeat", "WORKER_ID"),
+        57,
+        "",
+        finished_worker,
+    ),
+    # --- environment ----------------------------------------------------------------------------
+    BadInput(
+        "env-model-override-unknown",
+        "environment",
+        "AETHER_MODEL_1 names no model",
+        ("spawn", "--caste", "builder"),
+        46,
+        "AETHER_MODEL_1",
+        env={"AETHER_MODEL_1": "nonsense-model"},
+    ),
+    BadInput(
+        "env-model-override-gap",
+        "environment",
+        "AETHER_MODEL_2 set without AETHER_MODEL_1",
+        ("spawn", "--caste", "builder"),
+        46,
+        "AETHER_MODEL_1",
+        env={"AETHER_MODEL_2": "claude-opus-4-5"},
+    ),
+    BadInput(
+        "env-proxy-key-missing",
+        "environment",
+        "the proxy key variable is empty",
+        ("spawn", "--caste", "builder"),
+        51,
+        "LITELLM_MASTER_KEY",
+        env={"LITELLM_MASTER_KEY": ""},
+    ),
+    BadInput(
+        "proxy-unreachable",
+        "environment",
+        "nothing listens at the proxy endpoint",
+        ("spawn", "--caste", "builder"),
+        50,
+        "",
+        unreachable_proxy,
+        env={"LITELLM_MASTER_KEY": "sk-catalogue-test-key"},
+    ),
+    # --- handoffs -------------------------------------------------------------------------------
+    BadInput(
+        "handoff-foreign",
+        "handoffs",
+        "HANDOFF.md from another colony",
+        ("resume",),
+        60,
+        "another",
+        foreign_handoff,
+    ),
+    BadInput(
+        "handoff-nonsense",
+        "handoffs",
+        "HANDOFF.md edited into nonsense (resume goes on from the state)",
+        ("resume", "--json"),
+        0,
+        "unreadable",
+        nonsense_handoff,
+        is_error=False,
+    ),
+    BadInput(
+        "resume-not-paused",
+        "handoffs",
+        "resume on a colony that was never paused",
+        ("resume",),
+        61,
+        "not paused",
+    ),
+    # --- archives -------------------------------------------------------------------------------
+    BadInput(
+        "archive-name-traversal",
+        "archives",
+        "--name ../../etc",
+        ("archive", "--name", "../../etc"),
+        64,
+        "looks like a path",
+    ),
+    BadInput(
+        "archive-name-absolute",
+        "archives",
+        "--name /abs/path",
+        ("archive", "--name", "/abs/path"),
+        64,
+        "looks like a path",
+    ),
+    BadInput(
+        "archive-unknown",
+        "archives",
+        "verify a chamber that does not exist",
+        ("archive", "verify", "nosuch"),
+        62,
+        "no chamber",
+    ),
+    BadInput(
+        "archive-tampered-verify",
+        "archives",
+        "a chamber file edited after archiving",
+        ("archive", "verify", "CHAMBER"),
+        63,
+        "",
+        tampered_archive,
+    ),
+    BadInput(
+        "archive-tampered-restore",
+        "archives",
+        "restore from a tampered chamber",
+        ("archive", "restore", "CHAMBER", "--force"),
+        63,
+        "",
+        tampered_archive,
+    ),
+    BadInput(
+        "reset-no-terminal",
+        "archives",
+        "reset with no terminal and no --yes",
+        ("reset",),
+        65,
+        "--yes",
+    ),
+    # --- memory ---------------------------------------------------------------------------------
+    BadInput(
+        "memory-import-garbage",
+        "memory",
+        "import a file that is not JSON",
+        ("memory", "import", "garbage.json"),
+        66,
+        "not an aether memory export",
+        garbage_file("garbage.json", b"garbage"),
+    ),
+    BadInput(
+        "memory-import-missing",
+        "memory",
+        "import a file that does not exist",
+        ("memory", "import", "missing.json"),
+        66,
+        "does not exist",
     ),
 ]

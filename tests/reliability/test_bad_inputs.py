@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AETHER, clean_env
-from tests.reliability.catalogue import ENTRIES, BadInput
+from tests.reliability.catalogue import ENTRIES, BadInput, archive_name
 
 #: lock metadata is rewritten by whichever command takes the lock; it holds no colony data
 LOCK_METADATA = (".lock", ".lock.holder")
@@ -22,6 +22,15 @@ def files_of(root: Path) -> dict[str, bytes]:
             continue
         found[str(path.relative_to(root))] = path.read_bytes()
     return found
+
+
+def _placeholder(arg: str, project: Path) -> str:
+    """Arguments only known after the setup ran (a worker id, a chamber name)."""
+    if arg == "WORKER_ID":
+        return (project / "worker-id").read_text()
+    if arg == "CHAMBER":
+        return archive_name(project)
+    return arg
 
 
 def test_catalogue_is_large_and_unique() -> None:
@@ -39,9 +48,10 @@ def test_bad_input(entry: BadInput, template_colony: Path, tmp_path: Path) -> No
         project.mkdir()
     cleanup = entry.setup(project) if entry.setup else None
     try:
+        args = [_placeholder(a, project) for a in entry.args]
         before = files_of(project)
         result = subprocess.run(
-            [AETHER, *entry.args],
+            [AETHER, *args],
             cwd=project,
             env=clean_env(**entry.env),
             capture_output=True,
@@ -62,5 +72,10 @@ def test_bad_input(entry: BadInput, template_colony: Path, tmp_path: Path) -> No
     assert lines[0].startswith(prefix), lines[0]
     assert entry.expect.lower() in lines[0].lower(), (entry.expect, lines[0])
     if entry.is_error:
+        # the audit log may only grow: proxy failures are recorded there by design
+        log = ".aether/activity.log"
+        if log in before:
+            assert after.get(log, b"").startswith(before[log]), "the activity log was rewritten"
+            after[log] = before[log]
         changed = sorted(k for k in before if before[k] != after.get(k))
         assert not changed, f"{entry.id} changed pre-existing files: {changed}"
