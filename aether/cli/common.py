@@ -130,11 +130,32 @@ def execute(
             fix="run again with AETHER_DEBUG=1 for a traceback and report it",
         )
         raise fail(internal, json_out) from None
-    if json_out:
-        print_json(result.to_json())
-    elif text is not None:
-        sys.stdout.write(text(result))
-        sys.stdout.flush()
-    elif render is not None:
-        render(result, stdout_console())
+    try:
+        if json_out:
+            print_json(result.to_json())
+        elif text is not None:
+            sys.stdout.write(text(result))
+            sys.stdout.flush()
+        elif render is not None:
+            render(result, stdout_console())
+    except BrokenPipeError:  # `aether … | head`: the reader left; the work is done
+        _silence_stdout()
+    except Exception as exc:  # a rendering bug: the work is done, say so in one line
+        if os.environ.get("AETHER_DEBUG"):
+            raise
+        raise fail(
+            AetherError(
+                f"internal error while printing the result: {type(exc).__name__}: {exc}",
+                meaning="this is a bug in aether's output; the command itself completed",
+                fix="run again with --json, or with AETHER_DEBUG=1 for a traceback, and report it",
+            ),
+            json_out,
+        ) from None
     return result
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

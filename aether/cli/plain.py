@@ -25,6 +25,15 @@ class PlainConsole:
         self._stream = sys.stderr if stderr else sys.stdout
         self._rich: Any = None
 
+    @property
+    def file(self) -> Any:
+        """The stream, as Rich's ``Console.file`` (for renderers that write raw text)."""
+        return self._stream
+
+    @property
+    def is_terminal(self) -> bool:
+        return False
+
     def print(
         self, *objects: Any, markup: bool | None = None, end: str = "\n", sep: str = " ", **_: Any
     ) -> None:
