@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import typer
 from typer.main import get_command
 
 from aether.cli import app as app_module
+from tests.conftest import clean_env
 
 
 def _commands_of(module_name: str) -> set[str]:
@@ -39,3 +45,26 @@ def test_invoked_command_skips_root_options() -> None:
     assert f(["--help"]) is None
     assert f(["--version", "status"]) is None
     assert f([]) is None
+
+
+def test_a_command_does_not_pay_for_pydantic_plugin_discovery(colony: Path) -> None:
+    """The plugin-loader stand-in keeps importlib.metadata (~15 ms) out of every command."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'METADATA=%s\\n' % ('importlib.metadata' in sys.modules)))\n"
+        "sys.argv = ['aether', 'status', '--json']\n"
+        "from aether.cli.main import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=colony,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True  # the models still build and validate
+    assert "METADATA=False" in result.stderr

@@ -19,10 +19,45 @@ def _usage_error_line(exc: Exception) -> tuple[str, int] | None:
     return f"{message} (see `{command_path} --help`)", exit_code
 
 
-def main() -> None:
-    # Pydantic scans every installed distribution's entry points for plugins the first time a
-    # model is built (~7 ms, more in large environments). aether uses no Pydantic plugins.
+def _without_pydantic_plugins() -> None:
+    """aether uses no Pydantic plugins; don't pay for looking them up.
+
+    The first model Pydantic builds imports its plugin loader, which imports
+    ``importlib.metadata`` (~15 ms) and scans every installed distribution's entry points —
+    in each of the many short processes agents start. With ``PYDANTIC_DISABLE_PLUGINS=__all__``
+    the loader returns no plugins anyway; the stand-in below returns the same answer without
+    the import. Any other name asked of it loads the real module, so a Pydantic release that
+    reorganises the loader still works, only without the saving.
+    """
+    import types
+
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if (
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__"
+        or "pydantic.plugin._loader" in sys.modules
+    ):
+        return
+    name = "pydantic.plugin._loader"
+    stand_in = types.ModuleType(name)
+
+    def get_plugins() -> tuple[()]:
+        return ()
+
+    def __getattr__(attr: str) -> object:
+        if attr.startswith("__"):  # the import system probing (__path__, ...)
+            raise AttributeError(attr)
+        import importlib
+
+        del sys.modules[name]
+        return getattr(importlib.import_module(name), attr)
+
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
+
+
+def main() -> None:
+    _without_pydantic_plugins()
     from aether.cli.app import app, register
 
     register(app, sys.argv[1:])
