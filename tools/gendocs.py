@@ -121,7 +121,8 @@ def robustness_md() -> str:
         "the exit code below, exactly one line on stderr (an error, or a warning where aether "
         "survives the input), no traceback, and every pre-existing file byte-identical — lock "
         "metadata aside, and `activity.log`, which may only grow (proxy failures are audited "
-        "there by design). The crash and concurrency suites are described at the end.\n",
+        "there by design). The crash and concurrency suites, and what they found, are in "
+        "[reliability.md](reliability.md).\n",
     ]
     areas: dict[str, list[str]] = {}
     for e in ENTRIES:
