@@ -213,6 +213,47 @@ def test_orphans_are_marked_listed_and_not_rerun(run_aether: RunAether, colony: 
     assert types.count("worker.lost") == 2 and types.count("worker.never_started") == 1
 
 
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_heartbeat_limit_is_configurable_per_resume(
+    run_aether: RunAether, colony: Path, how: str
+) -> None:
+    inject_workers(colony, [
+        worker("w-stale", "watcher", "claude-sonnet-4-5", "running",
+               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:05:00Z"),
+    ])
+    assert run_aether("pause", env=at(T0)).returncode == 0
+    # 25 min since the last heartbeat: alive under the default 3600 s limit, lost under 1200 s
+    args = ["resume", "--json"] + (["--heartbeat-limit", "1200"] if how == "option" else [])
+    env = at("2026-03-01T12:30:00Z")
+    if how == "env":
+        env["AETHER_HEARTBEAT_LIMIT"] = "1200"
+    out = as_json(run_aether(*args, env=env))
+    assert [o["id"] for o in out["orphans"]] == ["w-stale"]
+    assert "1200 s limit" in state_of(colony)["workers"][0]["fail_reason"]
+    assert state_of(colony)["settings"]["heartbeat_limit_s"] == 3600  # an override, not saved
+
+
+def test_heartbeat_limit_default_leaves_a_recent_worker_alive(
+    run_aether: RunAether, colony: Path
+) -> None:
+    inject_workers(colony, [
+        worker("w-alive", "watcher", "claude-sonnet-4-5", "running",
+               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:05:00Z"),
+    ])
+    assert run_aether("pause", env=at(T0)).returncode == 0
+    out = as_json(run_aether("resume", "--json", env=at("2026-03-01T12:30:00Z")))
+    assert out["orphans"] == []
+    assert state_of(colony)["workers"][0]["status"] == "running"
+
+
+def test_bad_heartbeat_limit_changes_nothing(run_aether: RunAether, colony: Path) -> None:
+    assert run_aether("pause", env=at(T0)).returncode == 0
+    before = data_snapshot(colony)
+    result = run_aether("resume", "--heartbeat-limit", "0", env=at(T0))
+    assert_clean_error(result, 21)
+    assert data_snapshot(colony) == before
+
+
 def test_force_resume_after_a_crashed_session(run_aether: RunAether, colony: Path) -> None:
     inject_workers(colony, [worker("w-r", "builder", "claude-sonnet-4-5", "running",
                                    started_at="2026-03-01T11:10:00Z")])

@@ -83,6 +83,14 @@ def resume(
         help="Resume even if HANDOFF.md belongs to another colony (it is moved to "
         "handoff-history/, not deleted).",
     ),
+    heartbeat_limit: int | None = typer.Option(
+        None,
+        "--heartbeat-limit",
+        metavar="SECONDS",
+        envvar="AETHER_HEARTBEAT_LIMIT",
+        help="A running worker whose last heartbeat is older than this is marked lost "
+        "(default: the colony's settings.heartbeat_limit_s, 3600).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Start a new session: check the handoff, profile and git drift, mark orphaned workers."""
@@ -97,6 +105,7 @@ def resume(
             no_proxy=no_proxy,
             force=force,
             ignore_handoff=ignore_handoff,
+            heartbeat_limit_s=heartbeat_limit,
             lock_timeout=lock_timeout(ctx),
         )
 

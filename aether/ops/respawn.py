@@ -5,7 +5,8 @@ Rules (issue 6), applied by ``aether resume`` to the workers of the session that
 * spawned but never reported a start → ``never_started``;
 * started (heartbeat or ``--exec`` start) and no sign of life after the session ended
   (``paused_at``; for a crashed session, resumed with ``--force``, the moment of resume) → ``lost``;
-* last heartbeat older than ``settings.heartbeat_limit_s`` → ``lost`` as well.
+* last heartbeat older than the limit → ``lost`` as well: ``settings.heartbeat_limit_s``
+  (default 3600 s), or ``resume --heartbeat-limit SECONDS`` / ``AETHER_HEARTBEAT_LIMIT``.
 
 A worker that kept heartbeating after the pause, within the limit, is alive and left alone.
 Orphans are marked and listed, never re-run silently: ``resume --respawn`` or
@@ -86,14 +87,19 @@ def classify(worker: Worker, *, ended: datetime, now: datetime, limit_s: int) ->
     return None
 
 
-def mark_orphans(state: ColonyState, *, ended: datetime, now: datetime) -> list[Orphan]:
-    """Mark orphans in ``state`` (the caller holds the transaction) and return them."""
+def mark_orphans(
+    state: ColonyState, *, ended: datetime, now: datetime, limit_s: int | None = None
+) -> list[Orphan]:
+    """Mark orphans in ``state`` (the caller holds the transaction) and return them.
+
+    ``limit_s`` overrides ``settings.heartbeat_limit_s`` for this call (``resume
+    --heartbeat-limit``).
+    """
     found: list[Orphan] = []
     stamp = iso(now)
+    limit = limit_s if limit_s is not None else state.settings.heartbeat_limit_s
     for worker in state.workers:
-        orphan = classify(
-            worker, ended=ended, now=now, limit_s=state.settings.heartbeat_limit_s
-        )
+        orphan = classify(worker, ended=ended, now=now, limit_s=limit)
         if orphan is None:
             continue
         worker.status = "lost" if orphan.status == "lost" else "never_started"

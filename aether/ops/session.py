@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from aether import __version__, activity
-from aether.errors import AetherError, ColonyStateConflict, HandoffError, MemoryFileError
+from aether.errors import (
+    AetherError,
+    ColonyStateConflict,
+    HandoffError,
+    InvalidInput,
+    MemoryFileError,
+)
 from aether.files import atomic_write_text, fsync_dir, os_error
 from aether.handoff import GitInfo, HandoffDocument, parse_handoff, render_handoff
 from aether.memory import MemoryItem, load_all
@@ -360,8 +366,14 @@ def resume(
     no_proxy: bool = False,
     force: bool = False,
     ignore_handoff: bool = False,
+    heartbeat_limit_s: int | None = None,
     lock_timeout: float | None = None,
 ) -> ResumeResult:
+    if heartbeat_limit_s is not None and heartbeat_limit_s < 1:
+        raise InvalidInput(
+            f"--heartbeat-limit {heartbeat_limit_s} is not a positive number of seconds",
+            fix="use e.g. --heartbeat-limit 1800",
+        )
     raw, doc, problem = _read_handoff(ws)
     store = Store(ws, lock_timeout=lock_timeout)
     # refuse early, without the lock, so a refused resume leaves every file untouched; the
@@ -449,7 +461,7 @@ def resume(
         # 4. orphans
         moment = now()
         ended = parse_iso(previous.paused_at) if was_paused and previous.paused_at else moment
-        orphans = mark_orphans(s, ended=ended, now=moment)
+        orphans = mark_orphans(s, ended=ended, now=moment, limit_s=heartbeat_limit_s)
         if orphans:
             check("workers", "warning",
                   f"{len(orphans)} worker(s) did not finish: "
