@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from aether.ops.workers import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
-from tests.conftest import RunAether, assert_clean_error, clean_env
+from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env
 
 
 def spawn(run_aether: RunAether, caste: str = "builder") -> str:
@@ -100,3 +107,60 @@ def test_default_exec_timeout_rule() -> None:
     assert default_exec_timeout([{"duration_s": 1, "ok": True}] * 5) == FLOOR_S
     assert default_exec_timeout([{"duration_s": 99999, "ok": True}] * 5) == CEILING_S
     assert default_exec_timeout([{"duration_s": 5000, "ok": False}] * 9) == DEFAULT_TIMEOUT_S
+
+
+def test_exec_environment_is_exactly_as_documented(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    dump = tmp_path / "env.json"
+    env = clean_env(USER_SETTING="kept", ANTHROPIC_SMALL_FAST_MODEL="other",
+                    CLAUDE_CODE_SUBAGENT_MODEL="other", AETHER_MODEL_1="claude-haiku-4-5")
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--exec", "--", sys.executable,
+                   "-c", f"import json, os; json.dump(dict(os.environ), open({str(dump)!r}, 'w'))",
+                   env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(dump.read_text())
+    w = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())["workers"][-1]
+    assert {k: got[k] for k in ("ANTHROPIC_MODEL", "AETHER_MODEL", "AETHER_WORKER_ID",
+                                "AETHER_CASTE", "AETHER_PROFILE_HASH", "AETHER_VERIFIED")} == {
+        "ANTHROPIC_MODEL": w["model"], "AETHER_MODEL": w["model"], "AETHER_WORKER_ID": w["id"],
+        "AETHER_CASTE": "builder", "AETHER_PROFILE_HASH": w["profile_hash"],
+        "AETHER_VERIFIED": "0"}
+    assert got["USER_SETTING"] == "kept"
+    # variables that could redirect the model are dropped, and so is what aether set for its
+    # own start-up (PYDANTIC_DISABLE_PLUGINS=__all__ would switch off a worker's plugins)
+    for gone in ("ANTHROPIC_SMALL_FAST_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL", "AETHER_MODEL_1",
+                 "PYDANTIC_DISABLE_PLUGINS"):
+        assert gone not in got, gone
+    # what aether adds is exactly the documented set
+    added = set(got) - set(env)
+    assert added == {"ANTHROPIC_MODEL", "AETHER_MODEL", "AETHER_WORKER_ID", "AETHER_CASTE",
+                     "AETHER_PROFILE_HASH", "AETHER_VERIFIED"}, added
+
+
+def test_interrupting_exec_stops_the_worker_and_records_it(
+    colony: Path, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = f"echo $$ > {pidfile}; exec sleep 60"
+    proc = subprocess.Popen([AETHER, "spawn", "--caste", "scout", "--no-proxy", "--exec", "--",
+                             "sh", "-c", script], cwd=colony, env=clean_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # the worker did not outlive aether
+        for _ in range(100):
+            os.kill(child, 0)
+            time.sleep(0.05)
+    state = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())
+    w = state["workers"][-1]
+    assert w["status"] == "failed" and "interrupted (SIGINT)" in w["fail_reason"]
+    assert "claude-haiku-4-5" not in state["latency_history"]  # says nothing about the model

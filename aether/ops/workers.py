@@ -266,6 +266,47 @@ def _pump(src: IO[bytes], dst: IO[bytes], first: list[float], lock: threading.Lo
             dst.flush()
 
 
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    # once: a second Ctrl-C while the worker is being stopped must not abandon the cleanup
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Interrupted(signum)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _catch_signals() -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _raise_interrupted) for sig in _SIGNALS}
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM the worker's process group, SIGKILL it after 5 s; its exit code."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
 def run_exec(
     ws: Workspace, worker: Worker, argv: list[str], env: dict[str, str], *,
     timeout_s: float, json_out: bool, lock_timeout: float | None = None,
@@ -301,16 +342,22 @@ def run_exec(
         t.daemon = True
         t.start()
     timed_out = False
+    interrupted: int | None = None
+    # the worker runs in its own session (so a timeout can kill its whole group), which also
+    # means Ctrl-C in the terminal no longer reaches it: stop it ourselves when aether is
+    # interrupted or terminated, instead of leaving an orphan that keeps running unrecorded
+    previous = _catch_signals()
     try:
-        code = proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            code = proc.wait(timeout=5)
+            code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            code = proc.wait()
+            timed_out = True
+            code = _stop_group(proc)
+        except _Interrupted as exc:
+            interrupted = exc.signum
+            code = _stop_group(proc)
+    finally:
+        _restore_signals(previous)
     for t in pumps:
         t.join(timeout=2)
     duration = time.perf_counter() - start
@@ -326,14 +373,22 @@ def run_exec(
             w.status = "completed" if ok else "failed"
             w.finished_at = iso()
             if not ok:
-                w.fail_reason = (f"timed out after {timeout_s:g} s" if timed_out
-                                 else f"exit code {code}")
-        history = tx.state.latency_history.setdefault(w.model, [])
-        history.append({"duration_s": w.duration_s, "latency_ms": w.latency_ms, "ok": ok})
-        del history[:-HISTORY]
+                w.fail_reason = (
+                    f"aether was interrupted ({signal.Signals(interrupted).name}); the "
+                    "worker command was stopped" if interrupted is not None
+                    else f"timed out after {timeout_s:g} s" if timed_out
+                    else f"exit code {code}"
+                )
+        if interrupted is None:  # an interrupted run says nothing about the model's speed
+            history = tx.state.latency_history.setdefault(w.model, [])
+            history.append({"duration_s": w.duration_s, "latency_ms": w.latency_ms, "ok": ok})
+            del history[:-HISTORY]
         tx.state.add_event(f"worker_{w.status}", f"{w.id} exited {code}", worker_id=w.id,
                            exit_code=code, timed_out=timed_out)
     activity.log(ws, "worker_exec_finished", worker_id=w.id, exit_code=code,
                  timed_out=timed_out, duration_s=w.duration_s)
-    exit_code = 124 if timed_out else (code if code >= 0 else 128 - code)
+    if interrupted is not None:
+        exit_code = 128 + interrupted
+    else:
+        exit_code = 124 if timed_out else (code if code >= 0 else 128 - code)
     return ExecResult(w, exit_code, timed_out, timeout_s)
