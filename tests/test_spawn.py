@@ -85,3 +85,61 @@ def test_bad_override_exits_46_before_anything(colony: Path, run_aether: RunAeth
                    env=clean_env(AETHER_MODEL_1="$(rm -rf /)"))
     assert_clean_error(r, 46)
     assert snapshot(colony / ".aether" / "data") == before
+
+
+def test_an_env_override_is_recorded_as_such_not_as_a_fallback(
+    colony: Path, run_aether: RunAether
+) -> None:
+    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--json",
+                   env=clean_env(AETHER_MODEL_1="claude-haiku-4-5",
+                                 AETHER_MODEL_2="claude-opus-4-5"))
+    assert r.returncode == 0, r.stderr
+    w = json.loads(r.stdout)
+    assert w["model"] == "claude-haiku-4-5"
+    # nothing failed: the profile's choice was replaced, not found unavailable
+    assert w["model_source"] == "environment", w["model_reason"]
+    assert "unavailable" not in w["model_reason"] and "AETHER_MODEL_n" in w["model_reason"]
+    assert w["routing"]["candidates"] == ["claude-haiku-4-5", "claude-opus-4-5"]
+    assert w["routing"]["decision_model"] == "claude-sonnet-4-5"
+    log = [json.loads(line) for line in
+           (colony / ".aether" / "activity.log").read_text().splitlines()]
+    decision = [e for e in log if e["event"] == "route_decision"][-1]
+    assert decision["candidates"] == ["claude-haiku-4-5", "claude-opus-4-5"]
+
+
+def test_json_error_on_every_path_and_print_env_excludes_json(
+    colony: Path, run_aether: RunAether
+) -> None:
+    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--print-env", "--json")
+    assert r.returncode == 2 and r.stdout == "" and "--print-env" in r.stderr
+    # a spawn that fails before --exec runs anything still prints its one JSON error object
+    before = snapshot(colony / ".aether" / "data")
+    r = run_aether("spawn", "--caste", "nobody", "--no-proxy", "--json", "--exec", "--", "true")
+    assert r.returncode == 44, r.stderr
+    assert json.loads(r.stdout)["error"]["kind"] == "unknown_caste"
+    r = run_aether("spawn", "--caste", "nobody", "--no-proxy", "--print-env")
+    assert_clean_error(r, 44)
+    assert r.stdout == ""
+    assert snapshot(colony / ".aether" / "data") == before
+
+
+def test_unverified_workers_show_in_status_and_handoff(colony: Path, run_aether: RunAether) -> None:
+    assert run_aether("spawn", "--caste", "scout", "--no-proxy").returncode == 0
+    status = run_aether("status")
+    assert "without proxy verification" in status.stdout
+    assert run_aether("pause").returncode == 0
+    handoff = (colony / ".aether" / "HANDOFF.md").read_text()
+    assert "not verified against the proxy" in handoff and "--no-proxy" in handoff
+
+
+def test_a_paused_colony_refuses_to_spawn(colony: Path, run_aether: RunAether) -> None:
+    assert run_aether("pause").returncode == 0
+    before = snapshot(colony / ".aether")
+    r = run_aether("spawn", "--caste", "scout", "--no-proxy")
+    assert_clean_error(r, 61)
+    assert "paused" in r.stderr and "aether resume" in r.stderr
+    r = run_aether("spawn", "--caste", "scout", "--no-proxy", "--json")
+    assert json.loads(r.stdout)["error"]["kind"] == "lifecycle_conflict"
+    assert snapshot(colony / ".aether") == before  # not even an activity line
+    assert run_aether("resume").returncode == 0
+    assert run_aether("spawn", "--caste", "scout", "--no-proxy").returncode == 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aether import activity
-from aether.errors import InvalidInput, WorkerNotFound
+from aether.errors import ColonyStateConflict, InvalidInput, WorkerNotFound
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
@@ -89,6 +89,16 @@ def _validate(request: SpawnRequest) -> None:
                            fix="e.g. --tools read,edit,bash")
 
 
+def _check_active(state: ColonyState) -> None:
+    if state.status == "paused":
+        raise ColonyStateConflict(
+            f"the colony is paused (session {state.session.id} ended; HANDOFF.md was written)",
+            meaning="a worker spawned now would belong to no session and miss the handoff; "
+            "nothing was recorded",
+            fix="run `aether resume` first, then spawn",
+        )
+
+
 def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
     if worker_id is not None and state.worker(worker_id) is None:
         raise WorkerNotFound(
@@ -114,12 +124,14 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     ))
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
     state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
+    _check_active(state)  # before any network call
     _check_respawn(state, request.respawn_of)
     session_id = state.session.id
     activity.log(
         ws, "route_decision", caste=decision.caste, model=decision.model,
-        source=decision.source, reason=decision.reason, chain=list(cands.models[1:]),
-        chain_source=cands.source, profile_hash=decision.profile_hash,
+        source=decision.source, reason=decision.reason, candidates=list(cands.models),
+        chain=list(cands.models[1:]), chain_source=cands.source,
+        profile_hash=decision.profile_hash,
     )
     standalone = request.no_proxy or settings.standalone
     warnings = list(decision.warnings)
@@ -141,16 +153,11 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         model, attempts = outcome.model, outcome.attempts
         verification = outcome.verification
         warnings.extend(outcome.warnings)
-    if model == decision.model:
-        source, reason = decision.source, decision.reason
-    else:
-        failed = "; ".join(f"{a.model}: {a.error}" for a in attempts if a.outcome != "ok")
-        source = "fallback"
-        reason = f"{decision.model} was unavailable ({failed}); {model} is next in the " \
-                 f"{'AETHER_MODEL_n' if cands.source == 'environment' else 'profile'} chain"
+    source, reason = source_and_reason(decision, cands, model, attempts)
     routing = {
         "decision_model": decision.model, "decision_source": decision.source,
-        "decision_reason": decision.reason, "chain": list(cands.models[1:]),
+        "decision_reason": decision.reason, "candidates": list(cands.models),
+        "chain": list(cands.models[1:]),
         "chain_source": cands.source,
         "skipped": [{"model": m, "why": w} for m, w in (*decision.skipped, *cands.skipped)],
         "tools": list(request.tools), "context_tokens": decision.context_tokens,
@@ -158,6 +165,7 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     worker_id = new_id(f"w-{decision.caste}")
     with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
         s = tx.state
+        _check_active(s)  # a pause may have happened while the proxy was being checked
         _check_respawn(s, request.respawn_of)
         worker = Worker(
             id=worker_id, caste=decision.caste, model=model, model_source=source,
@@ -193,6 +201,31 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
                        warnings=warnings)
 
 
+def source_and_reason(
+    decision: Any, cands: Any, model: str, attempts: list[Any]
+) -> tuple[str, str]:
+    """Where the spawned model came from, and why, as recorded on the worker.
+
+    * the decision's own model: the decision's source and reason;
+    * ``AETHER_MODEL_n`` replaced the list and its first usable model answered: source
+      ``environment`` (the profile's choice was never tried);
+    * otherwise a later candidate answered: source ``fallback``, naming what failed first.
+    """
+    if model == decision.model:
+        return decision.source, decision.reason
+    by_env = cands.source == "environment"
+    failed = [f"{a.model}: {a.error or a.outcome}" for a in attempts
+              if a.outcome != "ok" and a.model != model]
+    if by_env and cands.models and model == cands.models[0]:
+        return "environment", (
+            f"the AETHER_MODEL_n list replaces the profile's choice ({decision.model}: "
+            f"{decision.reason}); {model} is its first usable model"
+        )
+    where = "next in the AETHER_MODEL_n list" if by_env else "next in the profile's chain"
+    unavailable = "; ".join(failed) or "no detail"
+    return "fallback", f"unavailable first: {unavailable}; {model} is {where}"
+
+
 def worker_env_public(result: SpawnResult) -> dict[str, str]:
     """The variables a worker gets, without the token (which is passed by reference)."""
     w = result.worker
@@ -222,9 +255,20 @@ def shell_exports(result: SpawnResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: set by aether's own entry point for its start-up speed (aether/cli/main.py), not by the
+#: user: a worker must not inherit it (it would silently turn off the Pydantic plugins of a
+#: Python worker). A user's own ``__all__`` is indistinguishable and is dropped too.
+AETHER_PROCESS_VARS = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+
+
 def worker_env(result: SpawnResult, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The complete environment ``--exec`` runs the worker with."""
+    """The complete environment ``--exec`` runs the worker with: aether's own environment
+    minus the variables aether set for itself (``AETHER_PROCESS_VARS``) and those that could
+    redirect the model (``CONFLICTING_VARS``), plus the worker's variables and the token."""
     env = dict(os.environ if base is None else base)
+    for name, value in AETHER_PROCESS_VARS.items():
+        if env.get(name) == value:
+            del env[name]
     for name in CONFLICTING_VARS:
         env.pop(name, None)
     env.update(worker_env_public(result))
