@@ -147,3 +147,66 @@ def test_a_corrupt_file_is_moved_aside_not_overwritten(ws: Workspace) -> None:
     assert Path(b.quarantined).read_text() == "{not json"
     b.record_failure("m", "x")
     assert json.loads(ws.breaker_file.read_text())["format"] == 1
+
+
+def test_no_lock_is_held_across_a_network_call(
+    colony: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify_route against a stand-in transport that fails if the colony lock is held while
+    it "talks to the network"; covers the breaker's closed, open, half-open (claim under the
+    lock) and re-open paths in one walk."""
+    from dataclasses import replace
+
+    from filelock import FileLock, Timeout
+
+    from aether import proxy
+    from aether.ops.spawn_verify import ProxySettings, verify_route
+    from aether.routing.loader import load_profile_file
+    from aether.state.store import Store
+
+    ws = Workspace(colony)
+    table = load_profile_file(ws.profile_file, ws.cache_dir).table
+    models = sorted(table.models)[:3]
+    good = "sk-good-key-1234567890"
+    calls: list[tuple[str, str | None]] = []
+
+    def fake(endpoint: proxy.Endpoint, method: str, path: str, *, key: str | None = None,
+             body: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+             timeout: float = 5.0) -> proxy.HttpResponse:
+        probe = FileLock(str(ws.lock_file))
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            pytest.fail(f"the colony lock is held during {method} {path}")
+        probe.release()
+        model = str(body["model"]) if body else None
+        calls.append((path, model))
+        if path == "/health/readiness":
+            return proxy.HttpResponse(200, {}, b'{"status": "healthy"}', 1.0)
+        if path == "/v1/models":
+            if key != good:
+                return proxy.HttpResponse(401, {}, b'{"error": {"message": "bad key"}}', 1.0)
+            data = {"data": [{"id": m} for m in models]}
+            return proxy.HttpResponse(200, {}, json.dumps(data).encode(), 1.0)
+        if model == models[2]:
+            return proxy.HttpResponse(200, {"x-litellm-model-name": f"openai/{model}"}, b"{}", 1.0)
+        return proxy.HttpResponse(503, {}, b'{"error": {"message": "down"}}', 1.0)
+
+    monkeypatch.setattr(proxy, "request", fake)
+    monkeypatch.setenv("LITELLM_MASTER_KEY", good)
+    settings = replace(ProxySettings.from_dump({}), breaker_failures=1, breaker_cooldown_s=0,
+                       probe="always")
+    session = Store(ws).load().state.session.id
+    for _ in range(2):  # 1st: closed -> opened; 2nd: half-open probe claimed, failed, re-opened
+        out = verify_route(ws, table, settings, tuple(models), session_id=session,
+                           lock_timeout=2)
+        assert out.model == models[2]
+        assert [a.status for a in out.attempts] == [503, 503, 200]
+    probed = [m for path, m in calls if path == "/v1/chat/completions"]
+    assert probed == [*models, *models]
+    state = json.loads(ws.breaker_file.read_text())["models"]
+    assert state[models[0]]["consecutive_failures"] == 2
+    assert "probe_claimed_at" not in state[models[0]]
+    # the stand-in does catch a held lock
+    with Store(ws, lock_timeout=2).lock(), pytest.raises(pytest.fail.Exception):
+        verify_route(ws, table, settings, tuple(models), session_id=session, lock_timeout=2)

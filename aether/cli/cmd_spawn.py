@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
+from aether.cli.common import JSON_OPTION, execute, fail, lock_timeout, warn, workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,6 +49,8 @@ def spawn(
     """Spawn a worker on the model its caste calls for, proven through the LiteLLM proxy."""
     if print_env and exec_:
         _usage("--print-env and --exec exclude each other")
+    if print_env and json_out:
+        _usage("--print-env prints shell lines; it excludes --json")
     if command and not exec_:
         _usage("a command was given without --exec")
     if exec_ and not command:
@@ -57,14 +59,28 @@ def spawn(
     ws_holder: list[Any] = []
 
     def run() -> SpawnResult:
+        from aether.errors import AetherError, AllModelsFailed
         from aether.ops.spawn import SpawnRequest, spawn_worker
 
         ws = workspace(ctx)
         ws_holder.append(ws)
-        return spawn_worker(ws, SpawnRequest(
-            caste=caste, task=task, model=model, context_tokens=context_tokens,
-            tools=tool_list, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx),
-        ))
+        try:
+            return spawn_worker(ws, SpawnRequest(
+                caste=caste, task=task, model=model, context_tokens=context_tokens,
+                tools=tool_list, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx),
+            ))
+        except AllModelsFailed as exc:
+            if not json_out:  # people get the per-model table; --json carries it in the error
+                from aether.activity import redact
+
+                sys.stderr.write(redact(attempts_table(exc.attempts)))
+            if print_env or exec_:
+                raise fail(exc, json_out) from None
+            raise
+        except AetherError as exc:
+            if print_env or exec_:  # the spawn's own result is not printed on these paths
+                raise fail(exc, json_out) from None
+            raise
 
     if print_env:
         result = execute(False, run, _render_nothing)
@@ -77,9 +93,28 @@ def spawn(
         result = execute(json_out, run, _render_spawn)
         _warnings(result.warnings)
         return
+    # --exec: a failed spawn still prints its JSON error with --json; a successful one prints
+    # nothing yet (the one JSON object is the finished worker)
     result = execute(False, run, _render_nothing)
     _warnings(result.warnings)
     _exec(ctx, ws_holder[0], result, list(command or []), timeout, json_out)
+
+
+def attempts_table(attempts: list[dict[str, Any]]) -> str:
+    """``AllModelsFailed`` for people: one row per model tried (plain text, on stderr)."""
+    head = ("model", "outcome", "status", "timed out", "error")
+    rows = [
+        (str(a.get("model") or "?"), str(a.get("outcome") or ""),
+         "-" if a.get("status") is None else str(a.get("status")),
+         "yes" if a.get("timed_out") else "no", str(a.get("error") or "")[:120])
+        for a in attempts
+    ]
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
+    lines = []
+    for r in (head, *rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True))
+                     + "  " + r[4])
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _usage(message: str) -> None:

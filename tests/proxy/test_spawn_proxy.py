@@ -131,7 +131,17 @@ def test_all_fail_gives_the_per_model_table(
     before.pop("COLONY_STATE.json.lock.holder", None)
     assert data_after == before  # nothing recorded as spawned (only the breaker counted)
     human = run_aether("spawn", "--caste", "builder", env=proxy_env())
-    assert human.returncode == 55
+    assert human.returncode == 55 and human.stdout == ""
+    table = human.stderr.splitlines()
+    assert table[0].split() == ["model", "outcome", "status", "timed", "out", "error"]
+    by_model = {line.split()[0]: line.split() for line in table[1:7]}
+    assert list(by_model) == ["broken", "ratelimited", "slow", "hang", "ctxerr", "ghost"]
+    assert by_model["broken"][1:4] == ["failed", "500", "no"]
+    assert by_model["slow"][1:4] == ["failed", "408", "yes"]
+    assert by_model["hang"][1:4] == ["failed", "-", "yes"]
+    assert by_model["ctxerr"][1:4] == ["failed", "400", "no"]
+    assert table[-1].startswith("aether: error: every model in the fallback chain failed")
+    assert "Traceback" not in human.stderr
     breaker = json.loads((colony / ".aether" / "data" / "breaker.json").read_text())["models"]
     assert "ctxerr" not in breaker  # a 400 is the request's fault, not the model's
     assert breaker["broken"]["consecutive_failures"] == 2
@@ -265,13 +275,31 @@ def test_a_known_fake_key_appears_nowhere(
     env = proxy_env(MY_OTHER_TOKEN=fake, ANTHROPIC_API_KEY=fake)
     for args in (["--json"], ["--print-env"], []):
         outputs.append(run_aether("spawn", "--caste", "builder", *args, env=env))
+    outputs.append(run_aether("spawn", "--caste", "builder", "--exec", "--", "sh", "-c",
+                              "echo worker ran", env=env))
+    outputs.append(run_aether("spawn", "--caste", "builder", "--json", "--exec", "--", "false",
+                              env=env))
+    # a failing chain: the per-model table (human) and the JSON error
+    write_profile(colony, litellm_proxy.url, castes={"builder": ("broken", ["ghost"])})
+    outputs.append(run_aether("spawn", "--caste", "builder", env=env))
+    outputs.append(run_aether("spawn", "--caste", "builder", "--json", env=env))
+    assert [o.returncode for o in outputs[-2:]] == [55, 55]
+    write_profile(colony, litellm_proxy.url)
     wid = workers_of(colony)[-1]["id"]
     outputs.append(run_aether("worker", "report", wid, "--model-used", "mock-builder", "--json",
                               env=env))
     outputs.append(run_aether("workers", "--json", env=env))
     outputs.append(run_aether("status", "--json", env=env))
+    outputs.append(run_aether("breaker", "status", env=env))
+    # the session's end and its copies: HANDOFF.md, an archive chamber
+    outputs.append(run_aether("pause", env=env))
+    assert (colony / ".aether" / "HANDOFF.md").is_file(), outputs[-1].stderr
+    outputs.append(run_aether("archive", "--json", env=env))
+    assert outputs[-1].returncode == 0, outputs[-1].stderr
+    assert any((colony / ".aether" / "chambers").rglob("*"))
     for out in outputs:
         assert fake not in out.stdout + out.stderr
+        assert MASTER_KEY not in out.stdout + out.stderr
     for path in (colony / ".aether").rglob("*"):
         if path.is_file():
             assert fake.encode() not in path.read_bytes(), path
