@@ -213,3 +213,48 @@ def test_large_archive_progress_callback() -> None:
         total = seen[-1][1]
         assert seen[-1][0] == total == sum(f["bytes"] for f in chamber.manifest["files"].values())
         assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_restore_refuses_to_replace_another_colony(
+    run_aether: RunAether, colony: Path
+) -> None:
+    name = as_json(run_aether("archive", "--json"))["name"]
+    archived_id = state_of(colony)["colony_id"]
+    # a new colony made in the same place since: no workers or plan, but not the archived one
+    assert run_aether("init", "a different goal", "--force").returncode == 0
+    new_id = state_of(colony)["colony_id"]
+    assert new_id != archived_id
+    before = data_snapshot(colony)
+    result = run_aether("archive", "restore", name)
+    assert_clean_error(result, 61)
+    assert "another colony" in result.stderr and "--force" in result.stderr
+    assert data_snapshot(colony) == before
+    out = as_json(run_aether("archive", "restore", name, "--force", "--json"))
+    assert state_of(colony)["colony_id"] == archived_id
+    safety = colony / ".aether/chambers" / out["safety_chamber"] / "data/COLONY_STATE.json"
+    assert json.loads(safety.read_text())["colony_id"] == new_id
+
+
+def test_restore_refuses_a_state_this_aether_cannot_load(
+    run_aether: RunAether, colony: Path
+) -> None:
+    import hashlib
+
+    name = as_json(run_aether("archive", "--json"))["name"]
+    chamber = colony / ".aether/chambers" / name
+    state_path = chamber / "data/COLONY_STATE.json"
+    doc = json.loads(state_path.read_text())
+    doc["version"] = "9.0"  # written by a newer aether; the manifest is made to agree
+    state_path.write_text(json.dumps(doc))
+    manifest = json.loads((chamber / "manifest.json").read_text())
+    manifest["files"]["data/COLONY_STATE.json"] = {
+        "sha256": hashlib.sha256(state_path.read_bytes()).hexdigest(),
+        "bytes": state_path.stat().st_size,
+    }
+    (chamber / "manifest.json").write_text(json.dumps(manifest))
+    assert as_json(run_aether("archive", "verify", name, "--json"))["ok"]
+    before = data_snapshot(colony)
+    result = run_aether("archive", "restore", name, "--force")
+    assert_clean_error(result, 63)
+    assert "newer" in result.stderr and name in result.stderr
+    assert data_snapshot(colony) == before

@@ -236,7 +236,10 @@ def restore(
     ctx: typer.Context,
     name: str = typer.Argument(..., metavar="NAME", help="A chamber from `archive list`."),
     force: bool = typer.Option(
-        False, "--force", help="Overwrite a colony with working state (archived first)."
+        False,
+        "--force",
+        help="Overwrite an active colony (working state, or another colony): it is "
+        "archived first.",
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:

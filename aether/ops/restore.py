@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import AetherError, ColonyStateConflict
+from aether.errors import AetherError, ArchiveCorrupt, ColonyStateConflict
 from aether.files import atomic_write_bytes
 from aether.memory import KINDS, load_kind, merge_items
 from aether.ops.archive import (
@@ -72,8 +72,43 @@ def archive_colony(
 
 
 def has_working_state(state: ColonyState) -> bool:
-    """What restore refuses to overwrite without --force: a plan or workers (live or counted)."""
+    """A plan or workers (live or counted): work a restore would overwrite."""
     return bool(state.workers or state.plan.phases or state.worker_counts)
+
+
+def overwrite_conflict(current: ColonyState, manifest: dict[str, Any]) -> str | None:
+    """Why restoring over ``current`` needs ``--force`` (None: it does not).
+
+    An active colony is one with working state, or another colony altogether (a different
+    colony id, e.g. one made with ``aether init`` since): restoring would replace its identity
+    and goal, so it is refused like working state.
+    """
+    if has_working_state(current):
+        return (f"this colony has working state ({len(current.workers)} workers, "
+                f"{len(current.plan.phases)} phases); restore would overwrite it")
+    archived_id = manifest.get("colony_id")
+    if archived_id != current.colony_id:
+        return (f"this is another colony ({current.colony_id}, goal {current.goal[:60]!r}) "
+                f"than the chamber's ({archived_id}); restore would replace it")
+    return None
+
+
+def check_restorable_state(chamber: Chamber) -> None:
+    """Refuse a chamber whose state this aether cannot load (too new, invalid) before any write."""
+    from aether.state.store import load_document
+
+    raw = (chamber.path / "data/COLONY_STATE.json").read_bytes()
+    # a workspace that does not exist: no sibling files are folded, messages name the chamber
+    probe = Workspace(chamber.path / ".restore-check")
+    try:
+        load_document(probe, raw)
+    except AetherError as exc:
+        what = exc.what.replace(str(probe.state_file), f"{chamber.name}/data/COLONY_STATE.json")
+        raise ArchiveCorrupt(
+            f"the state in chamber {chamber.name} cannot be loaded by this aether: {what}",
+            meaning="restoring it would leave a colony no command can read; nothing was changed",
+            fix=exc.fix or "choose another chamber (`aether archive list`)",
+        ) from None
 
 
 @dataclass
@@ -123,10 +158,9 @@ def restore_chamber(
     chamber = verified.chamber
     files: dict[str, Any] = chamber.manifest["files"]
     if "data/COLONY_STATE.json" not in files:
-        from aether.errors import ArchiveCorrupt
-
         raise ArchiveCorrupt(f"chamber {chamber.name} holds no colony state",
                              fix="choose another chamber")
+    check_restorable_state(chamber)
     store = Store(ws, lock_timeout=lock_timeout)
     stamp = iso().replace(":", "").replace("-", "")
     with store.lock():
@@ -137,11 +171,11 @@ def restore_chamber(
                 current = store.load().state
             except AetherError:
                 current = None  # unreadable: restoring is the fix; it is backed up below
-        if current is not None and has_working_state(current):
+        conflict = overwrite_conflict(current, chamber.manifest) if current else None
+        if current is not None and conflict is not None:
             if not force:
                 raise ColonyStateConflict(
-                    f"this colony has working state ({len(current.workers)} workers, "
-                    f"{len(current.plan.phases)} phases); restore would overwrite it",
+                    conflict,
                     meaning="nothing was changed",
                     fix=f"archive it first, or run `aether archive restore {chamber.name} "
                     "--force` (which archives the current colony before restoring)",
