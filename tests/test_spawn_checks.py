@@ -1,0 +1,123 @@
+"""Every way the proxy check can fail stops ``aether spawn`` with its own exit code and records
+nothing. The real LiteLLM proxy (tests/proxy) cannot be made to answer 401, 403, a 503
+readiness or a malformed model list on demand, so a tiny stdlib HTTP server plays those
+answers here; the cases the real proxy can produce are tested against it in tests/proxy."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunAether, assert_clean_error, clean_env, snapshot
+
+KEY = "sk-aether-checks-secret-9911"
+Answer = tuple[int, dict[str, object] | str]
+
+
+class Scripted(ThreadingHTTPServer):
+    answers: dict[str, Answer]
+    seen: list[tuple[str, str]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Scripted
+
+    def _answer(self) -> None:
+        self.server.seen.append((self.command, self.path))
+        status, body = self.server.answers.get(self.path, (404, {"error": "no route"}))
+        data = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def fake_proxy() -> Iterator[Scripted]:
+    server = Scripted(("127.0.0.1", 0), Handler)
+    server.answers, server.seen = {}, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def use(colony: Path, server: Scripted) -> None:
+    path = colony / ".aether" / "model-profiles.yaml"
+    text = path.read_text()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    assert "http://127.0.0.1:4000" in text
+    path.write_text(text.replace("http://127.0.0.1:4000", url))
+
+
+READY: Answer = (200, {"status": "healthy"})
+MODELS: Answer = (200, {"data": [{"id": "claude-sonnet-4-5"}]})
+
+
+@pytest.mark.parametrize(
+    ("answers", "code", "words"),
+    [
+        ({"/health/readiness": (503, {"status": "unhealthy"})}, 50, "not ready"),
+        ({"/health/readiness": (200, {"status": "starting"})}, 50, "not ready"),
+        ({"/health/readiness": READY, "/v1/models": (401, {"error": {"message": "bad"}})},
+         52, "key rejected"),
+        ({"/health/readiness": READY,
+          "/v1/models": (400, {"error": {"type": "no_db_connection", "message": "x"}})},
+         52, "key rejected"),
+        ({"/health/readiness": READY, "/v1/models": (403, {"error": "no"})}, 52, "forbidden"),
+        ({"/health/readiness": READY, "/v1/models": (502, "bad gateway")}, 54, "proxy error"),
+        ({"/health/readiness": READY, "/v1/models": (200, "<html>login</html>")}, 54,
+         "unexpected answer"),
+        ({"/health/readiness": READY, "/v1/models": (200, {"data": [{"id": "other"}]})}, 53,
+         "serves none of"),
+    ],
+)
+def test_each_failed_check_has_its_code_and_records_nothing(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted,
+    answers: dict[str, Answer], code: int, words: str,
+) -> None:
+    use(colony, fake_proxy)
+    fake_proxy.answers = answers
+    before = snapshot(colony / ".aether" / "data")
+    r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(LITELLM_MASTER_KEY=KEY))
+    assert_clean_error(r, code)
+    assert words in r.stderr and KEY not in r.stderr + r.stdout
+    assert json.loads(r.stdout)["error"]["exit_code"] == code
+    assert snapshot(colony / ".aether" / "data") == before
+    # never the billed /health
+    assert all(path != "/health" for _, path in fake_proxy.seen)
+
+
+def test_a_probe_without_the_deployment_header_is_not_proof(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted
+) -> None:
+    use(colony, fake_proxy)
+    fake_proxy.answers = {"/health/readiness": READY, "/v1/models": MODELS,
+                          "/v1/chat/completions": (200, {"choices": []})}
+    before = snapshot(colony / ".aether" / "data")
+    r = run_aether("spawn", "--caste", "builder", "--json",
+                   env=clean_env(LITELLM_MASTER_KEY=KEY))
+    # sonnet answered without x-litellm-model-name; the rest of the chain is not served
+    assert r.returncode == 55, r.stderr
+    rows = json.loads(r.stdout)["error"]["attempts"]
+    assert "x-litellm-model-name" in rows[0]["error"]
+    data_after = snapshot(colony / ".aether" / "data")
+    for name in ("breaker.json", "COLONY_STATE.json.lock.holder"):
+        data_after.pop(name, None)
+        before.pop(name, None)
+    assert data_after == before
