@@ -162,3 +162,44 @@ def test_json_output_is_one_object(project: Path, run_aether: RunAether) -> None
     assert len(lines) == 1
     payload = json.loads(lines[0])
     assert payload["counts"]["memory_items"] == 2 and "3.0.run_id" in payload["legacy_kept"]
+
+
+def _profile_with(project: Path, endpoint: str, standalone: bool) -> None:
+    from aether.routing import __file__ as routing_init
+
+    text = (Path(routing_init).parent / "default-profile.yaml").read_text()
+    assert "endpoint: http://127.0.0.1:4000" in text, "default profile changed shape"
+    text = text.replace("endpoint: http://127.0.0.1:4000", f"endpoint: {endpoint}")
+    if standalone:
+        text = text.replace(f"  endpoint: {endpoint}\n",
+                            f"  endpoint: {endpoint}\n  standalone: true\n", 1)
+        assert "standalone: true" in text, "default profile changed shape"
+    (project / ".aether").mkdir(exist_ok=True)
+    (project / ".aether" / "model-profiles.yaml").write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        (None, "does not exist: run `aether profile init` and set proxy.endpoint to "
+               "http://localhost:4000"),
+        (("http://localhost:4000", False), "agrees with it"),
+        (("http://localhost:4000/", False), "agrees with it"),
+        (("http://127.0.0.1:9999", False), "its proxy.endpoint is http://127.0.0.1:9999, "
+                                           "not http://localhost:4000"),
+        (("http://localhost:4000", True), "routing was on but proxy.standalone is true"),
+    ],
+)
+def test_old_model_profile_is_checked_against_the_current_profile(
+    tmp_path: Path, profile: tuple[str, bool] | None, expected: str
+) -> None:
+    from aether.ops.migrate import profile_carry_over
+    from aether.workspace import Workspace
+
+    if profile is not None:
+        _profile_with(tmp_path, *profile)
+    old = {"active_profile": "default", "proxy_endpoint": "http://localhost:4000",
+           "routing_enabled": True}
+    note = profile_carry_over(Workspace(tmp_path), old)
+    assert 'legacy["3.0"].model_profile' in note
+    assert expected in note, note

@@ -90,17 +90,54 @@ def _counts(state: ColonyState, upgrade: UpgradeResult) -> dict[str, int]:
     }
 
 
-def _notes(state: ColonyState, upgrade: UpgradeResult) -> list[str]:
+def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
+    """How the old ``model_profile`` block maps onto the profile aether routes by.
+
+    Its current equivalent is ``.aether/model-profiles.yaml`` (where ``profile_file`` already
+    pointed): ``proxy_endpoint`` is ``proxy.endpoint``, ``routing_enabled: false`` is
+    ``proxy.standalone: true``. This reads that file and says whether they agree.
+    """
+    from aether.errors import AetherError
+    from aether.routing.profile import load_profile
+
+    head = (
+        f"the old model_profile block (profile {old.get('active_profile')!r}, proxy "
+        f"{old.get('proxy_endpoint')!r}, routing "
+        f"{'on' if old.get('routing_enabled', True) else 'off'}) is kept in "
+        'legacy["3.0"].model_profile; aether routes by ' + ws.profile_file.name
+    )
+    if not ws.profile_file.is_file():
+        return (head + ", which does not exist: run `aether profile init`"
+                + (f" and set proxy.endpoint to {old['proxy_endpoint']}"
+                   if isinstance(old.get("proxy_endpoint"), str) else ""))
+    try:
+        profile = load_profile(ws)
+    except AetherError as exc:
+        return head + f", which is invalid ({exc.what}): run `aether profile validate`"
+    problems: list[str] = []
+    endpoint = old.get("proxy_endpoint")
+    if isinstance(endpoint, str) and endpoint.rstrip("/") != str(
+        profile.proxy.endpoint
+    ).rstrip("/"):
+        problems.append(f"its proxy.endpoint is {profile.proxy.endpoint}, not {endpoint}")
+    enabled = old.get("routing_enabled")
+    if isinstance(enabled, bool) and enabled == profile.proxy.standalone:
+        problems.append(
+            "routing was " + ("on" if enabled else "off") + " but proxy.standalone is "
+            + str(profile.proxy.standalone).lower()
+        )
+    if problems:
+        return (head + ", which differs: " + "; ".join(problems)
+                + " (edit it if the old values are the ones you want)")
+    return head + ", which agrees with it (proxy endpoint and routing)"
+
+
+def _notes(ws: Workspace, state: ColonyState, upgrade: UpgradeResult) -> list[str]:
     notes: list[str] = []
     old = state.legacy.get("3.0", {}) if isinstance(state.legacy.get("3.0"), dict) else {}
     profile = old.get("model_profile")
     if isinstance(profile, dict):
-        notes.append(
-            "the old model_profile block (profile "
-            f"{profile.get('active_profile')!r}, proxy {profile.get('proxy_endpoint')!r}) is "
-            'kept in legacy["3.0"].model_profile; aether routes by .aether/model-profiles.yaml '
-            "(its proxy.endpoint), so check that file"
-        )
+        notes.append(profile_carry_over(ws, profile))
     if state.status == "paused":
         notes.append(
             f"the colony was paused (at {state.session.paused_at}); it stays paused: "
@@ -182,7 +219,7 @@ def migrate_colony(
         counts=_counts(loaded.state, upgrade),
         legacy_kept=legacy_paths(loaded.state.legacy),
         siblings_folded=upgrade.siblings_folded,
-        notes=_notes(loaded.state, upgrade),
+        notes=_notes(ws, loaded.state, upgrade),
     )
     if dry_run:
         result.diff = _diff(loaded.raw, loaded.state, upgrade)
@@ -205,7 +242,7 @@ def _persist(store: Store, ws: Workspace, result: MigrateResult) -> MigrateResul
         result.counts = _counts(tx.state, tx.upgrade)
         result.legacy_kept = legacy_paths(tx.state.legacy)
         result.siblings_folded = tx.upgrade.siblings_folded
-        result.notes = _notes(tx.state, tx.upgrade)
+        result.notes = _notes(ws, tx.state, tx.upgrade)
     result.written = True
     result.backup = tx.pre_migration_backup
     result.counts["memory_items_new"] = sum(count_items(ws.memory_dir).values()) - before

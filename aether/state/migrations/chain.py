@@ -14,6 +14,7 @@ recognises them by shape.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -108,7 +109,7 @@ def detect_version(doc: Any) -> str:
                 fix="upgrade aether (pip install -U aether-colony); the file was not touched",
             )
         raise UnknownStateVersion(
-            f"the state file has an unknown format version {version!r}",
+            f"the state file has an unknown format version {json.dumps(version)}",
             meaning=f"known versions are {', '.join(sorted(_STAMPED | {CURRENT_VERSION}))} "
             "(and the unversioned old layouts); the file was not touched",
             fix="restore the file from .aether/data/backups/ or fix its version field",
