@@ -130,16 +130,3 @@ def test_unverified_workers_show_in_status_and_handoff(colony: Path, run_aether:
     assert run_aether("pause").returncode == 0
     handoff = (colony / ".aether" / "HANDOFF.md").read_text()
     assert "not verified against the proxy" in handoff and "--no-proxy" in handoff
-
-
-def test_a_paused_colony_refuses_to_spawn(colony: Path, run_aether: RunAether) -> None:
-    assert run_aether("pause").returncode == 0
-    before = snapshot(colony / ".aether")
-    r = run_aether("spawn", "--caste", "scout", "--no-proxy")
-    assert_clean_error(r, 61)
-    assert "paused" in r.stderr and "aether resume" in r.stderr
-    r = run_aether("spawn", "--caste", "scout", "--no-proxy", "--json")
-    assert json.loads(r.stdout)["error"]["kind"] == "lifecycle_conflict"
-    assert snapshot(colony / ".aether") == before  # not even an activity line
-    assert run_aether("resume").returncode == 0
-    assert run_aether("spawn", "--caste", "scout", "--no-proxy").returncode == 0

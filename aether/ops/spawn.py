@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aether import activity
-from aether.errors import ColonyStateConflict, InvalidInput, WorkerNotFound
+from aether.errors import InvalidInput, WorkerNotFound
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
@@ -89,16 +89,6 @@ def _validate(request: SpawnRequest) -> None:
                            fix="e.g. --tools read,edit,bash")
 
 
-def _check_active(state: ColonyState) -> None:
-    if state.status == "paused":
-        raise ColonyStateConflict(
-            f"the colony is paused (session {state.session.id} ended; HANDOFF.md was written)",
-            meaning="a worker spawned now would belong to no session and miss the handoff; "
-            "nothing was recorded",
-            fix="run `aether resume` first, then spawn",
-        )
-
-
 def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
     if worker_id is not None and state.worker(worker_id) is None:
         raise WorkerNotFound(
@@ -124,7 +114,6 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     ))
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
     state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
-    _check_active(state)  # before any network call
     _check_respawn(state, request.respawn_of)
     session_id = state.session.id
     activity.log(
@@ -165,7 +154,6 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     worker_id = new_id(f"w-{decision.caste}")
     with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
         s = tx.state
-        _check_active(s)  # a pause may have happened while the proxy was being checked
         _check_respawn(s, request.respawn_of)
         worker = Worker(
             id=worker_id, caste=decision.caste, model=model, model_source=source,
