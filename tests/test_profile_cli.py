@@ -222,3 +222,20 @@ def test_profile_init_refuses_then_backs_up(colony: Path, run_aether: RunAether)
     assert_clean_error(run_aether("profile", "init"), 65)
     out = json.loads(run_aether("profile", "init", "--force", "--json").stdout)
     assert Path(out["backup"]).exists()
+
+
+def test_route_says_what_an_aether_model_override_changes(
+    colony: Path, run_aether: RunAether
+) -> None:
+    from tests.conftest import clean_env
+
+    plain = json.loads(run_aether("route", "fix the bug", "--json", env=clean_env()).stdout)
+    assert plain["env_override"] == {"models": None, "problem": None}
+    env = clean_env(AETHER_MODEL_1="claude-haiku-4-5", AETHER_MODEL_2="claude-opus-4-5")
+    over = json.loads(run_aether("route", "fix the bug", "--json", env=env).stdout)
+    assert over["model"] == plain["model"]  # resolution itself ignores the environment
+    assert over["env_override"]["models"] == ["claude-haiku-4-5", "claude-opus-4-5"]
+    human = run_aether("route", "fix the bug", env=env).stdout
+    assert "claude-haiku-4-5 -> claude-opus-4-5 (set by AETHER_MODEL_n)" in human
+    bad = run_aether("route", "fix the bug", env=clean_env(AETHER_MODEL_2="claude-opus-4-5"))
+    assert bad.returncode == 0 and "spawn would stop (exit 46)" in bad.stdout

@@ -119,6 +119,10 @@ def _render_route(result: RouteResult) -> str:
                 f"    {name:<28} {f['length']:>3} + {f['complexity']:>3} + {f['context']:>3} + "
                 f"{f['tools']:>3} = {s.scores[name]:>3}{mark}"
             )
+    if result.env_order is not None:
+        out.append(f"  spawn:    tries {' -> '.join(result.env_order)} (set by AETHER_MODEL_n)")
+    if result.env_problem is not None:
+        out.append(f"  warning:  spawn would stop (exit 46): {result.env_problem}")
     for w in d.warnings:
         out.append(f"  warning:  {w}")
     out.append(f"  profile:  {d.profile_hash} ({result.profile_file})")

@@ -24,6 +24,11 @@ class RouteResult:
     profile_file: Path
     source_format: str
     profile_warnings: list[str]
+    #: what ``spawn`` would try, in order, when ``AETHER_MODEL_1..8`` replace the list (None:
+    #: no override set, spawn tries the decision's model then its chain)
+    env_order: list[str] | None = None
+    #: an ``AETHER_MODEL_n`` problem that would stop ``spawn`` (exit 46)
+    env_problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +37,7 @@ class RouteResult:
             "profile_file": str(self.profile_file),
             "profile_format": self.source_format,
             "profile_warnings": self.profile_warnings,
+            "env_override": {"models": self.env_order, "problem": self.env_problem},
         }
 
 
@@ -55,7 +61,19 @@ def route_task(
         )
     loaded = load(path, cache_dir)
     decision = resolve(loaded.table, request)
-    return RouteResult(decision, path, loaded.source_format, loaded.warnings)
+    result = RouteResult(decision, path, loaded.source_format, loaded.warnings)
+    # spawn applies AETHER_MODEL_1..8 after resolution; say so, or the explanation is wrong
+    from aether.errors import BadModelOverride
+    from aether.routing.fallback import candidates
+
+    try:
+        cands = candidates(loaded.table, decision, context_tokens=decision.context_tokens)
+    except BadModelOverride as exc:
+        result.env_problem = exc.one_line()
+    else:
+        if cands.source == "environment":
+            result.env_order = list(cands.models)
+    return result
 
 
 @dataclass
