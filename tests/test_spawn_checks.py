@@ -121,3 +121,25 @@ def test_a_probe_without_the_deployment_header_is_not_proof(
         data_after.pop(name, None)
         before.pop(name, None)
     assert data_after == before
+
+
+def test_a_key_echoed_by_the_proxy_is_scrubbed_whatever_its_variable_is_called(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted
+) -> None:
+    use(colony, fake_proxy)
+    path = colony / ".aether" / "model-profiles.yaml"
+    path.write_text(path.read_text().replace("key_env: LITELLM_MASTER_KEY", "key_env: PROXY_CRED"))
+    cred = "plain-credential-7Qx9w2"  # neither an sk- shape nor a *KEY/*TOKEN variable name
+    echo: dict[str, object] = {"error": {"message": f"invalid credential {cred}"}}
+    fake_proxy.answers = {"/health/readiness": READY, "/v1/models": (401, echo)}
+    r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(PROXY_CRED=cred))
+    assert_clean_error(r, 52)
+    fake_proxy.answers = {"/health/readiness": READY, "/v1/models": MODELS,
+                          "/v1/chat/completions": (503, echo)}
+    r2 = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(PROXY_CRED=cred))
+    assert r2.returncode == 55, r2.stderr
+    for out in (r, r2):
+        assert cred not in out.stdout + out.stderr
+    for file in (colony / ".aether").rglob("*"):
+        if file.is_file():
+            assert cred.encode() not in file.read_bytes(), file

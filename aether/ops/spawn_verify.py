@@ -141,7 +141,16 @@ def deployment_matches(deployment: str, names: list[str]) -> bool:
     return any(tail == n.lower() or tail.startswith(n.lower()) for n in names)
 
 
-def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings) -> Exception:
+def _without_key(text: str, key: str) -> str:
+    """The key's literal value out of a proxy's error text, whatever the variable's name
+    (``activity.redact`` scrubs by variable name and by shape; ``key_env`` may match neither)."""
+    return text.replace(key, "[redacted]") if key and len(key) >= 4 else text
+
+
+def _fail(
+    ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings, key: str
+) -> Exception:
+    check.detail = _without_key(check.detail, key)
     activity.log(ws, "proxy_failure", **check.to_json())
     return proxy.error_for(check, key_env=settings.key_env)
 
@@ -165,10 +174,10 @@ def verify_route(
     if not cache.valid:
         ready = proxy.check_readiness(ep, timeout=settings.connect_s)
         if not ready.ok:
-            raise _fail(ws, ready, settings)
+            raise _fail(ws, ready, settings, key)
     listed = proxy.list_models(ep, key, timeout=settings.connect_s)
     if not listed.ok:
-        raise _fail(ws, listed, settings)
+        raise _fail(ws, listed, settings, key)
     served = set(listed.served)
     warnings: list[str] = []
     if settings.open_proxy_check and cache.open_proxy is None:
@@ -289,7 +298,7 @@ def _try_model(
              "deployment_matches": matches, "probe_ms": round(result.elapsed_ms, 1)},
             warning,
         )
-    error = result.error or "failed"
+    error = _without_key(result.error or "failed", key)
     if result.in_cooldown:
         error = f"unavailable now (proxy cooldown): {error}"
     if result.availability_failure:
