@@ -95,3 +95,24 @@ def test_importing_aether_and_the_cli_stays_light() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"imported at CLI start-up: {result.stdout.strip()}"
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = [
+        line.strip()
+        for line in readme.splitlines()
+        if line.startswith("pip install") and "pytest" in line
+    ]
+    assert len(commands) == 1, commands
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert commands[0] in ci_lines
+
+
+def test_readme_links_resolve() -> None:
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        if "://" not in target:
+            assert (REPO / target).exists(), f"README links to missing {target}"

@@ -26,9 +26,12 @@ def test_init_creates_the_documented_layout(project: Path, run_aether: RunAether
     assert state["version"] == "4.0"
     assert state["colony_id"] == payload["colony_id"]
     assert state["serial"] == 1
-    # canonical JSON on disk: sorted keys, 2-space indent, trailing newline
+    # canonical on disk: sorted keys, one field / list item per line, trailing newline
+    from aether.files import state_json
+
     text = (root / "data/COLONY_STATE.json").read_text()
-    assert text == json.dumps(state, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert text == state_json(state)
+    assert text.splitlines()[1].startswith('  "colony_id": ')
 
 
 def test_status_human_and_json(colony: Path, run_aether: RunAether) -> None:

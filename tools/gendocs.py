@@ -87,7 +87,8 @@ def state_format_md() -> str:
         BANNER,
         "# The state format\n",
         f"`.aether/data/COLONY_STATE.json` holds format version **{CURRENT_VERSION}**. It is "
-        "canonical JSON (sorted keys, 2-space indent, trailing newline), written atomically "
+        "canonical JSON (sorted keys; one top-level field, and one list item such as a worker or "
+        "an event, per line; trailing newline), written atomically "
         "under the colony lock; `serial` grows by one on every write and `colony_id` never "
         "changes. Every object keeps keys this version does not model (a load→save cycle "
         "never drops them); values from older formats with no field of their own are kept "

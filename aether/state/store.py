@@ -41,9 +41,10 @@ from aether.files import (
     DuplicateKeyError,
     append_lines,
     atomic_write_bytes,
-    canonical_json,
+    compact_json,
     loads_strict,
     os_error,
+    state_json,
     sweep_temp_files,
 )
 from aether.state.lock import ColonyLock, command_line, lock_timeout_from_env
@@ -305,7 +306,7 @@ class Store:
         self._compact(state)
         state.serial += 1
         state.updated_at = iso()
-        payload = canonical_json(state.model_dump(mode="json")).encode("utf-8")
+        payload = state_json(state.model_dump(mode="json")).encode("utf-8")
         if previous_serial >= 0:
             self._rolling_backup(previous_serial)
         atomic_write_bytes(self.ws.state_file, payload)
@@ -318,7 +319,7 @@ class Store:
             overflow = state.events[: len(state.events) - cap]
             append_lines(
                 self.ws.events_archive,
-                (canonical_json(e.model_dump(mode="json")).replace("\n", "") for e in overflow),
+                (compact_json(e.model_dump(mode="json")) for e in overflow),
             )
             state.events = state.events[len(overflow) :]
             state.events_archived += len(overflow)
@@ -329,7 +330,7 @@ class Store:
             moved = [w for w in state.workers if w.id in to_move]
             append_lines(
                 self.ws.workers_history,
-                (canonical_json(w.model_dump(mode="json")).replace("\n", "") for w in moved),
+                (compact_json(w.model_dump(mode="json")) for w in moved),
             )
             for w in moved:
                 counts = state.worker_counts.setdefault(f"{w.caste}/{w.model}", WorkerCounts())
@@ -380,7 +381,7 @@ class Store:
                         "up and start over",
                     )
                 backup = self._backup_before_replace()
-            payload = canonical_json(state.model_dump(mode="json")).encode("utf-8")
+            payload = state_json(state.model_dump(mode="json")).encode("utf-8")
             atomic_write_bytes(self.ws.state_file, payload)
             return backup
 

@@ -1,0 +1,253 @@
+"""Issue 7's figures: every command against bare Typer, cost versus colony age, state size
+after 10,000 spawns, and the delay a dead lock holder causes.
+
+    python -m benchmarks.bench_proof [--runs N] [--spawns N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import BARE, aether_cmd, bench_env, median_ms, table, time_runs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(aether: list[str], project: Path, *args: str) -> str:
+    done = subprocess.run(
+        [*aether, *args], cwd=project, env=bench_env(), capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def every_command(aether: list[str], runs: int, base: float) -> str:
+    rows: list[list[str]] = [["bare Typer hello-world", f"{base:.0f}", "1.00"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        _run(aether, project, "init", "benchmark colony")
+        worker = json.loads(
+            _run(aether, project, "spawn", "--caste", "builder", "--no-proxy", "--json")
+        )["id"]
+        _run(aether, project, "memory", "add", "learning", "benchmarks are whole processes")
+        _run(aether, project, "archive", "--name", "bench")
+        commands: list[tuple[str, list[str]]] = [
+            ("status", ["status"]),
+            ("status --json", ["status", "--json"]),
+            ("workers --json", ["workers", "--json"]),
+            ("costs --json", ["costs", "--json"]),
+            ("route --json", ["route", "write the parser", "--json"]),
+            ("profile show", ["profile", "show"]),
+            ("profile validate", ["profile", "validate"]),
+            ("memory list --json", ["memory", "list", "--json"]),
+            ("archive list --json", ["archive", "list", "--json"]),
+            ("doctor --json", ["doctor", "--json"]),
+            ("schema", ["schema"]),
+            ("migrate --check (current)", ["migrate", "--check"]),
+            ("spawn --no-proxy --json", ["spawn", "--caste", "scout", "--no-proxy", "--json"]),
+            ("worker heartbeat", ["worker", "heartbeat", worker]),
+            ("memory add", ["memory", "add", "decision", "same text every run"]),
+            ("pause", ["pause"]),
+        ]
+        for label, argv in commands:
+            ms = median_ms(time_runs([*aether, *argv], runs=runs, cwd=project))
+            rows.append([f"aether {label}", f"{ms:.0f}", f"{ms / base:.2f}"])
+        # resume needs a paused colony each time: time pause+resume pairs, subtract pause
+        pairs: list[float] = []
+        for _ in range(runs):
+            _run(aether, project, "pause")
+            started = time.perf_counter()
+            _run(aether, project, "resume")
+            pairs.append(time.perf_counter() - started)
+        ms = statistics.median(pairs) * 1000
+        rows.append(["aether resume", f"{ms:.0f}", f"{ms / base:.2f}"])
+    return table(rows, ["command", f"median ms ({runs} runs)", "× bare Typer"])
+
+
+def _worker(n: int) -> dict[str, Any]:
+    caste = ("builder", "scout", "watcher", "chaos")[n % 4]
+    return {
+        "id": f"w-{caste}-{n:06d}",
+        "caste": caste,
+        "model": "claude-sonnet-4-5",
+        "model_source": "caste-default",
+        "model_reason": "bench",
+        "profile_hash": "p-bench",
+        "spawned_at": "2026-01-01T00:00:00Z",
+        "status": "completed",
+        "task": f"task {n}",
+        "started_at": "2026-01-01T00:00:01Z",
+        "finished_at": "2026-01-01T00:10:00Z",
+    }
+
+
+def colony_age(aether: list[str], runs: int, base: float) -> str:
+    rows: list[list[str]] = []
+    first: dict[str, float] = {}
+    for past in (1, 100, 1_000, 10_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            _run(aether, project, "init", "age benchmark")
+            state_file = project / ".aether/data/COLONY_STATE.json"
+            data = json.loads(state_file.read_text())
+            data["workers"] = [_worker(n) for n in range(past)]
+            state_file.write_text(json.dumps(data))
+            _run(aether, project, "pause")  # one real write: the store compacts
+            _run(aether, project, "resume")
+            size = state_file.stat().st_size
+            for label, argv in (
+                ("status --json", ["status", "--json"]),
+                ("spawn --no-proxy", ["spawn", "--caste", "builder", "--no-proxy", "--json"]),
+                ("pause", ["pause"]),
+            ):
+                ms = median_ms(time_runs([*aether, *argv], runs=runs, cwd=project))
+                ref = first.setdefault(label, ms)
+                rows.append(
+                    [
+                        f"{past:,}",
+                        f"{size / 1024:.0f} KiB",
+                        f"aether {label}",
+                        f"{ms:.0f}",
+                        f"{ms / base:.2f}",
+                        f"{ms / ref:.2f}",
+                    ]
+                )
+    return table(
+        rows,
+        [
+            "past workers",
+            "state",
+            "command",
+            f"median ms ({runs} runs)",
+            "× bare Typer",
+            "× at 1 past worker",
+        ],
+    )
+
+
+def ten_thousand_spawns(spawns: int) -> str:
+    """Real spawn + done transactions in-process (the CLI's own code path minus start-up)."""
+    from aether.ops.colony import init_colony
+    from aether.ops.spawn import SpawnRequest, spawn_worker
+    from aether.ops.workers import finish
+    from aether.workspace import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        init_colony(ws, "ten thousand spawns", force=False)
+        started = time.perf_counter()
+        for n in range(spawns):
+            worker = spawn_worker(
+                ws, SpawnRequest(caste=("builder", "scout")[n % 2], task=f"task {n}", no_proxy=True)
+            ).worker
+            finish(ws, worker.id, ok=True)
+        elapsed = time.perf_counter() - started
+        size = ws.state_file.stat().st_size
+        history = ws.workers_history.stat().st_size if ws.workers_history.exists() else 0
+    rows = [
+        [
+            f"{spawns:,}",
+            f"{size / 1024:.0f} KiB",
+            f"{history / 1048576:.1f} MiB",
+            f"{elapsed / spawns * 1000:.1f} ms",
+        ]
+    ]
+    return table(
+        rows,
+        [
+            "spawns (each then done)",
+            "state file",
+            "workers.history.jsonl",
+            "per spawn+done, in-process",
+        ],
+    )
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from aether.state.store import Store
+    from aether.workspace import Workspace
+    lock = Store(Workspace(Path(sys.argv[1])), command="doomed").lock()
+    lock.acquire()
+    print("locked", flush=True)
+    time.sleep(300)
+    """
+)
+WAITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from aether.state.store import Store
+    from aether.workspace import Workspace
+    lock = Store(Workspace(Path(sys.argv[1])), lock_timeout=30).lock()
+    print("waiting", flush=True)
+    lock.acquire()
+    print(time.monotonic(), flush=True)
+    """
+)
+
+
+def dead_holder(aether: list[str], rounds: int = 5) -> str:
+    delays: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        _run(aether, project, "init", "lock benchmark")
+        for _ in range(rounds):
+            procs = []
+            for script in (HOLDER, WAITER):
+                p = subprocess.Popen(
+                    [sys.executable, "-c", script, str(project)],
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env=bench_env(),
+                )
+                assert p.stdout is not None
+                p.stdout.readline()
+                procs.append(p)
+            time.sleep(0.2)
+            killed = time.monotonic()
+            os.kill(procs[0].pid, signal.SIGKILL)
+            assert procs[1].stdout is not None
+            delays.append(float(procs[1].stdout.readline()) - killed)
+            for p in procs:
+                p.wait()
+    rows = [
+        [f"{statistics.median(delays) * 1000:.1f} ms", f"{max(delays) * 1000:.1f} ms", str(rounds)]
+    ]
+    return table(rows, ["waiter delay after SIGKILL (median)", "worst", "rounds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--spawns", type=int, default=10_000)
+    args = parser.parse_args()
+    aether = aether_cmd()
+    base = median_ms(time_runs(BARE, runs=args.runs))
+    print("### Every command\n")
+    print(every_command(aether, args.runs, base) + "\n")
+    print("### Cost versus colony age\n")
+    print(colony_age(aether, args.runs, base) + "\n")
+    print(f"### State size after {args.spawns:,} spawns\n")
+    print(ten_thousand_spawns(args.spawns) + "\n")
+    print("### A dead lock holder\n")
+    print(dead_holder(aether))
+
+
+if __name__ == "__main__":
+    main()
