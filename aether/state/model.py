@@ -159,7 +159,7 @@ class Settings(_Open):
     #: events kept in the state; older ones move to data/events.archive.jsonl
     event_cap: int = Field(default=100, ge=1, le=100_000)
     #: finished workers kept in the state; older ones move to data/workers.history.jsonl
-    finished_worker_cap: int = Field(default=200, ge=1, le=1_000_000)
+    finished_worker_cap: int = Field(default=50, ge=1, le=1_000_000)
     #: a running worker whose last heartbeat is older than this is ``lost`` on resume
     heartbeat_limit_s: int = Field(default=3600, ge=1)
 
