@@ -114,8 +114,8 @@ def test_exec_environment_is_exactly_as_documented(
 ) -> None:
     dump = tmp_path / "env.json"
     env = clean_env(USER_SETTING="kept", ANTHROPIC_SMALL_FAST_MODEL="other",
-                    CLAUDE_CODE_SUBAGENT_MODEL="other", AETHER_MODEL_1="claude-haiku-4-5")
-    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+                    CLAUDE_CODE_SUBAGENT_MODEL="other", AETHER_MODEL_1="claude-haiku-4-5",
+                    PYDANTIC_DISABLE_PLUGINS="user-choice")
     r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--exec", "--", sys.executable,
                    "-c", f"import json, os; json.dump(dict(os.environ), open({str(dump)!r}, 'w'))",
                    env=env)
@@ -128,10 +128,10 @@ def test_exec_environment_is_exactly_as_documented(
         "AETHER_CASTE": "builder", "AETHER_PROFILE_HASH": w["profile_hash"],
         "AETHER_VERIFIED": "0"}
     assert got["USER_SETTING"] == "kept"
-    # variables that could redirect the model are dropped, and so is what aether set for its
-    # own start-up (PYDANTIC_DISABLE_PLUGINS=__all__ would switch off a worker's plugins)
-    for gone in ("ANTHROPIC_SMALL_FAST_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL", "AETHER_MODEL_1",
-                 "PYDANTIC_DISABLE_PLUGINS"):
+    # aether's start-up tricks never reach the worker: the user's own setting passes unchanged
+    assert got["PYDANTIC_DISABLE_PLUGINS"] == "user-choice"
+    # variables that could redirect the model are dropped
+    for gone in ("ANTHROPIC_SMALL_FAST_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL", "AETHER_MODEL_1"):
         assert gone not in got, gone
     # what aether adds is exactly the documented set
     added = set(got) - set(env)

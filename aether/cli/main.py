@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 
@@ -24,20 +23,16 @@ def _without_pydantic_plugins() -> None:
 
     The first model Pydantic builds imports its plugin loader, which imports
     ``importlib.metadata`` (~15 ms) and scans every installed distribution's entry points —
-    in each of the many short processes agents start. With ``PYDANTIC_DISABLE_PLUGINS=__all__``
-    the loader returns no plugins anyway; the stand-in below returns the same answer without
-    the import. Any other name asked of it loads the real module, so a Pydantic release that
-    reorganises the loader still works, only without the saving.
+    in each of the many short processes agents start. The stand-in below answers "no plugins"
+    for this process only (nothing is put in the environment, so workers started by
+    ``spawn --exec`` are unaffected). Any other name asked of it loads the real module, so a
+    Pydantic release that reorganises the loader still works, only without the saving.
     """
     import types
 
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    if (
-        os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__"
-        or "pydantic.plugin._loader" in sys.modules
-    ):
-        return
     name = "pydantic.plugin._loader"
+    if name in sys.modules:
+        return
     stand_in = types.ModuleType(name)
 
     def get_plugins() -> tuple[()]:

@@ -243,20 +243,11 @@ def shell_exports(result: SpawnResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: set by aether's own entry point for its start-up speed (aether/cli/main.py), not by the
-#: user: a worker must not inherit it (it would silently turn off the Pydantic plugins of a
-#: Python worker). A user's own ``__all__`` is indistinguishable and is dropped too.
-AETHER_PROCESS_VARS = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
-
-
 def worker_env(result: SpawnResult, base: dict[str, str] | None = None) -> dict[str, str]:
     """The complete environment ``--exec`` runs the worker with: aether's own environment
-    minus the variables aether set for itself (``AETHER_PROCESS_VARS``) and those that could
-    redirect the model (``CONFLICTING_VARS``), plus the worker's variables and the token."""
+    minus the variables that could redirect the model (``CONFLICTING_VARS``), plus the
+    worker's variables and the token."""
     env = dict(os.environ if base is None else base)
-    for name, value in AETHER_PROCESS_VARS.items():
-        if env.get(name) == value:
-            del env[name]
     for name in CONFLICTING_VARS:
         env.pop(name, None)
     env.update(worker_env_public(result))
