@@ -201,5 +201,5 @@ def test_old_model_profile_is_checked_against_the_current_profile(
     old = {"active_profile": "default", "proxy_endpoint": "http://localhost:4000",
            "routing_enabled": True}
     note = profile_carry_over(Workspace(tmp_path), old)
-    assert 'legacy["3.0"].model_profile' in note
+    assert "carried into profile_binding" in note
     assert expected in note, note

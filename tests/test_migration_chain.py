@@ -194,7 +194,12 @@ def test_anchor_details_land_where_the_issue_says() -> None:
     assert (state.status, state.status_detail) == ("paused", "EXECUTING")
     assert state.session.paused_at == "2026-02-15T14:30:00Z"
     assert state.legacy["duplicate_keys"] == [{"path": "$.state", "shadowed": ["READY"]}]
-    assert state.legacy["3.0"]["model_profile"]["proxy_endpoint"] == "http://localhost:4000"
+    # the old model_profile block carries over into its current equivalent
+    assert state.profile_binding is not None
+    assert state.profile_binding.proxy_endpoint == "http://localhost:4000"
+    assert state.profile_binding.routing_enabled is True
+    assert state.profile_binding.profile_file == ".aether/model-profiles.yaml"
+    assert "model_profile" not in state.legacy.get("3.0", {})
     assert [p.id for p in state.plan.phases] == [1, 2, 3, 4]
     assert state.plan.confidence == 80
     six = next(p for p in ANCHORS.iterdir() if p.is_dir())

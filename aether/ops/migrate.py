@@ -103,8 +103,8 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
     head = (
         f"the old model_profile block (profile {old.get('active_profile')!r}, proxy "
         f"{old.get('proxy_endpoint')!r}, routing "
-        f"{'on' if old.get('routing_enabled', True) else 'off'}) is kept in "
-        'legacy["3.0"].model_profile; aether routes by ' + ws.profile_file.name
+        f"{'on' if old.get('routing_enabled', True) else 'off'}) is carried into "
+        "profile_binding; aether routes by " + ws.profile_file.name
     )
     if not ws.profile_file.is_file():
         return (head + ", which does not exist: run `aether profile init`"
@@ -134,10 +134,8 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
 
 def _notes(ws: Workspace, state: ColonyState, upgrade: UpgradeResult) -> list[str]:
     notes: list[str] = []
-    old = state.legacy.get("3.0", {}) if isinstance(state.legacy.get("3.0"), dict) else {}
-    profile = old.get("model_profile")
-    if isinstance(profile, dict):
-        notes.append(profile_carry_over(ws, profile))
+    if state.profile_binding is not None:
+        notes.append(profile_carry_over(ws, state.profile_binding.model_dump(mode="json")))
     if state.status == "paused":
         notes.append(
             f"the colony was paused (at {state.session.paused_at}); it stays paused: "

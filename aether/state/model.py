@@ -164,6 +164,18 @@ class Settings(_Open):
     heartbeat_limit_s: int = Field(default=3600, ge=1)
 
 
+class ProfileBinding(_Open):
+    """The profile a colony was routed by, as its writer recorded it (the old tool's 3.0
+    ``model_profile`` block). aether itself routes by ``.aether/model-profiles.yaml`` and
+    records the profile hash on every worker; ``aether migrate`` compares the two."""
+
+    profile_file: str | None = None
+    active_profile: str | None = None
+    routing_enabled: bool | None = None
+    proxy_endpoint: str | None = None
+    updated_at: str | None = None
+
+
 class WorkerCounts(_Open):
     """Per caste/model counts of finished workers compacted out of ``workers``."""
 
@@ -196,6 +208,8 @@ class ColonyState(_Open):
     signals: list[dict[str, Any]] = Field(default_factory=list)
     errors: list[dict[str, Any]] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
+    #: the routing profile binding carried over from an older writer (see ProfileBinding)
+    profile_binding: ProfileBinding | None = None
     #: values from older formats with no field of their own, kept verbatim by source version
     legacy: dict[str, Any] = Field(default_factory=dict)
     #: one entry per migration applied to this colony: {from, to, at, steps}

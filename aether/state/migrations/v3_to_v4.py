@@ -9,7 +9,9 @@ What goes where:
 * events (pipe strings ``"ts | type | source | content"`` or objects) -> ``Event`` records;
   a string keeps its text in ``raw``, an object's unmapped keys go to ``data``;
 * memory -> items for ``.aether/memory/`` (``v3_memory``);
-* everything else (``model_profile``, milestone, graveyards, build_started_at, scope, charter,
+* ``model_profile`` (an object) -> ``profile_binding``: which profile file routed the colony,
+  whether routing was on and where the proxy was — the same facts, typed, keys kept;
+* everything else (a non-object ``model_profile``, milestone, graveyards, build_started_at, scope, charter,
   worktrees, run_id, gate_results, errors.flagged_patterns, ...) -> ``legacy["3.0"]`` verbatim.
 
 The colony id is derived from the document (same file, same id), so a dry run and the real run
@@ -118,6 +120,7 @@ def migrate(doc: dict[str, Any], ctx: MigrationContext) -> dict[str, Any]:
         kept["memory"] = memory_kept
 
     current_phase = _current_phase(ctx, doc, kept)
+    binding = kept.pop("model_profile") if isinstance(kept.get("model_profile"), dict) else None
     legacy: dict[str, Any] = dict(doc.get(LEGACY_KEY) or {})
     if kept:
         legacy["3.0"] = {**legacy.get("3.0", {}), **kept}
@@ -138,6 +141,7 @@ def migrate(doc: dict[str, Any], ctx: MigrationContext) -> dict[str, Any]:
         "events": events_of(ctx, doc.get("events")),
         "signals": records_of(ctx, "signals", doc.get("signals")),
         "errors": errors,
+        "profile_binding": binding,
         "legacy": legacy,
         "migrations": [],
         MEMORY_KEY: [*(doc.get(MEMORY_KEY) or []), *items],
