@@ -11,8 +11,9 @@ What goes where:
 * memory -> items for ``.aether/memory/`` (``v3_memory``);
 * ``model_profile`` (an object) -> ``profile_binding``: which profile file routed the colony,
   whether routing was on and where the proxy was — the same facts, typed, keys kept;
-* everything else (a non-object ``model_profile``, milestone, graveyards, build_started_at, scope, charter,
-  worktrees, run_id, gate_results, errors.flagged_patterns, ...) -> ``legacy["3.0"]`` verbatim.
+* everything else (a non-object ``model_profile``, milestone, graveyards, build_started_at,
+  scope, charter, worktrees, run_id, gate_results, errors.flagged_patterns, ...) ->
+  ``legacy["3.0"]`` verbatim.
 
 The colony id is derived from the document (same file, same id), so a dry run and the real run
 agree and the round-trip fixtures are stable. Frozen: never edit.
