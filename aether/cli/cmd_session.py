@@ -50,6 +50,16 @@ def _render_pause(result: PauseResult, console: Console) -> None:
             f"Profile {s.session.profile_hash_at_pause}: "
             f"{len(s.session.caste_models_at_pause)} castes recorded."
         )
+    from aether.state.model import FINISHED_WORKER_STATUSES
+
+    in_flight = [w for w in s.workers if w.status not in FINISHED_WORKER_STATUSES]
+    if in_flight:
+        unverified = sum(1 for w in in_flight if not w.verified)
+        console.print(
+            f"{len(in_flight)} worker(s) in flight"
+            + (f", [yellow]{unverified} UNVERIFIED (--no-proxy)[/yellow]" if unverified else "")
+            + "; listed in the handoff."
+        )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print("Next session: aether resume", markup=False)

@@ -116,6 +116,12 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
     _check_respawn(state, request.respawn_of)
     session_id = state.session.id
+    paused_note = (
+        f"the colony is paused (since {state.session.paused_at}): this worker joins the paused "
+        "session and is not in HANDOFF.md until the next pause; `aether resume` will check it"
+        if state.status == "paused"
+        else None
+    )
     activity.log(
         ws, "route_decision", caste=decision.caste, model=decision.model,
         source=decision.source, reason=decision.reason, candidates=list(cands.models),
@@ -124,6 +130,8 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     )
     standalone = request.no_proxy or settings.standalone
     warnings = list(decision.warnings)
+    if paused_note:
+        warnings.append(paused_note)
     if standalone:
         how = "--no-proxy" if request.no_proxy else "proxy.standalone in the profile"
         model = cands.models[0] if cands.models else decision.model
