@@ -1,6 +1,6 @@
 """`aether init` and `aether status` as whole processes against a bare Typer app.
 
-    python benchmarks/bench_foundation.py [--runs N]
+python benchmarks/bench_foundation.py [--runs N]
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from benchmarks.common import BARE, aether_cmd, bench_env
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "anchor-states"
 
+
 def synthetic_3_0(events: int, learnings: int) -> dict[str, Any]:
     return {
         "version": "3.0",
@@ -106,15 +107,25 @@ def main(argv: list[str]) -> int:
         rows.append(("bare Typer hello-world", 0, base))
         anchors = sorted(SHARED.glob("v2.0.*.json")) if SHARED.is_dir() else []
         if anchors:
-            rows.append(("migrate: real 2.0 anchor", anchors[0].stat().st_size,
-                         bench_file(anchors[0], args.runs, work)))
+            rows.append(
+                (
+                    "migrate: real 2.0 anchor",
+                    anchors[0].stat().st_size,
+                    bench_file(anchors[0], args.runs, work),
+                )
+            )
         else:
             print(f"(skipping the real 2.0 file: {SHARED} is absent)", file=sys.stderr)
         for events, learnings in ((1_000, 100), (5_000, 500), (10_000, 1_000)):
             path = work / f"synthetic-{events}.json"
             path.write_text(json.dumps(synthetic_3_0(events, learnings)), encoding="utf-8")
-            rows.append((f"migrate: 3.0, {events:,} events, {learnings:,} learnings",
-                         path.stat().st_size, bench_file(path, args.runs, work)))
+            rows.append(
+                (
+                    f"migrate: 3.0, {events:,} events, {learnings:,} learnings",
+                    path.stat().st_size,
+                    bench_file(path, args.runs, work),
+                )
+            )
     print(f"median of {args.runs} runs, whole processes\n")
     print("| case | file size | median | × bare Typer |")
     print("|---|---:|---:|---:|")

@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BARE, aether_cmd, bench_env, median_ms, table, time_runs
+from benchmarks.common import (
+    BARE,
+    aether_cmd,
+    bench_env,
+    median_ms,
+    paired_ratio,
+    table,
+    time_runs,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,47 +41,58 @@ def _run(aether: list[str], project: Path, *args: str) -> str:
     return done.stdout
 
 
-def every_command(aether: list[str], runs: int, base: float) -> str:
-    rows: list[list[str]] = [["bare Typer hello-world", f"{base:.0f}", "1.00"]]
+def every_command(aether: list[str], runs: int) -> str:
+    """Every command, each run paired with a bare Typer run (ratio = median of pair ratios)."""
+    rows: list[list[str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         _run(aether, project, "init", "benchmark colony")
-        worker = json.loads(
-            _run(aether, project, "spawn", "--caste", "builder", "--no-proxy", "--json")
-        )["id"]
         _run(aether, project, "memory", "add", "learning", "benchmarks are whole processes")
         _run(aether, project, "archive", "--name", "bench")
-        commands: list[tuple[str, list[str]]] = [
-            ("status", ["status"]),
-            ("status --json", ["status", "--json"]),
-            ("workers --json", ["workers", "--json"]),
-            ("costs --json", ["costs", "--json"]),
-            ("route --json", ["route", "write the parser", "--json"]),
-            ("profile show", ["profile", "show"]),
-            ("profile validate", ["profile", "validate"]),
-            ("memory list --json", ["memory", "list", "--json"]),
-            ("archive list --json", ["archive", "list", "--json"]),
-            ("doctor --json", ["doctor", "--json"]),
-            ("schema", ["schema"]),
-            ("migrate --check (current)", ["migrate", "--check"]),
-            ("spawn --no-proxy --json", ["spawn", "--caste", "scout", "--no-proxy", "--json"]),
-            ("worker heartbeat", ["worker", "heartbeat", worker]),
-            ("memory add", ["memory", "add", "decision", "same text every run"]),
-            ("pause", ["pause"]),
+        commands: list[tuple[str, list[str], list[str] | None]] = [
+            ("init --force", ["init", "benchmark colony", "--force"], None),
+            ("status", ["status"], None),
+            ("status --json", ["status", "--json"], None),
+            ("workers --json", ["workers", "--json"], None),
+            ("costs --json", ["costs", "--json"], None),
+            ("route --json", ["route", "write the parser", "--json"], None),
+            ("profile show", ["profile", "show"], None),
+            ("profile validate", ["profile", "validate"], None),
+            ("memory list --json", ["memory", "list", "--json"], None),
+            ("archive list --json", ["archive", "list", "--json"], None),
+            ("doctor --json", ["doctor", "--json"], None),
+            ("schema", ["schema"], None),
+            ("migrate --check (current)", ["migrate", "--check"], None),
+            (
+                "spawn --no-proxy --json",
+                ["spawn", "--caste", "scout", "--no-proxy", "--json"],
+                None,
+            ),
+            ("worker heartbeat", ["worker", "heartbeat", "(a fresh worker)"], None),
+            ("memory add", ["memory", "add", "decision", "same text every run"], None),
+            ("pause", ["pause"], None),
+            ("resume (after a pause)", ["resume"], [*aether, "pause"]),
         ]
-        for label, argv in commands:
-            ms = median_ms(time_runs([*aether, *argv], runs=runs, cwd=project))
-            rows.append([f"aether {label}", f"{ms:.0f}", f"{ms / base:.2f}"])
-        # resume needs a paused colony each time: time pause+resume pairs, subtract pause
-        pairs: list[float] = []
-        for _ in range(runs):
-            _run(aether, project, "pause")
-            started = time.perf_counter()
-            _run(aether, project, "resume")
-            pairs.append(time.perf_counter() - started)
-        ms = statistics.median(pairs) * 1000
-        rows.append(["aether resume", f"{ms:.0f}", f"{ms / base:.2f}"])
-    return table(rows, ["command", f"median ms ({runs} runs)", "× bare Typer"])
+        for label, argv, before in commands:
+            if label == "worker heartbeat":
+                argv = [
+                    "worker",
+                    "heartbeat",
+                    json.loads(
+                        _run(aether, project, "spawn", "--caste", "builder", "--no-proxy", "--json")
+                    )["id"],
+                ]
+            ms, base, ratio = paired_ratio([*aether, *argv], runs=runs, cwd=project, before=before)
+            rows.append([f"aether {label}", f"{ms:.0f}", f"{base:.0f}", f"{ratio:.2f}"])
+    return table(
+        rows,
+        [
+            "command",
+            f"median ms ({runs} runs)",
+            "bare Typer ms (paired)",
+            "× bare Typer (median of pairs)",
+        ],
+    )
 
 
 def _worker(n: int) -> dict[str, Any]:
@@ -240,7 +259,7 @@ def main() -> None:
     aether = aether_cmd()
     base = median_ms(time_runs(BARE, runs=args.runs))
     print("### Every command\n")
-    print(every_command(aether, args.runs, base) + "\n")
+    print(every_command(aether, args.runs) + "\n")
     print("### Cost versus colony age\n")
     print(colony_age(aether, args.runs, base) + "\n")
     print(f"### State size after {args.spawns:,} spawns\n")

@@ -26,9 +26,15 @@ from benchmarks.common import BARE, aether_cmd, bench_env, median_ms, table, tim
 def _worker(n: int, status: str) -> dict[str, Any]:
     caste = ("builder", "scout", "watcher", "chaos")[n % 4]
     return {
-        "id": f"w-{caste}-{n:06d}", "caste": caste, "model": "claude-sonnet-4-5",
-        "model_source": "caste-default", "model_reason": "bench", "profile_hash": "p-bench",
-        "spawned_at": "2026-01-01T00:00:00Z", "status": status, "task": f"task {n}",
+        "id": f"w-{caste}-{n:06d}",
+        "caste": caste,
+        "model": "claude-sonnet-4-5",
+        "model_source": "caste-default",
+        "model_reason": "bench",
+        "profile_hash": "p-bench",
+        "spawned_at": "2026-01-01T00:00:00Z",
+        "status": status,
+        "task": f"task {n}",
         "started_at": "2026-01-01T00:00:01Z" if status != "spawned" else None,
         "finished_at": "2026-01-01T00:10:00Z" if status == "completed" else None,
     }
@@ -36,8 +42,9 @@ def _worker(n: int, status: str) -> dict[str, Any]:
 
 def _colony(project: Path, aether: list[str], past: int) -> bytes:
     env = bench_env()
-    subprocess.run([*aether, "init", "bench colony"], cwd=project, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*aether, "init", "bench colony"], cwd=project, env=env, check=True, capture_output=True
+    )
     state_file = project / ".aether/data/COLONY_STATE.json"
     data = json.loads(state_file.read_text())
     data["workers"] = [_worker(n, "completed") for n in range(past)]
@@ -85,10 +92,27 @@ def main() -> None:
     small = results["100 workers"]
     for label, res in results.items():
         for cmd, ms in res.items():
-            rows.append([f"aether {cmd}", f"{label} ({sizes[label] // 1024} KiB state)",
-                         f"{ms:.0f}", f"{ms / base:.2f}", f"{ms / small[cmd]:.2f}"])
-    print(table(rows, ["command", "colony", f"median ms ({args.runs} runs)", "× bare Typer",
-                       "× 100-worker time"]))
+            rows.append(
+                [
+                    f"aether {cmd}",
+                    f"{label} ({sizes[label] // 1024} KiB state)",
+                    f"{ms:.0f}",
+                    f"{ms / base:.2f}",
+                    f"{ms / small[cmd]:.2f}",
+                ]
+            )
+    print(
+        table(
+            rows,
+            [
+                "command",
+                "colony",
+                f"median ms ({args.runs} runs)",
+                "× bare Typer",
+                "× 100-worker time",
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

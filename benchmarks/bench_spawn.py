@@ -32,26 +32,43 @@ def main() -> None:
         project.mkdir()
         subprocess.run([*aether, "init", "bench"], cwd=project, check=True, capture_output=True)
         base = median_ms(time_runs(BARE, runs=args.runs))
-        no_proxy = median_ms(time_runs([*aether, "spawn", "--caste", "builder", "--no-proxy"],
-                                       runs=args.runs, cwd=project))
+        no_proxy = median_ms(
+            time_runs(
+                [*aether, "spawn", "--caste", "builder", "--no-proxy"], runs=args.runs, cwd=project
+            )
+        )
         proxy = start_proxy(Path(tmp) / "proxy")
         try:
             (project / ".aether" / "model-profiles.yaml").write_text(profile_text(proxy.url))
             env = bench_env(LITELLM_MASTER_KEY=MASTER_KEY)
-            verified = median_ms(time_runs([*aether, "spawn", "--caste", "builder"],
-                                           runs=args.runs, cwd=project, env=env))
-            no_proxy_same = median_ms(time_runs(
-                [*aether, "spawn", "--caste", "builder", "--no-proxy"], runs=args.runs,
-                cwd=project, env=env))
+            verified = median_ms(
+                time_runs(
+                    [*aether, "spawn", "--caste", "builder"], runs=args.runs, cwd=project, env=env
+                )
+            )
+            no_proxy_same = median_ms(
+                time_runs(
+                    [*aether, "spawn", "--caste", "builder", "--no-proxy"],
+                    runs=args.runs,
+                    cwd=project,
+                    env=env,
+                )
+            )
         finally:
             proxy.stop()
         walls = []
         for _ in range(max(3, args.runs // 5)):
             started = time.perf_counter()
-            procs = [subprocess.Popen([*aether, "spawn", "--caste", "scout", "--no-proxy"],
-                                      cwd=project, env=bench_env(AETHER_LOCK_TIMEOUT="60"),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                     for _ in range(20)]
+            procs = [
+                subprocess.Popen(
+                    [*aether, "spawn", "--caste", "scout", "--no-proxy"],
+                    cwd=project,
+                    env=bench_env(AETHER_LOCK_TIMEOUT="60"),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for _ in range(20)
+            ]
             codes = [p.wait() for p in procs]
             walls.append(time.perf_counter() - started)
             if any(codes):
@@ -59,16 +76,22 @@ def main() -> None:
     rows = [
         ["bare Typer hello-world", f"{base:.0f}", "1.00"],
         ["aether spawn --no-proxy", f"{no_proxy:.0f}", f"{no_proxy / base:.2f}"],
-        ["aether spawn --no-proxy (same colony, many workers)", f"{no_proxy_same:.0f}",
-         f"{no_proxy_same / base:.2f}"],
-        ["aether spawn, verified session on loopback", f"{verified:.0f}",
-         f"{verified / base:.2f}"],
+        [
+            "aether spawn --no-proxy (same colony, many workers)",
+            f"{no_proxy_same:.0f}",
+            f"{no_proxy_same / base:.2f}",
+        ],
+        ["aether spawn, verified session on loopback", f"{verified:.0f}", f"{verified / base:.2f}"],
     ]
     print(table(rows, ["command", f"median ms ({args.runs} runs)", "× bare Typer"]))
-    print(f"\nVerification cost (verified session − --no-proxy, same colony): "
-          f"{verified - no_proxy_same:.1f} ms\n")
-    print(f"20 concurrent `aether spawn --no-proxy`: median wall {statistics.median(walls):.2f} s "
-          f"over {len(walls)} rounds; all 20 exited 0 every round.")
+    print(
+        f"\nVerification cost (verified session − --no-proxy, same colony): "
+        f"{verified - no_proxy_same:.1f} ms\n"
+    )
+    print(
+        f"20 concurrent `aether spawn --no-proxy`: median wall {statistics.median(walls):.2f} s "
+        f"over {len(walls)} rounds; all 20 exited 0 every round."
+    )
 
 
 if __name__ == "__main__":

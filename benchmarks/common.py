@@ -61,3 +61,41 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def paired_ratio(
+    argv: Sequence[str],
+    *,
+    runs: int = 15,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    before: Sequence[str] | None = None,
+) -> tuple[float, float, float]:
+    """Run the bare Typer app and ``argv`` alternately; return (median ms of argv, median ms of
+    the bare app, median of the per-pair ratios). Pairing cancels the slow drift of a shared
+    machine, which otherwise moves a whole column between two medians taken minutes apart.
+    ``before`` runs (unmeasured) ahead of each measured run, e.g. ``pause`` before ``resume``.
+    """
+    mine: list[float] = []
+    bare: list[float] = []
+    for i in range(runs + 2):
+        if before is not None:
+            subprocess.run(list(before), cwd=cwd, env=env or bench_env(), capture_output=True)
+        t0 = time.perf_counter()
+        subprocess.run(BARE, capture_output=True)
+        t1 = time.perf_counter()
+        result = subprocess.run(
+            list(argv), cwd=cwd, env=env or bench_env(), capture_output=True, text=True
+        )
+        t2 = time.perf_counter()
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+        if i >= 2:
+            bare.append(t1 - t0)
+            mine.append(t2 - t1)
+    ratios = [m / b for m, b in zip(mine, bare, strict=True)]
+    return (
+        statistics.median(mine) * 1000,
+        statistics.median(bare) * 1000,
+        statistics.median(ratios),
+    )

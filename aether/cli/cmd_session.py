@@ -147,10 +147,13 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _render_resume(result: ResumeResult, console: Console) -> None:
-    from rich.markup import escape
-    from rich.panel import Panel
+def _escape(text: str) -> str:
+    """Rich markup escaping without importing Rich (the plain console understands it too)."""
+    return text.replace("[", "\\[")
 
+
+def _render_resume(result: ResumeResult, console: Console) -> None:
+    escape = _escape
     s = result.state
     prev = result.previous_session
     phase = "-" if s.current_phase is None else str(s.current_phase)
@@ -163,20 +166,23 @@ def _render_resume(result: ResumeResult, console: Console) -> None:
         f"   handoff age: {_age(result.handoff_age_s)}",
         f"note: {escape(prev.note or '-')}",
     ]
-    console.print(Panel("\n".join(lines), title=f"resuming {escape(s.colony_id)}", expand=False))
+    title = f"resuming {escape(s.colony_id)}"
+    if console.is_terminal:
+        from rich.panel import Panel
+
+        console.print(Panel("\n".join(lines), title=title, expand=False))
+    else:  # piped: the same facts as plain lines, without paying for Rich
+        console.print(f"== {title} ==")
+        for line in lines:
+            console.print(f"  {line}")
     styles = {"ok": "green", "info": "cyan", "warning": "yellow"}
     for c in result.checks:
         style = styles.get(c["level"], "white")
         console.print(f"[{style}]{c['level']:>7}[/{style}] {c['check']}: {escape(c['message'])}")
     if result.drift:
-        from rich.table import Table
-
-        table = Table(title="castes routed differently since pause")
-        for column in ("caste", "at pause", "now"):
-            table.add_column(column)
+        console.print("castes routed differently since pause (caste: at pause -> now):")
         for d in result.drift:
-            table.add_row(d.caste, d.at_pause or "-", d.now or "-")
-        console.print(table)
+            console.print(f"  {d.caste}: {d.at_pause or '-'} -> {d.now or '-'}", markup=False)
         if result.pinned_workers:
             verb = "re-pinned to the profile" if result.adopted else "keep their pinned model"
             console.print(f"{len(result.pinned_workers)} unfinished worker(s) {verb}"

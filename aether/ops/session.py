@@ -53,20 +53,21 @@ class ProfileSnapshot:
 
 def profile_snapshot(ws: Workspace) -> ProfileSnapshot:
     """The profile hash and the model each caste gets now (an unreadable profile is data)."""
-    from aether.routing.profile import load_profile, profile_hash
+    from aether.routing.loader import load_profile_file
     from aether.routing.resolve import RouteRequest, resolve
 
     try:
-        profile = load_profile(ws)
+        # the cached routing table: no YAML and no profile models on a warm cache
+        table = load_profile_file(ws.profile_file, ws.cache_dir).table
     except AetherError as exc:
         return ProfileSnapshot(None, {}, exc.one_line())
     models: dict[str, str] = {}
-    for caste in sorted(profile.castes):
+    for caste in sorted(table.castes):
         try:
-            models[caste] = resolve(profile, RouteRequest(caste=caste)).model
+            models[caste] = resolve(table, RouteRequest(caste=caste)).model
         except AetherError:
-            models[caste] = profile.castes[caste].model
-    return ProfileSnapshot(profile_hash(profile), models)
+            models[caste] = table.castes[caste].model
+    return ProfileSnapshot(table.profile_hash, models)
 
 
 def _read_ref(gitdir: Path, ref: str) -> str | None:

@@ -98,7 +98,7 @@ def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
 
 
 def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
-    from aether.ops.spawn_verify import ProxySettings, verify_route
+    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.fallback import candidates
     from aether.routing.loader import load_profile_file
     from aether.routing.resolve import RouteRequest, resolve
@@ -143,6 +143,8 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         warnings.insert(0, f"UNVERIFIED spawn ({how}): nothing proved the worker runs on {model}")
         activity.log(ws, "unverified_spawn", caste=decision.caste, model=model, reason=how)
     else:
+        from aether.ops.spawn_verify import verify_route
+
         outcome = verify_route(
             ws, table, settings, cands.models, session_id=session_id,
             lock_timeout=request.lock_timeout, skipped=cands.skipped,

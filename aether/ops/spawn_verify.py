@@ -25,6 +25,7 @@ from typing import Any
 from aether import activity, proxy
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.files import atomic_write_json
+from aether.ops.proxy_settings import ProxySettings
 from aether.routing.breaker import Breaker
 from aether.routing.table import RoutingTable
 from aether.state.model import RoutingAttempt
@@ -32,37 +33,6 @@ from aether.timeutil import iso
 from aether.workspace import Workspace
 
 CACHE_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class ProxySettings:
-    endpoint: str
-    key_env: str
-    standalone: bool
-    probe: str
-    open_proxy_check: bool
-    attempt_s: float
-    connect_s: float
-    breaker_failures: int
-    breaker_cooldown_s: float
-
-    @classmethod
-    def from_dump(cls, dump: dict[str, Any]) -> ProxySettings:
-        """Read from the validated profile dump (defaults as in ``routing.profile``)."""
-        p = dump.get("proxy") or {}
-        t = dump.get("timeouts") or {}
-        b = dump.get("breaker") or {}
-        return cls(
-            endpoint=str(p.get("endpoint", "http://127.0.0.1:4000")),
-            key_env=str(p.get("key_env", "LITELLM_MASTER_KEY")),
-            standalone=bool(p.get("standalone", False)),
-            probe=str(p.get("probe", "first-use")),
-            open_proxy_check=bool(p.get("open_proxy_check", True)),
-            attempt_s=float(t.get("attempt_s", 30)),
-            connect_s=float(t.get("connect_s", 5)),
-            breaker_failures=int(b.get("failures", 3)),
-            breaker_cooldown_s=float(b.get("cooldown_s", 60)),
-        )
 
 
 @dataclass
