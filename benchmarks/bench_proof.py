@@ -14,11 +14,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
+from benchmarks.bench_session import _worker
 from benchmarks.common import (
     BARE,
     aether_cmd,
@@ -28,6 +27,7 @@ from benchmarks.common import (
     table,
     time_runs,
 )
+from tests.lock_scripts import HOLDER, WAITER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -95,23 +95,6 @@ def every_command(aether: list[str], runs: int) -> str:
     )
 
 
-def _worker(n: int) -> dict[str, Any]:
-    caste = ("builder", "scout", "watcher", "chaos")[n % 4]
-    return {
-        "id": f"w-{caste}-{n:06d}",
-        "caste": caste,
-        "model": "claude-sonnet-4-5",
-        "model_source": "caste-default",
-        "model_reason": "bench",
-        "profile_hash": "p-bench",
-        "spawned_at": "2026-01-01T00:00:00Z",
-        "status": "completed",
-        "task": f"task {n}",
-        "started_at": "2026-01-01T00:00:01Z",
-        "finished_at": "2026-01-01T00:10:00Z",
-    }
-
-
 def colony_age(aether: list[str], runs: int, base: float) -> str:
     rows: list[list[str]] = []
     first: dict[str, float] = {}
@@ -121,7 +104,7 @@ def colony_age(aether: list[str], runs: int, base: float) -> str:
             _run(aether, project, "init", "age benchmark")
             state_file = project / ".aether/data/COLONY_STATE.json"
             data = json.loads(state_file.read_text())
-            data["workers"] = [_worker(n) for n in range(past)]
+            data["workers"] = [_worker(n, "completed") for n in range(past)]
             state_file.write_text(json.dumps(data))
             _run(aether, project, "pause")  # one real write: the store compacts
             _run(aether, project, "resume")
@@ -194,30 +177,6 @@ def ten_thousand_spawns(spawns: int) -> str:
     )
 
 
-HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from aether.state.store import Store
-    from aether.workspace import Workspace
-    lock = Store(Workspace(Path(sys.argv[1])), command="doomed").lock()
-    lock.acquire()
-    print("locked", flush=True)
-    time.sleep(300)
-    """
-)
-WAITER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from aether.state.store import Store
-    from aether.workspace import Workspace
-    lock = Store(Workspace(Path(sys.argv[1])), lock_timeout=30).lock()
-    print("waiting", flush=True)
-    lock.acquire()
-    print(time.monotonic(), flush=True)
-    """
-)
 
 
 def dead_holder(aether: list[str], rounds: int = 5) -> str:

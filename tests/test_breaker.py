@@ -160,7 +160,8 @@ def test_no_lock_is_held_across_a_network_call(
     from filelock import FileLock, Timeout
 
     from aether import proxy
-    from aether.ops.spawn_verify import ProxySettings, verify_route
+    from aether.ops.proxy_settings import ProxySettings
+    from aether.ops.spawn_verify import verify_route
     from aether.routing.loader import load_profile_file
     from aether.state.store import Store
 

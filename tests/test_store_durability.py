@@ -16,18 +16,7 @@ from aether.files import TEMP_SUFFIX
 from aether.state.store import Store
 from aether.workspace import Workspace
 from tests.conftest import REPO, RunAether, assert_clean_error, clean_env
-
-HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from aether.state.store import Store
-    from aether.workspace import Workspace
-    lock = Store(Workspace(__import__("pathlib").Path(sys.argv[1])), command="test-holder").lock()
-    lock.acquire()
-    print("locked", flush=True)
-    time.sleep(120)
-    """
-)
+from tests.lock_scripts import HOLDER
 
 WRITER = textwrap.dedent(
     """

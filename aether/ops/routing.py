@@ -94,17 +94,7 @@ class ShowResult:
                 {"caste": d.caste, "model": d.model, "chain": list(d.chain), "source": d.source}
                 for d in self.rows
             ],
-            "models": {
-                n: {
-                    "provider": m.provider,
-                    "context_window": m.context_window,
-                    "capabilities": list(m.capabilities),
-                    "speed": m.speed,
-                    "cost": m.cost,
-                    "aliases": list(m.aliases),
-                }
-                for n, m in t.models.items()
-            },
+            "models": {n: m.to_json() for n, m in t.models.items()},
             "task_routing": {
                 "enabled": t.task_routing_enabled,
                 "groups": [

@@ -64,6 +64,17 @@ class ModelInfo:
     cost: int
     aliases: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """Everything about the model except its name (the key it is listed under)."""
+        return {
+            "provider": self.provider,
+            "context_window": self.context_window,
+            "capabilities": list(self.capabilities),
+            "speed": self.speed,
+            "cost": self.cost,
+            "aliases": list(self.aliases),
+        }
+
 
 @dataclass(frozen=True)
 class CasteRoute:
@@ -206,17 +217,7 @@ def meaning(table: RoutingTable) -> dict[str, Any]:
     """
     return {
         "scheme": HASH_SCHEME,
-        "models": {
-            n: {
-                "provider": m.provider,
-                "context_window": m.context_window,
-                "capabilities": list(m.capabilities),
-                "speed": m.speed,
-                "cost": m.cost,
-                "aliases": list(m.aliases),
-            }
-            for n, m in table.models.items()
-        },
+        "models": {n: m.to_json() for n, m in table.models.items()},
         "castes": {c: {"model": r.model, "chain": list(r.chain)} for c, r in table.castes.items()},
         "overrides": dict(table.overrides),
         "task_routing": {

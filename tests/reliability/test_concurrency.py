@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from aether.memory import load_all
 from aether.state.store import Store
 from aether.workspace import Workspace
 from tests.conftest import AETHER, REPO, clean_env
+from tests.lock_scripts import HOLDER, WAITER
 
 LOCK_TIMEOUT_EXIT = 22
 
@@ -129,32 +129,7 @@ def test_fifty_concurrent_processes_lose_nothing(fresh_colony: Path) -> None:
     print(f"\n50 concurrent processes: {wall:.2f} s wall, {acknowledged_writes} writes")
 
 
-WAITER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from aether.state.store import Store
-    from aether.workspace import Workspace
-    lock = Store(Workspace(Path(sys.argv[1])), lock_timeout=30).lock()
-    print("waiting", flush=True)
-    lock.acquire()
-    print(time.monotonic(), flush=True)
-    lock.release()
-    """
-)
 
-HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from aether.state.store import Store
-    from aether.workspace import Workspace
-    lock = Store(Workspace(Path(sys.argv[1])), command="doomed").lock()
-    lock.acquire()
-    print("locked", flush=True)
-    time.sleep(300)
-    """
-)
 
 
 def test_sigkilled_holder_delays_waiters_by_at_most_100ms(fresh_colony: Path) -> None:
