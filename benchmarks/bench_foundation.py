@@ -9,7 +9,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import BARE, aether_cmd, median_ms, table, time_runs
+from benchmarks.common import aether_cmd, paired_ratio, table
 
 
 def main() -> None:
@@ -17,24 +17,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     aether = aether_cmd()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        base = median_ms(time_runs(BARE, runs=args.runs))
-        init = median_ms(
-            time_runs([*aether, "init", "benchmark colony", "--force"], runs=args.runs, cwd=project)
+        for label, argv in (
+            ("aether init --force", ["init", "benchmark colony", "--force"]),
+            ("aether status", ["status"]),
+            ("aether status --json", ["status", "--json"]),
+        ):
+            ms, base, ratio = paired_ratio([*aether, *argv], runs=args.runs, cwd=project)
+            rows.append([label, f"{ms:.0f}", f"{base:.0f}", f"{ratio:.2f}"])
+    print(
+        table(
+            rows,
+            [
+                "command",
+                f"median ms ({args.runs} runs)",
+                "bare Typer ms (paired)",
+                "× bare Typer (median of pairs)",
+            ],
         )
-        status = median_ms(time_runs([*aether, "status"], runs=args.runs, cwd=project))
-        status_json = median_ms(
-            time_runs([*aether, "status", "--json"], runs=args.runs, cwd=project)
-        )
-    rows = [["bare Typer hello-world", f"{base:.0f}", "1.00"]]
-    for label, ms in (
-        ("aether init --force", init),
-        ("aether status", status),
-        ("aether status --json", status_json),
-    ):
-        rows.append([label, f"{ms:.0f}", f"{ms / base:.2f}"])
-    print(table(rows, ["command", f"median ms ({args.runs} runs)", "× bare Typer"]))
+    )
 
 
 if __name__ == "__main__":

@@ -177,8 +177,6 @@ def ten_thousand_spawns(spawns: int) -> str:
     )
 
 
-
-
 def dead_holder(aether: list[str], rounds: int = 5) -> str:
     delays: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

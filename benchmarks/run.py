@@ -43,8 +43,11 @@ def machine() -> str:
 
 PREAMBLE = """\
 Every figure is a whole process (`subprocess.run` of the installed `aether` entry point) against
-a bare Typer hello-world in the same environment (`benchmarks/bare_typer.py`), median of the
-stated number of runs after two warm-up runs. Regenerate with `python -m benchmarks.run --output
+a bare Typer hello-world in the same environment (`benchmarks/bare_typer.py`), after two warm-up
+runs. This machine's speed drifts by up to ±30 % over minutes, so tables whose ratio column says
+"median of pairs" run the bare app right before every measured run and report the median of the
+per-pair ratios; the migrate and routing tables compare medians taken one after the other and
+carry that drift. Regenerate with `python -m benchmarks.run --output
 docs/performance.md`. Bytecode is compiled first, as `pip install` does: this machine sets
 `PYTHONDONTWRITEBYTECODE=1`, which would otherwise recompile aether's sources on every run while
 Typer's own bytecode is already cached. Targets from the issues: each command ≤ 1.3× bare Typer;
