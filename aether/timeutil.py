@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from datetime import UTC, datetime
 
 
@@ -42,7 +41,3 @@ def new_id(prefix: str) -> str:
     """A readable, unique id: ``prefix-YYYYmmdd-HHMMSS-xxxx`` (time-sortable, random tail)."""
     stamp = now().strftime("%Y%m%d-%H%M%S")
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
-
-
-def monotonic() -> float:
-    return time.monotonic()

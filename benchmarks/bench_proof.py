@@ -12,7 +12,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from benchmarks.common import (
     table,
     time_runs,
 )
-from tests.lock_scripts import HOLDER, WAITER
+from tests.lock_scripts import HOLDER, WAITER, start_script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -183,18 +182,7 @@ def dead_holder(aether: list[str], rounds: int = 5) -> str:
         project = Path(tmp)
         _run(aether, project, "init", "lock benchmark")
         for _ in range(rounds):
-            procs = []
-            for script in (HOLDER, WAITER):
-                p = subprocess.Popen(
-                    [sys.executable, "-c", script, str(project)],
-                    cwd=REPO,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    env=bench_env(),
-                )
-                assert p.stdout is not None
-                p.stdout.readline()
-                procs.append(p)
+            procs = [start_script(script, project, bench_env())[0] for script in (HOLDER, WAITER)]
             time.sleep(0.2)
             killed = time.monotonic()
             os.kill(procs[0].pid, signal.SIGKILL)

@@ -3,7 +3,12 @@
 Run as ``python -c SCRIPT PROJECT_DIR``; each prints one line when it is in position.
 """
 
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 #: takes the lock and sleeps; prints "locked". The lock object must stay referenced: a
 #: collected FileLock releases its lock (an earlier harness measured nothing because of it).
@@ -34,3 +39,18 @@ WAITER = textwrap.dedent(
     lock.release()
     """
 )
+
+
+def start_script(
+    script: str, project: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``script`` on ``project``; return it and its first line once it is in position."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(project)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()

@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 from aether.files import TEMP_SUFFIX
 from aether.state.store import Store
 from aether.workspace import Workspace
-from tests.conftest import REPO, RunAether, assert_clean_error, clean_env
-from tests.lock_scripts import HOLDER
+from tests.conftest import RunAether, assert_clean_error, clean_env
+from tests.lock_scripts import HOLDER, start_script
 
 WRITER = textwrap.dedent(
     """
@@ -36,16 +35,8 @@ WRITER = textwrap.dedent(
 
 
 def _start(script: str, project: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(project)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() in {"locked", "started"}, line
+    proc, line = start_script(script, project, clean_env())
+    assert line in {"locked", "started"}, line
     return proc
 
 

@@ -1,10 +1,8 @@
 """Loading a profile file: cache first, then YAML -> (legacy conversion) -> Pydantic -> checks.
 
-Two entry points share one path:
-
-* ``load_routing_table`` — what ``aether route`` needs. On a cache hit it imports neither yaml
-  nor pydantic (see ``aether.routing.cache``).
-* ``load_profile_file`` — the same, plus the Pydantic ``Profile`` on demand.
+* ``load_profile_file`` — what routing needs (route, spawn, pause/resume): the validated dump
+  and the compiled ``RoutingTable``. On a cache hit it imports neither yaml nor the Pydantic
+  profile models (see ``aether.routing.cache``).
 
 ``analyse_file`` is what ``aether profile validate`` uses: every finding, not just the first.
 """
@@ -177,8 +175,3 @@ def load_profile_file(path: Path, cache_dir: Path | None) -> LoadedProfile:
     if not analysis.uses_env:
         write_cache(cache_dir, key, analysis.dump, analysis.source_format, warnings, table)
     return LoadedProfile(path, analysis.dump, table, analysis.source_format, warnings)
-
-
-def load_routing_table(path: Path, cache_dir: Path | None) -> LoadedProfile:
-    """Alias kept for readability at call sites that only route."""
-    return load_profile_file(path, cache_dir)

@@ -11,15 +11,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from aether.memory import load_all
 from aether.state.store import Store
 from aether.workspace import Workspace
-from tests.conftest import AETHER, REPO, clean_env
-from tests.lock_scripts import HOLDER, WAITER
+from tests.conftest import AETHER, clean_env
+from tests.lock_scripts import HOLDER, WAITER, start_script
 
 LOCK_TIMEOUT_EXIT = 22
 
@@ -129,21 +128,9 @@ def test_fifty_concurrent_processes_lose_nothing(fresh_colony: Path) -> None:
     print(f"\n50 concurrent processes: {wall:.2f} s wall, {acknowledged_writes} writes")
 
 
-
-
-
 def test_sigkilled_holder_delays_waiters_by_at_most_100ms(fresh_colony: Path) -> None:
     def start(script: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script, str(fresh_colony)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=clean_env(),
-        )
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        return proc
+        return start_script(script, fresh_colony, clean_env())[0]
 
     holder = start(HOLDER)
     waiters = [start(WAITER) for _ in range(5)]
