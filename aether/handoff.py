@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from aether.errors import HandoffError
 from aether.files import loads_strict
 from aether.memory import MemoryItem
+from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 
 HANDOFF_FORMAT = 1
@@ -31,7 +31,7 @@ MAX_CELL = 80
 ORPHAN_STATUSES = frozenset({"lost", "never_started"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GitInfo:
     head: str | None
     branch: str | None
@@ -40,7 +40,7 @@ class GitInfo:
         return {"head": self.head, "branch": self.branch}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HandoffWorker:
     id: str
     caste: str
@@ -62,7 +62,7 @@ class HandoffWorker:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HandoffDocument:
     """The machine-readable block of a HANDOFF.md."""
 
@@ -277,9 +277,7 @@ def render_handoff(
     out.append(f"Profile hash: `{session.profile_hash_at_pause or 'unknown'}`")
     out.append("")
     if session.caste_models_at_pause:
-        out.extend(
-            _table(("caste", "model"), sorted(session.caste_models_at_pause.items()))
-        )
+        out.extend(_table(("caste", "model"), sorted(session.caste_models_at_pause.items())))
     else:
         out.append("Not recorded (the profile could not be read at pause).")
     out.append("")
@@ -293,7 +291,7 @@ def render_handoff(
                 phase_note = f" (phase {item.phase})" if item.phase else ""
                 out.append(f"- {_cell(item.text, 300)}{phase_note}")
         else:
-            out.append(f"None recorded. Add one: `aether memory add {kind} \"TEXT\"`.")
+            out.append(f'None recorded. Add one: `aether memory add {kind} "TEXT"`.')
         total = len(memory.get(kind, []))
         if total > len(items):
             out.append(f"- … and {total - len(items)} more: `aether memory list --kind {kind}`")
@@ -313,19 +311,24 @@ def render_handoff(
 
     out.append("## What was happening")
     out.append("")
-    out.extend((session.note or "").strip().splitlines() or [
-        "No note was given (next time: `aether pause --note \"TEXT\"`)."
-    ])
+    out.extend(
+        (session.note or "").strip().splitlines()
+        or ['No note was given (next time: `aether pause --note "TEXT"`).']
+    )
     out.append("")
 
     out.append("## Next steps")
     out.append("")
-    out.append("1. `aether resume` — checks this handoff, profile and git drift, and marks "
-               "workers that did not finish as `lost` or `never_started`.")
+    out.append(
+        "1. `aether resume` — checks this handoff, profile and git drift, and marks "
+        "workers that did not finish as `lost` or `never_started`."
+    )
     in_flight = [w for w in listed if w.status not in FINISHED_WORKER_STATUSES]
     if in_flight or any(w.status in ORPHAN_STATUSES for w in listed):
-        out.append("2. Replace unfinished workers on their pinned model: "
-                   "`aether resume --respawn` (or `aether worker respawn ID`).")
+        out.append(
+            "2. Replace unfinished workers on their pinned model: "
+            "`aether resume --respawn` (or `aether worker respawn ID`)."
+        )
     else:
         out.append("2. Nothing was in flight; continue with the plan.")
     pending = [t for t in (phase.tasks if phase is not None else []) if t.status != "completed"]
@@ -430,8 +433,19 @@ def parse_handoff(text: str) -> HandoffDocument:
                 task=raw.get("task") if isinstance(raw.get("task"), str) else None,
             )
         )
-    known = {"format", "colony_id", "serial", "session_id", "paused_at", "goal", "note",
-             "profile_hash", "caste_models", "git", "workers"}
+    known = {
+        "format",
+        "colony_id",
+        "serial",
+        "session_id",
+        "paused_at",
+        "goal",
+        "note",
+        "profile_hash",
+        "caste_models",
+        "git",
+        "workers",
+    }
     return HandoffDocument(
         colony_id=colony_id,
         serial=serial,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +35,7 @@ from aether.errors import (
     ProxyKeyMissing,
     ProxyUnreachable,
 )
+from aether.records import field, record
 
 #: cases a check can end in; ``ok`` is the only success
 CASES = (
@@ -61,7 +61,7 @@ SOCKET_GRACE_S = 1.0
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     scheme: str
     host: str
@@ -90,7 +90,7 @@ def parse_endpoint(url: str) -> Endpoint:
     return Endpoint(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
-@dataclass
+@record
 class HttpResponse:
     status: int
     headers: dict[str, str]
@@ -184,7 +184,7 @@ def request(
         conn.close()
 
 
-@dataclass
+@record
 class ProxyCheck:
     """The outcome of one proxy check; ``case`` is one of ``CASES``."""
 
@@ -220,14 +220,22 @@ def check_readiness(endpoint: Endpoint, *, timeout: float) -> ProxyCheck:
         return ProxyCheck(exc.case, endpoint.url, "readiness", detail=exc.detail)
     if resp.status != 200:
         return ProxyCheck(
-            "not-ready", endpoint.url, "readiness", resp.status, resp.error_text(),
+            "not-ready",
+            endpoint.url,
+            "readiness",
+            resp.status,
+            resp.error_text(),
             elapsed_ms=resp.elapsed_ms,
         )
     data = resp.json()
     status = data.get("status") if isinstance(data, dict) else None
     if status not in (None, "healthy", "connected"):
         return ProxyCheck(
-            "not-ready", endpoint.url, "readiness", resp.status, f"status {status!r}",
+            "not-ready",
+            endpoint.url,
+            "readiness",
+            resp.status,
+            f"status {status!r}",
             elapsed_ms=resp.elapsed_ms,
         )
     return ProxyCheck("ok", endpoint.url, "readiness", 200, elapsed_ms=resp.elapsed_ms)
@@ -236,8 +244,9 @@ def check_readiness(endpoint: Endpoint, *, timeout: float) -> ProxyCheck:
 def _classify_auth_failure(resp: HttpResponse) -> str:
     if resp.status == 401:
         return "key-rejected"
-    if resp.status == 400 and ("no_db_connection" in resp.error_type()
-                               or "No connected db" in resp.error_text()):
+    if resp.status == 400 and (
+        "no_db_connection" in resp.error_type() or "No connected db" in resp.error_text()
+    ):
         return "key-rejected"
     if resp.status == 403:
         return "forbidden"
@@ -254,19 +263,26 @@ def list_models(endpoint: Endpoint, key: str, *, timeout: float) -> ProxyCheck:
         return ProxyCheck(exc.case, endpoint.url, "models", detail=exc.detail)
     if resp.status != 200:
         return ProxyCheck(
-            _classify_auth_failure(resp), endpoint.url, "models", resp.status,
-            resp.error_text(), elapsed_ms=resp.elapsed_ms,
+            _classify_auth_failure(resp),
+            endpoint.url,
+            "models",
+            resp.status,
+            resp.error_text(),
+            elapsed_ms=resp.elapsed_ms,
         )
     data = resp.json()
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return ProxyCheck(
-            "bad-response", endpoint.url, "models", 200,
-            "the answer to /v1/models is not a model list", elapsed_ms=resp.elapsed_ms,
+            "bad-response",
+            endpoint.url,
+            "models",
+            200,
+            "the answer to /v1/models is not a model list",
+            elapsed_ms=resp.elapsed_ms,
         )
     served = sorted({str(i["id"]) for i in items if isinstance(i, dict) and "id" in i})
-    return ProxyCheck("ok", endpoint.url, "models", 200, served=served,
-                      elapsed_ms=resp.elapsed_ms)
+    return ProxyCheck("ok", endpoint.url, "models", 200, served=served, elapsed_ms=resp.elapsed_ms)
 
 
 def bogus_key() -> str:
@@ -287,7 +303,7 @@ def check_open_proxy(endpoint: Endpoint, *, timeout: float) -> bool | None:
     return resp.status == 200
 
 
-@dataclass
+@record
 class ProbeResult:
     """One 1-token completion against a model."""
 
@@ -329,25 +345,41 @@ def probe(endpoint: Endpoint, key: str, model: str, *, timeout_s: float) -> Prob
     headers = {"x-litellm-timeout": f"{timeout_s:g}"}
     try:
         resp = request(
-            endpoint, "POST", "/v1/chat/completions", key=key, body=body, headers=headers,
+            endpoint,
+            "POST",
+            "/v1/chat/completions",
+            key=key,
+            body=body,
+            headers=headers,
             timeout=timeout_s + SOCKET_GRACE_S,
         )
     except TransportError as exc:
         return ProbeResult(
-            model, False, error=exc.detail, timed_out=exc.case == "timeout",
+            model,
+            False,
+            error=exc.detail,
+            timed_out=exc.case == "timeout",
             availability_failure=True,
         )
     if resp.status == 200:
         deployment = resp.headers.get("x-litellm-model-name")
         if not deployment:
             return ProbeResult(
-                model, False, 200,
+                model,
+                False,
+                200,
                 error="the proxy answered without an x-litellm-model-name header, so the "
                 "deployment that answered is unknown",
                 elapsed_ms=resp.elapsed_ms,
             )
-        return ProbeResult(model, True, 200, deployment=deployment, elapsed_ms=resp.elapsed_ms,
-                           cost_header_present="x-litellm-response-cost" in resp.headers)
+        return ProbeResult(
+            model,
+            True,
+            200,
+            deployment=deployment,
+            elapsed_ms=resp.elapsed_ms,
+            cost_header_present="x-litellm-response-cost" in resp.headers,
+        )
     error = resp.error_text()
     in_cooldown = resp.status == 429 and (
         resp.error_type() == "all_deployments_in_cooldown"
@@ -355,9 +387,14 @@ def probe(endpoint: Endpoint, key: str, model: str, *, timeout_s: float) -> Prob
     )
     timed_out = resp.status == 408
     return ProbeResult(
-        model, False, resp.status, error=error, timed_out=timed_out,
+        model,
+        False,
+        resp.status,
+        error=error,
+        timed_out=timed_out,
         availability_failure=is_availability_status(resp.status) and not in_cooldown,
-        in_cooldown=in_cooldown, elapsed_ms=resp.elapsed_ms,
+        in_cooldown=in_cooldown,
+        elapsed_ms=resp.elapsed_ms,
     )
 
 
@@ -382,28 +419,40 @@ def error_for(check: ProxyCheck, *, key_env: str) -> AetherError:
     what = f"{where}: {case}{status}{detail}"
     if check.case in ("connection-refused", "timeout"):
         return ProxyUnreachable(
-            what, meaning="no worker was recorded",
+            what,
+            meaning="no worker was recorded",
             fix="start the proxy (litellm --config FILE) or fix proxy.endpoint in the profile; "
             "use --no-proxy only to run unverified on purpose",
         )
     if check.case == "not-ready":
-        return ProxyUnreachable(what, meaning="no worker was recorded",
-                                fix="wait for the proxy to finish starting, then retry")
+        return ProxyUnreachable(
+            what,
+            meaning="no worker was recorded",
+            fix="wait for the proxy to finish starting, then retry",
+        )
     if check.case == "key-rejected":
         return ProxyAuthFailed(
-            what, meaning=f"the key in ${key_env} is not accepted; no worker was recorded",
+            what,
+            meaning=f"the key in ${key_env} is not accepted; no worker was recorded",
             fix=f"export {key_env} with the proxy's master key or a virtual key",
         )
     if check.case == "forbidden":
         return ProxyAuthFailed(
-            what, meaning=f"the key in ${key_env} may not list models; no worker was recorded",
+            what,
+            meaning=f"the key in ${key_env} may not list models; no worker was recorded",
             fix="use a key allowed to call this model",
         )
     if check.case == "model-not-served":
-        return ModelNotServed(what, meaning="no worker was recorded",
-                              fix="add the model to the proxy config or change the profile")
-    return ProxyError(what, meaning="no worker was recorded",
-                      fix="check the proxy's own log; retry when it answers normally")
+        return ModelNotServed(
+            what,
+            meaning="no worker was recorded",
+            fix="add the model to the proxy config or change the profile",
+        )
+    return ProxyError(
+        what,
+        meaning="no worker was recorded",
+        fix="check the proxy's own log; retry when it answers normally",
+    )
 
 
 def key_missing(key_env: str) -> ProxyKeyMissing:

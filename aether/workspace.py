@@ -9,16 +9,16 @@ that order); either may name the project directory or the ``.aether`` directory 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from aether.errors import BadWorkspace, NoColony
+from aether.records import record
 
 AETHER_DIRNAME = ".aether"
 STATE_FILENAME = "COLONY_STATE.json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Workspace:
     """The paths of one colony. Creating this object touches nothing on disk."""
 

@@ -27,8 +27,13 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def make(ws: Workspace, clock: Clock, **kw: float) -> Breaker:
-    return Breaker(ws, failures=int(kw.get("failures", 3)), cooldown_s=kw.get("cooldown", 60),
-                   clock=clock, lock_timeout=2)
+    return Breaker(
+        ws,
+        failures=int(kw.get("failures", 3)),
+        cooldown_s=kw.get("cooldown", 60),
+        clock=clock,
+        lock_timeout=2,
+    )
 
 
 def test_three_consecutive_failures_open_it_for_the_cooldown(ws: Workspace) -> None:
@@ -155,13 +160,12 @@ def test_no_lock_is_held_across_a_network_call(
     """verify_route against a stand-in transport that fails if the colony lock is held while
     it "talks to the network"; covers the breaker's closed, open, half-open (claim under the
     lock) and re-open paths in one walk."""
-    from dataclasses import replace
-
     from filelock import FileLock, Timeout
 
     from aether import proxy
     from aether.ops.proxy_settings import ProxySettings
     from aether.ops.spawn_verify import verify_route
+    from aether.records import replace
     from aether.routing.loader import load_profile_file
     from aether.state.store import Store
 
@@ -171,9 +175,16 @@ def test_no_lock_is_held_across_a_network_call(
     good = "sk-good-key-1234567890"
     calls: list[tuple[str, str | None]] = []
 
-    def fake(endpoint: proxy.Endpoint, method: str, path: str, *, key: str | None = None,
-             body: dict[str, object] | None = None, headers: dict[str, str] | None = None,
-             timeout: float = 5.0) -> proxy.HttpResponse:
+    def fake(
+        endpoint: proxy.Endpoint,
+        method: str,
+        path: str,
+        *,
+        key: str | None = None,
+        body: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> proxy.HttpResponse:
         probe = FileLock(str(ws.lock_file))
         try:
             probe.acquire(timeout=0)
@@ -195,12 +206,12 @@ def test_no_lock_is_held_across_a_network_call(
 
     monkeypatch.setattr(proxy, "request", fake)
     monkeypatch.setenv("LITELLM_MASTER_KEY", good)
-    settings = replace(ProxySettings.from_dump({}), breaker_failures=1, breaker_cooldown_s=0,
-                       probe="always")
+    settings = replace(
+        ProxySettings.from_dump({}), breaker_failures=1, breaker_cooldown_s=0, probe="always"
+    )
     session = Store(ws).load().state.session.id
     for _ in range(2):  # 1st: closed -> opened; 2nd: half-open probe claimed, failed, re-opened
-        out = verify_route(ws, table, settings, tuple(models), session_id=session,
-                           lock_timeout=2)
+        out = verify_route(ws, table, settings, tuple(models), session_id=session, lock_timeout=2)
         assert out.model == models[2]
         assert [a.status for a in out.attempts] == [503, 503, 200]
     probed = [m for path, m in calls if path == "/v1/chat/completions"]

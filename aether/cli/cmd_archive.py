@@ -56,8 +56,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
             from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-            bar = Progress("archiving", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                           console=Console(stderr=True), transient=True)
+            bar = Progress(
+                "archiving",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             bar.start()
             state["bar"] = bar
             state["task"] = bar.add_task("archive", total=total)
@@ -84,12 +90,15 @@ def _confirm_or_refuse(question: str, yes: bool, json_out: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise fail(ConfirmationRequired(
-            "this command changes the colony and needs confirmation, but there is no terminal "
-            "to ask on",
-            meaning="nothing was changed",
-            fix="pass --yes (or --dry-run to see what it would do)",
-        ), json_out)
+        raise fail(
+            ConfirmationRequired(
+                "this command changes the colony and needs confirmation, but there is no terminal "
+                "to ask on",
+                meaning="nothing was changed",
+                fix="pass --yes (or --dry-run to see what it would do)",
+            ),
+            json_out,
+        )
     if not typer.confirm(question, default=False, err=True):
         raise fail(Aborted("answered no", meaning="nothing was changed"), json_out)
 
@@ -101,11 +110,14 @@ def _forget_confirmation(ws: Workspace, given: str | None, json_out: bool) -> st
     if given:
         return given
     if not sys.stdin.isatty():
-        raise fail(ConfirmationRequired(
-            "--forget-memory needs the colony id or name typed back, and there is no terminal",
-            meaning="nothing was changed",
-            fix="add --confirm-colony COLONY_ID (see `aether status`)",
-        ), json_out)
+        raise fail(
+            ConfirmationRequired(
+                "--forget-memory needs the colony id or name typed back, and there is no terminal",
+                meaning="nothing was changed",
+                fix="add --confirm-colony COLONY_ID (see `aether status`)",
+            ),
+            json_out,
+        )
     try:
         plan = preview_reset(ws, forget_memory=True).plan
     except AetherError as exc:
@@ -143,14 +155,14 @@ def archive(
                 from aether.ops.reset import reset_colony
                 from aether.ops.restore import ArchiveResult as Result
 
-                done = reset_colony(ws, label=name, progress=progress,
-                                    lock_timeout=lock_timeout(ctx))
+                done = reset_colony(
+                    ws, label=name, progress=progress, lock_timeout=lock_timeout(ctx)
+                )
                 assert done.chamber is not None
                 return Result(done.chamber, reset=done)
             from aether.ops.restore import archive_colony
 
-            return archive_colony(ws, label=name, progress=progress,
-                                  lock_timeout=lock_timeout(ctx))
+            return archive_colony(ws, label=name, progress=progress, lock_timeout=lock_timeout(ctx))
 
     execute(json_out, run, _render_archive)
 
@@ -158,8 +170,9 @@ def archive(
 def _render_archive(result: ArchiveResult, console: Console) -> None:
     info = result.chamber.to_json()
     console.print(f"Archived and verified: {result.chamber.path}", markup=False, soft_wrap=True)
-    console.print(f"  {info['files']} files, {info['bytes']} bytes, sha256 of each in "
-                  "manifest.json")
+    console.print(
+        f"  {info['files']} files, {info['bytes']} bytes, sha256 of each in manifest.json"
+    )
     if result.reset is not None:
         console.print(f"Reset: working state cleared; new session {result.reset.session_id}")
 
@@ -187,10 +200,12 @@ def _render_list(result: ListResult, console: Console) -> None:
         table.add_column(column)
     for c in result.chambers:
         counts = c.manifest.get("counts") or {}
-        table.add_row(c.name, str(c.manifest.get("goal", ""))[:50],
-                      str(c.manifest.get("created_at", "")),
-                      *(str(counts.get(k, "-")) for k in
-                        ("phases", "workers", "learnings", "decisions")))
+        table.add_row(
+            c.name,
+            str(c.manifest.get("goal", ""))[:50],
+            str(c.manifest.get("created_at", "")),
+            *(str(counts.get(k, "-")) for k in ("phases", "workers", "learnings", "decisions")),
+        )
     console.print(table)
     for bad in result.unreadable:
         console.print(f"unreadable chamber {bad['name']}: {bad['problem']}", markup=False)
@@ -226,9 +241,11 @@ def verify(
 
 
 def _render_verify(result: VerifyResult, console: Console) -> None:
-    console.print(f"Chamber {result.chamber.name}: all "
-                  f"{len(result.chamber.manifest['files'])} files match the manifest.",
-                  markup=False)
+    console.print(
+        f"Chamber {result.chamber.name}: all "
+        f"{len(result.chamber.manifest['files'])} files match the manifest.",
+        markup=False,
+    )
 
 
 @archive_app.command("restore")
@@ -238,8 +255,7 @@ def restore(
     force: bool = typer.Option(
         False,
         "--force",
-        help="Overwrite an active colony (working state, or another colony): it is "
-        "archived first.",
+        help="Overwrite an active colony (working state, or another colony): it is archived first.",
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -249,18 +265,27 @@ def restore(
         from aether.ops.restore import restore_chamber
 
         with _progress(not json_out) as progress:
-            return restore_chamber(_archive_ws(ctx), name, force=force, progress=progress,
-                                   lock_timeout=lock_timeout(ctx))
+            return restore_chamber(
+                _archive_ws(ctx),
+                name,
+                force=force,
+                progress=progress,
+                lock_timeout=lock_timeout(ctx),
+            )
 
     execute(json_out, run, _render_restore)
 
 
 def _render_restore(result: RestoreResult, console: Console) -> None:
     if result.safety_chamber:
-        console.print(f"The current colony was archived first: {result.safety_chamber.name}",
-                      markup=False)
-    console.print(f"Restored {len(result.restored)} file(s) from {result.chamber.name}; "
-                  f"{result.memory_added} memory item(s) merged.", markup=False)
+        console.print(
+            f"The current colony was archived first: {result.safety_chamber.name}", markup=False
+        )
+    console.print(
+        f"Restored {len(result.restored)} file(s) from {result.chamber.name}; "
+        f"{result.memory_added} memory item(s) merged.",
+        markup=False,
+    )
     if result.backup:
         console.print(f"previous state kept at {result.backup}", markup=False, soft_wrap=True)
     if result.profile_differs:
@@ -272,11 +297,14 @@ def reset(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be cleared and kept."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
     forget_memory: bool = typer.Option(
-        False, "--forget-memory",
+        False,
+        "--forget-memory",
         help="Also delete .aether/memory/ (after the archive; needs the colony id typed back).",
     ),
     confirm_colony: str | None = typer.Option(
-        None, "--confirm-colony", metavar="ID_OR_NAME",
+        None,
+        "--confirm-colony",
+        metavar="ID_OR_NAME",
         help="With --forget-memory and no terminal: the colony id or name, as confirmation.",
     ),
     export: str | None = typer.Option(
@@ -304,18 +332,23 @@ def reset(
         ws = workspace(ctx)
     except AetherError as exc:
         raise fail(exc, json_out) from None
-    _confirm_or_refuse("Archive the colony, then clear its working state (memory is kept)?",
-                       yes, json_out)
+    _confirm_or_refuse(
+        "Archive the colony, then clear its working state (memory is kept)?", yes, json_out
+    )
     confirmation = _forget_confirmation(ws, confirm_colony, json_out) if forget_memory else None
 
     def run() -> ResetResult:
         from aether.ops.reset import reset_colony
 
         with _progress(not json_out) as progress:
-            return reset_colony(ws, forget_memory=forget_memory,
-                                forget_confirmation=confirmation,
-                                export=Path(export) if export else None,
-                                progress=progress, lock_timeout=lock_timeout(ctx))
+            return reset_colony(
+                ws,
+                forget_memory=forget_memory,
+                forget_confirmation=confirmation,
+                export=Path(export) if export else None,
+                progress=progress,
+                lock_timeout=lock_timeout(ctx),
+            )
 
     execute(json_out, run, _render_reset)
 
@@ -333,8 +366,9 @@ def _render_reset(result: ResetResult, console: Console) -> None:
         console.print("Nothing was changed (dry run). A reset archives the colony first.")
         return
     if result.chamber:
-        console.print(f"Archived first (verified): {result.chamber.path}", markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"Archived first (verified): {result.chamber.path}", markup=False, soft_wrap=True
+        )
     if result.export:
         console.print(f"Memory exported to {result.export}", markup=False)
     if result.memory_forgotten:

@@ -27,9 +27,7 @@ def add(
     kind: str = typer.Argument(..., metavar="learning|decision|instinct", help="Kind of item."),
     text: str = typer.Argument(..., help="The item itself, one idea."),
     phase: str | None = typer.Option(None, "--phase", help="The plan phase it belongs to."),
-    confidence: float | None = typer.Option(
-        None, "--confidence", help="How sure, from 0 to 1."
-    ),
+    confidence: float | None = typer.Option(None, "--confidence", help="How sure, from 0 to 1."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Remember something (an item with the same kind and text is not added twice)."""
@@ -37,8 +35,14 @@ def add(
     def run() -> AddResult:
         from aether.ops.memory_ops import add_memory
 
-        return add_memory(workspace(ctx), kind, text, phase=phase, confidence=confidence,
-                          lock_timeout=lock_timeout(ctx))
+        return add_memory(
+            workspace(ctx),
+            kind,
+            text,
+            phase=phase,
+            confidence=confidence,
+            lock_timeout=lock_timeout(ctx),
+        )
 
     execute(json_out, run, _render_add)
 
@@ -70,8 +74,9 @@ def _render_list(result: ListResult, console: Console) -> None:
     from rich.table import Table
 
     if not result.items:
-        console.print("Nothing remembered yet. Add: aether memory add learning \"TEXT\"",
-                      markup=False)
+        console.print(
+            'Nothing remembered yet. Add: aether memory add learning "TEXT"', markup=False
+        )
         return
     table = Table()
     for column in ("id", "kind", "phase", "conf.", "text"):
@@ -97,15 +102,15 @@ def export(
 
         from aether.ops.memory_ops import export_memory
 
-        return export_memory(workspace(ctx), Path(file), force=force,
-                             lock_timeout=lock_timeout(ctx))
+        return export_memory(
+            workspace(ctx), Path(file), force=force, lock_timeout=lock_timeout(ctx)
+        )
 
     execute(json_out, run, _render_export)
 
 
 def _render_export(result: ExportResult, console: Console) -> None:
-    console.print(f"Exported {sum(result.counts.values())} item(s) to {result.path}",
-                  markup=False)
+    console.print(f"Exported {sum(result.counts.values())} item(s) to {result.path}", markup=False)
 
 
 @memory_app.command("import")
@@ -127,8 +132,11 @@ def import_(
 
 
 def _render_import(result: ImportResult, console: Console) -> None:
-    console.print(f"Imported {len(result.added)} new item(s) from {result.path} "
-                  f"({result.read - len(result.added)} already known)", markup=False)
+    console.print(
+        f"Imported {len(result.added)} new item(s) from {result.path} "
+        f"({result.read - len(result.added)} already known)",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

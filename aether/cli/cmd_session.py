@@ -185,21 +185,29 @@ def _render_resume(result: ResumeResult, console: Console) -> None:
             console.print(f"  {d.caste}: {d.at_pause or '-'} -> {d.now or '-'}", markup=False)
         if result.pinned_workers:
             verb = "re-pinned to the profile" if result.adopted else "keep their pinned model"
-            console.print(f"{len(result.pinned_workers)} unfinished worker(s) {verb}"
-                          + ("" if result.adopted else " (--adopt-profile re-pins)"))
+            console.print(
+                f"{len(result.pinned_workers)} unfinished worker(s) {verb}"
+                + ("" if result.adopted else " (--adopt-profile re-pins)")
+            )
     for o in result.orphans:
-        console.print(f"  [yellow]{o.status}[/yellow] {o.id} ({o.caste} on {o.model}): "
-                      f"{escape(o.reason)}")
+        console.print(
+            f"  [yellow]{o.status}[/yellow] {o.id} ({o.caste} on {o.model}): {escape(o.reason)}"
+        )
     for r in result.respawned:
         if r.worker is not None:
-            console.print(f"  respawned {r.lost_id} → {r.worker.get('id')} on "
-                          f"{r.worker.get('model')}")
+            console.print(
+                f"  respawned {r.lost_id} → {r.worker.get('id')} on {r.worker.get('model')}"
+            )
         elif r.error is not None:
-            console.print(f"  [red]respawn of {r.lost_id} failed:[/red] "
-                          f"{escape(r.error.one_line())}")
+            console.print(
+                f"  [red]respawn of {r.lost_id} failed:[/red] {escape(r.error.one_line())}"
+            )
     if result.pending and not result.respawned:
-        console.print(f"{len(result.pending)} worker(s) await a replacement: "
-                      "aether resume --respawn, or aether worker respawn ID", markup=False)
+        console.print(
+            f"{len(result.pending)} worker(s) await a replacement: "
+            "aether resume --respawn, or aether worker respawn ID",
+            markup=False,
+        )
     if result.handoff_moved_to:
         console.print(f"handoff kept as {result.handoff_moved_to}", markup=False, soft_wrap=True)
     console.print(f"Session {s.session.id} started; colony active.")
@@ -257,8 +265,13 @@ def doctor(
 def _render_doctor(result: DoctorResult, console: Console) -> None:
     from rich.markup import escape
 
-    marks = {"ok": "[green]ok[/green]", "warning": "[yellow]warn[/yellow]",
-             "fail": "[red]FAIL[/red]", "skipped": "[dim]skip[/dim]", "info": "[cyan]info[/cyan]"}
+    marks = {
+        "ok": "[green]ok[/green]",
+        "warning": "[yellow]warn[/yellow]",
+        "fail": "[red]FAIL[/red]",
+        "skipped": "[dim]skip[/dim]",
+        "info": "[cyan]info[/cyan]",
+    }
     for c in result.checks:
         console.print(f"{marks.get(c.level, c.level):>6} {c.name}: {escape(c.message)}")
     console.print("healthy" if result.ok else "[red]problems found[/red]")

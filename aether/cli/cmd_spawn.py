@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from aether.ops.spawn import SpawnResult
     from aether.ops.workers import CostsResult, WorkerResult, WorkersResult
 
-worker_app = typer.Typer(help="Workers report back: report, heartbeat, done, fail.",
-                         no_args_is_help=True)
+worker_app = typer.Typer(
+    help="Workers report back: report, heartbeat, done, fail.", no_args_is_help=True
+)
 _COMMAND = typer.Argument(None, help="The worker command (after --).")
-breaker_app = typer.Typer(help="The per-model circuit breaker: status, reset.",
-                          no_args_is_help=True)
+breaker_app = typer.Typer(
+    help="The per-model circuit breaker: status, reset.", no_args_is_help=True
+)
 
 
 def spawn(
@@ -65,10 +67,18 @@ def spawn(
         ws = workspace(ctx)
         ws_holder.append(ws)
         try:
-            return spawn_worker(ws, SpawnRequest(
-                caste=caste, task=task, model=model, context_tokens=context_tokens,
-                tools=tool_list, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx),
-            ))
+            return spawn_worker(
+                ws,
+                SpawnRequest(
+                    caste=caste,
+                    task=task,
+                    model=model,
+                    context_tokens=context_tokens,
+                    tools=tool_list,
+                    no_proxy=no_proxy,
+                    lock_timeout=lock_timeout(ctx),
+                ),
+            )
         except AllModelsFailed as exc:
             if not json_out:  # people get the per-model table; --json carries it in the error
                 from aether.activity import redact
@@ -104,16 +114,21 @@ def attempts_table(attempts: list[dict[str, Any]]) -> str:
     """``AllModelsFailed`` for people: one row per model tried (plain text, on stderr)."""
     head = ("model", "outcome", "status", "timed out", "error")
     rows = [
-        (str(a.get("model") or "?"), str(a.get("outcome") or ""),
-         "-" if a.get("status") is None else str(a.get("status")),
-         "yes" if a.get("timed_out") else "no", str(a.get("error") or "")[:120])
+        (
+            str(a.get("model") or "?"),
+            str(a.get("outcome") or ""),
+            "-" if a.get("status") is None else str(a.get("status")),
+            "yes" if a.get("timed_out") else "no",
+            str(a.get("error") or "")[:120],
+        )
         for a in attempts
     ]
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
     lines = []
     for r in (head, *rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True))
-                     + "  " + r[4])
+        lines.append(
+            "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+        )
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
@@ -127,15 +142,28 @@ def _warnings(warnings: list[str]) -> None:
         warn(w)
 
 
-def _exec(ctx: typer.Context, ws: Any, spawned: SpawnResult, argv: list[str],
-          timeout: float | None, json_out: bool) -> None:
+def _exec(
+    ctx: typer.Context,
+    ws: Any,
+    spawned: SpawnResult,
+    argv: list[str],
+    timeout: float | None,
+    json_out: bool,
+) -> None:
     from aether.ops.spawn import worker_env
     from aether.ops.workers import ExecResult, exec_timeout_for, run_exec
 
     def run() -> ExecResult:
         limit = timeout if timeout is not None else exec_timeout_for(ws, spawned.worker.model)
-        return run_exec(ws, spawned.worker, argv, worker_env(spawned), timeout_s=limit,
-                        json_out=json_out, lock_timeout=lock_timeout(ctx))
+        return run_exec(
+            ws,
+            spawned.worker,
+            argv,
+            worker_env(spawned),
+            timeout_s=limit,
+            json_out=json_out,
+            lock_timeout=lock_timeout(ctx),
+        )
 
     result = execute(json_out, run, _render_exec)
     if result.exit_code != 0:
@@ -153,16 +181,22 @@ def _render_spawn(result: SpawnResult, console: Console) -> None:
     console.print(f"  source: {w.model_source}: {w.model_reason}", markup=False)
     how = w.verification.get("method")
     if how == "probe":
-        console.print(f"  proved by a 1-token probe: deployment {w.verification.get('deployment')}",
-                      markup=False)
+        console.print(
+            f"  proved by a 1-token probe: deployment {w.verification.get('deployment')}",
+            markup=False,
+        )
     elif how == "models-list":
         console.print("  proved by the authenticated model list (probed earlier this session)")
     for a in w.attempts:
         if a.outcome != "ok":
-            console.print(f"  tried {a.model}: {a.outcome} {a.status or ''} {a.error or ''}",
-                          markup=False)
-    console.print(f"Next: eval \"$(aether spawn --caste {w.caste} --print-env)\" or "
-                  f"aether worker heartbeat {w.id}", markup=False)
+            console.print(
+                f"  tried {a.model}: {a.outcome} {a.status or ''} {a.error or ''}", markup=False
+            )
+    console.print(
+        f'Next: eval "$(aether spawn --caste {w.caste} --print-env)" or '
+        f"aether worker heartbeat {w.id}",
+        markup=False,
+    )
 
 
 def _render_exec(result: Any, console: Console) -> None:
@@ -187,11 +221,19 @@ def worker_report(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Report the model a worker used, and its tokens and cost (a mismatch is flagged)."""
+
     def run() -> WorkerResult:
         from aether.ops.workers import report
 
-        return report(workspace(ctx), worker_id, model_used=model_used, tokens_in=tokens_in,
-                      tokens_out=tokens_out, cost=cost, lock_timeout=lock_timeout(ctx))
+        return report(
+            workspace(ctx),
+            worker_id,
+            model_used=model_used,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost=cost,
+            lock_timeout=lock_timeout(ctx),
+        )
 
     result = execute(json_out, run, _render_worker)
     if json_out:
@@ -199,9 +241,13 @@ def worker_report(
 
 
 @worker_app.command("heartbeat")
-def worker_heartbeat(ctx: typer.Context, worker_id: str = typer.Argument(..., metavar="ID"),
-                     json_out: bool = JSON_OPTION) -> None:
+def worker_heartbeat(
+    ctx: typer.Context,
+    worker_id: str = typer.Argument(..., metavar="ID"),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """Say the worker is alive (marks it running)."""
+
     def run() -> WorkerResult:
         from aether.ops.workers import heartbeat
 
@@ -211,9 +257,13 @@ def worker_heartbeat(ctx: typer.Context, worker_id: str = typer.Argument(..., me
 
 
 @worker_app.command("done")
-def worker_done(ctx: typer.Context, worker_id: str = typer.Argument(..., metavar="ID"),
-                json_out: bool = JSON_OPTION) -> None:
+def worker_done(
+    ctx: typer.Context,
+    worker_id: str = typer.Argument(..., metavar="ID"),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """Mark the worker completed."""
+
     def run() -> WorkerResult:
         from aether.ops.workers import finish
 
@@ -223,23 +273,31 @@ def worker_done(ctx: typer.Context, worker_id: str = typer.Argument(..., metavar
 
 
 @worker_app.command("fail")
-def worker_fail(ctx: typer.Context, worker_id: str = typer.Argument(..., metavar="ID"),
-                reason: str = typer.Option(..., "--reason", help="Why it failed."),
-                json_out: bool = JSON_OPTION) -> None:
+def worker_fail(
+    ctx: typer.Context,
+    worker_id: str = typer.Argument(..., metavar="ID"),
+    reason: str = typer.Option(..., "--reason", help="Why it failed."),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """Mark the worker failed, with a reason."""
+
     def run() -> WorkerResult:
         from aether.ops.workers import finish
 
-        return finish(workspace(ctx), worker_id, ok=False, reason=reason,
-                      lock_timeout=lock_timeout(ctx))
+        return finish(
+            workspace(ctx), worker_id, ok=False, reason=reason, lock_timeout=lock_timeout(ctx)
+        )
 
     execute(json_out, run, _render_worker)
 
 
-def workers(ctx: typer.Context,
-            status: str | None = typer.Option(None, "--status", help="Only this status."),
-            json_out: bool = JSON_OPTION) -> None:
+def workers(
+    ctx: typer.Context,
+    status: str | None = typer.Option(None, "--status", help="Only this status."),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """List the colony's workers: caste, model, verified, status, reported model."""
+
     def run() -> WorkersResult:
         from aether.ops.workers import list_workers
 
@@ -259,13 +317,15 @@ def _render_workers(result: WorkersResult, console: Console) -> None:
         table.add_column(col)
     for w in result.workers:
         used = (w.model_used or "") + (" MISMATCH" if w.model_mismatch else "")
-        table.add_row(w.id, w.caste, w.model, "yes" if w.verified else "NO", w.status, used,
-                      w.spawned_at)
+        table.add_row(
+            w.id, w.caste, w.model, "yes" if w.verified else "NO", w.status, used, w.spawned_at
+        )
     console.print(table)
 
 
 def costs(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Tokens and cost reported by workers, per model and per caste."""
+
     def run() -> CostsResult:
         from aether.ops.workers import costs as costs_op
 
@@ -282,14 +342,20 @@ def _render_costs(result: CostsResult, console: Console) -> None:
         for col in ("name", "workers", "tokens in", "tokens out", "cost USD"):
             table.add_column(col, justify="left" if col == "name" else "right")
         for name, b in rows.items():
-            table.add_row(name, f"{b.get('workers', 0):g}", f"{b.get('tokens_in', 0):g}",
-                          f"{b.get('tokens_out', 0):g}", f"{b.get('cost_usd', 0):.4f}")
+            table.add_row(
+                name,
+                f"{b.get('workers', 0):g}",
+                f"{b.get('tokens_in', 0):g}",
+                f"{b.get('tokens_out', 0):g}",
+                f"{b.get('cost_usd', 0):.4f}",
+            )
         console.print(table)
 
 
 class _BreakerResult:
-    def __init__(self, rows: list[dict[str, Any]], reset: str | None = None,
-                 was_open: bool | None = None) -> None:
+    def __init__(
+        self, rows: list[dict[str, Any]], reset: str | None = None, was_open: bool | None = None
+    ) -> None:
         self.rows, self.reset, self.was_open = rows, reset, was_open
 
     def to_json(self) -> dict[str, Any]:
@@ -306,8 +372,12 @@ def _breaker(ctx: typer.Context) -> Any:
     ws = workspace(ctx)
     dump = load_profile_file(ws.profile_file, ws.cache_dir).dump
     b = dump.get("breaker") or {}
-    return Breaker(ws, failures=int(b.get("failures", 3)),
-                   cooldown_s=float(b.get("cooldown_s", 60)), lock_timeout=lock_timeout(ctx))
+    return Breaker(
+        ws,
+        failures=int(b.get("failures", 3)),
+        cooldown_s=float(b.get("cooldown_s", 60)),
+        lock_timeout=lock_timeout(ctx),
+    )
 
 
 @breaker_app.command("status")
@@ -317,9 +387,13 @@ def breaker_status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 
 @breaker_app.command("reset")
-def breaker_reset(ctx: typer.Context, model: str = typer.Argument(..., metavar="MODEL"),
-                  json_out: bool = JSON_OPTION) -> None:
+def breaker_reset(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., metavar="MODEL"),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """Close MODEL's breaker now (forget its failures)."""
+
     def run() -> _BreakerResult:
         breaker = _breaker(ctx)
         had = breaker.reset(model)
@@ -330,15 +404,21 @@ def breaker_reset(ctx: typer.Context, model: str = typer.Argument(..., metavar="
 
 def _render_breaker(result: _BreakerResult, console: Console) -> None:
     if result.reset is not None:
-        console.print(f"breaker of {result.reset} reset" if result.was_open
-                      else f"{result.reset} had no breaker state", markup=False)
+        console.print(
+            f"breaker of {result.reset} reset"
+            if result.was_open
+            else f"{result.reset} had no breaker state",
+            markup=False,
+        )
     if not result.rows:
         console.print("every breaker is closed (no failures recorded)")
     for r in result.rows:
         extra = f" until {r['retry_at']}" if r["state"] == "open" else ""
-        console.print(f"{r['model']}: {r['state']}{extra}, {r['consecutive_failures']}/"
-                      f"{r['threshold']} consecutive failures; last: {r['last_error'] or '-'}",
-                      markup=False)
+        console.print(
+            f"{r['model']}: {r['state']}{extra}, {r['consecutive_failures']}/"
+            f"{r['threshold']} consecutive failures; last: {r['last_error'] or '-'}",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

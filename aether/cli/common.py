@@ -6,12 +6,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import typer
 
 from aether.errors import AetherError
+from aether.records import record
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +28,7 @@ R = TypeVar("R", bound=JsonResult)
 JSON_OPTION = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
 
 
-@dataclass
+@record
 class Globals:
     dir: str | None = None
     lock_timeout: float | None = None

@@ -20,7 +20,6 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from aether.errors import (
 from aether.files import TEMP_SUFFIX, atomic_write_json, canonical_json, fsync_dir, loads_strict
 from aether.files import os_error as _os_error
 from aether.memory import count_items
+from aether.records import field, record
 from aether.state.model import ColonyState
 from aether.timeutil import iso, now
 from aether.workspace import Workspace
@@ -110,11 +110,12 @@ def label_slug(label: str) -> str:
 def chamber_dir(ws: Workspace, name: str) -> Path:
     path = ws.chambers_dir / check_name(name)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
-        raise BadArchiveName(f"{path} is not a chamber directory",
-                             fix="see `aether archive list`")
+        raise BadArchiveName(f"{path} is not a chamber directory", fix="see `aether archive list`")
     if not path.is_dir():
-        raise ArchiveNotFound(f"no chamber named {name!r} in {ws.chambers_dir}",
-                              fix="see the names with `aether archive list`")
+        raise ArchiveNotFound(
+            f"no chamber named {name!r} in {ws.chambers_dir}",
+            fix="see the names with `aether archive list`",
+        )
     return path
 
 
@@ -130,8 +131,11 @@ def archived_sources(ws: Workspace) -> list[tuple[Path, str]]:
         if not base.is_dir() or base.is_symlink():
             continue
         for src in sorted(base.rglob("*")):
-            if (src.is_file() and not src.is_symlink()
-                    and not (src.name.startswith(".") and src.name.endswith(TEMP_SUFFIX))):
+            if (
+                src.is_file()
+                and not src.is_symlink()
+                and not (src.name.startswith(".") and src.name.endswith(TEMP_SUFFIX))
+            ):
                 found.append((src, src.relative_to(ws.root).as_posix()))
     return found
 
@@ -162,7 +166,7 @@ def _copy(
     return digest.hexdigest(), size
 
 
-@dataclass
+@record
 class Chamber:
     name: str
     path: Path
@@ -227,9 +231,11 @@ def build_chamber(
         # re-read every copy before the chamber gets a name (issue: verify before success)
         for rel, meta in files.items():
             if sha256_file(tmp / rel) != meta["sha256"]:
-                raise ArchiveCorrupt(f"the copy of {rel} does not match what was read",
-                                     meaning="the disk returned different bytes; no chamber "
-                                     "was created", fix="check the disk and archive again")
+                raise ArchiveCorrupt(
+                    f"the copy of {rel} does not match what was read",
+                    meaning="the disk returned different bytes; no chamber was created",
+                    fix="check the disk and archive again",
+                )
         manifest = {
             "kind": "aether-chamber",
             "format": CHAMBER_FORMAT,
@@ -262,23 +268,32 @@ def read_manifest(path: Path) -> dict[str, Any]:
     try:
         doc = loads_strict((path / MANIFEST).read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise ArchiveCorrupt(f"chamber {path.name} has no {MANIFEST}",
-                             meaning="it cannot be verified, so it is not trusted",
-                             fix="restore from another chamber") from None
+        raise ArchiveCorrupt(
+            f"chamber {path.name} has no {MANIFEST}",
+            meaning="it cannot be verified, so it is not trusted",
+            fix="restore from another chamber",
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ArchiveCorrupt(f"the manifest of chamber {path.name} is unreadable "
-                             f"({str(exc).splitlines()[0]})",
-                             fix="restore from another chamber") from None
+        raise ArchiveCorrupt(
+            f"the manifest of chamber {path.name} is unreadable ({str(exc).splitlines()[0]})",
+            fix="restore from another chamber",
+        ) from None
     files = doc.get("files") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or doc.get("kind") != "aether-chamber" or not isinstance(
-        files, dict
+    if (
+        not isinstance(doc, dict)
+        or doc.get("kind") != "aether-chamber"
+        or not isinstance(files, dict)
     ):
-        raise ArchiveCorrupt(f"the manifest of chamber {path.name} is not an aether manifest",
-                             fix="restore from another chamber")
+        raise ArchiveCorrupt(
+            f"the manifest of chamber {path.name} is not an aether manifest",
+            fix="restore from another chamber",
+        )
     fmt = doc.get("format")
     if not isinstance(fmt, int) or fmt > CHAMBER_FORMAT:
-        raise ArchiveCorrupt(f"chamber {path.name} has manifest format {fmt!r}; this aether "
-                             f"reads {CHAMBER_FORMAT}", fix="use a newer aether")
+        raise ArchiveCorrupt(
+            f"chamber {path.name} has manifest format {fmt!r}; this aether reads {CHAMBER_FORMAT}",
+            fix="use a newer aether",
+        )
     return doc
 
 
@@ -287,7 +302,7 @@ def _safe_rel(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
-@dataclass
+@record
 class VerifyResult:
     chamber: Chamber
     problems: list[str] = field(default_factory=list)
@@ -329,21 +344,25 @@ def require_verified(ws: Workspace, name: str) -> VerifyResult:
         more = f" (and {len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
         raise ArchiveCorrupt(
             f"chamber {result.chamber.name} failed verification: "
-            + "; ".join(result.problems[:3]) + more,
+            + "; ".join(result.problems[:3])
+            + more,
             meaning="its files are not what was archived; it is not trusted",
             fix="use another chamber (`aether archive list`)",
         )
     return result
 
 
-@dataclass
+@record
 class ListResult:
     chambers: list[Chamber]
     unreadable: list[dict[str, str]]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "chambers": [c.to_json() for c in self.chambers],
-                "unreadable": self.unreadable}
+        return {
+            "ok": True,
+            "chambers": [c.to_json() for c in self.chambers],
+            "unreadable": self.unreadable,
+        }
 
 
 def list_chambers(ws: Workspace) -> ListResult:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aether import activity
 from aether.errors import InvalidInput
 from aether.files import atomic_write_text, list_temp_files
+from aether.records import field, record
 from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Session
 from aether.state.store import Store
@@ -20,7 +20,7 @@ from aether.workspace import Workspace
 MAX_GOAL_CHARS = 10_000
 
 
-@dataclass
+@record
 class InitResult:
     ws: Workspace
     state: ColonyState
@@ -84,7 +84,7 @@ def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = Non
     return InitResult(ws=ws, state=state, replaced_backup=backup, profile_written=profile_written)
 
 
-@dataclass
+@record
 class StatusResult:
     ws: Workspace
     state: ColonyState

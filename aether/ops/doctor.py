@@ -7,12 +7,12 @@ that fails makes ``ok`` false (exit 1); warnings do not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aether.errors import AetherError
 from aether.files import list_temp_files
+from aether.records import field, record
 from aether.state.lock import describe_holder, read_holder
 from aether.workspace import Workspace
 
@@ -21,7 +21,7 @@ LARGE_STATE_BYTES = 2 * 1024 * 1024
 PROXY_TIMEOUT_S = 1.5
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     name: str
     level: str  # ok | info | warning | fail | skipped
@@ -32,7 +32,7 @@ class Check:
         return {"check": self.name, "level": self.level, "message": self.message, **self.data}
 
 
-@dataclass
+@record
 class DoctorResult:
     ws: Workspace
     checks: list[Check] = field(default_factory=list)
@@ -42,8 +42,11 @@ class DoctorResult:
         return not any(c.level == "fail" for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "root": str(self.ws.root),
-                "checks": [c.to_json() for c in self.checks]}
+        return {
+            "ok": self.ok,
+            "root": str(self.ws.root),
+            "checks": [c.to_json() for c in self.checks],
+        }
 
 
 def _size(path: Path) -> int | None:
@@ -66,8 +69,13 @@ def _lock_check(ws: Workspace) -> Check:
 
     if not ws.lock_file.exists():
         return Check("lock", "ok", "free (no lock file yet)")
-    lock = FileLock(str(ws.lock_file), timeout=0, thread_local=False,
-                    fallback_to_soft=False, preserve_lock_file=True)
+    lock = FileLock(
+        str(ws.lock_file),
+        timeout=0,
+        thread_local=False,
+        fallback_to_soft=False,
+        preserve_lock_file=True,
+    )
     try:
         lock.acquire()
     except Timeout:
@@ -97,15 +105,22 @@ def _proxy_check(endpoint: str) -> Check:
         conn.request("GET", path)
         status = conn.getresponse().status
     except OSError as exc:
-        return Check("proxy", "warning", f"{endpoint} unreachable ({exc})",
-                     {"reachable": False})
+        return Check("proxy", "warning", f"{endpoint} unreachable ({exc})", {"reachable": False})
     finally:
         conn.close()
     if status == 200:
-        return Check("proxy", "ok", f"{endpoint} ready (readiness only; the key is checked on "
-                     "spawn)", {"reachable": True})
-    return Check("proxy", "warning", f"{endpoint} answered {status} to readiness",
-                 {"reachable": True, "status": status})
+        return Check(
+            "proxy",
+            "ok",
+            f"{endpoint} ready (readiness only; the key is checked on spawn)",
+            {"reachable": True},
+        )
+    return Check(
+        "proxy",
+        "warning",
+        f"{endpoint} answered {status} to readiness",
+        {"reachable": True, "status": status},
+    )
 
 
 def _profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
@@ -114,10 +129,18 @@ def _profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
     try:
         profile = load_profile(ws)
     except AetherError as exc:
-        return [Check("profile", "fail", exc.one_line()),
-                Check("proxy", "skipped", "no valid profile to read the endpoint from")]
-    checks = [Check("profile", "ok", f"{ws.profile_file.name} valid, hash {profile_hash(profile)}",
-                    {"castes": len(profile.castes), "models": len(profile.models)})]
+        return [
+            Check("profile", "fail", exc.one_line()),
+            Check("proxy", "skipped", "no valid profile to read the endpoint from"),
+        ]
+    checks = [
+        Check(
+            "profile",
+            "ok",
+            f"{ws.profile_file.name} valid, hash {profile_hash(profile)}",
+            {"castes": len(profile.castes), "models": len(profile.models)},
+        )
+    ]
     if not check_proxy:
         checks.append(Check("proxy", "skipped", "--no-proxy"))
     elif getattr(profile.proxy, "standalone", False):
@@ -140,36 +163,67 @@ def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
         state = None
     if state is not None:
         level = "warning" if size > LARGE_STATE_BYTES else "ok"
-        add(Check("state", level,
-                  f"{size / 1024:.1f} KiB, format {state.version}, serial {state.serial}, "
-                  f"status {state.status}", {"bytes": size, "serial": state.serial}))
+        add(
+            Check(
+                "state",
+                level,
+                f"{size / 1024:.1f} KiB, format {state.version}, serial {state.serial}, "
+                f"status {state.status}",
+                {"bytes": size, "serial": state.serial},
+            )
+        )
         archived_lines = _count_lines(ws.events_archive)
-        add(Check("events", "ok",
-                  f"{len(state.events)} in the state (cap {state.settings.event_cap}), "
-                  f"{state.events_archived} compacted to {ws.events_archive.name}",
-                  {"in_state": len(state.events), "cap": state.settings.event_cap,
-                   "archived": state.events_archived, "archive_lines": archived_lines}))
+        add(
+            Check(
+                "events",
+                "ok",
+                f"{len(state.events)} in the state (cap {state.settings.event_cap}), "
+                f"{state.events_archived} compacted to {ws.events_archive.name}",
+                {
+                    "in_state": len(state.events),
+                    "cap": state.settings.event_cap,
+                    "archived": state.events_archived,
+                    "archive_lines": archived_lines,
+                },
+            )
+        )
         by_status: dict[str, int] = {}
         for w in state.workers:
             by_status[w.status] = by_status.get(w.status, 0) + 1
         compacted = sum(c.total for c in state.worker_counts.values())
         orphans = by_status.get("lost", 0) + by_status.get("never_started", 0)
-        add(Check("workers", "warning" if orphans else "ok",
-                  f"{len(state.workers)} in the state "
-                  + (", ".join(f"{n} {k}" for k, n in sorted(by_status.items())) or "")
-                  + f"; {compacted} compacted to {ws.workers_history.name}",
-                  {"in_state": len(state.workers), "by_status": by_status,
-                   "compacted": compacted,
-                   "history_bytes": _size(ws.workers_history) or 0}))
+        add(
+            Check(
+                "workers",
+                "warning" if orphans else "ok",
+                f"{len(state.workers)} in the state "
+                + (", ".join(f"{n} {k}" for k, n in sorted(by_status.items())) or "")
+                + f"; {compacted} compacted to {ws.workers_history.name}",
+                {
+                    "in_state": len(state.workers),
+                    "by_status": by_status,
+                    "compacted": compacted,
+                    "history_bytes": _size(ws.workers_history) or 0,
+                },
+            )
+        )
     add(_lock_check(ws))
-    temps = [p for d in (ws.data_dir, ws.root, ws.memory_dir, ws.chambers_dir)
-             for p in list_temp_files(d)]
+    temps = [
+        p
+        for d in (ws.data_dir, ws.root, ws.memory_dir, ws.chambers_dir)
+        for p in list_temp_files(d)
+    ]
     temp_dirs = sorted(ws.chambers_dir.glob(".tmp-*")) if ws.chambers_dir.is_dir() else []
     if temps or temp_dirs:
-        add(Check("temp files", "warning",
-                  f"{len(temps)} leftover temp file(s), {len(temp_dirs)} unfinished chamber(s) "
-                  "(a crashed write; the next write sweeps data/)",
-                  {"files": [str(p) for p in temps + temp_dirs]}))
+        add(
+            Check(
+                "temp files",
+                "warning",
+                f"{len(temps)} leftover temp file(s), {len(temp_dirs)} unfinished chamber(s) "
+                "(a crashed write; the next write sweeps data/)",
+                {"files": [str(p) for p in temps + temp_dirs]},
+            )
+        )
     else:
         add(Check("temp files", "ok", "none"))
     if ws.handoff_file.exists():
@@ -181,8 +235,14 @@ def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
             add(Check("handoff", "warning", exc.one_line()))
         else:
             mine = state is None or doc.colony_id == state.colony_id
-            add(Check("handoff", "ok" if mine else "warning",
-                      f"paused {doc.paused_at}, serial {doc.serial}" if mine
-                      else f"belongs to colony {doc.colony_id}"))
+            add(
+                Check(
+                    "handoff",
+                    "ok" if mine else "warning",
+                    f"paused {doc.paused_at}, serial {doc.serial}"
+                    if mine
+                    else f"belongs to colony {doc.colony_id}",
+                )
+            )
     result.checks.extend(_profile_checks(ws, check_proxy))
     return result

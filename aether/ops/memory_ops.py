@@ -7,7 +7,6 @@ learning does not bump the state's serial, so it never makes a handoff look stal
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from aether.memory import (
     new_item,
     normalise_text,
 )
+from aether.records import field, record
 from aether.state.store import Store
 from aether.timeutil import iso
 from aether.workspace import Workspace
@@ -37,7 +37,7 @@ MAX_IMPORT_BYTES = 32 * 1024 * 1024
 EXPORT_KIND = "aether-memory-export"
 
 
-@dataclass
+@record
 class AddResult:
     item: MemoryItem
     added: bool
@@ -61,14 +61,18 @@ def add_memory(
         )
     text = text.strip()
     if not text:
-        raise InvalidInput("the text is empty", fix=f'say what to remember: aether memory add '
-                           f'{kind} "TEXT"')
+        raise InvalidInput(
+            "the text is empty", fix=f'say what to remember: aether memory add {kind} "TEXT"'
+        )
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"the text is {len(text)} characters (limit {MAX_TEXT})",
-                           fix="keep one item to one idea")
+        raise InvalidInput(
+            f"the text is {len(text)} characters (limit {MAX_TEXT})",
+            fix="keep one item to one idea",
+        )
     if confidence is not None and (math.isnan(confidence) or not 0 <= confidence <= 1):
-        raise InvalidInput(f"--confidence {confidence} is not between 0 and 1",
-                           fix="use e.g. --confidence 0.8")
+        raise InvalidInput(
+            f"--confidence {confidence} is not between 0 and 1", fix="use e.g. --confidence 0.8"
+        )
     if not ws.exists():
         Store(ws).load()  # raises the precise NoColony
     item = new_item(kind, text, phase=phase, confidence=confidence, source="user")
@@ -82,7 +86,7 @@ def add_memory(
     return AddResult(item, bool(added))
 
 
-@dataclass
+@record
 class ListResult:
     items: list[MemoryItem]
     counts: dict[str, int]
@@ -109,14 +113,18 @@ def list_memory(ws: Workspace, kind: str | None = None) -> ListResult:
     return ListResult(items, counts, kind)
 
 
-@dataclass
+@record
 class ExportResult:
     path: Path
     counts: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "path": str(self.path), "counts": self.counts,
-                "total": sum(self.counts.values())}
+        return {
+            "ok": True,
+            "path": str(self.path),
+            "counts": self.counts,
+            "total": sum(self.counts.values()),
+        }
 
 
 def export_document(ws: Workspace) -> dict[str, Any]:
@@ -136,11 +144,15 @@ def write_export(ws: Workspace, target: Path, *, force: bool) -> ExportResult:
     if target.is_dir():
         raise InvalidInput(f"{target} is a directory", fix="name a file, e.g. memory.json")
     if target.exists() and not force:
-        raise InvalidInput(f"{target} already exists",
-                           fix="choose another file name or pass --force to overwrite it")
+        raise InvalidInput(
+            f"{target} already exists",
+            fix="choose another file name or pass --force to overwrite it",
+        )
     if not target.parent.is_dir():
-        raise InvalidInput(f"the directory {target.parent} does not exist",
-                           fix="create it first or choose another path")
+        raise InvalidInput(
+            f"the directory {target.parent} does not exist",
+            fix="create it first or choose another path",
+        )
     doc = export_document(ws)
     atomic_write_json(target, doc)
     counts: dict[str, int] = {}
@@ -160,16 +172,21 @@ def export_memory(
     return result
 
 
-@dataclass
+@record
 class ImportResult:
     path: Path
     read: int
     added: list[MemoryItem] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "path": str(self.path), "read": self.read,
-                "added": len(self.added), "duplicates": self.read - len(self.added),
-                "items": [i.model_dump(mode="json") for i in self.added]}
+        return {
+            "ok": True,
+            "path": str(self.path),
+            "read": self.read,
+            "added": len(self.added),
+            "duplicates": self.read - len(self.added),
+            "items": [i.model_dump(mode="json") for i in self.added],
+        }
 
 
 def _bad_import(path: Path, why: str) -> MemoryFileError:
@@ -199,13 +216,13 @@ def read_import(path: Path) -> list[MemoryItem]:
     except ValueError as exc:
         raise _bad_import(path, f"invalid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict) or doc.get("kind") != EXPORT_KIND:
-        raise _bad_import(path, f"no \"kind\": \"{EXPORT_KIND}\" marker")
+        raise _bad_import(path, f'no "kind": "{EXPORT_KIND}" marker')
     fmt = doc.get("format")
     if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > MEMORY_FORMAT:
         raise _bad_import(path, f"format {fmt!r} is not one this aether reads ({MEMORY_FORMAT})")
     raw_items = doc.get("items")
     if not isinstance(raw_items, list):
-        raise _bad_import(path, "\"items\" is not a list")
+        raise _bad_import(path, '"items" is not a list')
     items: list[MemoryItem] = []
     for n, raw_item in enumerate(raw_items):
         try:

@@ -10,12 +10,12 @@ pre-migration backup before it writes the upgraded state.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aether.errors import CheckFailed
 from aether.files import canonical_json, loads_strict
+from aether.records import field, record
 from aether.state.migrations import CURRENT_VERSION, MigrationStep, UpgradeResult
 from aether.state.model import ColonyState
 from aether.workspace import Workspace
@@ -37,7 +37,7 @@ def legacy_paths(legacy: dict[str, Any]) -> list[str]:
     return sorted(paths)
 
 
-@dataclass
+@record
 class MigrateResult:
     ws: Workspace
     mode: Mode
@@ -107,28 +107,40 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
         "profile_binding; aether routes by " + ws.profile_file.name
     )
     if not ws.profile_file.is_file():
-        return (head + ", which does not exist: run `aether profile init`"
-                + (f" and set proxy.endpoint to {old['proxy_endpoint']}"
-                   if isinstance(old.get("proxy_endpoint"), str) else ""))
+        return (
+            head
+            + ", which does not exist: run `aether profile init`"
+            + (
+                f" and set proxy.endpoint to {old['proxy_endpoint']}"
+                if isinstance(old.get("proxy_endpoint"), str)
+                else ""
+            )
+        )
     try:
         profile = load_profile(ws)
     except AetherError as exc:
         return head + f", which is invalid ({exc.what}): run `aether profile validate`"
     problems: list[str] = []
     endpoint = old.get("proxy_endpoint")
-    if isinstance(endpoint, str) and endpoint.rstrip("/") != str(
-        profile.proxy.endpoint
-    ).rstrip("/"):
+    if isinstance(endpoint, str) and endpoint.rstrip("/") != str(profile.proxy.endpoint).rstrip(
+        "/"
+    ):
         problems.append(f"its proxy.endpoint is {profile.proxy.endpoint}, not {endpoint}")
     enabled = old.get("routing_enabled")
     if isinstance(enabled, bool) and enabled == profile.proxy.standalone:
         problems.append(
-            "routing was " + ("on" if enabled else "off") + " but proxy.standalone is "
+            "routing was "
+            + ("on" if enabled else "off")
+            + " but proxy.standalone is "
             + str(profile.proxy.standalone).lower()
         )
     if problems:
-        return (head + ", which differs: " + "; ".join(problems)
-                + " (edit it if the old values are the ones you want)")
+        return (
+            head
+            + ", which differs: "
+            + "; ".join(problems)
+            + " (edit it if the old values are the ones you want)"
+        )
     return head + ", which agrees with it (proxy endpoint and routing)"
 
 

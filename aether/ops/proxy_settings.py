@@ -6,11 +6,12 @@ these settings without importing the proxy client, the breaker and the verificat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from aether.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class ProxySettings:
     endpoint: str
     key_env: str

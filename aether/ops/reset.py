@@ -16,7 +16,6 @@ that ``--forget-memory`` comes with the colony's id or name typed back (``forget
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from aether.memory import count_items, memory_files
 from aether.ops.archive import Chamber, Progress, build_chamber, os_error
 from aether.ops.memory_ops import write_export
 from aether.ops.session import move_handoff_to_history
+from aether.records import field, record
 from aether.state.model import ColonyState, Plan, Session
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
@@ -35,7 +35,7 @@ from aether.workspace import Workspace
 RESET_LABEL = "before-reset"
 
 
-@dataclass
+@record
 class ResetPlan:
     colony_id: str
     goal: str
@@ -45,8 +45,13 @@ class ResetPlan:
     memory_items: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"colony_id": self.colony_id, "goal": self.goal, "cleared": self.cleared,
-                "kept": self.kept, "memory_items": self.memory_items}
+        return {
+            "colony_id": self.colony_id,
+            "goal": self.goal,
+            "cleared": self.cleared,
+            "kept": self.kept,
+            "memory_items": self.memory_items,
+        }
 
 
 def _memory_total(ws: Workspace) -> int:
@@ -59,15 +64,33 @@ def _memory_total(ws: Workspace) -> int:
 def plan_reset(ws: Workspace, state: ColonyState, *, forget_memory: bool) -> ResetPlan:
     plan = ResetPlan(state.colony_id, state.goal, state.name, memory_items=_memory_total(ws))
     c, k = plan.cleared.append, plan.kept.append
-    c({"what": "workers", "detail": f"{len(state.workers)} in the state, "
-       f"{sum(x.total for x in state.worker_counts.values())} compacted counts"})
-    c({"what": "plan", "detail": f"{len(state.plan.phases)} phases, current phase "
-       f"{state.current_phase if state.current_phase is not None else '-'}"})
+    c(
+        {
+            "what": "workers",
+            "detail": f"{len(state.workers)} in the state, "
+            f"{sum(x.total for x in state.worker_counts.values())} compacted counts",
+        }
+    )
+    c(
+        {
+            "what": "plan",
+            "detail": f"{len(state.plan.phases)} phases, current phase "
+            f"{state.current_phase if state.current_phase is not None else '-'}",
+        }
+    )
     c({"what": "session", "detail": f"{state.session.id} (a new session starts)"})
-    c({"what": "events", "detail": f"{len(state.events)} in the state, "
-       f"{state.events_archived} compacted"})
-    c({"what": "errors and signals", "detail": f"{len(state.errors)} errors, "
-       f"{len(state.signals)} signals"})
+    c(
+        {
+            "what": "events",
+            "detail": f"{len(state.events)} in the state, {state.events_archived} compacted",
+        }
+    )
+    c(
+        {
+            "what": "errors and signals",
+            "detail": f"{len(state.errors)} errors, {len(state.signals)} signals",
+        }
+    )
     for path in (ws.events_archive, ws.workers_history, ws.breaker_file):
         if path.exists():
             c({"what": "file", "detail": str(path.relative_to(ws.root))})
@@ -82,7 +105,7 @@ def plan_reset(ws: Workspace, state: ColonyState, *, forget_memory: bool) -> Res
     return plan
 
 
-@dataclass
+@record
 class ResetResult:
     plan: ResetPlan
     dry_run: bool
@@ -116,10 +139,15 @@ def clear_working_state(state: ColonyState, chamber: str) -> None:
     state.signals = []
     state.status = "idle"
     state.status_detail = None
-    state.session = Session(id=new_id("session"), started_at=stamp,
-                            previous_ids=[*old.previous_ids, old.id][-50:])
-    state.add_event("colony.reset", f"working state cleared; archived in chambers/{chamber}",
-                    source="reset", chamber=chamber)
+    state.session = Session(
+        id=new_id("session"), started_at=stamp, previous_ids=[*old.previous_ids, old.id][-50:]
+    )
+    state.add_event(
+        "colony.reset",
+        f"working state cleared; archived in chambers/{chamber}",
+        source="reset",
+        chamber=chamber,
+    )
 
 
 def preview_reset(ws: Workspace, *, forget_memory: bool = False) -> ResetResult:
@@ -141,8 +169,9 @@ def reset_colony(
     store = Store(ws, lock_timeout=lock_timeout)
     with store.transaction() as tx:
         s = tx.state
-        if forget_memory and (not forget_confirmation
-                              or forget_confirmation.strip() not in {s.colony_id, s.name}):
+        if forget_memory and (
+            not forget_confirmation or forget_confirmation.strip() not in {s.colony_id, s.name}
+        ):
             raise ConfirmationRequired(
                 "--forget-memory needs the colony id or name typed back"
                 + (f" (got {forget_confirmation!r})" if forget_confirmation else ""),
@@ -154,8 +183,9 @@ def reset_colony(
         exported = write_export(ws, export, force=False).path if export else None
         chamber = build_chamber(ws, s, label=label or RESET_LABEL, progress=progress)
         clear_working_state(s, chamber.name)
-    result = ResetResult(plan, dry_run=False, chamber=chamber, export=exported,
-                         session_id=tx.state.session.id)
+    result = ResetResult(
+        plan, dry_run=False, chamber=chamber, export=exported, session_id=tx.state.session.id
+    )
     with store.lock():
         for path in (ws.events_archive, ws.workers_history, ws.breaker_file):
             try:
@@ -174,6 +204,11 @@ def reset_colony(
             if ws.memory_dir.is_dir():
                 fsync_dir(ws.memory_dir)
             result.memory_forgotten = True
-    activity.log(ws, "reset", chamber=chamber.name, forget_memory=forget_memory,
-                 export=str(exported) if exported else None)
+    activity.log(
+        ws,
+        "reset",
+        chamber=chamber.name,
+        forget_memory=forget_memory,
+        export=str(exported) if exported else None,
+    )
     return result

@@ -16,11 +16,11 @@ Orphans are marked and listed, never re-run silently: ``resume --respawn`` or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aether.errors import AetherError, WorkerNotFound, WorkerStateConflict
+from aether.records import record
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, parse_iso
@@ -29,7 +29,7 @@ from aether.workspace import Workspace
 ORPHAN_STATUSES = frozenset({"lost", "never_started"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Orphan:
     id: str
     caste: str
@@ -67,21 +67,36 @@ def classify(worker: Worker, *, ended: datetime, now: datetime, limit_s: int) ->
     started = worker.started_at or (worker.heartbeat_at if worker.status == "running" else None)
     if worker.status == "spawned" and not started:
         return Orphan(
-            worker.id, worker.caste, worker.model, worker.task, worker.status, "never_started",
+            worker.id,
+            worker.caste,
+            worker.model,
+            worker.task,
+            worker.status,
+            "never_started",
             f"spawned at {worker.spawned_at} and never reported a start",
         )
     last_text = worker.heartbeat_at or worker.started_at
     last = _when(last_text)
     if last is None or last <= ended:  # second precision: "at the pause" is not "after"
         return Orphan(
-            worker.id, worker.caste, worker.model, worker.task, worker.status, "lost",
+            worker.id,
+            worker.caste,
+            worker.model,
+            worker.task,
+            worker.status,
+            "lost",
             f"started at {worker.started_at or '?'}, last sign of life {last_text or 'never'}, "
             "and it did not finish before the session ended",
         )
     age = (now - last).total_seconds()
     if age > limit_s:
         return Orphan(
-            worker.id, worker.caste, worker.model, worker.task, worker.status, "lost",
+            worker.id,
+            worker.caste,
+            worker.model,
+            worker.task,
+            worker.status,
+            "lost",
             f"last heartbeat {int(age)} s ago, over the {limit_s} s limit",
         )
     return None
@@ -121,7 +136,7 @@ def pending_orphans(state: ColonyState) -> list[Worker]:
     return [w for w in state.workers if w.status in ORPHAN_STATUSES and not w.replaced_by]
 
 
-@dataclass
+@record
 class RespawnOutcome:
     lost_id: str
     caste: str

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from aether.ops.archive import (
     sha256_file,
 )
 from aether.ops.session import move_handoff_to_history
+from aether.records import field, record
 from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.timeutil import iso
@@ -44,7 +44,7 @@ STATE_SIDE = (
 )
 
 
-@dataclass
+@record
 class ArchiveResult:
     chamber: Chamber
     reset: Any = None  # a ResetResult when `archive --reset` ran
@@ -84,12 +84,16 @@ def overwrite_conflict(current: ColonyState, manifest: dict[str, Any]) -> str | 
     and goal, so it is refused like working state.
     """
     if has_working_state(current):
-        return (f"this colony has working state ({len(current.workers)} workers, "
-                f"{len(current.plan.phases)} phases); restore would overwrite it")
+        return (
+            f"this colony has working state ({len(current.workers)} workers, "
+            f"{len(current.plan.phases)} phases); restore would overwrite it"
+        )
     archived_id = manifest.get("colony_id")
     if archived_id != current.colony_id:
-        return (f"this is another colony ({current.colony_id}, goal {current.goal[:60]!r}) "
-                f"than the chamber's ({archived_id}); restore would replace it")
+        return (
+            f"this is another colony ({current.colony_id}, goal {current.goal[:60]!r}) "
+            f"than the chamber's ({archived_id}); restore would replace it"
+        )
     return None
 
 
@@ -111,7 +115,7 @@ def check_restorable_state(chamber: Chamber) -> None:
         ) from None
 
 
-@dataclass
+@record
 class RestoreResult:
     chamber: Chamber
     safety_chamber: Chamber | None
@@ -158,8 +162,9 @@ def restore_chamber(
     chamber = verified.chamber
     files: dict[str, Any] = chamber.manifest["files"]
     if "data/COLONY_STATE.json" not in files:
-        raise ArchiveCorrupt(f"chamber {chamber.name} holds no colony state",
-                             fix="choose another chamber")
+        raise ArchiveCorrupt(
+            f"chamber {chamber.name} holds no colony state", fix="choose another chamber"
+        )
     check_restorable_state(chamber)
     store = Store(ws, lock_timeout=lock_timeout)
     stamp = iso().replace(":", "").replace("-", "")
@@ -211,11 +216,14 @@ def restore_chamber(
                 result.restored.append(rel)
         profile = files.get("model-profiles.yaml")
         if profile is not None:
-            result.profile_differs = (
-                not ws.profile_file.is_file()
-                or sha256_file(ws.profile_file) != profile.get("sha256")
-            )
-    activity.log(ws, "archive.restore", chamber=chamber.name,
-                 safety_chamber=safety.name if safety else None,
-                 memory_added=result.memory_added)
+            result.profile_differs = not ws.profile_file.is_file() or sha256_file(
+                ws.profile_file
+            ) != profile.get("sha256")
+    activity.log(
+        ws,
+        "archive.restore",
+        chamber=chamber.name,
+        safety_chamber=safety.name if safety else None,
+        memory_added=result.memory_added,
+    )
     return result

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aether.errors import CheckFailed, InvalidInput, ProfileInvalid
+from aether.records import field, record
 from aether.routing.loader import LoadedProfile, load_profile_file
 from aether.routing.resolve import RouteRequest, RoutingDecision, resolve
 
@@ -18,7 +18,7 @@ MAX_TASK_CHARS = 200_000
 MAX_CONTEXT_TOKENS = 100_000_000
 
 
-@dataclass
+@record
 class RouteResult:
     decision: RoutingDecision
     profile_file: Path
@@ -76,7 +76,7 @@ def route_task(
     return result
 
 
-@dataclass
+@record
 class ShowResult:
     loaded: LoadedProfile
     rows: list[RoutingDecision]
@@ -119,7 +119,7 @@ def show_profile(path: Path, cache_dir: Path | None) -> ShowResult:
     return ShowResult(loaded, rows)
 
 
-@dataclass
+@record
 class ValidateResult:
     analysis: Analysis
     profile_hash: str | None
@@ -151,7 +151,7 @@ def validate_profile(path: Path) -> ValidateResult:
     return ValidateResult(analysis, digest)
 
 
-@dataclass
+@record
 class MigrateResult:
     path: Path
     source_format: str
@@ -248,7 +248,7 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
     )
 
 
-@dataclass
+@record
 class DocsResult:
     output: Path
     changed: bool
@@ -303,7 +303,7 @@ def write_docs(loaded: LoadedProfile, source: str, output: Path, *, check: bool)
     return DocsResult(output, changed, check, loaded.table.profile_hash)
 
 
-@dataclass
+@record
 class InitProfileResult:
     path: Path
     backup: Path | None

@@ -14,7 +14,6 @@ is reported and resume goes on; a handoff from another colony stops it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from aether.ops.respawn import (
     pending_orphans,
     respawn_one,
 )
+from aether.records import field, record
 from aether.state.model import ColonyState, Session
 from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
@@ -44,7 +44,7 @@ from aether.workspace import Workspace
 # --- facts gathered outside the state ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProfileSnapshot:
     hash: str | None
     caste_models: dict[str, str]
@@ -130,7 +130,7 @@ def _memory_or_empty(ws: Workspace, warnings: list[str]) -> dict[str, list[Memor
 # --- pause -------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class PauseResult:
     ws: Workspace
     state: ColonyState
@@ -214,7 +214,7 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
 # --- resume ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CasteDrift:
     caste: str
     at_pause: str | None
@@ -232,7 +232,7 @@ def caste_drift(before: dict[str, str], after: dict[str, str]) -> list[CasteDrif
     ]
 
 
-@dataclass
+@record
 class ResumeResult:
     ws: Workspace
     state: ColonyState
@@ -351,8 +351,7 @@ def _refuse(
         )
     if doc is not None and doc.colony_id != s.colony_id and not ignore_handoff:
         raise HandoffError(
-            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony "
-            f"({s.colony_id})",
+            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony ({s.colony_id})",
             meaning="it was copied from another project; nothing was changed",
             fix="move it away, or run `aether resume --ignore-handoff` (it is then kept "
             "in .aether/handoff-history/)",
@@ -401,23 +400,35 @@ def resume(
             check("handoff", "warning", f"HANDOFF.md of colony {doc.colony_id} ignored")
         else:
             if doc.serial < s.serial:
-                check("handoff", "warning",
-                      f"the state changed after the handoff was written (serial {doc.serial} → "
-                      f"{s.serial}); the state wins")
+                check(
+                    "handoff",
+                    "warning",
+                    f"the state changed after the handoff was written (serial {doc.serial} → "
+                    f"{s.serial}); the state wins",
+                )
             elif doc.serial > s.serial:
-                check("handoff", "warning",
-                      f"the handoff is newer than the state (serial {doc.serial} > {s.serial}): "
-                      "the state was restored or rolled back; the state wins")
+                check(
+                    "handoff",
+                    "warning",
+                    f"the handoff is newer than the state (serial {doc.serial} > {s.serial}): "
+                    "the state was restored or rolled back; the state wins",
+                )
             elif doc.session_id != s.session.id:
-                check("handoff", "warning",
-                      f"the handoff names session {doc.session_id}, the state {s.session.id}")
+                check(
+                    "handoff",
+                    "warning",
+                    f"the handoff names session {doc.session_id}, the state {s.session.id}",
+                )
             else:
                 check("handoff", "ok", f"belongs to this colony, serial {doc.serial} matches")
             missing = [w.id for w in doc.workers if s.worker(w.id) is None]
             if missing:
-                check("handoff", "warning",
-                      f"{len(missing)} worker(s) in the handoff are not in the state: "
-                      + ", ".join(missing[:5]))
+                check(
+                    "handoff",
+                    "warning",
+                    f"{len(missing)} worker(s) in the handoff are not in the state: "
+                    + ", ".join(missing[:5]),
+                )
         # 2. profile drift
         at_pause = dict(previous.caste_models_at_pause)
         drift: list[CasteDrift] = []
@@ -432,22 +443,36 @@ def resume(
             drift = caste_drift(at_pause, snapshot.caste_models)
             changed = {d.caste for d in drift if d.now is not None}
             for w in s.workers:
-                if w.caste in changed and not w.replaced_by and w.status not in (
-                    "completed", "failed"
+                if (
+                    w.caste in changed
+                    and not w.replaced_by
+                    and w.status not in ("completed", "failed")
                 ):
                     new_model = snapshot.caste_models[w.caste]
                     if adopt_profile:
                         w.repin_to = new_model
-                    pinned.append({"id": w.id, "caste": w.caste, "model": w.model,
-                                   "profile_model": new_model})
+                    pinned.append(
+                        {"id": w.id, "caste": w.caste, "model": w.model, "profile_model": new_model}
+                    )
             names = ", ".join(f"{d.caste} {d.at_pause or '-'} → {d.now or '-'}" for d in drift)
-            check("profile", "warning",
-                  f"the profile changed ({previous.profile_hash_at_pause} → {snapshot.hash})"
-                  + (f"; castes now routed differently: {names}" if drift else
-                     "; no caste's model changed"))
+            check(
+                "profile",
+                "warning",
+                f"the profile changed ({previous.profile_hash_at_pause} → {snapshot.hash})"
+                + (
+                    f"; castes now routed differently: {names}"
+                    if drift
+                    else "; no caste's model changed"
+                ),
+            )
             if adopt_profile and drift:
-                s.add_event("profile.adopted", names, source="resume",
-                            profile_hash=snapshot.hash, castes=sorted(changed))
+                s.add_event(
+                    "profile.adopted",
+                    names,
+                    source="resume",
+                    profile_hash=snapshot.hash,
+                    castes=sorted(changed),
+                )
         # 3. git drift (information only)
         git_changes: list[str] = []
         before = previous.git_at_pause or (doc.git.to_json() if doc and doc.git else None)
@@ -464,9 +489,12 @@ def resume(
         ended = parse_iso(previous.paused_at) if was_paused and previous.paused_at else moment
         orphans = mark_orphans(s, ended=ended, now=moment, limit_s=heartbeat_limit_s)
         if orphans:
-            check("workers", "warning",
-                  f"{len(orphans)} worker(s) did not finish: "
-                  + ", ".join(f"{o.id} {o.status}" for o in orphans[:8]))
+            check(
+                "workers",
+                "warning",
+                f"{len(orphans)} worker(s) did not finish: "
+                + ", ".join(f"{o.id} {o.status}" for o in orphans[:8]),
+            )
         else:
             check("workers", "ok", "no orphaned workers")
         # 5. the new session
@@ -478,14 +506,25 @@ def resume(
             previous_ids=[*previous.previous_ids, previous.id][-50:],
         )
         s.status = "active"
-        s.add_event("session.resumed", previous.note or "", source="resume",
-                    previous_session_id=previous.id, orphans=len(orphans))
+        s.add_event(
+            "session.resumed",
+            previous.note or "",
+            source="resume",
+            previous_session_id=previous.id,
+            orphans=len(orphans),
+        )
     state = tx.state
     with store.lock():
         moved = move_handoff_to_history(ws, previous.id, raw)
-    activity.log(ws, "resume", session_id=state.session.id, previous_session_id=previous.id,
-                 orphans=[o.id for o in orphans], drift=[d.caste for d in drift],
-                 adopted=adopt_profile)
+    activity.log(
+        ws,
+        "resume",
+        session_id=state.session.id,
+        previous_session_id=previous.id,
+        orphans=[o.id for o in orphans],
+        drift=[d.caste for d in drift],
+        adopted=adopt_profile,
+    )
     result = ResumeResult(
         ws=ws,
         state=state,

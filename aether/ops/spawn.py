@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass, field
 from typing import Any
 
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound
+from aether.records import field, record
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
@@ -42,7 +42,7 @@ CONFLICTING_VARS = (
 )
 
 
-@dataclass
+@record
 class SpawnRequest:
     caste: str
     task: str | None = None
@@ -55,7 +55,7 @@ class SpawnRequest:
     lock_timeout: float | None = None
 
 
-@dataclass
+@record
 class SpawnResult:
     worker: Worker  # as recorded in the state
     endpoint: str = ""
@@ -85,8 +85,10 @@ def _validate(request: SpawnRequest) -> None:
             fix="pass the expected context size in tokens",
         )
     if len(request.tools) > MAX_TOOLS or any(not t.strip() for t in request.tools):
-        raise InvalidInput("--tools must be a comma-separated list of up to 64 tool names",
-                           fix="e.g. --tools read,edit,bash")
+        raise InvalidInput(
+            "--tools must be a comma-separated list of up to 64 tool names",
+            fix="e.g. --tools read,edit,bash",
+        )
 
 
 def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
@@ -107,11 +109,17 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     loaded = load_profile_file(ws.profile_file, ws.cache_dir)
     table = loaded.table
     settings = ProxySettings.from_dump(loaded.dump)
-    decision = resolve(table, RouteRequest(
-        caste=request.caste, task=request.task, model=request.model,
-        pinned_model=request.pinned_model, context_tokens=request.context_tokens,
-        tools=request.tools,
-    ))
+    decision = resolve(
+        table,
+        RouteRequest(
+            caste=request.caste,
+            task=request.task,
+            model=request.model,
+            pinned_model=request.pinned_model,
+            context_tokens=request.context_tokens,
+            tools=request.tools,
+        ),
+    )
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
     state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
     _check_respawn(state, request.respawn_of)
@@ -123,9 +131,15 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         else None
     )
     activity.log(
-        ws, "route_decision", caste=decision.caste, model=decision.model,
-        source=decision.source, reason=decision.reason, candidates=list(cands.models),
-        chain=list(cands.models[1:]), chain_source=cands.source,
+        ws,
+        "route_decision",
+        caste=decision.caste,
+        model=decision.model,
+        source=decision.source,
+        reason=decision.reason,
+        candidates=list(cands.models),
+        chain=list(cands.models[1:]),
+        chain_source=cands.source,
         profile_hash=decision.profile_hash,
     )
     standalone = request.no_proxy or settings.standalone
@@ -137,7 +151,8 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         model = cands.models[0] if cands.models else decision.model
         attempts: list[Any] = []
         verification: dict[str, Any] = {
-            "method": "none", "reason": how,
+            "method": "none",
+            "reason": how,
             "note": "UNVERIFIED: no proxy check proved this model is served",
         }
         warnings.insert(0, f"UNVERIFIED spawn ({how}): nothing proved the worker runs on {model}")
@@ -146,31 +161,49 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         from aether.ops.spawn_verify import verify_route
 
         outcome = verify_route(
-            ws, table, settings, cands.models, session_id=session_id,
-            lock_timeout=request.lock_timeout, skipped=cands.skipped,
+            ws,
+            table,
+            settings,
+            cands.models,
+            session_id=session_id,
+            lock_timeout=request.lock_timeout,
+            skipped=cands.skipped,
         )
         model, attempts = outcome.model, outcome.attempts
         verification = outcome.verification
         warnings.extend(outcome.warnings)
     source, reason = source_and_reason(decision, cands, model, attempts)
     routing = {
-        "decision_model": decision.model, "decision_source": decision.source,
-        "decision_reason": decision.reason, "candidates": list(cands.models),
+        "decision_model": decision.model,
+        "decision_source": decision.source,
+        "decision_reason": decision.reason,
+        "candidates": list(cands.models),
         "chain": list(cands.models[1:]),
         "chain_source": cands.source,
         "skipped": [{"model": m, "why": w} for m, w in (*decision.skipped, *cands.skipped)],
-        "tools": list(request.tools), "context_tokens": decision.context_tokens,
+        "tools": list(request.tools),
+        "context_tokens": decision.context_tokens,
     }
     worker_id = new_id(f"w-{decision.caste}")
     with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
         s = tx.state
         _check_respawn(s, request.respawn_of)
         worker = Worker(
-            id=worker_id, caste=decision.caste, model=model, model_source=source,
-            model_reason=reason, profile_hash=decision.profile_hash, task=request.task,
-            session_id=s.session.id, status="spawned", spawned_at=iso(),
-            verified=not standalone, verification=verification, attempts=attempts,
-            respawn_of=request.respawn_of, routing=routing,
+            id=worker_id,
+            caste=decision.caste,
+            model=model,
+            model_source=source,
+            model_reason=reason,
+            profile_hash=decision.profile_hash,
+            task=request.task,
+            session_id=s.session.id,
+            status="spawned",
+            spawned_at=iso(),
+            verified=not standalone,
+            verification=verification,
+            attempts=attempts,
+            respawn_of=request.respawn_of,
+            routing=routing,
         )
         s.workers.append(worker)
         if request.respawn_of is not None:
@@ -183,20 +216,36 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
                     task.worker_ids.append(worker_id)
         tag = "" if not standalone else " UNVERIFIED"
         s.add_event(
-            "worker_spawned", f"{worker_id} ({decision.caste}) on {model}{tag}",
-            worker_id=worker_id, caste=decision.caste, model=model, source=source,
-            verified=not standalone, open_proxy=verification.get("open_proxy"),
+            "worker_spawned",
+            f"{worker_id} ({decision.caste}) on {model}{tag}",
+            worker_id=worker_id,
+            caste=decision.caste,
+            model=model,
+            source=source,
+            verified=not standalone,
+            open_proxy=verification.get("open_proxy"),
         )
         if verification.get("open_proxy"):
-            s.add_event("open_proxy", f"the proxy at {settings.endpoint} accepts any key",
-                        endpoint=settings.endpoint)
+            s.add_event(
+                "open_proxy",
+                f"the proxy at {settings.endpoint} accepts any key",
+                endpoint=settings.endpoint,
+            )
     activity.log(
-        ws, "worker_spawned", worker_id=worker_id, caste=decision.caste, model=model,
-        source=source, verified=not standalone, method=verification.get("method"),
-        deployment=verification.get("deployment"), session_id=session_id,
+        ws,
+        "worker_spawned",
+        worker_id=worker_id,
+        caste=decision.caste,
+        model=model,
+        source=source,
+        verified=not standalone,
+        method=verification.get("method"),
+        deployment=verification.get("deployment"),
+        session_id=session_id,
     )
-    return SpawnResult(worker=worker, endpoint=settings.endpoint, key_env=settings.key_env,
-                       warnings=warnings)
+    return SpawnResult(
+        worker=worker, endpoint=settings.endpoint, key_env=settings.key_env, warnings=warnings
+    )
 
 
 def source_and_reason(
@@ -212,8 +261,11 @@ def source_and_reason(
     if model == decision.model:
         return decision.source, decision.reason
     by_env = cands.source == "environment"
-    failed = [f"{a.model}: {a.error or a.outcome}" for a in attempts
-              if a.outcome != "ok" and a.model != model]
+    failed = [
+        f"{a.model}: {a.error or a.outcome}"
+        for a in attempts
+        if a.outcome != "ok" and a.model != model
+    ]
     if by_env and cands.models and model == cands.models[0]:
         return "environment", (
             f"the AETHER_MODEL_n list replaces the profile's choice ({decision.model}: "

@@ -19,13 +19,13 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aether import activity, proxy
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.files import atomic_write_json
 from aether.ops.proxy_settings import ProxySettings
+from aether.records import field, record
 from aether.routing.breaker import Breaker
 from aether.routing.table import RoutingTable
 from aether.state.model import RoutingAttempt
@@ -35,7 +35,7 @@ from aether.workspace import Workspace
 CACHE_FORMAT = 1
 
 
-@dataclass
+@record
 class SessionCache:
     path: Any
     session_id: str
@@ -65,9 +65,15 @@ class SessionCache:
                 and data.get("key_id") == cls.fingerprint(str(data.get("salt")), key)
             ):
                 return cls(
-                    path, session_id, endpoint, str(data["salt"]), str(data["key_id"]),
-                    valid=True, open_proxy=data.get("open_proxy"),
-                    probed=dict(data.get("probed") or {}), verified_at=data.get("verified_at"),
+                    path,
+                    session_id,
+                    endpoint,
+                    str(data["salt"]),
+                    str(data["key_id"]),
+                    valid=True,
+                    open_proxy=data.get("open_proxy"),
+                    probed=dict(data.get("probed") or {}),
+                    verified_at=data.get("verified_at"),
                 )
         except (OSError, ValueError):
             pass
@@ -77,21 +83,24 @@ class SessionCache:
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(self.path, {
-                "format": CACHE_FORMAT,
-                "session_id": self.session_id,
-                "endpoint": self.endpoint,
-                "salt": self.salt,
-                "key_id": self.key_id,
-                "open_proxy": self.open_proxy,
-                "probed": self.probed,
-                "verified_at": self.verified_at or time.time(),
-            })
+            atomic_write_json(
+                self.path,
+                {
+                    "format": CACHE_FORMAT,
+                    "session_id": self.session_id,
+                    "endpoint": self.endpoint,
+                    "salt": self.salt,
+                    "key_id": self.key_id,
+                    "open_proxy": self.open_proxy,
+                    "probed": self.probed,
+                    "verified_at": self.verified_at or time.time(),
+                },
+            )
         except Exception:  # a cache that cannot be written only costs speed next time
             pass
 
 
-@dataclass
+@record
 class RouteOutcome:
     model: str
     attempts: list[RoutingAttempt]
@@ -117,9 +126,7 @@ def _without_key(text: str, key: str) -> str:
     return text.replace(key, "[redacted]") if key and len(key) >= 4 else text
 
 
-def _fail(
-    ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings, key: str
-) -> Exception:
+def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings, key: str) -> Exception:
     check.detail = _without_key(check.detail, key)
     activity.log(ws, "proxy_failure", **check.to_json())
     return proxy.error_for(check, key_env=settings.key_env)
@@ -159,8 +166,12 @@ def verify_route(
             f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
             "who can reach it (set a master_key in its config)"
         )
-    breaker = Breaker(ws, failures=settings.breaker_failures,
-                      cooldown_s=settings.breaker_cooldown_s, lock_timeout=lock_timeout)
+    breaker = Breaker(
+        ws,
+        failures=settings.breaker_failures,
+        cooldown_s=settings.breaker_cooldown_s,
+        lock_timeout=lock_timeout,
+    )
     attempts: list[RoutingAttempt] = [
         RoutingAttempt(model=m, outcome="skipped", error=why, at=iso()) for m, why in skipped
     ]
@@ -185,14 +196,24 @@ def verify_route(
             return RouteOutcome(model, attempts, verification, warnings, cache.open_proxy)
         nxt = candidates[index + 1] if index + 1 < len(candidates) else None
         activity.log(
-            ws, "fallback" if nxt else "proxy_failure", model=model,
-            outcome=attempt.record.outcome, status=attempt.record.status,
-            error=attempt.record.error, timed_out=attempt.record.timed_out, next=nxt,
+            ws,
+            "fallback" if nxt else "proxy_failure",
+            model=model,
+            outcome=attempt.record.outcome,
+            status=attempt.record.status,
+            error=attempt.record.error,
+            timed_out=attempt.record.timed_out,
+            next=nxt,
         )
     cache.save()
     rows: list[dict[str, object]] = [
-        {"model": a.model, "outcome": a.outcome, "status": a.status, "error": a.error,
-         "timed_out": a.timed_out}
+        {
+            "model": a.model,
+            "outcome": a.outcome,
+            "status": a.status,
+            "error": a.error,
+            "timed_out": a.timed_out,
+        }
         for a in attempts
     ]
     tried = [a for a in attempts if a.outcome != "skipped" or a.model in candidates]
@@ -211,7 +232,7 @@ def verify_route(
     )
 
 
-@dataclass
+@record
 class _Attempt:
     record: RoutingAttempt
     verification: dict[str, Any] = field(default_factory=dict)
@@ -237,10 +258,14 @@ def _try_model(
     if served_as is None:
         if gate.probe:
             breaker.release_probe(model)
-        return _Attempt(RoutingAttempt(
-            model=model, outcome="failed", at=iso(),
-            error="not served by the proxy (absent from /v1/models)",
-        ))
+        return _Attempt(
+            RoutingAttempt(
+                model=model,
+                outcome="failed",
+                at=iso(),
+                error="not served by the proxy (absent from /v1/models)",
+            )
+        )
     need_probe = (
         settings.probe == "always"
         or (settings.probe == "first-use" and model not in cache.probed)
@@ -258,14 +283,23 @@ def _try_model(
         assert result.deployment is not None
         matches = deployment_matches(result.deployment, names)
         cache.probed[model] = {"deployment": result.deployment, "at": iso()}
-        warning = None if matches else (
-            f"the proxy answered {model} from deployment {result.deployment!r}, whose name "
-            "does not look like that model: check the proxy's model_list"
+        warning = (
+            None
+            if matches
+            else (
+                f"the proxy answered {model} from deployment {result.deployment!r}, whose name "
+                "does not look like that model: check the proxy's model_list"
+            )
         )
         return _Attempt(
             RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
-            {"method": "probe", "served_as": served_as, "deployment": result.deployment,
-             "deployment_matches": matches, "probe_ms": round(result.elapsed_ms, 1)},
+            {
+                "method": "probe",
+                "served_as": served_as,
+                "deployment": result.deployment,
+                "deployment_matches": matches,
+                "probe_ms": round(result.elapsed_ms, 1),
+            },
             warning,
         )
     error = _without_key(result.error or "failed", key)
@@ -273,11 +307,22 @@ def _try_model(
         error = f"unavailable now (proxy cooldown): {error}"
     if result.availability_failure:
         if breaker.record_failure(model, error):
-            activity.log(ws, "breaker_opened", model=model,
-                         cooldown_s=settings.breaker_cooldown_s, error=error)
+            activity.log(
+                ws,
+                "breaker_opened",
+                model=model,
+                cooldown_s=settings.breaker_cooldown_s,
+                error=error,
+            )
     elif gate.probe:
         breaker.release_probe(model)
-    return _Attempt(RoutingAttempt(
-        model=model, outcome="failed", status=result.status, error=error,
-        timed_out=result.timed_out, at=iso(),
-    ))
+    return _Attempt(
+        RoutingAttempt(
+            model=model,
+            outcome="failed",
+            status=result.status,
+            error=error,
+            timed_out=result.timed_out,
+            at=iso(),
+        )
+    )

@@ -21,11 +21,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from aether import activity
 from aether.errors import ExecFailed, InvalidInput, WorkerNotFound, WorkerStateConflict
+from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso
@@ -46,7 +46,7 @@ def default_exec_timeout(history: Sequence[dict[str, Any]]) -> float:
     return max(FLOOR_S, min(CEILING_S, math.ceil(3 * p90)))
 
 
-@dataclass
+@record
 class WorkerResult:
     worker: Worker
     warnings: list[str] = field(default_factory=list)
@@ -58,8 +58,9 @@ class WorkerResult:
 def _find(state: ColonyState, worker_id: str) -> Worker:
     worker = state.worker(worker_id)
     if worker is None:
-        raise WorkerNotFound(f"no worker {worker_id!r} in this colony",
-                             fix="list workers with `aether workers`")
+        raise WorkerNotFound(
+            f"no worker {worker_id!r} in this colony", fix="list workers with `aether workers`"
+        )
     return worker
 
 
@@ -86,7 +87,11 @@ def heartbeat(ws: Workspace, worker_id: str, *, lock_timeout: float | None = Non
 
 
 def finish(
-    ws: Workspace, worker_id: str, *, ok: bool, reason: str | None = None,
+    ws: Workspace,
+    worker_id: str,
+    *,
+    ok: bool,
+    reason: str | None = None,
     lock_timeout: float | None = None,
 ) -> WorkerResult:
     if not ok and (reason is None or not reason.strip()):
@@ -103,8 +108,9 @@ def finish(
             f"{w.id} {'completed' if ok else 'failed: ' + (w.fail_reason or '')}",
             worker_id=w.id,
         )
-    activity.log(ws, "worker_" + ("completed" if ok else "failed"), worker_id=w.id,
-                 reason=w.fail_reason)
+    activity.log(
+        ws, "worker_" + ("completed" if ok else "failed"), worker_id=w.id, reason=w.fail_reason
+    )
     return WorkerResult(w)
 
 
@@ -124,8 +130,13 @@ def _same_model(ws: Workspace, worker: Worker, reported: str) -> bool:
 
 
 def report(
-    ws: Workspace, worker_id: str, *, model_used: str, tokens_in: int | None = None,
-    tokens_out: int | None = None, cost: float | None = None,
+    ws: Workspace,
+    worker_id: str,
+    *,
+    model_used: str,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+    cost: float | None = None,
     lock_timeout: float | None = None,
 ) -> WorkerResult:
     model_used = model_used.strip()
@@ -150,23 +161,27 @@ def report(
             w.cost_usd = cost
         if mismatch:
             tx.state.add_event(
-                "model_mismatch", f"{w.id} reported {model_used}, assigned {w.model}",
-                worker_id=w.id, assigned=w.model, reported=model_used,
+                "model_mismatch",
+                f"{w.id} reported {model_used}, assigned {w.model}",
+                worker_id=w.id,
+                assigned=w.model,
+                reported=model_used,
             )
     warnings = []
     if mismatch:
-        warnings.append(f"worker {w.id} reports model {model_used!r} but was assigned "
-                        f"{w.model!r}: routing did not hold")
+        warnings.append(
+            f"worker {w.id} reports model {model_used!r} but was assigned "
+            f"{w.model!r}: routing did not hold"
+        )
         # the model names only: never tokens or costs in the activity log
-        activity.log(ws, "model_mismatch", worker_id=w.id, assigned=w.model,
-                     reported=model_used)
+        activity.log(ws, "model_mismatch", worker_id=w.id, assigned=w.model, reported=model_used)
     return WorkerResult(w, warnings)
 
 
 # --- listing and costs ---------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class WorkersResult:
     workers: list[Worker]
 
@@ -180,15 +195,19 @@ def list_workers(ws: Workspace, *, status: str | None = None) -> WorkersResult:
     return WorkersResult(workers)
 
 
-@dataclass
+@record
 class CostsResult:
     by_model: dict[str, dict[str, float]]
     by_caste: dict[str, dict[str, float]]
     total: dict[str, float]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "by_model": self.by_model, "by_caste": self.by_caste,
-                "total": self.total}
+        return {
+            "ok": True,
+            "by_model": self.by_model,
+            "by_caste": self.by_caste,
+            "total": self.total,
+        }
 
 
 def _add(bucket: dict[str, float], w: dict[str, Any]) -> None:
@@ -235,7 +254,7 @@ def costs(ws: Workspace) -> CostsResult:
 # --- spawn --exec --------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class ExecResult:
     worker: Worker
     exit_code: int
@@ -244,9 +263,13 @@ class ExecResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.exit_code == 0, **self.worker.model_dump(mode="json"),
-                "timed_out": self.timed_out, "timeout_s": self.timeout_s,
-                "warnings": self.warnings}
+        return {
+            "ok": self.exit_code == 0,
+            **self.worker.model_dump(mode="json"),
+            "timed_out": self.timed_out,
+            "timeout_s": self.timeout_s,
+            "warnings": self.warnings,
+        }
 
 
 def exec_timeout_for(ws: Workspace, model: str) -> float:
@@ -308,8 +331,14 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> int:
 
 
 def run_exec(
-    ws: Workspace, worker: Worker, argv: list[str], env: dict[str, str], *,
-    timeout_s: float, json_out: bool, lock_timeout: float | None = None,
+    ws: Workspace,
+    worker: Worker,
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    timeout_s: float,
+    json_out: bool,
+    lock_timeout: float | None = None,
 ) -> ExecResult:
     if not argv:
         raise InvalidInput("--exec needs a command", fix="aether spawn --caste C --exec -- CMD")
@@ -320,24 +349,40 @@ def run_exec(
         w.status = "running"
         w.started_at = iso()
         w.exec_info = {"program": os.path.basename(argv[0]), "timeout_s": timeout_s}
-        tx.state.add_event("worker_started", f"{w.id} started ({w.exec_info['program']})",
-                           worker_id=w.id)
+        tx.state.add_event(
+            "worker_started", f"{w.id} started ({w.exec_info['program']})", worker_id=w.id
+        )
     start = time.perf_counter()
     try:
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     except OSError as exc:
-        finish(ws, worker.id, ok=False, reason=f"could not start {argv[0]}: {exc.strerror}",
-               lock_timeout=lock_timeout)
-        raise ExecFailed(f"could not start {argv[0]!r}: {exc.strerror or exc}",
-                         meaning=f"worker {worker.id} was marked failed",
-                         fix="check the command and PATH") from None
+        finish(
+            ws,
+            worker.id,
+            ok=False,
+            reason=f"could not start {argv[0]}: {exc.strerror}",
+            lock_timeout=lock_timeout,
+        )
+        raise ExecFailed(
+            f"could not start {argv[0]!r}: {exc.strerror or exc}",
+            meaning=f"worker {worker.id} was marked failed",
+            fix="check the command and PATH",
+        ) from None
     first: list[float] = []
     lock = threading.Lock()
     out_dst = sys.stderr.buffer if json_out else sys.stdout.buffer
     assert proc.stdout is not None and proc.stderr is not None
-    pumps = [threading.Thread(target=_pump, args=(proc.stdout, out_dst, first, lock)),
-             threading.Thread(target=_pump, args=(proc.stderr, sys.stderr.buffer, first, lock))]
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, out_dst, first, lock)),
+        threading.Thread(target=_pump, args=(proc.stderr, sys.stderr.buffer, first, lock)),
+    ]
     for t in pumps:
         t.daemon = True
         t.start()
@@ -375,18 +420,31 @@ def run_exec(
             if not ok:
                 w.fail_reason = (
                     f"aether was interrupted ({signal.Signals(interrupted).name}); the "
-                    "worker command was stopped" if interrupted is not None
-                    else f"timed out after {timeout_s:g} s" if timed_out
+                    "worker command was stopped"
+                    if interrupted is not None
+                    else f"timed out after {timeout_s:g} s"
+                    if timed_out
                     else f"exit code {code}"
                 )
         if interrupted is None:  # an interrupted run says nothing about the model's speed
             history = tx.state.latency_history.setdefault(w.model, [])
             history.append({"duration_s": w.duration_s, "latency_ms": w.latency_ms, "ok": ok})
             del history[:-HISTORY]
-        tx.state.add_event(f"worker_{w.status}", f"{w.id} exited {code}", worker_id=w.id,
-                           exit_code=code, timed_out=timed_out)
-    activity.log(ws, "worker_exec_finished", worker_id=w.id, exit_code=code,
-                 timed_out=timed_out, duration_s=w.duration_s)
+        tx.state.add_event(
+            f"worker_{w.status}",
+            f"{w.id} exited {code}",
+            worker_id=w.id,
+            exit_code=code,
+            timed_out=timed_out,
+        )
+    activity.log(
+        ws,
+        "worker_exec_finished",
+        worker_id=w.id,
+        exit_code=code,
+        timed_out=timed_out,
+        duration_s=w.duration_s,
+    )
     if interrupted is not None:
         exit_code = 128 + interrupted
     else:

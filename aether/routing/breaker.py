@@ -27,11 +27,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from aether.activity import redact
 from aether.files import atomic_write_json
+from aether.records import record
 from aether.workspace import Workspace
 
 FORMAT = 1
@@ -39,7 +39,7 @@ FORMAT = 1
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Gate:
     """Whether a model may be tried now."""
 
@@ -139,8 +139,9 @@ class Breaker:
         assert entry is not None
         retry_at = float(entry["opened_at"]) + self.cooldown_s
         if state == "open":
-            return Gate(False, "open", retry_at=retry_at,
-                        reason=f"breaker open until {_iso(retry_at)}")
+            return Gate(
+                False, "open", retry_at=retry_at, reason=f"breaker open until {_iso(retry_at)}"
+            )
         with self._locked() as models:  # half-open: claim the one probe under the lock
             entry = models.get(model)
             now = self.clock()
@@ -149,12 +150,17 @@ class Breaker:
                 return Gate(True, "closed")
             retry_at = float(entry["opened_at"]) + self.cooldown_s
             if state == "open":
-                return Gate(False, "open", retry_at=retry_at,
-                            reason=f"breaker open until {_iso(retry_at)}")
+                return Gate(
+                    False, "open", retry_at=retry_at, reason=f"breaker open until {_iso(retry_at)}"
+                )
             claimed = entry.get("probe_claimed_at")
             if claimed is not None and now - float(claimed) < self.claim_ttl_s:
-                return Gate(False, "half-open", retry_at=retry_at,
-                            reason="breaker half-open; another process holds its one probe")
+                return Gate(
+                    False,
+                    "half-open",
+                    retry_at=retry_at,
+                    reason="breaker half-open; another process holds its one probe",
+                )
             entry["probe_claimed_at"] = now
             return Gate(True, "half-open", probe=True)
 
@@ -209,16 +215,21 @@ class Breaker:
         for model, entry in sorted(self._read().items()):
             state = self._state_of(entry, now)
             opened = entry.get("opened_at")
-            rows.append({
-                "model": model,
-                "state": state,
-                "consecutive_failures": int(entry.get("consecutive_failures", 0)),
-                "threshold": self.failures,
-                "opened_at": _iso(opened),
-                "retry_at": _iso(float(opened) + self.cooldown_s) if opened is not None else None,
-                "retry_in_s": round(max(0.0, float(opened) + self.cooldown_s - now), 1)
-                if opened is not None else None,
-                "last_error": entry.get("last_error"),
-                "last_failure_at": _iso(entry.get("last_failure_at")),
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "state": state,
+                    "consecutive_failures": int(entry.get("consecutive_failures", 0)),
+                    "threshold": self.failures,
+                    "opened_at": _iso(opened),
+                    "retry_at": _iso(float(opened) + self.cooldown_s)
+                    if opened is not None
+                    else None,
+                    "retry_in_s": round(max(0.0, float(opened) + self.cooldown_s - now), 1)
+                    if opened is not None
+                    else None,
+                    "last_error": entry.get("last_error"),
+                    "last_failure_at": _iso(entry.get("last_failure_at")),
+                }
+            )
         return rows

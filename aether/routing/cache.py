@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aether import __version__
 from aether.errors import AetherError
+from aether.records import record
 from aether.routing.table import RoutingTable, compile_table
 
 CACHE_SCHEME = 1
 CACHE_NAME = "profile.json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CachedProfile:
     dump: dict[str, Any]
     source_format: str

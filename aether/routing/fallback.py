@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aether.errors import BadModelOverride
+from aether.records import record
 
 if TYPE_CHECKING:
     from aether.routing.profile import Profile
@@ -38,7 +38,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\-]{0,199}$")
 _SLOT = re.compile(r"^AETHER_MODEL_(\d+)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Candidates:
     models: tuple[str, ...]
     #: "profile" or "environment"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from aether.records import field, record
 
 #: v1 speed words and cost tiers -> the 1..5 scales of the current format
 SPEED_WORDS = {"very-slow": 1, "slow": 2, "medium": 3, "fast": 4, "very-fast": 5}
@@ -37,7 +38,7 @@ V1_KEYS = {
 }
 
 
-@dataclass
+@record
 class Conversion:
     data: dict[str, Any]
     source_format: str  # "v1" | "v2-slots"

@@ -9,11 +9,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aether.errors import ProfileInvalid
+from aether.records import field, record
 from aether.routing.cache import cache_key, read_cache, write_cache
 from aether.routing.table import RoutingTable, compile_table
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from aether.routing.profile import Finding, Profile
 
 
-@dataclass
+@record
 class LoadedProfile:
     path: Path
     dump: dict[str, Any]
@@ -40,7 +40,7 @@ class LoadedProfile:
         return self.table.profile_hash
 
 
-@dataclass
+@record
 class Analysis:
     """Everything ``profile validate`` reports about one file."""
 

@@ -11,11 +11,11 @@ reported as ``location: message`` findings; ``load_profile`` raises on the first
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aether.records import record
 from aether.routing.table import (
     DEFAULT_COMPLEXITY_KEYWORDS,
     RoutingTable,
@@ -159,7 +159,7 @@ class Profile(_Strict):
 # --- checks ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     severity: Literal["error", "warning"]
     location: str

@@ -17,10 +17,10 @@ and skips every model whose window is smaller than the context, recording why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aether.errors import ContextTooLarge, UnknownCaste, UnknownModel
+from aether.records import record
 from aether.routing.scoring import ScoreResult, ScoringContext, matched_keywords, score
 from aether.routing.table import KeywordGroup, RoutingTable, normalise_caste
 
@@ -32,7 +32,7 @@ __all__ = ["RouteRequest", "RoutingDecision", "estimate_tokens", "normalise_cast
 MAX_CANDIDATES = 8
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RouteRequest:
     caste: str
     task: str | None = None
@@ -42,7 +42,7 @@ class RouteRequest:
     tools: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RoutingDecision:
     caste: str
     model: str

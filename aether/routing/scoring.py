@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from aether.records import field, record
 from aether.routing.table import ModelInfo, ScoringConfig
 
 WEIGHTS = {"length": 25, "complexity": 30, "context": 25, "tools": 20}
@@ -34,7 +34,7 @@ COMPLEXITY_SATURATION = 3
 _WORD = re.compile(r"[\w'-]+")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScoringContext:
     models: Mapping[str, ModelInfo]
     config: ScoringConfig = field(default_factory=ScoringConfig)
@@ -42,7 +42,7 @@ class ScoringContext:
     tools: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScoreResult:
     scores: dict[str, int]
     winner: str

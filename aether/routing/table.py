@@ -1,4 +1,4 @@
-"""The compiled routing table: what resolution needs from a profile, in plain frozen dataclasses.
+"""The compiled routing table: what resolution needs from a profile, in plain frozen records.
 
 Why a second representation next to the Pydantic ``Profile``: importing pydantic and building
 its models costs ~100 ms a process here, which alone would put ``aether route`` far past 1.3x a
@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from aether.records import field, record
 
 #: the words scoring counts as signs of a complex task (a profile may replace them)
 DEFAULT_COMPLEXITY_KEYWORDS = (
@@ -54,7 +55,7 @@ def normalise_caste(name: str) -> str:
     return "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelInfo:
     name: str
     provider: str
@@ -76,13 +77,13 @@ class ModelInfo:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CasteRoute:
     model: str
     chain: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeywordGroup:
     name: str
     keywords: tuple[str, ...]
@@ -91,7 +92,7 @@ class KeywordGroup:
     priority: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScoringConfig:
     enabled: bool = False
     margin: int = 10
@@ -102,7 +103,7 @@ class ScoringConfig:
     tool_saturation: int = 4
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RoutingTable:
     models: Mapping[str, ModelInfo]
     castes: Mapping[str, CasteRoute]

@@ -20,7 +20,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +46,7 @@ from aether.files import (
     state_json,
     sweep_temp_files,
 )
+from aether.records import field, record
 from aether.state.lock import ColonyLock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, WorkerCounts
@@ -173,7 +173,7 @@ def validate_state(doc: Any, ws: Workspace) -> ColonyState:
         ) from None
 
 
-@dataclass
+@record
 class LoadedState:
     state: ColonyState
     raw: bytes
@@ -227,7 +227,7 @@ def load_document(ws: Workspace, raw: bytes) -> tuple[ColonyState, UpgradeResult
     return validate_state(result.state, ws), result
 
 
-@dataclass
+@record
 class Transaction:
     ws: Workspace
     state: ColonyState

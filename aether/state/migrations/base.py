@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aether.errors import StateInvalid
+from aether.records import field, record
 
 #: the key under which a step hands user knowledge (learnings, decisions, instincts, patterns)
 #: to the store, which moves it into .aether/memory/ and removes the key from the state
@@ -26,7 +26,7 @@ MEMORY_KEY = "__memory__"
 LEGACY_KEY = "__legacy__"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigrationContext:
     """Inputs a step may use besides the document: all data, no I/O."""
 
@@ -43,7 +43,7 @@ class MigrationContext:
 StepFn = Callable[[dict[str, Any], MigrationContext], dict[str, Any]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigrationStep:
     from_version: str
     to_version: str

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aether.errors import NotColonyState, StateTooNew, UnknownStateVersion
+from aether.records import field, record, replace
 from aether.state.migrations.base import MEMORY_KEY, MigrationContext, MigrationStep
 
 #: the first format aether itself wrote; the chain ends here when it has no steps of its own
@@ -137,7 +137,7 @@ def plan_for(version: str) -> list[MigrationStep]:
     return steps
 
 
-@dataclass
+@record
 class UpgradeResult:
     state: dict[str, Any]
     from_version: str

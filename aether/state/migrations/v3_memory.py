@@ -159,9 +159,7 @@ class MemoryCollector:
             if isinstance(decoded, dict):
                 decoded = [decoded]
             if not isinstance(decoded, list):
-                raise wrong_type(
-                    self.ctx, f"memory.{key}", "an array (or its JSON text)", decoded
-                )
+                raise wrong_type(self.ctx, f"memory.{key}", "an array (or its JSON text)", decoded)
             for i, record in enumerate(decoded):
                 self.record(kind, record, f"$.memory.{key}[{i}]")
 

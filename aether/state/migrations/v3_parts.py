@@ -147,8 +147,13 @@ def event_of(event: Any) -> dict[str, Any]:
         if parts is None:
             return {"ts": "", "type": "legacy", "source": "legacy", "message": event, "raw": event}
         ts, type_, source, message = parts
-        return {"ts": ts, "type": type_ or "legacy", "source": source or "legacy",
-                "message": message, "raw": event}
+        return {
+            "ts": ts,
+            "type": type_ or "legacy",
+            "source": source or "legacy",
+            "message": message,
+            "raw": event,
+        }
     if not isinstance(event, dict):
         text = json.dumps(event, ensure_ascii=False)
         return {"ts": "", "type": "legacy", "source": "legacy", "message": text, "raw": text}

@@ -147,4 +147,3 @@ def migrate(doc: dict[str, Any], ctx: MigrationContext) -> dict[str, Any]:
         "migrations": [],
         MEMORY_KEY: [*(doc.get(MEMORY_KEY) or []), *items],
     }
-
