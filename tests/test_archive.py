@@ -33,8 +33,13 @@ def test_archive_copies_and_checksums_everything(run_aether: RunAether, colony: 
     assert out["name"].startswith("before-big-refactor-")
     root = colony / ".aether/chambers" / out["name"]
     manifest = json.loads((root / "manifest.json").read_text())
-    assert set(manifest["files"]) >= {"data/COLONY_STATE.json", "memory/learnings.json",
-                                      "HANDOFF.md", "activity.log", "model-profiles.yaml"}
+    assert set(manifest["files"]) >= {
+        "data/COLONY_STATE.json",
+        "memory/learnings.json",
+        "HANDOFF.md",
+        "activity.log",
+        "model-profiles.yaml",
+    }
     assert manifest["colony_id"] == state_of(colony)["colony_id"]
     assert manifest["goal"] == "Test colony goal"
     assert manifest["counts"]["learnings"] == 1
@@ -74,8 +79,9 @@ def test_verify_and_restore_refuse_a_tampered_chamber(
         (root / "data/smuggled.json").write_text("{}")
     result = run_aether("archive", "verify", name)
     assert_clean_error(result, 63)
-    assert {"tamper": "checksum mismatch", "delete": "missing",
-            "extra": "not in the manifest"}[change] in result.stderr
+    assert {"tamper": "checksum mismatch", "delete": "missing", "extra": "not in the manifest"}[
+        change
+    ] in result.stderr
     before = data_snapshot(colony)
     assert_clean_error(run_aether("archive", "restore", name), 63)
     assert data_snapshot(colony) == before
@@ -148,8 +154,9 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs: a real full disk (needs root and mount; skipped otherwise)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -202,22 +209,25 @@ def test_large_archive_progress_callback() -> None:
 
     with tempfile.TemporaryDirectory(dir=root) as d:
         project = Path(d)
-        assert subprocess.run(["aether", "init", "big"], cwd=project, env=clean_env(),
-                              capture_output=True).returncode == 0
+        assert (
+            subprocess.run(
+                ["aether", "init", "big"], cwd=project, env=clean_env(), capture_output=True
+            ).returncode
+            == 0
+        )
         (project / ".aether/activity.log").write_bytes(b"y" * (3 * 1024 * 1024 + 5))
         ws = Workspace(project)
         seen: list[tuple[int, int]] = []
         with Store(ws).lock():
-            chamber = build_chamber(ws, Store(ws).load().state, label=None,
-                                    progress=lambda d, t: seen.append((d, t)))
+            chamber = build_chamber(
+                ws, Store(ws).load().state, label=None, progress=lambda d, t: seen.append((d, t))
+            )
         total = seen[-1][1]
         assert seen[-1][0] == total == sum(f["bytes"] for f in chamber.manifest["files"].values())
         assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_restore_refuses_to_replace_another_colony(
-    run_aether: RunAether, colony: Path
-) -> None:
+def test_restore_refuses_to_replace_another_colony(run_aether: RunAether, colony: Path) -> None:
     name = as_json(run_aether("archive", "--json"))["name"]
     archived_id = state_of(colony)["colony_id"]
     # a new colony made in the same place since: no workers or plan, but not the archived one

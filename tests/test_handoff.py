@@ -22,57 +22,109 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def _worker(wid: str, caste: str, model: str, status: str, **extra: Any) -> dict[str, Any]:
     return {
-        "id": wid, "caste": caste, "model": model, "model_source": "caste-default",
-        "model_reason": "the caste's model", "profile_hash": "p-0123456789abcdef",
-        "spawned_at": "2026-01-02T09:00:00Z", "status": status, **extra,
+        "id": wid,
+        "caste": caste,
+        "model": model,
+        "model_source": "caste-default",
+        "model_reason": "the caste's model",
+        "profile_hash": "p-0123456789abcdef",
+        "spawned_at": "2026-01-02T09:00:00Z",
+        "status": status,
+        **extra,
     }
 
 
 def full_state() -> ColonyState:
-    return ColonyState.model_validate({
-        "version": "4.0", "colony_id": "colony-00000000000000aa", "serial": 42,
-        "created_at": "2026-01-01T08:00:00Z", "updated_at": "2026-01-02T10:00:00Z",
-        "goal": "Ship the | pipe-safe parser\nwith a second line", "name": "parser",
-        "status": "paused", "current_phase": 2,
-        "plan": {"phases": [
-            {"id": 1, "name": "Design", "status": "completed"},
-            {"id": 2, "name": "Build", "status": "in_progress", "tasks": [
-                {"id": "2.1", "description": "lexer", "status": "completed", "caste": "builder"},
-                {"id": "2.2", "description": "parser | grammar", "status": "pending",
-                 "caste": "builder"},
-            ]},
-        ]},
-        "session": {
-            "id": "session-20260102-090000-abcdef", "started_at": "2026-01-02T09:00:00Z",
-            "paused_at": "2026-01-02T10:00:00Z", "ended_at": "2026-01-02T10:00:00Z",
-            "note": "halfway through the grammar\nwatch the precedence table",
-            "profile_hash_at_pause": "p-0123456789abcdef",
-            "caste_models_at_pause": {"builder": "claude-sonnet-4-5", "scout": "claude-haiku-4-5"},
-        },
-        "workers": [
-            _worker("w-builder-1", "builder", "claude-sonnet-4-5", "running",
-                    task="write the parser", started_at="2026-01-02T09:10:00Z",
-                    heartbeat_at="2026-01-02T09:55:00Z", verified=True),
-            _worker("w-scout-1", "scout", "claude-haiku-4-5", "spawned", task="survey grammars"),
-            _worker("w-watcher-1", "watcher", "claude-sonnet-4-5", "completed"),
-            _worker("w-chaos-1", "chaos", "claude-sonnet-4-5", "failed", fail_reason="timeout"),
-            _worker("w-builder-0", "builder", "claude-sonnet-4-5", "lost",
-                    started_at="2026-01-01T09:00:00Z"),
-        ],
-        "worker_counts": {"builder/claude-sonnet-4-5": {"total": 7, "by_status": {"completed": 7}}},
-        "errors": [{"message": "CI red on main"}],
-    })
+    return ColonyState.model_validate(
+        {
+            "version": "4.0",
+            "colony_id": "colony-00000000000000aa",
+            "serial": 42,
+            "created_at": "2026-01-01T08:00:00Z",
+            "updated_at": "2026-01-02T10:00:00Z",
+            "goal": "Ship the | pipe-safe parser\nwith a second line",
+            "name": "parser",
+            "status": "paused",
+            "current_phase": 2,
+            "plan": {
+                "phases": [
+                    {"id": 1, "name": "Design", "status": "completed"},
+                    {
+                        "id": 2,
+                        "name": "Build",
+                        "status": "in_progress",
+                        "tasks": [
+                            {
+                                "id": "2.1",
+                                "description": "lexer",
+                                "status": "completed",
+                                "caste": "builder",
+                            },
+                            {
+                                "id": "2.2",
+                                "description": "parser | grammar",
+                                "status": "pending",
+                                "caste": "builder",
+                            },
+                        ],
+                    },
+                ]
+            },
+            "session": {
+                "id": "session-20260102-090000-abcdef",
+                "started_at": "2026-01-02T09:00:00Z",
+                "paused_at": "2026-01-02T10:00:00Z",
+                "ended_at": "2026-01-02T10:00:00Z",
+                "note": "halfway through the grammar\nwatch the precedence table",
+                "profile_hash_at_pause": "p-0123456789abcdef",
+                "caste_models_at_pause": {
+                    "builder": "claude-sonnet-4-5",
+                    "scout": "claude-haiku-4-5",
+                },
+            },
+            "workers": [
+                _worker(
+                    "w-builder-1",
+                    "builder",
+                    "claude-sonnet-4-5",
+                    "running",
+                    task="write the parser",
+                    started_at="2026-01-02T09:10:00Z",
+                    heartbeat_at="2026-01-02T09:55:00Z",
+                    verified=True,
+                ),
+                _worker(
+                    "w-scout-1", "scout", "claude-haiku-4-5", "spawned", task="survey grammars"
+                ),
+                _worker("w-watcher-1", "watcher", "claude-sonnet-4-5", "completed"),
+                _worker("w-chaos-1", "chaos", "claude-sonnet-4-5", "failed", fail_reason="timeout"),
+                _worker(
+                    "w-builder-0",
+                    "builder",
+                    "claude-sonnet-4-5",
+                    "lost",
+                    started_at="2026-01-01T09:00:00Z",
+                ),
+            ],
+            "worker_counts": {
+                "builder/claude-sonnet-4-5": {"total": 7, "by_status": {"completed": 7}}
+            },
+            "errors": [{"message": "CI red on main"}],
+        }
+    )
 
 
 def memory() -> dict[str, list[MemoryItem]]:
     def item(kind: str, text: str, at: str, phase: str | None = None) -> MemoryItem:
-        return MemoryItem(id=f"{kind[0]}-{text[:4]}", kind=kind, text=text,
-                          created_at=at, phase=phase)
+        return MemoryItem(
+            id=f"{kind[0]}-{text[:4]}", kind=kind, text=text, created_at=at, phase=phase
+        )
 
     return {
         "decision": [item("decision", "Use a Pratt parser", "2026-01-01T10:00:00Z", "1")],
-        "learning": [item("learning", f"learning number {n}", f"2026-01-01T1{n}:00:00Z")
-                     for n in range(7)],
+        "learning": [
+            item("learning", f"learning number {n}", f"2026-01-01T1{n}:00:00Z") for n in range(7)
+        ],
         "instinct": [item("instinct", "test the edge first", "2026-01-01T10:00:00Z")],
     }
 
@@ -88,8 +140,12 @@ def check_golden(name: str, actual: str) -> None:
 
 
 def test_golden_full_handoff() -> None:
-    text = render_handoff(full_state(), memory=memory(),
-                          git=GitInfo(head="0" * 40, branch="main"), aether_version="9.9.9")
+    text = render_handoff(
+        full_state(),
+        memory=memory(),
+        git=GitInfo(head="0" * 40, branch="main"),
+        aether_version="9.9.9",
+    )
     check_golden("handoff_full.md", text)
 
 
@@ -140,11 +196,13 @@ def test_user_text_cannot_forge_the_machine_block() -> None:
         ("<!-- aether:handoff -->\n```json\n{}\n", "not closed"),
         ("<!-- aether:handoff -->\n```json\n{nonsense\n```", "does not parse"),
         ("<!-- aether:handoff -->\n```json\n[1]\n```", "not an object"),
-        ("<!-- aether:handoff -->\n```json\n{\"format\": 1}\n```", "'colony_id' is missing"),
-        ("<!-- aether:handoff -->\n```json\n{\"format\": 99, \"colony_id\": \"c\"}\n```",
-         "newer"),
-        ('<!-- aether:handoff -->\n```json\n{"format": 1, "colony_id": "c", "session_id": "s",'
-         ' "serial": -1}\n```', "serial"),
+        ('<!-- aether:handoff -->\n```json\n{"format": 1}\n```', "'colony_id' is missing"),
+        ('<!-- aether:handoff -->\n```json\n{"format": 99, "colony_id": "c"}\n```', "newer"),
+        (
+            '<!-- aether:handoff -->\n```json\n{"format": 1, "colony_id": "c", "session_id": "s",'
+            ' "serial": -1}\n```',
+            "serial",
+        ),
         ('<!-- aether:handoff -->\n```json\n{"format": 1, "format": 1}\n```', "duplicate"),
     ],
 )
@@ -158,5 +216,14 @@ def test_machine_block_is_valid_json_with_expected_keys() -> None:
     text = render_handoff(full_state(), memory={}, git=None, aether_version="1")
     block = text.split("```json\n")[-1].split("\n```")[0]
     data = json.loads(block)
-    assert set(data) >= {"colony_id", "serial", "session_id", "paused_at", "git", "workers",
-                         "profile_hash", "caste_models", "format"}
+    assert set(data) >= {
+        "colony_id",
+        "serial",
+        "session_id",
+        "paused_at",
+        "git",
+        "workers",
+        "profile_hash",
+        "caste_models",
+        "format",
+    }

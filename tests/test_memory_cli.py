@@ -21,8 +21,19 @@ def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 def test_add_list_dedupe(run_aether: RunAether, colony: Path) -> None:
     serial = state_of(colony)["serial"]
-    first = as_json(run_aether("memory", "add", "learning", "Flock  beats PID files",
-                               "--phase", "2", "--confidence", "0.8", "--json"))
+    first = as_json(
+        run_aether(
+            "memory",
+            "add",
+            "learning",
+            "Flock  beats PID files",
+            "--phase",
+            "2",
+            "--confidence",
+            "0.8",
+            "--json",
+        )
+    )
     assert first["added"] and first["item"]["phase"] == "2"
     assert first["item"]["confidence"] == 0.8 and first["item"]["source"] == "user"
     again = as_json(run_aether("memory", "add", "learning", "flock beats pid files", "--json"))
@@ -47,8 +58,9 @@ def test_add_list_dedupe(run_aether: RunAether, colony: Path) -> None:
         (("memory", "list", "--kind", "nope"), 21),
     ],
 )
-def test_bad_memory_input(run_aether: RunAether, colony: Path, args: tuple[str, ...],
-                          code: int) -> None:
+def test_bad_memory_input(
+    run_aether: RunAether, colony: Path, args: tuple[str, ...], code: int
+) -> None:
     before = data_snapshot(colony)
     assert_clean_error(run_aether(*args), code)
     assert data_snapshot(colony) == before
@@ -73,8 +85,9 @@ def test_export_import_round_trip(run_aether: RunAether, colony: Path, tmp_path:
     assert imported["read"] == 2 and imported["added"] == 1 and imported["duplicates"] == 1
     again = as_json(run_aether("memory", "import", str(export), "--json", cwd=other))
     assert again["added"] == 0
-    texts = sorted(i["text"] for i in as_json(run_aether("memory", "list", "--json",
-                                                         cwd=other))["items"])
+    texts = sorted(
+        i["text"] for i in as_json(run_aether("memory", "list", "--json", cwd=other))["items"]
+    )
     assert texts == ["ONE", "two"]
 
 
@@ -90,8 +103,9 @@ def test_export_import_round_trip(run_aether: RunAether, colony: Path, tmp_path:
         b'{"kind": "aether-memory-export", "format": 1, "format": 1, "items": []}',
     ],
 )
-def test_bad_import_file(run_aether: RunAether, colony: Path, tmp_path: Path,
-                         content: bytes) -> None:
+def test_bad_import_file(
+    run_aether: RunAether, colony: Path, tmp_path: Path, content: bytes
+) -> None:
     as_json(run_aether("memory", "add", "learning", "keep me", "--json"))
     bad = tmp_path / "bad.json"
     bad.write_bytes(content)

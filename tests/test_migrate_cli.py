@@ -108,8 +108,10 @@ def test_a_writing_command_persists_the_upgrade_after_the_same_backup(
     assert json.loads(state_file.read_text())["status"] == "paused"
     backups = list((project / ".aether/data/backups/pre-migration").glob("2.0-*"))
     assert len(backups) == 1 and (backups[0] / "COLONY_STATE.json").read_bytes() == original
-    texts = [i["text"] for i in json.loads(
-        (project / ".aether/memory/learnings.json").read_text())["items"]]
+    texts = [
+        i["text"]
+        for i in json.loads((project / ".aether/memory/learnings.json").read_text())["items"]
+    ]
     assert "Cache keys must include the model" in texts
 
 
@@ -171,8 +173,9 @@ def _profile_with(project: Path, endpoint: str, standalone: bool) -> None:
     assert "endpoint: http://127.0.0.1:4000" in text, "default profile changed shape"
     text = text.replace("endpoint: http://127.0.0.1:4000", f"endpoint: {endpoint}")
     if standalone:
-        text = text.replace(f"  endpoint: {endpoint}\n",
-                            f"  endpoint: {endpoint}\n  standalone: true\n", 1)
+        text = text.replace(
+            f"  endpoint: {endpoint}\n", f"  endpoint: {endpoint}\n  standalone: true\n", 1
+        )
         assert "standalone: true" in text, "default profile changed shape"
     (project / ".aether").mkdir(exist_ok=True)
     (project / ".aether" / "model-profiles.yaml").write_text(text)
@@ -181,12 +184,17 @@ def _profile_with(project: Path, endpoint: str, standalone: bool) -> None:
 @pytest.mark.parametrize(
     ("profile", "expected"),
     [
-        (None, "does not exist: run `aether profile init` and set proxy.endpoint to "
-               "http://localhost:4000"),
+        (
+            None,
+            "does not exist: run `aether profile init` and set proxy.endpoint to "
+            "http://localhost:4000",
+        ),
         (("http://localhost:4000", False), "agrees with it"),
         (("http://localhost:4000/", False), "agrees with it"),
-        (("http://127.0.0.1:9999", False), "its proxy.endpoint is http://127.0.0.1:9999, "
-                                           "not http://localhost:4000"),
+        (
+            ("http://127.0.0.1:9999", False),
+            "its proxy.endpoint is http://127.0.0.1:9999, not http://localhost:4000",
+        ),
         (("http://localhost:4000", True), "routing was on but proxy.standalone is true"),
     ],
 )
@@ -198,8 +206,11 @@ def test_old_model_profile_is_checked_against_the_current_profile(
 
     if profile is not None:
         _profile_with(tmp_path, *profile)
-    old = {"active_profile": "default", "proxy_endpoint": "http://localhost:4000",
-           "routing_enabled": True}
+    old = {
+        "active_profile": "default",
+        "proxy_endpoint": "http://localhost:4000",
+        "routing_enabled": True,
+    }
     note = profile_carry_over(Workspace(tmp_path), old)
     assert "carried into profile_binding" in note
     assert expected in note, note

@@ -217,8 +217,20 @@ def test_anchor_details_land_where_the_issue_says() -> None:
 
 
 def test_every_old_lifecycle_text_is_mapped_deliberately() -> None:
-    for text in ("IDLE", "READY", "EXECUTING", "BUILT", "COMPLETED", "PAUSED", "PLANNING",
-                 "SEALED", "ENTOMBED", "DONE", "RUNNING", "CROWNED"):
+    for text in (
+        "IDLE",
+        "READY",
+        "EXECUTING",
+        "BUILT",
+        "COMPLETED",
+        "PAUSED",
+        "PLANNING",
+        "SEALED",
+        "ENTOMBED",
+        "DONE",
+        "RUNNING",
+        "CROWNED",
+    ):
         assert text in STATUS_OF
         state = run({"version": "3.0", "state": text}).state
         assert state["status"] == STATUS_OF[text] != "unknown"
@@ -239,7 +251,11 @@ def test_events_become_structured_and_keep_their_text() -> None:
     assert event_of("free text")["raw"] == "free text"
     obj = event_of({"timestamp": "t", "type": "x", "worker": "w", "details": {"a": ["b"]}})
     assert obj == {
-        "ts": "t", "type": "x", "source": "w", "message": "", "data": {"details": {"a": ["b"]}}
+        "ts": "t",
+        "type": "x",
+        "source": "w",
+        "message": "",
+        "data": {"details": {"a": ["b"]}},
     }
 
 
@@ -249,8 +265,10 @@ def test_3_0_drift_is_absorbed() -> None:
         "goal": "g",
         "state": "READY",
         "current_phase": "7",
-        "plan": {"confidence": {"scope": 0.5}, "phases": [{"number": 6, "name": "n"},
-                                                          {"id": "x", "tasks": ["do it"]}]},
+        "plan": {
+            "confidence": {"scope": 0.5},
+            "phases": [{"number": 6, "name": "n"}, {"id": "x", "tasks": ["do it"]}],
+        },
         "memory": {
             "phase_learnings": json.dumps([{"phase": 3, "learning": "L1"}]),
             "decisions": None,

@@ -63,8 +63,10 @@ def test_fixture_round_trip(path: Path) -> None:
         gold.write_text(actual, encoding="utf-8")
     if not gold.exists() or gold.read_text(encoding="utf-8") != actual:
         side.write_text(actual, encoding="utf-8")
-        pytest.fail(f"{path.name} does not migrate to {gold.name}; the actual output is in "
-                    f"{side.name}: diff them, and promote it if it is right")
+        pytest.fail(
+            f"{path.name} does not migrate to {gold.name}; the actual output is in "
+            f"{side.name}: diff them, and promote it if it is right"
+        )
     side.unlink(missing_ok=True)
 
 
@@ -86,8 +88,14 @@ def test_the_installed_cli_writes_what_the_gold_file_says(tmp_path: Path) -> Non
 
     path = FIXTURES / "v1-six-file.in"
     data = _install(path, tmp_path)
-    done = subprocess.run([AETHER, "migrate"], cwd=tmp_path, env=clean_env(AETHER_NOW=NOW),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [AETHER, "migrate"],
+        cwd=tmp_path,
+        env=clean_env(AETHER_NOW=NOW),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     gold = json.loads((FIXTURES / "v1-six-file.out.json").read_text())
     written = json.loads((data / "COLONY_STATE.json").read_text())

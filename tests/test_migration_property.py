@@ -28,8 +28,9 @@ leaf = st.none() | st.booleans() | st.integers(-5, 5) | text
 value = st.recursive(
     leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3), max_leaves=6
 )
-unknown = st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k not in KNOWN), value,
-                          max_size=3)
+unknown = st.dictionaries(
+    st.text(min_size=1, max_size=8).filter(lambda k: k not in KNOWN), value, max_size=3
+)
 states = st.sampled_from(["IDLE", "READY", "EXECUTING", "PAUSED", "CROWNED", "SEALED"]) | text
 phase_no = st.integers(0, 20)
 current_phase = st.none() | phase_no | phase_no.map(str) | text
@@ -47,30 +48,49 @@ obj_event = st.fixed_dictionaries(
     optional={"extra": value},
 )
 events = st.lists(pipe_event | obj_event | text, max_size=4)
-task = text | st.fixed_dictionaries({"id": text | st.integers(1, 9), "goal": text},
-                                    optional={"status": text, "hints": st.lists(text)})
+task = text | st.fixed_dictionaries(
+    {"id": text | st.integers(1, 9), "goal": text},
+    optional={"status": text, "hints": st.lists(text)},
+)
 phase = st.fixed_dictionaries(
     {"name": opt_text, "status": opt_text},
-    optional={"id": phase_no | text, "number": phase_no, "description": text, "goal": text,
-              "tasks": st.lists(task, max_size=3), "caste": text},
+    optional={
+        "id": phase_no | text,
+        "number": phase_no,
+        "description": text,
+        "goal": text,
+        "tasks": st.lists(task, max_size=3),
+        "caste": text,
+    },
 )
 plan = st.fixed_dictionaries(
     {"generated_at": opt_text, "phases": st.lists(phase, max_size=3)},
     optional={"confidence": st.none() | st.integers(0, 100) | st.dictionaries(text, leaf)},
 )
-learning = text | st.fixed_dictionaries(
-    {"phase": st.none() | text | phase_no,
-     "learnings": st.lists(st.fixed_dictionaries({"claim": text, "status": text}), max_size=2)},
-    optional={"id": text, "timestamp": text},
-) | st.fixed_dictionaries({"phase": text, "learning": text})
+learning = (
+    text
+    | st.fixed_dictionaries(
+        {
+            "phase": st.none() | text | phase_no,
+            "learnings": st.lists(
+                st.fixed_dictionaries({"claim": text, "status": text}), max_size=2
+            ),
+        },
+        optional={"id": text, "timestamp": text},
+    )
+    | st.fixed_dictionaries({"phase": text, "learning": text})
+)
 decision = text | st.fixed_dictionaries({"decision": text}, optional={"rationale": text})
 instinct = st.fixed_dictionaries(
     {"trigger": text, "action": text},
     optional={"confidence": st.floats(0, 1), "evidence": st.lists(text)},
 )
 memory = st.fixed_dictionaries(
-    {"phase_learnings": listish(learning), "decisions": listish(decision),
-     "patterns": listish(text | st.fixed_dictionaries({"pattern": text}))},
+    {
+        "phase_learnings": listish(learning),
+        "decisions": listish(decision),
+        "patterns": listish(text | st.fixed_dictionaries({"pattern": text})),
+    },
     optional={"instincts": listish(instinct)},
 )
 records = st.lists(st.dictionaries(text, leaf, max_size=3), max_size=3)

@@ -87,8 +87,9 @@ def test_forget_memory_needs_the_colony_typed_back(run_aether: RunAether, colony
     )
     assert data_snapshot(colony) == before
     colony_id = state_of(colony)["colony_id"]
-    out = as_json(run_aether("reset", "--yes", "--forget-memory", "--confirm-colony", colony_id,
-                             "--json"))
+    out = as_json(
+        run_aether("reset", "--yes", "--forget-memory", "--confirm-colony", colony_id, "--json")
+    )
     assert out["memory_forgotten"] is True
     assert as_json(run_aether("memory", "list", "--json"))["items"] == []
     # ... and it is all in the chamber, which restore merges back

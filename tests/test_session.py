@@ -41,9 +41,15 @@ def worker(
     wid: str, caste: str, model: str, status: str = "spawned", **extra: Any
 ) -> dict[str, Any]:
     return {
-        "id": wid, "caste": caste, "model": model, "model_source": "caste-default",
-        "model_reason": "test", "profile_hash": "p-test", "spawned_at": "2026-03-01T11:00:00Z",
-        "status": status, **extra,
+        "id": wid,
+        "caste": caste,
+        "model": model,
+        "model_source": "caste-default",
+        "model_reason": "test",
+        "profile_hash": "p-test",
+        "spawned_at": "2026-03-01T11:00:00Z",
+        "status": status,
+        **extra,
     }
 
 
@@ -71,8 +77,19 @@ def test_pause_without_colony(run_aether: RunAether, project: Path) -> None:
 
 
 def test_pause_writes_handoff_matching_the_state(run_aether: RunAether, colony: Path) -> None:
-    inject_workers(colony, [worker("w-b", "builder", "claude-sonnet-4-5", "running",
-                                   task="build it", started_at="2026-03-01T11:30:00Z")])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-b",
+                "builder",
+                "claude-sonnet-4-5",
+                "running",
+                task="build it",
+                started_at="2026-03-01T11:30:00Z",
+            )
+        ],
+    )
     out = as_json(run_aether("pause", "--note", "mid-refactor", "--json", env=at(T0)))
     state = state_of(colony)
     assert state["status"] == "paused"
@@ -139,9 +156,7 @@ def test_resume_human_output_shows_the_panel(run_aether: RunAether, colony: Path
     assert "handoff age" in result.stdout
 
 
-def test_nonsense_handoff_is_reported_and_resume_works(
-    run_aether: RunAether, colony: Path
-) -> None:
+def test_nonsense_handoff_is_reported_and_resume_works(run_aether: RunAether, colony: Path) -> None:
     run_aether("pause")
     (colony / ".aether/HANDOFF.md").write_text("I edited this by hand\n```json\n{oops\n")
     out = as_json(run_aether("resume", "--json"))
@@ -183,16 +198,36 @@ def test_stale_handoff_is_reported(run_aether: RunAether, colony: Path) -> None:
 
 
 def test_orphans_are_marked_listed_and_not_rerun(run_aether: RunAether, colony: Path) -> None:
-    inject_workers(colony, [
-        worker("w-never", "scout", "claude-haiku-4-5"),
-        worker("w-killed", "builder", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z"),
-        worker("w-alive", "watcher", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:20:00Z"),
-        worker("w-stale", "watcher", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:05:00Z"),
-        worker("w-done", "builder", "claude-sonnet-4-5", "completed"),
-    ])
+    inject_workers(
+        colony,
+        [
+            worker("w-never", "scout", "claude-haiku-4-5"),
+            worker(
+                "w-killed",
+                "builder",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T11:10:00Z",
+            ),
+            worker(
+                "w-alive",
+                "watcher",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T11:10:00Z",
+                heartbeat_at="2026-03-01T12:20:00Z",
+            ),
+            worker(
+                "w-stale",
+                "watcher",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T11:10:00Z",
+                heartbeat_at="2026-03-01T12:05:00Z",
+            ),
+            worker("w-done", "builder", "claude-sonnet-4-5", "completed"),
+        ],
+    )
     data = state_of(colony)
     data["settings"]["heartbeat_limit_s"] = 1200
     write_state(colony, data)
@@ -217,10 +252,19 @@ def test_orphans_are_marked_listed_and_not_rerun(run_aether: RunAether, colony: 
 def test_heartbeat_limit_is_configurable_per_resume(
     run_aether: RunAether, colony: Path, how: str
 ) -> None:
-    inject_workers(colony, [
-        worker("w-stale", "watcher", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:05:00Z"),
-    ])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-stale",
+                "watcher",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T11:10:00Z",
+                heartbeat_at="2026-03-01T12:05:00Z",
+            ),
+        ],
+    )
     assert run_aether("pause", env=at(T0)).returncode == 0
     # 25 min since the last heartbeat: alive under the default 3600 s limit, lost under 1200 s
     args = ["resume", "--json"] + (["--heartbeat-limit", "1200"] if how == "option" else [])
@@ -236,10 +280,19 @@ def test_heartbeat_limit_is_configurable_per_resume(
 def test_heartbeat_limit_default_leaves_a_recent_worker_alive(
     run_aether: RunAether, colony: Path
 ) -> None:
-    inject_workers(colony, [
-        worker("w-alive", "watcher", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z", heartbeat_at="2026-03-01T12:05:00Z"),
-    ])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-alive",
+                "watcher",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T11:10:00Z",
+                heartbeat_at="2026-03-01T12:05:00Z",
+            ),
+        ],
+    )
     assert run_aether("pause", env=at(T0)).returncode == 0
     out = as_json(run_aether("resume", "--json", env=at("2026-03-01T12:30:00Z")))
     assert out["orphans"] == []
@@ -255,8 +308,14 @@ def test_bad_heartbeat_limit_changes_nothing(run_aether: RunAether, colony: Path
 
 
 def test_force_resume_after_a_crashed_session(run_aether: RunAether, colony: Path) -> None:
-    inject_workers(colony, [worker("w-r", "builder", "claude-sonnet-4-5", "running",
-                                   started_at="2026-03-01T11:10:00Z")])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-r", "builder", "claude-sonnet-4-5", "running", started_at="2026-03-01T11:10:00Z"
+            )
+        ],
+    )
     out = as_json(run_aether("resume", "--force", "--json", env=at(T0)))
     assert out["was_paused"] is False
     assert [o["id"] for o in out["orphans"]] == ["w-r"]
@@ -273,11 +332,17 @@ def _edit_profile(project: Path, caste: str, old: str, new: str) -> None:
 def test_profile_drift_keeps_pinned_models_unless_adopted(
     run_aether: RunAether, colony: Path
 ) -> None:
-    inject_workers(colony, [
-        worker("w-b", "builder", "claude-sonnet-4-5", "running",
-               started_at="2026-03-01T11:10:00Z"),
-        worker("w-s", "scout", "claude-haiku-4-5", "running", started_at="2026-03-01T11:10:00Z"),
-    ])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-b", "builder", "claude-sonnet-4-5", "running", started_at="2026-03-01T11:10:00Z"
+            ),
+            worker(
+                "w-s", "scout", "claude-haiku-4-5", "running", started_at="2026-03-01T11:10:00Z"
+            ),
+        ],
+    )
     assert run_aether("pause", env=at(T0)).returncode == 0
     _edit_profile(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     out = as_json(run_aether("resume", "--json", env=at("2026-03-01T12:10:00Z")))
@@ -285,9 +350,14 @@ def test_profile_drift_keeps_pinned_models_unless_adopted(
     assert out["profile"]["drift"] == [
         {"caste": "builder", "at_pause": "claude-sonnet-4-5", "now": "kimi-k2.5"}
     ]
-    assert out["profile"]["pinned_workers"] == [{"id": "w-b", "caste": "builder",
-                                                 "model": "claude-sonnet-4-5",
-                                                 "profile_model": "kimi-k2.5"}]
+    assert out["profile"]["pinned_workers"] == [
+        {
+            "id": "w-b",
+            "caste": "builder",
+            "model": "claude-sonnet-4-5",
+            "profile_model": "kimi-k2.5",
+        }
+    ]
     by_id = {w["id"]: w for w in state_of(colony)["workers"]}
     assert by_id["w-b"]["model"] == "claude-sonnet-4-5" and by_id["w-b"].get("repin_to") is None
     assert out["awaiting_respawn"][0]["model"] == "claude-sonnet-4-5"
@@ -296,8 +366,14 @@ def test_profile_drift_keeps_pinned_models_unless_adopted(
 
 
 def test_adopt_profile_repins_unfinished_workers(run_aether: RunAether, colony: Path) -> None:
-    inject_workers(colony, [worker("w-b", "builder", "claude-sonnet-4-5", "running",
-                                   started_at="2026-03-01T11:10:00Z")])
+    inject_workers(
+        colony,
+        [
+            worker(
+                "w-b", "builder", "claude-sonnet-4-5", "running", started_at="2026-03-01T11:10:00Z"
+            )
+        ],
+    )
     assert run_aether("pause", env=at(T0)).returncode == 0
     _edit_profile(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     out = as_json(run_aether("resume", "--adopt-profile", "--json"))
@@ -319,8 +395,12 @@ def test_unreadable_profile_does_not_block_pause_or_resume(
 
 
 def _git(project: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-                   cwd=project, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -349,8 +429,9 @@ def test_cli_handoff_golden(run_aether: RunAether, project: Path) -> None:
     assert run_aether("pause", "--note", "golden note", env=env).returncode == 0
     text = (project / ".aether/HANDOFF.md").read_text()
     state = state_of(project)
-    text = text.replace(state["colony_id"], "colony-ID").replace(state["session"]["id"],
-                                                                 "session-ID")
+    text = text.replace(state["colony_id"], "colony-ID").replace(
+        state["session"]["id"], "session-ID"
+    )
     text = re.sub(r"aether \d+\.\d+\.\d+\S*", "aether VERSION", text)
     text = re.sub(r'"profile_hash": "p-[0-9a-f]+"', '"profile_hash": "p-HASH"', text)
     text = re.sub(r"`p-[0-9a-f]+`", "`p-HASH`", text)

@@ -31,16 +31,33 @@ def ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 def _kill_mid_exec(project: Path) -> str:
     """Start `spawn --exec` on a long command, wait until it runs, SIGKILL the whole group."""
     proc = subprocess.Popen(
-        [AETHER, "spawn", "--caste", "builder", "--task", "long build", "--no-proxy",
-         "--exec", "--", "sleep", "60"],
-        cwd=project, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            AETHER,
+            "spawn",
+            "--caste",
+            "builder",
+            "--task",
+            "long build",
+            "--no-proxy",
+            "--exec",
+            "--",
+            "sleep",
+            "60",
+        ],
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            running = [w for w in state_of(project)["workers"]
-                       if w.get("task") == "long build" and w["status"] == "running"]
+            running = [
+                w
+                for w in state_of(project)["workers"]
+                if w.get("task") == "long build" and w["status"] == "running"
+            ]
             if running:
                 break
             time.sleep(0.05)
@@ -55,14 +72,18 @@ def _kill_mid_exec(project: Path) -> str:
 
 def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     ok(run_aether("init", "Full cycle colony", "--json"))
-    knowledge = {("learning", "flock, not pid files"), ("decision", "Typer for the CLI"),
-                 ("instinct", "test the edge first")}
+    knowledge = {
+        ("learning", "flock, not pid files"),
+        ("decision", "Typer for the CLI"),
+        ("instinct", "test the edge first"),
+    }
     for kind, text in sorted(knowledge):
         ok(run_aether("memory", "add", kind, text, "--json"))
     spawned = {}
     for caste in ("builder", "scout", "watcher", "chaos"):
-        w = ok(run_aether("spawn", "--caste", caste, "--task", f"{caste} work", "--no-proxy",
-                          "--json"))
+        w = ok(
+            run_aether("spawn", "--caste", caste, "--task", f"{caste} work", "--no-proxy", "--json")
+        )
         spawned[w["id"]] = w
     killed = _kill_mid_exec(project)
 
@@ -82,8 +103,9 @@ def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     # the profile changes while paused: builder now routes elsewhere
     _edit_profile(project, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     resumed = ok(run_aether("resume", "--respawn", "--no-proxy", "--json"))
-    assert {"caste": "builder", "at_pause": "claude-sonnet-4-5", "now": "kimi-k2.5"} in \
-        resumed["profile"]["drift"]
+    assert {"caste": "builder", "at_pause": "claude-sonnet-4-5", "now": "kimi-k2.5"} in resumed[
+        "profile"
+    ]["drift"]
     orphans = {o["id"]: o["status"] for o in resumed["orphans"]}
     assert orphans[killed] == "lost"
     assert all(orphans[wid] == "never_started" for wid in spawned)
@@ -101,8 +123,9 @@ def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     # archive, verify, reset (knowledge survives), restore (identical)
     chamber = ok(run_aether("archive", "--json"))["name"]
     assert ok(run_aether("archive", "verify", chamber, "--json"))["ok"] is True
-    archived = json.loads((project / ".aether/chambers" / chamber / "data/COLONY_STATE.json")
-                          .read_text())
+    archived = json.loads(
+        (project / ".aether/chambers" / chamber / "data/COLONY_STATE.json").read_text()
+    )
     ok(run_aether("reset", "--yes", "--json"))
     assert state_of(project)["workers"] == []
     items = ok(run_aether("memory", "list", "--json"))["items"]

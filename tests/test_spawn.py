@@ -30,16 +30,25 @@ def test_no_proxy_is_loud_and_recorded_unverified(colony: Path, run_aether: RunA
 def test_unknown_caste_and_model_record_nothing(colony: Path, run_aether: RunAether) -> None:
     before = snapshot(colony / ".aether" / "data")
     assert_clean_error(run_aether("spawn", "--caste", "nobody", "--no-proxy"), 44)
-    assert_clean_error(run_aether("spawn", "--caste", "builder", "--model", "gpt-x",
-                                  "--no-proxy"), 43)
+    assert_clean_error(
+        run_aether("spawn", "--caste", "builder", "--model", "gpt-x", "--no-proxy"), 43
+    )
     assert snapshot(colony / ".aether" / "data") == before
 
 
 def test_twenty_concurrent_spawns_are_all_recorded(colony: Path) -> None:
     env = clean_env(AETHER_LOCK_TIMEOUT="60")
-    procs = [subprocess.Popen([AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-                              cwd=colony, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    procs = [
+        subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
     ids = set()
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -51,8 +60,9 @@ def test_twenty_concurrent_spawns_are_all_recorded(colony: Path) -> None:
 
 
 def test_usage_errors(colony: Path, run_aether: RunAether) -> None:
-    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--print-env", "--exec", "--",
-                   "true")
+    r = run_aether(
+        "spawn", "--caste", "builder", "--no-proxy", "--print-env", "--exec", "--", "true"
+    )
     assert r.returncode == 2
     r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--exec")
     assert r.returncode == 2
@@ -68,21 +78,29 @@ def test_fallback_chain_and_env_override(colony: Path) -> None:
     table, decision = _profile(colony)
     base = candidates(table, decision, env={})  # type: ignore[arg-type]
     assert base.source == "profile" and base.models[0] == "claude-sonnet-4-5"
-    env = {"AETHER_MODEL_1": "claude-haiku-4-5", "AETHER_MODEL_2": "claude-opus-4-5",
-           "AETHER_MODEL_3": ""}
+    env = {
+        "AETHER_MODEL_1": "claude-haiku-4-5",
+        "AETHER_MODEL_2": "claude-opus-4-5",
+        "AETHER_MODEL_3": "",
+    }
     over = candidates(table, decision, env=env)  # type: ignore[arg-type]
     assert over.models == ("claude-haiku-4-5", "claude-opus-4-5") and over.source == "environment"
     assert env_override(table, {}) is None  # type: ignore[arg-type]
-    for bad in ({"AETHER_MODEL_2": "claude-opus-4-5"}, {"AETHER_MODEL_1": "no such"},
-                {"AETHER_MODEL_1": "unknown-model"}, {"AETHER_MODEL_9": "claude-opus-4-5"}):
+    for bad in (
+        {"AETHER_MODEL_2": "claude-opus-4-5"},
+        {"AETHER_MODEL_1": "no such"},
+        {"AETHER_MODEL_1": "unknown-model"},
+        {"AETHER_MODEL_9": "claude-opus-4-5"},
+    ):
         with pytest.raises(BadModelOverride):
             env_override(table, bad)  # type: ignore[arg-type]
 
 
 def test_bad_override_exits_46_before_anything(colony: Path, run_aether: RunAether) -> None:
     before = snapshot(colony / ".aether" / "data")
-    r = run_aether("spawn", "--caste", "builder", "--no-proxy",
-                   env=clean_env(AETHER_MODEL_1="$(rm -rf /)"))
+    r = run_aether(
+        "spawn", "--caste", "builder", "--no-proxy", env=clean_env(AETHER_MODEL_1="$(rm -rf /)")
+    )
     assert_clean_error(r, 46)
     assert snapshot(colony / ".aether" / "data") == before
 
@@ -90,9 +108,14 @@ def test_bad_override_exits_46_before_anything(colony: Path, run_aether: RunAeth
 def test_an_env_override_is_recorded_as_such_not_as_a_fallback(
     colony: Path, run_aether: RunAether
 ) -> None:
-    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--json",
-                   env=clean_env(AETHER_MODEL_1="claude-haiku-4-5",
-                                 AETHER_MODEL_2="claude-opus-4-5"))
+    r = run_aether(
+        "spawn",
+        "--caste",
+        "builder",
+        "--no-proxy",
+        "--json",
+        env=clean_env(AETHER_MODEL_1="claude-haiku-4-5", AETHER_MODEL_2="claude-opus-4-5"),
+    )
     assert r.returncode == 0, r.stderr
     w = json.loads(r.stdout)
     assert w["model"] == "claude-haiku-4-5"
@@ -101,8 +124,9 @@ def test_an_env_override_is_recorded_as_such_not_as_a_fallback(
     assert "unavailable" not in w["model_reason"] and "AETHER_MODEL_n" in w["model_reason"]
     assert w["routing"]["candidates"] == ["claude-haiku-4-5", "claude-opus-4-5"]
     assert w["routing"]["decision_model"] == "claude-sonnet-4-5"
-    log = [json.loads(line) for line in
-           (colony / ".aether" / "activity.log").read_text().splitlines()]
+    log = [
+        json.loads(line) for line in (colony / ".aether" / "activity.log").read_text().splitlines()
+    ]
     decision = [e for e in log if e["event"] == "route_decision"][-1]
     assert decision["candidates"] == ["claude-haiku-4-5", "claude-opus-4-5"]
 

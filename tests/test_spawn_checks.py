@@ -74,22 +74,40 @@ MODELS: Answer = (200, {"data": [{"id": "claude-sonnet-4-5"}]})
     [
         ({"/health/readiness": (503, {"status": "unhealthy"})}, 50, "not ready"),
         ({"/health/readiness": (200, {"status": "starting"})}, 50, "not ready"),
-        ({"/health/readiness": READY, "/v1/models": (401, {"error": {"message": "bad"}})},
-         52, "key rejected"),
-        ({"/health/readiness": READY,
-          "/v1/models": (400, {"error": {"type": "no_db_connection", "message": "x"}})},
-         52, "key rejected"),
+        (
+            {"/health/readiness": READY, "/v1/models": (401, {"error": {"message": "bad"}})},
+            52,
+            "key rejected",
+        ),
+        (
+            {
+                "/health/readiness": READY,
+                "/v1/models": (400, {"error": {"type": "no_db_connection", "message": "x"}}),
+            },
+            52,
+            "key rejected",
+        ),
         ({"/health/readiness": READY, "/v1/models": (403, {"error": "no"})}, 52, "forbidden"),
         ({"/health/readiness": READY, "/v1/models": (502, "bad gateway")}, 54, "proxy error"),
-        ({"/health/readiness": READY, "/v1/models": (200, "<html>login</html>")}, 54,
-         "unexpected answer"),
-        ({"/health/readiness": READY, "/v1/models": (200, {"data": [{"id": "other"}]})}, 53,
-         "serves none of"),
+        (
+            {"/health/readiness": READY, "/v1/models": (200, "<html>login</html>")},
+            54,
+            "unexpected answer",
+        ),
+        (
+            {"/health/readiness": READY, "/v1/models": (200, {"data": [{"id": "other"}]})},
+            53,
+            "serves none of",
+        ),
     ],
 )
 def test_each_failed_check_has_its_code_and_records_nothing(
-    colony: Path, run_aether: RunAether, fake_proxy: Scripted,
-    answers: dict[str, Answer], code: int, words: str,
+    colony: Path,
+    run_aether: RunAether,
+    fake_proxy: Scripted,
+    answers: dict[str, Answer],
+    code: int,
+    words: str,
 ) -> None:
     use(colony, fake_proxy)
     fake_proxy.answers = answers
@@ -107,11 +125,13 @@ def test_a_probe_without_the_deployment_header_is_not_proof(
     colony: Path, run_aether: RunAether, fake_proxy: Scripted
 ) -> None:
     use(colony, fake_proxy)
-    fake_proxy.answers = {"/health/readiness": READY, "/v1/models": MODELS,
-                          "/v1/chat/completions": (200, {"choices": []})}
+    fake_proxy.answers = {
+        "/health/readiness": READY,
+        "/v1/models": MODELS,
+        "/v1/chat/completions": (200, {"choices": []}),
+    }
     before = snapshot(colony / ".aether" / "data")
-    r = run_aether("spawn", "--caste", "builder", "--json",
-                   env=clean_env(LITELLM_MASTER_KEY=KEY))
+    r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(LITELLM_MASTER_KEY=KEY))
     # sonnet answered without x-litellm-model-name; the rest of the chain is not served
     assert r.returncode == 55, r.stderr
     rows = json.loads(r.stdout)["error"]["attempts"]
@@ -134,8 +154,11 @@ def test_a_key_echoed_by_the_proxy_is_scrubbed_whatever_its_variable_is_called(
     fake_proxy.answers = {"/health/readiness": READY, "/v1/models": (401, echo)}
     r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(PROXY_CRED=cred))
     assert_clean_error(r, 52)
-    fake_proxy.answers = {"/health/readiness": READY, "/v1/models": MODELS,
-                          "/v1/chat/completions": (503, echo)}
+    fake_proxy.answers = {
+        "/health/readiness": READY,
+        "/v1/models": MODELS,
+        "/v1/chat/completions": (503, echo),
+    }
     r2 = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(PROXY_CRED=cred))
     assert r2.returncode == 55, r2.stderr
     for out in (r, r2):

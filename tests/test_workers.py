@@ -33,15 +33,28 @@ def test_lifecycle_and_conflicts(colony: Path, run_aether: RunAether) -> None:
     assert_clean_error(run_aether("worker", "fail", wid, "--reason", "x"), 57)
     assert_clean_error(run_aether("worker", "done", "w-nope"), 56)
     other = spawn(run_aether)
-    failed = json.loads(run_aether("worker", "fail", other, "--reason", "tests broke",
-                                   "--json").stdout)
+    failed = json.loads(
+        run_aether("worker", "fail", other, "--reason", "tests broke", "--json").stdout
+    )
     assert failed["status"] == "failed" and failed["fail_reason"] == "tests broke"
 
 
 def test_report_flags_a_model_mismatch(colony: Path, run_aether: RunAether) -> None:
     wid = spawn(run_aether)
-    ok = run_aether("worker", "report", wid, "--model-used", "claude-sonnet-4-5",
-                    "--tokens-in", "100", "--tokens-out", "20", "--cost", "0.5", "--json")
+    ok = run_aether(
+        "worker",
+        "report",
+        wid,
+        "--model-used",
+        "claude-sonnet-4-5",
+        "--tokens-in",
+        "100",
+        "--tokens-out",
+        "20",
+        "--cost",
+        "0.5",
+        "--json",
+    )
     assert json.loads(ok.stdout)["model_mismatch"] is False
     bad = run_aether("worker", "report", wid, "--model-used", "gpt-4o", "--json")
     data = json.loads(bad.stdout)
@@ -55,10 +68,30 @@ def test_report_flags_a_model_mismatch(colony: Path, run_aether: RunAether) -> N
 
 def test_costs_aggregate_per_model_and_caste(colony: Path, run_aether: RunAether) -> None:
     a, b, c = spawn(run_aether), spawn(run_aether), spawn(run_aether, "scout")
-    run_aether("worker", "report", a, "--model-used", "claude-sonnet-4-5", "--tokens-in", "10",
-               "--tokens-out", "1", "--cost", "0.25")
-    run_aether("worker", "report", b, "--model-used", "claude-sonnet-4-5", "--tokens-in", "5",
-               "--cost", "0.5")
+    run_aether(
+        "worker",
+        "report",
+        a,
+        "--model-used",
+        "claude-sonnet-4-5",
+        "--tokens-in",
+        "10",
+        "--tokens-out",
+        "1",
+        "--cost",
+        "0.25",
+    )
+    run_aether(
+        "worker",
+        "report",
+        b,
+        "--model-used",
+        "claude-sonnet-4-5",
+        "--tokens-in",
+        "5",
+        "--cost",
+        "0.5",
+    )
     run_aether("worker", "report", c, "--model-used", "claude-haiku-4-5", "--cost", "0.1")
     costs = json.loads(run_aether("costs", "--json").stdout)
     sonnet = costs["by_model"]["claude-sonnet-4-5"]
@@ -79,21 +112,33 @@ def test_workers_table_and_json(colony: Path, run_aether: RunAether) -> None:
 def test_exec_no_proxy_records_exit_and_latency_history(
     colony: Path, run_aether: RunAether
 ) -> None:
-    r = run_aether("spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "sh", "-c",
-                   'echo "$AETHER_WORKER_ID $ANTHROPIC_MODEL"', env=clean_env())
+    r = run_aether(
+        "spawn",
+        "--caste",
+        "scout",
+        "--no-proxy",
+        "--exec",
+        "--",
+        "sh",
+        "-c",
+        'echo "$AETHER_WORKER_ID $ANTHROPIC_MODEL"',
+        env=clean_env(),
+    )
     assert r.returncode == 0, r.stderr
     state = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())
     w = state["workers"][-1]
     assert f"{w['id']} claude-haiku-4-5" in r.stdout
     assert w["status"] == "completed" and w["exit_code"] == 0
     assert state["latency_history"]["claude-haiku-4-5"][-1]["ok"] is True
-    t = run_aether("spawn", "--caste", "scout", "--no-proxy", "--timeout", "1", "--exec", "--",
-                   "sleep", "10")
+    t = run_aether(
+        "spawn", "--caste", "scout", "--no-proxy", "--timeout", "1", "--exec", "--", "sleep", "10"
+    )
     assert t.returncode == 124
     state = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())
     assert state["workers"][-1]["fail_reason"] == "timed out after 1 s"
-    missing = run_aether("spawn", "--caste", "scout", "--no-proxy", "--exec", "--",
-                         "/no/such/program")
+    missing = run_aether(
+        "spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "/no/such/program"
+    )
     assert missing.returncode == 58 and "Traceback" not in missing.stderr
     assert "aether: error: could not start" in missing.stderr  # after the UNVERIFIED warning
 
@@ -113,20 +158,46 @@ def test_exec_environment_is_exactly_as_documented(
     colony: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
     dump = tmp_path / "env.json"
-    env = clean_env(USER_SETTING="kept", ANTHROPIC_SMALL_FAST_MODEL="other",
-                    CLAUDE_CODE_SUBAGENT_MODEL="other", AETHER_MODEL_1="claude-haiku-4-5",
-                    PYDANTIC_DISABLE_PLUGINS="user-choice")
-    r = run_aether("spawn", "--caste", "builder", "--no-proxy", "--exec", "--", sys.executable,
-                   "-c", f"import json, os; json.dump(dict(os.environ), open({str(dump)!r}, 'w'))",
-                   env=env)
+    env = clean_env(
+        USER_SETTING="kept",
+        ANTHROPIC_SMALL_FAST_MODEL="other",
+        CLAUDE_CODE_SUBAGENT_MODEL="other",
+        AETHER_MODEL_1="claude-haiku-4-5",
+        PYDANTIC_DISABLE_PLUGINS="user-choice",
+    )
+    r = run_aether(
+        "spawn",
+        "--caste",
+        "builder",
+        "--no-proxy",
+        "--exec",
+        "--",
+        sys.executable,
+        "-c",
+        f"import json, os; json.dump(dict(os.environ), open({str(dump)!r}, 'w'))",
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     got = json.loads(dump.read_text())
     w = json.loads((colony / ".aether" / "data" / "COLONY_STATE.json").read_text())["workers"][-1]
-    assert {k: got[k] for k in ("ANTHROPIC_MODEL", "AETHER_MODEL", "AETHER_WORKER_ID",
-                                "AETHER_CASTE", "AETHER_PROFILE_HASH", "AETHER_VERIFIED")} == {
-        "ANTHROPIC_MODEL": w["model"], "AETHER_MODEL": w["model"], "AETHER_WORKER_ID": w["id"],
-        "AETHER_CASTE": "builder", "AETHER_PROFILE_HASH": w["profile_hash"],
-        "AETHER_VERIFIED": "0"}
+    assert {
+        k: got[k]
+        for k in (
+            "ANTHROPIC_MODEL",
+            "AETHER_MODEL",
+            "AETHER_WORKER_ID",
+            "AETHER_CASTE",
+            "AETHER_PROFILE_HASH",
+            "AETHER_VERIFIED",
+        )
+    } == {
+        "ANTHROPIC_MODEL": w["model"],
+        "AETHER_MODEL": w["model"],
+        "AETHER_WORKER_ID": w["id"],
+        "AETHER_CASTE": "builder",
+        "AETHER_PROFILE_HASH": w["profile_hash"],
+        "AETHER_VERIFIED": "0",
+    }
     assert got["USER_SETTING"] == "kept"
     # aether's start-up tricks never reach the worker: the user's own setting passes unchanged
     assert got["PYDANTIC_DISABLE_PLUGINS"] == "user-choice"
@@ -135,18 +206,27 @@ def test_exec_environment_is_exactly_as_documented(
         assert gone not in got, gone
     # what aether adds is exactly the documented set
     added = set(got) - set(env)
-    assert added == {"ANTHROPIC_MODEL", "AETHER_MODEL", "AETHER_WORKER_ID", "AETHER_CASTE",
-                     "AETHER_PROFILE_HASH", "AETHER_VERIFIED"}, added
+    assert added == {
+        "ANTHROPIC_MODEL",
+        "AETHER_MODEL",
+        "AETHER_WORKER_ID",
+        "AETHER_CASTE",
+        "AETHER_PROFILE_HASH",
+        "AETHER_VERIFIED",
+    }, added
 
 
-def test_interrupting_exec_stops_the_worker_and_records_it(
-    colony: Path, tmp_path: Path
-) -> None:
+def test_interrupting_exec_stops_the_worker_and_records_it(colony: Path, tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     script = f"echo $$ > {pidfile}; exec sleep 60"
-    proc = subprocess.Popen([AETHER, "spawn", "--caste", "scout", "--no-proxy", "--exec", "--",
-                             "sh", "-c", script], cwd=colony, env=clean_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "sh", "-c", script],
+        cwd=colony,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while not (pidfile.exists() and pidfile.read_text().strip()):
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()

@@ -1,9 +1,9 @@
 """``pause`` and ``resume``: the session boundary (issue 6).
 
 pause: one transaction (status paused, paused_at, session end, note, the profile hash and the
-caste→model map in force, git HEAD/branch), then HANDOFF.md is rendered from the state *as
-committed* and written atomically while holding the lock again, so a handoff never describes a
-state other than the one on disk.
+caste→model map in force, git HEAD/branch); HANDOFF.md is rendered from the state *as
+committed* and written atomically before that transaction releases the lock, so a handoff never
+describes a state other than the one on disk.
 
 resume: checks the handoff (colony id, serial), profile drift, git drift; marks orphans; starts
 a new session; and only after that transaction committed moves HANDOFF.md into
@@ -13,6 +13,7 @@ is reported and resume goes on; a handoff from another colony stops it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from aether.ops.respawn import (
     respawn_one,
 )
 from aether.records import field, record
+from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import ColonyState, Session
 from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
@@ -163,6 +165,20 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
         warnings.append(f"profile not recorded: {snapshot.error}")
     git = read_git(ws.project)
     store = Store(ws, lock_timeout=lock_timeout)
+    written: list[ColonyState] = []
+
+    def write_handoff(state: ColonyState) -> None:
+        # rendered from the state as committed, still under the lock, so the handoff and the
+        # state can never disagree about the serial
+        memory = _memory_or_empty(ws, warnings)
+        recorded = state.session.git_at_pause
+        git_for_doc = (
+            GitInfo(head=recorded.get("head"), branch=recorded.get("branch")) if recorded else None
+        )
+        text = render_handoff(state, memory=memory, git=git_for_doc, aether_version=__version__)
+        atomic_write_text(ws.handoff_file, text)
+        written.append(state)
+
     with store.transaction() as tx:
         s = tx.state
         already = s.status == "paused"
@@ -189,17 +205,8 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
                 session_id=s.session.id,
                 profile_hash=snapshot.hash,
             )
-    # render from the state as it is on disk now, under the lock, so the handoff and the state
-    # can never disagree about the serial
-    with store.lock():
-        state = store.load().state
-        memory = _memory_or_empty(ws, warnings)
-        recorded = state.session.git_at_pause
-        git_for_doc = (
-            GitInfo(head=recorded.get("head"), branch=recorded.get("branch")) if recorded else None
-        )
-        text = render_handoff(state, memory=memory, git=git_for_doc, aether_version=__version__)
-        atomic_write_text(ws.handoff_file, text)
+        tx.then(write_handoff)
+    state = written[0]
     activity.log(
         ws,
         "pause",
@@ -338,20 +345,48 @@ def move_handoff_to_history(ws: Workspace, session_id: str, expected: bytes | No
     return target
 
 
-def _refuse(
-    s: ColonyState, doc: HandoffDocument | None, *, force: bool, ignore_handoff: bool
+def _refuse_early(
+    store: Store, doc: HandoffDocument | None, *, force: bool, ignore_handoff: bool
 ) -> None:
-    if s.status != "paused" and not force:
+    """The refusals of ``_refuse``, without the lock, so a refused resume leaves every file
+    untouched. A current-format state is judged from its status and colony id alone (the
+    transaction validates it and checks again); anything else gets the full load, and its typed
+    error if it has one."""
+    try:
+        data = json.loads(store.ws.state_file.read_bytes())
+    except (OSError, ValueError):
+        data = None
+    if (
+        isinstance(data, dict)
+        and data.get("version") == CURRENT_VERSION
+        and isinstance(data.get("status"), str)
+        and isinstance(data.get("colony_id"), str)
+    ):
+        _refuse(data["status"], data["colony_id"], doc, force=force, ignore_handoff=ignore_handoff)
+    else:
+        s = store.load().state
+        _refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
+
+
+def _refuse(
+    status: str,
+    colony_id: str,
+    doc: HandoffDocument | None,
+    *,
+    force: bool,
+    ignore_handoff: bool,
+) -> None:
+    if status != "paused" and not force:
         raise ColonyStateConflict(
-            f"the colony is not paused (status {s.status})",
+            f"the colony is not paused (status {status})",
             meaning="resume ends the previous session and marks its unfinished workers "
             "lost; on a live session that would be wrong",
             fix="run `aether pause` first; if the previous session died without pausing, "
             "run `aether resume --force`",
         )
-    if doc is not None and doc.colony_id != s.colony_id and not ignore_handoff:
+    if doc is not None and doc.colony_id != colony_id and not ignore_handoff:
         raise HandoffError(
-            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony ({s.colony_id})",
+            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony ({colony_id})",
             meaning="it was copied from another project; nothing was changed",
             fix="move it away, or run `aether resume --ignore-handoff` (it is then kept "
             "in .aether/handoff-history/)",
@@ -376,12 +411,12 @@ def resume(
         )
     raw, doc, problem = _read_handoff(ws)
     store = Store(ws, lock_timeout=lock_timeout)
-    # refuse early, without the lock, so a refused resume leaves every file untouched; the
-    # same checks run again under the lock below
-    _refuse(store.load().state, doc, force=force, ignore_handoff=ignore_handoff)
+    _refuse_early(store, doc, force=force, ignore_handoff=ignore_handoff)
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
     checks: list[dict[str, Any]] = []
+
+    moved: list[Path | None] = []
 
     def check(name: str, level: str, message: str) -> None:
         checks.append({"check": name, "level": level, "message": message})
@@ -390,7 +425,7 @@ def resume(
         s = tx.state
         previous = s.session.model_copy(deep=True)
         was_paused = s.status == "paused"
-        _refuse(s, doc, force=force, ignore_handoff=ignore_handoff)
+        _refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
         # 1. the handoff
         if problem:
             check("handoff", "warning", f"{problem}; resuming from the state")
@@ -513,9 +548,9 @@ def resume(
             previous_session_id=previous.id,
             orphans=len(orphans),
         )
+        # after the commit, under the same lock: a refused or failed resume keeps HANDOFF.md
+        tx.then(lambda _: moved.append(move_handoff_to_history(ws, previous.id, raw)))
     state = tx.state
-    with store.lock():
-        moved = move_handoff_to_history(ws, previous.id, raw)
     activity.log(
         ws,
         "resume",
@@ -532,7 +567,7 @@ def resume(
         handoff=doc if doc is not None and doc.colony_id == state.colony_id else None,
         handoff_problem=problem,
         handoff_age_s=age_seconds(doc.paused_at if doc else previous.paused_at),
-        handoff_moved_to=moved,
+        handoff_moved_to=moved[0] if moved else None,
         checks=checks,
         profile_hash_at_pause=previous.profile_hash_at_pause,
         profile_hash_now=snapshot.hash,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,9 +238,20 @@ class Transaction:
     swept: list[Path] = field(default_factory=list)
     #: where the pre-migration backup went, when this transaction persisted an upgrade
     pre_migration_backup: Path | None = None
+    #: run with the lock still held once the transaction ends (see ``then``)
+    after: list[Callable[[ColonyState], None]] = field(default_factory=list)
 
     def add_memory(self, items: list[MemoryItem]) -> None:
         self.memory_to_add.extend(items)
+
+    def then(self, step: Callable[[ColonyState], None]) -> None:
+        """Run ``step`` while the lock is still held, after the state is written: it sees the
+        state exactly as committed (serial bumped, compacted), so a file derived from it (the
+        handoff) can never describe another serial, and no second lock-and-load is needed. On
+        abort it sees ``tx.state`` as the caller left it (an aborting caller has not changed it,
+        so that is the state on disk). A step that raises fails the command after the commit:
+        the state is written, the derived file is not."""
+        self.after.append(step)
 
 
 class Store:
@@ -280,6 +291,8 @@ class Store:
             tx = Transaction(ws=self.ws, state=loaded.state, upgrade=loaded.upgrade, swept=swept)
             yield tx
             if tx.abort:
+                for step in tx.after:
+                    step(tx.state)
                 return
             if loaded.upgrade is not None and loaded.upgrade.changed:
                 tx.pre_migration_backup = self._pre_migration_backup(loaded.raw, loaded.upgrade)
@@ -289,6 +302,8 @@ class Store:
                     MemoryItem.model_validate(m) for m in loaded.upgrade.memory
                 ] + tx.memory_to_add
             self._commit(tx, previous_serial=loaded.state.serial if loaded.upgrade is None else -1)
+            for step in tx.after:
+                step(tx.state)
 
     def _sweep(self) -> list[Path]:
         """Remove temp files killed writers left in every directory aether writes state to."""

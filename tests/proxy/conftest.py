@@ -114,8 +114,9 @@ def free_port() -> int:
 def _deployment(name: str, mock: str, **extra: object) -> str:
     params = {"model": f"openai/{name}", "api_key": "sk-fake-upstream", "mock_response": mock}
     params.update(extra)  # type: ignore[arg-type]
-    inner = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {str(v).lower()}"
-                      for k, v in params.items())
+    inner = ", ".join(
+        f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {str(v).lower()}" for k, v in params.items()
+    )
     return f"  - model_name: {name}\n    litellm_params: {{{inner}}}\n"
 
 
@@ -172,21 +173,30 @@ def start_proxy(workdir: Path, *, open_proxy: bool = False) -> RunningProxy:
     config.write_text(proxy_config(open_proxy=open_proxy))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM", "OPENAI"))}
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False",
-               NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+    env.update(
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_TELEMETRY="False",
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
     log = workdir / "proxy.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(litellm), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
             start_new_session=True,
         )
     proxy = RunningProxy(f"http://127.0.0.1:{port}", port, process.pid, log, process)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the LiteLLM proxy exited with {process.returncode}:\n"
-                        + log.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                f"the LiteLLM proxy exited with {process.returncode}:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
         try:
             with urllib.request.urlopen(proxy.url + "/health/liveliness", timeout=1) as resp:
                 if resp.status == 200:
@@ -195,8 +205,10 @@ def start_proxy(workdir: Path, *, open_proxy: bool = False) -> RunningProxy:
             pass
         time.sleep(0.2)
     proxy.stop()
-    pytest.fail("the LiteLLM proxy did not become live within 120 s:\n"
-                + log.read_text(errors="replace")[-3000:])
+    pytest.fail(
+        "the LiteLLM proxy did not become live within 120 s:\n"
+        + log.read_text(errors="replace")[-3000:]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -240,8 +252,7 @@ def profile_text(
 ) -> str:
     """A format-2 profile mapping each caste to its own mock model."""
     table = castes or {c: (m, ["mock-spare-a"]) for c, m in CASTE_MODELS.items()}
-    models = sorted({*CASTE_MODELS.values(), *SPARE, *FAILING, "slow", "hang", "cooling",
-                     "ghost"})
+    models = sorted({*CASTE_MODELS.values(), *SPARE, *FAILING, "slow", "hang", "cooling", "ghost"})
     out = ["format: 2\nstrict: true\nmodels:\n"]
     out += [_model_block(m) for m in models]
     out.append("castes:\n")

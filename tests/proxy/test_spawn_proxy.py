@@ -82,13 +82,16 @@ def test_stopped_proxy_records_nothing(colony: Path, run_aether: RunAether) -> N
 def test_model_not_served_falls_back_to_the_next(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url,
-                  castes={"builder": ("ghost", ["mock-spare-a", "mock-spare-b"])})
+    write_profile(
+        colony, litellm_proxy.url, castes={"builder": ("ghost", ["mock-spare-a", "mock-spare-b"])}
+    )
     w = spawn_json(run_aether, "--caste", "builder")
     assert w["model"] == "mock-spare-a" and w["model_source"] == "fallback"
     assert w["routing"]["decision_model"] == "ghost"
     assert [(a["model"], a["outcome"]) for a in w["attempts"]] == [
-        ("ghost", "failed"), ("mock-spare-a", "ok")]
+        ("ghost", "failed"),
+        ("mock-spare-a", "ok"),
+    ]
     assert "not served" in w["attempts"][0]["error"]
     log = (colony / ".aether" / "activity.log").read_text()
     assert '"fallback"' in log
@@ -98,8 +101,12 @@ def test_env_override_replaces_the_chain(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
     write_profile(colony, litellm_proxy.url)
-    w = spawn_json(run_aether, "--caste", "builder",
-                   env=proxy_env(AETHER_MODEL_1="ghost", AETHER_MODEL_2="mock-spare-b"))
+    w = spawn_json(
+        run_aether,
+        "--caste",
+        "builder",
+        env=proxy_env(AETHER_MODEL_1="ghost", AETHER_MODEL_2="mock-spare-b"),
+    )
     assert w["model"] == "mock-spare-b" and w["routing"]["chain_source"] == "environment"
     bad = run_aether("spawn", "--caste", "builder", env=proxy_env(AETHER_MODEL_2="mock-spare-b"))
     assert_clean_error(bad, 46)
@@ -110,9 +117,12 @@ def test_env_override_replaces_the_chain(
 def test_all_fail_gives_the_per_model_table(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url, attempt_s=0.5,
-                  castes={"builder": ("broken", ["ratelimited", "slow", "hang", "ctxerr",
-                                                 "ghost"])})
+    write_profile(
+        colony,
+        litellm_proxy.url,
+        attempt_s=0.5,
+        castes={"builder": ("broken", ["ratelimited", "slow", "hang", "ctxerr", "ghost"])},
+    )
     before = snapshot(colony / ".aether" / "data")
     result = run_aether("spawn", "--caste", "builder", "--json", env=proxy_env())
     assert result.returncode == 55, result.stderr
@@ -150,8 +160,9 @@ def test_all_fail_gives_the_per_model_table(
 def test_three_failures_open_the_breaker_across_processes(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url,
-                  castes={"builder": ("broken", ["mock-spare-a"])}, cooldown_s=60)
+    write_profile(
+        colony, litellm_proxy.url, castes={"builder": ("broken", ["mock-spare-a"])}, cooldown_s=60
+    )
     for n in range(3):
         w = spawn_json(run_aether, "--caste", "builder")
         assert w["model"] == "mock-spare-a"
@@ -171,8 +182,13 @@ def test_three_failures_open_the_breaker_across_processes(
 def test_half_open_after_cooldown_allows_one_probe(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url, failures=1, cooldown_s=1,
-                  castes={"builder": ("broken", ["mock-spare-a"])})
+    write_profile(
+        colony,
+        litellm_proxy.url,
+        failures=1,
+        cooldown_s=1,
+        castes={"builder": ("broken", ["mock-spare-a"])},
+    )
     assert spawn_json(run_aether, "--caste", "builder")["attempts"][0]["status"] == 500
     assert spawn_json(run_aether, "--caste", "builder")["attempts"][0]["outcome"] == "skipped"
     import time
@@ -186,8 +202,9 @@ def test_half_open_after_cooldown_allows_one_probe(
 def test_proxy_cooldown_429_is_not_a_new_breaker_failure(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url, failures=5,
-                  castes={"builder": ("cooling", ["mock-spare-a"])})
+    write_profile(
+        colony, litellm_proxy.url, failures=5, castes={"builder": ("cooling", ["mock-spare-a"])}
+    )
     errors = []
     for _ in range(4):
         errors.append(spawn_json(run_aether, "--caste", "builder")["attempts"][0]["error"])
@@ -220,24 +237,29 @@ def test_exec_passes_the_environment(
 ) -> None:
     write_profile(colony, litellm_proxy.url)
     script = tmp_path / "worker.sh"
-    script.write_text('#!/bin/sh\necho "model=$ANTHROPIC_MODEL id=$AETHER_WORKER_ID '
-                      'base=$ANTHROPIC_BASE_URL tok=${#ANTHROPIC_AUTH_TOKEN} '
-                      'small=${ANTHROPIC_SMALL_FAST_MODEL:-unset}"\n')
+    script.write_text(
+        '#!/bin/sh\necho "model=$ANTHROPIC_MODEL id=$AETHER_WORKER_ID '
+        "base=$ANTHROPIC_BASE_URL tok=${#ANTHROPIC_AUTH_TOKEN} "
+        'small=${ANTHROPIC_SMALL_FAST_MODEL:-unset}"\n'
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     env = proxy_env(ANTHROPIC_SMALL_FAST_MODEL="some-other-model", ANTHROPIC_MODEL="stale")
     result = run_aether("spawn", "--caste", "watcher", "--exec", "--", str(script), env=env)
     assert result.returncode == 0, result.stderr
     workers = workers_of(colony)
     w = workers[-1]
-    assert (f"model=mock-watcher id={w['id']} base={litellm_proxy.url} "
-            f"tok={len(MASTER_KEY)} small=unset") in result.stdout
+    assert (
+        f"model=mock-watcher id={w['id']} base={litellm_proxy.url} "
+        f"tok={len(MASTER_KEY)} small=unset"
+    ) in result.stdout
     assert w["status"] == "completed" and w["exit_code"] == 0
     assert w["started_at"] and w["duration_s"] is not None and w["latency_ms"] is not None
     failing = tmp_path / "fail.sh"
     failing.write_text("#!/bin/sh\necho out; exit 3\n")
     failing.chmod(0o755)
-    result = run_aether("spawn", "--caste", "watcher", "--json", "--exec", "--", str(failing),
-                        env=env)
+    result = run_aether(
+        "spawn", "--caste", "watcher", "--json", "--exec", "--", str(failing), env=env
+    )
     assert result.returncode == 3
     payload = json.loads(result.stdout)  # the child's stdout went to stderr
     assert payload["status"] == "failed" and payload["exit_code"] == 3
@@ -255,9 +277,14 @@ def test_print_env_is_shell_evaluable_and_never_prints_the_key(
     import subprocess
 
     shell = subprocess.run(
-        ["sh", "-c", result.stdout + '\necho "$ANTHROPIC_MODEL|$AETHER_CASTE|'
-         '$ANTHROPIC_AUTH_TOKEN"'],
-        capture_output=True, text=True, env={"LITELLM_MASTER_KEY": MASTER_KEY, "PATH": "/bin"},
+        [
+            "sh",
+            "-c",
+            result.stdout + '\necho "$ANTHROPIC_MODEL|$AETHER_CASTE|$ANTHROPIC_AUTH_TOKEN"',
+        ],
+        capture_output=True,
+        text=True,
+        env={"LITELLM_MASTER_KEY": MASTER_KEY, "PATH": "/bin"},
     )
     assert shell.stdout.strip() == f"mock-oracle|oracle|{MASTER_KEY}"
 
@@ -275,10 +302,14 @@ def test_a_known_fake_key_appears_nowhere(
     env = proxy_env(MY_OTHER_TOKEN=fake, ANTHROPIC_API_KEY=fake)
     for args in (["--json"], ["--print-env"], []):
         outputs.append(run_aether("spawn", "--caste", "builder", *args, env=env))
-    outputs.append(run_aether("spawn", "--caste", "builder", "--exec", "--", "sh", "-c",
-                              "echo worker ran", env=env))
-    outputs.append(run_aether("spawn", "--caste", "builder", "--json", "--exec", "--", "false",
-                              env=env))
+    outputs.append(
+        run_aether(
+            "spawn", "--caste", "builder", "--exec", "--", "sh", "-c", "echo worker ran", env=env
+        )
+    )
+    outputs.append(
+        run_aether("spawn", "--caste", "builder", "--json", "--exec", "--", "false", env=env)
+    )
     # a failing chain: the per-model table (human) and the JSON error
     write_profile(colony, litellm_proxy.url, castes={"builder": ("broken", ["ghost"])})
     outputs.append(run_aether("spawn", "--caste", "builder", env=env))
@@ -286,8 +317,9 @@ def test_a_known_fake_key_appears_nowhere(
     assert [o.returncode for o in outputs[-2:]] == [55, 55]
     write_profile(colony, litellm_proxy.url)
     wid = workers_of(colony)[-1]["id"]
-    outputs.append(run_aether("worker", "report", wid, "--model-used", "mock-builder", "--json",
-                              env=env))
+    outputs.append(
+        run_aether("worker", "report", wid, "--model-used", "mock-builder", "--json", env=env)
+    )
     outputs.append(run_aether("workers", "--json", env=env))
     outputs.append(run_aether("status", "--json", env=env))
     outputs.append(run_aether("breaker", "status", env=env))
@@ -311,7 +343,8 @@ def test_a_known_fake_key_appears_nowhere(
 def test_probe_never_still_fails_closed_on_the_model_list(
     colony: Path, run_aether: RunAether, litellm_proxy: RunningProxy
 ) -> None:
-    write_profile(colony, litellm_proxy.url, probe="never",
-                  castes={"builder": ("ghost", ["mock-spare-b"])})
+    write_profile(
+        colony, litellm_proxy.url, probe="never", castes={"builder": ("ghost", ["mock-spare-b"])}
+    )
     w = spawn_json(run_aether, "--caste", "builder")
     assert w["model"] == "mock-spare-b" and w["verification"]["method"] == "models-list"
