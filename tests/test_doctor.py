@@ -57,3 +57,41 @@ def test_doctor_corrupt_state(run_aether: RunAether, colony: Path) -> None:
 
 def test_doctor_without_colony(run_aether: RunAether) -> None:
     assert_clean_error(run_aether("doctor"), 10)
+
+
+def test_doctor_names_the_lock_holder_without_waiting(run_aether: RunAether, colony: Path) -> None:
+    """The probe asks for the same flock the colony lock takes: a live holder is reported by
+    pid and command, immediately; once it is gone the lock is free again."""
+    from tests.conftest import clean_env
+    from tests.lock_scripts import HOLDER, start_script
+
+    holder, line = start_script(HOLDER, colony, clean_env())
+    try:
+        assert line == "locked"
+        result = run_aether("doctor", "--no-proxy", "--json")
+        assert result.returncode == 0, result.stderr
+        lock = {c["check"]: c for c in json.loads(result.stdout)["checks"]}["lock"]
+        assert lock["held"] is True and lock["level"] == "info"
+        assert f"pid {holder.pid}" in lock["message"] and "test-holder" in lock["message"]
+    finally:
+        holder.kill()
+        holder.wait()
+    after = json.loads(run_aether("doctor", "--no-proxy", "--json").stdout)["checks"]
+    lock = {c["check"]: c for c in after}["lock"]
+    assert lock["held"] is False and lock["level"] == "ok"
+
+
+def test_doctor_profile_check_agrees_with_profile_show(run_aether: RunAether, colony: Path) -> None:
+    """doctor reads the profile through the cached loader spawn uses; cold or warm cache, it
+    reports the hash and counts `profile show` reports."""
+    shown = json.loads(run_aether("profile", "show", "--json").stdout)
+    for cache in (colony / ".aether/cache").glob("*"):
+        cache.unlink()
+    for _cold_then_warm in range(2):
+        checks = {
+            c["check"]: c
+            for c in json.loads(run_aether("doctor", "--no-proxy", "--json").stdout)["checks"]
+        }
+        assert shown["profile_hash"] in checks["profile"]["message"]
+        assert checks["profile"]["models"] == len(shown["models"])
+        assert checks["profile"]["castes"] == len(shown["castes"])

@@ -263,8 +263,7 @@ def doctor(
 
 
 def _render_doctor(result: DoctorResult, console: Console) -> None:
-    from rich.markup import escape
-
+    escape = _escape
     marks = {
         "ok": "[green]ok[/green]",
         "warning": "[yellow]warn[/yellow]",
