@@ -47,7 +47,12 @@ FINISHED_WORKER_STATUSES: frozenset[str] = frozenset(
 
 
 class _Open(BaseModel):
-    """Base for every state model: unknown keys are kept, not dropped."""
+    """Base for every state model: unknown keys are kept, not dropped.
+
+    List and dict fields default to plain ``[]``/``{}``: Pydantic copies such a default for
+    each instance, and a ``default_factory=list`` costs ~4 ms of every process (Pydantic asks
+    ``inspect.signature`` about the factory, which for a builtin means tokenizing its text
+    signature)."""
 
     model_config = ConfigDict(extra="allow", validate_default=False)
 
@@ -57,7 +62,7 @@ class Task(_Open):
     description: str = ""
     status: str = "pending"
     caste: str | None = None
-    worker_ids: list[str] = Field(default_factory=list)
+    worker_ids: list[str] = []
 
 
 class Phase(_Open):
@@ -65,14 +70,14 @@ class Phase(_Open):
     name: str = ""
     description: str = ""
     status: str = "pending"
-    tasks: list[Task] = Field(default_factory=list)
+    tasks: list[Task] = []
 
 
 class Plan(_Open):
     generated_at: str | None = None
     #: a number or an object of axes, as the old tool wrote it
     confidence: float | dict[str, Any] | None = None
-    phases: list[Phase] = Field(default_factory=list)
+    phases: list[Phase] = []
 
 
 class Session(_Open):
@@ -86,8 +91,8 @@ class Session(_Open):
     #: the profile hash in force when the colony was paused
     profile_hash_at_pause: str | None = None
     #: the model each caste would get at pause (caste -> model)
-    caste_models_at_pause: dict[str, str] = Field(default_factory=dict)
-    previous_ids: list[str] = Field(default_factory=list)
+    caste_models_at_pause: dict[str, str] = {}
+    previous_ids: list[str] = []
     #: git HEAD and branch of the project at pause ({"head": ..., "branch": ...}), if a repo
     git_at_pause: dict[str, str | None] | None = None
 
@@ -122,8 +127,8 @@ class Worker(_Open):
     #: True only when a proxy check proved the model is served (and, with a probe, answered)
     verified: bool = False
     #: how it was verified: {"method": "models-list"|"probe"|"none", ...}
-    verification: dict[str, Any] = Field(default_factory=dict)
-    attempts: list[RoutingAttempt] = Field(default_factory=list)
+    verification: dict[str, Any] = {}
+    attempts: list[RoutingAttempt] = []
     model_used: str | None = None
     model_mismatch: bool = False
     tokens_in: int | None = None
@@ -140,7 +145,7 @@ class Worker(_Open):
     repin_to: str | None = None
     #: the routing decision behind ``model`` (decision model/source/reason, chain and where it
     #: came from, skipped models, warnings) - issue 5
-    routing: dict[str, Any] = Field(default_factory=dict)
+    routing: dict[str, Any] = {}
     #: how ``spawn --exec`` ran it: {"program": argv[0], "timeout_s": N, "timed_out": bool}
     exec_info: dict[str, Any] | None = None
 
@@ -150,7 +155,7 @@ class Event(_Open):
     type: str
     source: str = "aether"
     message: str = ""
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = {}
     #: the original text of an event migrated from a pipe-separated string, kept verbatim
     raw: str | None = None
 
@@ -180,7 +185,7 @@ class WorkerCounts(_Open):
     """Per caste/model counts of finished workers compacted out of ``workers``."""
 
     total: int = 0
-    by_status: dict[str, int] = Field(default_factory=dict)
+    by_status: dict[str, int] = {}
 
 
 class ColonyState(_Open):
@@ -197,23 +202,23 @@ class ColonyState(_Open):
     plan: Plan = Field(default_factory=Plan)
     current_phase: int | str | None = None
     session: Session
-    workers: list[Worker] = Field(default_factory=list)
+    workers: list[Worker] = []
     #: "caste/model" -> counts of compacted finished workers
-    worker_counts: dict[str, WorkerCounts] = Field(default_factory=dict)
+    worker_counts: dict[str, WorkerCounts] = {}
     #: model -> the last runs of ``spawn --exec`` workers on it (``{"duration_s", "latency_ms",
     #: "ok"}``, newest last, at most 50): the model-aware default --exec timeout (issue 5)
-    latency_history: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
-    events: list[Event] = Field(default_factory=list)
+    latency_history: dict[str, list[dict[str, Any]]] = {}
+    events: list[Event] = []
     events_archived: int = 0
-    signals: list[dict[str, Any]] = Field(default_factory=list)
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    signals: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     settings: Settings = Field(default_factory=Settings)
     #: the routing profile binding carried over from an older writer (see ProfileBinding)
     profile_binding: ProfileBinding | None = None
     #: values from older formats with no field of their own, kept verbatim by source version
-    legacy: dict[str, Any] = Field(default_factory=dict)
+    legacy: dict[str, Any] = {}
     #: one entry per migration applied to this colony: {from, to, at, steps}
-    migrations: list[dict[str, Any]] = Field(default_factory=list)
+    migrations: list[dict[str, Any]] = []
 
     def add_event(
         self, type: str, message: str = "", *, source: str = "aether", **data: Any
