@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -141,7 +140,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             meaning="nothing was changed",
             fix="move the directory out of the way",
         )
-    tmp = directory / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    tmp = directory / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:

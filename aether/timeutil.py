@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import UTC, datetime
 
 
@@ -40,4 +39,4 @@ def age_seconds(text: str | None, reference: datetime | None = None) -> float | 
 def new_id(prefix: str) -> str:
     """A readable, unique id: ``prefix-YYYYmmdd-HHMMSS-xxxx`` (time-sortable, random tail)."""
     stamp = now().strftime("%Y%m%d-%H%M%S")
-    return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
+    return f"{prefix}-{stamp}-{os.urandom(3).hex()}"

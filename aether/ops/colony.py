@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = Non
     now = iso()
     state = ColonyState(
         version=CURRENT_VERSION,
-        colony_id=f"colony-{secrets.token_hex(8)}",
+        colony_id=f"colony-{os.urandom(8).hex()}",
         serial=1,
         created_at=now,
         updated_at=now,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import time
 from typing import Any
 
@@ -77,7 +76,7 @@ class SessionCache:
                 )
         except (OSError, ValueError):
             pass
-        salt = secrets.token_hex(8)
+        salt = os.urandom(8).hex()
         return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
 
     def save(self) -> None:

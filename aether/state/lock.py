@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -102,7 +101,7 @@ class ColonyLock:
         self._lock = lock
         info = {
             "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,  # gethostname() without importing socket
             "command": self.command,
             "since": iso(),
         }
