@@ -1,7 +1,8 @@
 """``aether memory add|list|export|import``: the user's knowledge, kept apart from the state.
 
-Writes hold the colony lock (``Store.lock()``) but do not touch ``COLONY_STATE.json``: adding a
-learning does not bump the state's serial, so it never makes a handoff look stale.
+Writes hold the colony lock (``colony_lock``: the lock ``Store.lock()`` takes, without importing
+the state models) but do not touch ``COLONY_STATE.json``: adding a learning does not bump the
+state's serial, so it never makes a handoff look stale.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from aether.memory import (
     normalise_text,
 )
 from aether.records import field, record
-from aether.state.store import Store
+from aether.state.lock import colony_lock
 from aether.timeutil import iso
 from aether.workspace import Workspace
 
@@ -44,6 +45,14 @@ class AddResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": True, "added": self.added, "item": self.item.model_dump(mode="json")}
+
+
+def _require_colony(ws: Workspace) -> None:
+    """Memory lives beside a colony: without a state file, raise the store's precise error."""
+    if not ws.exists():
+        from aether.state.store import Store
+
+        Store(ws).load()
 
 
 def add_memory(
@@ -73,10 +82,9 @@ def add_memory(
         raise InvalidInput(
             f"--confidence {confidence} is not between 0 and 1", fix="use e.g. --confidence 0.8"
         )
-    if not ws.exists():
-        Store(ws).load()  # raises the precise NoColony
+    _require_colony(ws)
     item = new_item(kind, text, phase=phase, confidence=confidence, source="user")
-    with Store(ws, lock_timeout=lock_timeout).lock():
+    with colony_lock(ws, lock_timeout=lock_timeout):
         added = merge_items(ws.memory_dir, [item])
         if not added:
             key = normalise_text(text)
@@ -104,8 +112,7 @@ class ListResult:
 def list_memory(ws: Workspace, kind: str | None = None) -> ListResult:
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"unknown memory kind {kind!r}", fix=f"use one of: {', '.join(KINDS)}")
-    if not ws.exists():
-        Store(ws).load()
+    _require_colony(ws)
     everything = load_all(ws.memory_dir)
     counts = {k: len(v) for k, v in everything.items()}
     items = [i for k in KINDS if kind in (None, k) for i in everything[k]]
@@ -164,9 +171,8 @@ def write_export(ws: Workspace, target: Path, *, force: bool) -> ExportResult:
 def export_memory(
     ws: Workspace, target: Path, *, force: bool = False, lock_timeout: float | None = None
 ) -> ExportResult:
-    if not ws.exists():
-        Store(ws).load()
-    with Store(ws, lock_timeout=lock_timeout).lock():
+    _require_colony(ws)
+    with colony_lock(ws, lock_timeout=lock_timeout):
         result = write_export(ws, target, force=force)
     activity.log(ws, "memory.export", path=str(result.path), total=sum(result.counts.values()))
     return result
@@ -240,11 +246,10 @@ def read_import(path: Path) -> list[MemoryItem]:
 def import_memory(
     ws: Workspace, source: Path, *, lock_timeout: float | None = None
 ) -> ImportResult:
-    if not ws.exists():
-        Store(ws).load()
+    _require_colony(ws)
     source = source.expanduser().absolute()
     items = read_import(source)
-    with Store(ws, lock_timeout=lock_timeout).lock():
+    with colony_lock(ws, lock_timeout=lock_timeout):
         added = merge_items(ws.memory_dir, items)
     activity.log(ws, "memory.import", path=str(source), read=len(items), added=len(added))
     return ImportResult(source, len(items), added)

@@ -16,10 +16,13 @@ import os
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether.errors import LockTimeout, UnsafePath
 from aether.timeutil import iso
+
+if TYPE_CHECKING:
+    from aether.workspace import Workspace
 
 DEFAULT_LOCK_TIMEOUT_S = 10.0
 
@@ -131,6 +134,20 @@ class ColonyLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def colony_lock(
+    ws: Workspace, *, lock_timeout: float | None = None, command: str = ""
+) -> ColonyLock:
+    """The colony's lock, for writers that do not touch the state file (memory files): the same
+    lock ``Store.lock()`` returns, without importing the state models."""
+    ws.data_dir.mkdir(parents=True, exist_ok=True)
+    return ColonyLock(
+        ws.lock_file,
+        ws.lock_holder_file,
+        timeout=lock_timeout if lock_timeout is not None else lock_timeout_from_env(),
+        command=command or command_line(),
+    )
 
 
 def command_line() -> str:

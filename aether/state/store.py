@@ -47,7 +47,7 @@ from aether.files import (
     sweep_temp_files,
 )
 from aether.records import field, record
-from aether.state.lock import ColonyLock, command_line, lock_timeout_from_env
+from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, WorkerCounts
 from aether.timeutil import iso
@@ -270,13 +270,7 @@ class Store:
     # --- writing -------------------------------------------------------------------------------
 
     def lock(self) -> ColonyLock:
-        self.ws.data_dir.mkdir(parents=True, exist_ok=True)
-        return ColonyLock(
-            self.ws.lock_file,
-            self.ws.lock_holder_file,
-            timeout=self.lock_timeout,
-            command=self.command,
-        )
+        return colony_lock(self.ws, lock_timeout=self.lock_timeout, command=self.command)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
