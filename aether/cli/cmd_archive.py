@@ -190,14 +190,12 @@ def list_(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 
 def _render_list(result: ListResult, console: Console) -> None:
-    from rich.table import Table
+    from aether.cli.plain import TextTable
 
     if not result.chambers and not result.unreadable:
         console.print("No chambers yet. Create one: aether archive", markup=False)
         return
-    table = Table()
-    for column in ("name", "goal", "date", "phases", "workers", "learnings", "decisions"):
-        table.add_column(column)
+    table = TextTable("name", "goal", "date", "phases", "workers", "learnings", "decisions")
     for c in result.chambers:
         counts = c.manifest.get("counts") or {}
         table.add_row(

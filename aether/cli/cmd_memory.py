@@ -71,16 +71,14 @@ def list_(
 
 
 def _render_list(result: ListResult, console: Console) -> None:
-    from rich.table import Table
+    from aether.cli.plain import TextTable
 
     if not result.items:
         console.print(
             'Nothing remembered yet. Add: aether memory add learning "TEXT"', markup=False
         )
         return
-    table = Table()
-    for column in ("id", "kind", "phase", "conf.", "text"):
-        table.add_column(column)
+    table = TextTable("id", "kind", "phase", "conf.", "text")
     for i in result.items:
         conf = "-" if i.confidence is None else f"{i.confidence:g}"
         table.add_row(i.id, i.kind, i.phase or "-", conf, i.text)

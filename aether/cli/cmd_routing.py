@@ -153,7 +153,7 @@ def profile_show(
 
 
 def _render_show(result: ShowResult, console: Console) -> None:
-    from rich.table import Table
+    from aether.cli.plain import TextTable
 
     t = result.loaded.table
     console.print(
@@ -161,15 +161,13 @@ def _render_show(result: ShowResult, console: Console) -> None:
         f"{'strict' if t.strict else 'lenient'}, hash {t.profile_hash})",
         markup=False,
     )
-    table = Table(title="castes")
-    for col in ("caste", "model", "fallback chain", "source"):
-        table.add_column(col)
+    table = TextTable("caste", "model", "fallback chain", "source", title="castes")
     for d in result.rows:
         table.add_row(d.caste, d.model, " -> ".join(d.chain) or "-", d.source)
     console.print(table)
-    models = Table(title="models")
-    for col in ("model", "provider", "window", "capabilities", "speed", "cost", "aliases"):
-        models.add_column(col)
+    models = TextTable(
+        "model", "provider", "window", "capabilities", "speed", "cost", "aliases", title="models"
+    )
     for n, m in t.models.items():
         models.add_row(
             n,

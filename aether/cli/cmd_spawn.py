@@ -307,14 +307,12 @@ def workers(
 
 
 def _render_workers(result: WorkersResult, console: Console) -> None:
-    from rich.table import Table
+    from aether.cli.plain import TextTable
 
     if not result.workers:
         console.print("no workers")
         return
-    table = Table()
-    for col in ("id", "caste", "model", "verified", "status", "model used", "spawned"):
-        table.add_column(col)
+    table = TextTable("id", "caste", "model", "verified", "status", "model used", "spawned")
     for w in result.workers:
         used = (w.model_used or "") + (" MISMATCH" if w.model_mismatch else "")
         table.add_row(
@@ -335,12 +333,11 @@ def costs(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 
 def _render_costs(result: CostsResult, console: Console) -> None:
-    from rich.table import Table
+    from aether.cli.plain import TextTable
 
     for title, rows in (("per model", result.by_model), ("per caste", result.by_caste)):
-        table = Table(title=title)
-        for col in ("name", "workers", "tokens in", "tokens out", "cost USD"):
-            table.add_column(col, justify="left" if col == "name" else "right")
+        numbers = ("workers", "tokens in", "tokens out", "cost USD")
+        table = TextTable("name", *numbers, title=title, right=numbers)
         for name, b in rows.items():
             table.add_row(
                 name,
