@@ -13,15 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BARE, aether_cmd, bench_env
+from benchmarks.common import aether_cmd, paired_ratio
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "anchor-states"
@@ -69,22 +66,9 @@ def synthetic_3_0(events: int, learnings: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def median_seconds(
-    cmd: list[str], runs: int, prepare: Any = None, cwd: Path | None = None
-) -> float:
-    times: list[float] = []
-    for _ in range(runs):
-        if prepare:
-            prepare()
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, env=bench_env(), capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"{cmd} failed: {done.stderr.strip()}")
-    return statistics.median(times)
-
-
-def bench_file(source: Path, runs: int, work: Path) -> float:
+def bench_file(source: Path, runs: int, work: Path) -> tuple[float, float]:
+    """(median ms, median of per-pair ratios to bare Typer) of ``aether migrate`` on a fresh
+    copy of ``source`` each run."""
     project = work / source.stem
     data = project / ".aether" / "data"
 
@@ -93,18 +77,18 @@ def bench_file(source: Path, runs: int, work: Path) -> float:
         data.mkdir(parents=True)
         shutil.copy(source, data / "COLONY_STATE.json")
 
-    return median_seconds([*aether_cmd(), "migrate"], runs, fresh, cwd=project)
+    fresh()
+    ms, _, ratio = paired_ratio([*aether_cmd(), "migrate"], runs=runs, cwd=project, before=fresh)
+    return ms, ratio
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args(argv)
-    rows: list[tuple[str, int, float]] = []
+    rows: list[tuple[str, int, tuple[float, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        base = median_seconds(BARE, args.runs)
-        rows.append(("bare Typer hello-world", 0, base))
         anchors = sorted(SHARED.glob("v2.0.*.json")) if SHARED.is_dir() else []
         if anchors:
             rows.append(
@@ -126,12 +110,11 @@ def main(argv: list[str]) -> int:
                     bench_file(path, args.runs, work),
                 )
             )
-    print(f"median of {args.runs} runs, whole processes\n")
-    print("| case | file size | median | × bare Typer |")
+    print(f"{args.runs} runs each, whole processes, each paired with a bare Typer run\n")
+    print("| case | file size | median | × bare Typer (median of pairs) |")
     print("|---|---:|---:|---:|")
-    for name, size, seconds in rows:
-        size_text = f"{size / 1024:,.0f} KiB" if size else "—"
-        print(f"| {name} | {size_text} | {seconds * 1000:,.0f} ms | {seconds / base:.2f} |")
+    for name, size, (ms, ratio) in rows:
+        print(f"| {name} | {size / 1024:,.0f} KiB | {ms:,.0f} ms | {ratio:.2f} |")
     return 0
 
 

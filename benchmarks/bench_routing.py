@@ -13,24 +13,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import BARE, aether_cmd, bench_env, median_ms, table, time_runs
+from benchmarks.common import aether_cmd, bench_env, paired_ratio, table
 
 TASK = "Analyze the flaky login test and plan a fix"
-
-
-def _cold_runs(aether: list[str], project: Path, runs: int) -> list[float]:
-    import time
-
-    cache = project / ".aether" / "cache" / "profile.json"
-    times: list[float] = []
-    for i in range(runs + 2):
-        cache.unlink(missing_ok=True)
-        started = time.perf_counter()
-        subprocess.run([*aether, "route", TASK, "--caste", "builder", "--json"], cwd=project,
-                       env=bench_env(), capture_output=True, check=True)  # fmt: skip
-        if i >= 2:
-            times.append(time.perf_counter() - started)
-    return times
 
 
 def main() -> None:
@@ -43,17 +28,28 @@ def main() -> None:
         project = Path(tmp)
         subprocess.run([*aether, "init", "routing benchmark"], cwd=project, check=True,
                        capture_output=True, env=bench_env())  # fmt: skip
-        base = median_ms(time_runs(BARE, runs=runs))
-        rows = [["bare Typer hello-world", f"{base:.0f}", "1.00"]]
-        for label, argv in (
-            ("aether route --json (warm cache)", ["route", TASK, "--caste", "builder", "--json"]),
-            ("aether route (warm cache, text)", ["route", TASK, "--caste", "builder"]),
-        ):
-            ms = median_ms(time_runs([*aether, *argv], runs=runs, cwd=project))
-            rows.append([label, f"{ms:.0f}", f"{ms / base:.2f}"])
-        cold = median_ms(_cold_runs(aether, project, runs))
-        rows.append(["aether route --json (cold cache)", f"{cold:.0f}", f"{cold / base:.2f}"])
-    print(table(rows, ["command", f"median ms ({runs} runs)", "× bare Typer"]))
+        cache = project / ".aether" / "cache" / "profile.json"
+        rows = []
+        for label, argv, before in (
+            ("aether route --json (warm cache)", ["route", TASK, "--caste", "builder", "--json"],
+             None),
+            ("aether route (warm cache, text)", ["route", TASK, "--caste", "builder"], None),
+            ("aether route --json (cold cache)", ["route", TASK, "--caste", "builder", "--json"],
+             lambda: cache.unlink(missing_ok=True)),
+        ):  # fmt: skip
+            ms, base, ratio = paired_ratio([*aether, *argv], runs=runs, cwd=project, before=before)
+            rows.append([label, f"{ms:.0f}", f"{base:.0f}", f"{ratio:.2f}"])
+    print(
+        table(
+            rows,
+            [
+                "command",
+                f"median ms ({runs} runs)",
+                "bare Typer ms (paired)",
+                "× bare Typer (median of pairs)",
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

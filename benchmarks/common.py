@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -69,17 +69,20 @@ def paired_ratio(
     runs: int = 15,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
-    before: Sequence[str] | None = None,
+    before: Sequence[str] | Callable[[], None] | None = None,
 ) -> tuple[float, float, float]:
     """Run the bare Typer app and ``argv`` alternately; return (median ms of argv, median ms of
     the bare app, median of the per-pair ratios). Pairing cancels the slow drift of a shared
     machine, which otherwise moves a whole column between two medians taken minutes apart.
-    ``before`` runs (unmeasured) ahead of each measured run, e.g. ``pause`` before ``resume``.
+    ``before`` runs (unmeasured) ahead of each measured run: a command (``pause`` before
+    ``resume``) or a function (put a fresh legacy file in place before ``migrate``).
     """
     mine: list[float] = []
     bare: list[float] = []
     for i in range(runs + 2):
-        if before is not None:
+        if callable(before):
+            before()
+        elif before is not None:
             subprocess.run(list(before), cwd=cwd, env=env or bench_env(), capture_output=True)
         t0 = time.perf_counter()
         subprocess.run(BARE, capture_output=True)

@@ -44,14 +44,15 @@ def machine() -> str:
 PREAMBLE = """\
 Every figure is a whole process (`subprocess.run` of the installed `aether` entry point) against
 a bare Typer hello-world in the same environment (`benchmarks/bare_typer.py`), after two warm-up
-runs. This machine's speed drifts by up to ±30 % over minutes, so tables whose ratio column says
-"median of pairs" run the bare app right before every measured run and report the median of the
-per-pair ratios; the migrate and routing tables compare medians taken one after the other and
-carry that drift. Regenerate with `python -m benchmarks.run --output
-docs/performance.md`. Bytecode is compiled first, as `pip install` does: this machine sets
-`PYTHONDONTWRITEBYTECODE=1`, which would otherwise recompile aether's sources on every run while
-Typer's own bytecode is already cached. Targets from the issues: each command ≤ 1.3× bare Typer;
-flat in colony age (≤ 1.2× from 100 to 10,000 past workers); migrate of a small file ≤ 1.5×.
+runs. This machine's speed drifts by up to ±30 % over minutes, so every ratio is paired: the bare
+app runs right before each measured run and the table reports the median of the per-pair ratios
+(medians of raw milliseconds from different tables are not comparable). Regenerate with
+`python -m benchmarks.run --output docs/performance.md`. Bytecode is compiled first, as `pip
+install` does: this machine sets `PYTHONDONTWRITEBYTECODE=1`, which would otherwise recompile
+aether's sources on every run while Typer's own bytecode is already cached. Targets from the
+issues: each command ≤ 1.3× bare Typer; flat in colony age (≤ 1.2× from 100 to 10,000 past
+workers); migrate of a small file ≤ 1.5×; 20 concurrent spawns ≤ 1.1 s wall; a dead lock holder
+delays the next writer ≤ 0.1 s.
 """
 
 
