@@ -76,14 +76,25 @@ def concurrent_spawns(aether: list[str], project: Path, rounds: int) -> str:
                 f"{statistics.median(ratios):.2f}",
             ]
         )
-    return table(
-        rows,
-        [
-            f"20 processes started at once ({os.cpu_count()} cores)",
-            f"wall, median of {rounds} rounds",
-            "CPU per process",
-            "× bare Typer (median of rounds)",
-        ],
+    floor = statistics.median(bare)
+    verdict = (
+        f"\nTarget: 20 concurrent spawns in ≤ 1.1 s wall. On this machine 20 bare Typer "
+        f"hello-worlds alone take {floor:.2f} s, so no design that starts one Typer process per "
+        f"spawn can meet it here; the comparable figure is the ratio to that floor."
+        if floor > 1.1
+        else ""
+    )
+    return (
+        table(
+            rows,
+            [
+                f"20 processes started at once ({os.cpu_count()} cores)",
+                f"wall, median of {rounds} rounds",
+                "CPU per process",
+                "× bare Typer (median of rounds)",
+            ],
+        )
+        + verdict
     )
 
 

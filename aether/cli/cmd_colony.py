@@ -34,13 +34,16 @@ def init(
 
 
 def _render_init(result: InitResult, console: Console) -> None:
-    console.print(f"Colony created in {result.ws.root}")
-    console.print(f"  goal:    {result.state.goal}")
-    console.print(f"  id:      {result.state.colony_id}")
+    # goals and paths are the user's text: never read as markup
+    console.print(f"Colony created in {result.ws.root}", markup=False)
+    console.print(f"  goal:    {result.state.goal}", markup=False)
+    console.print(f"  id:      {result.state.colony_id}", markup=False)
     if result.replaced_backup:
-        console.print(f"  the previous colony was backed up to {result.replaced_backup}")
+        console.print(
+            f"  the previous colony was backed up to {result.replaced_backup}", markup=False
+        )
     if result.profile_written:
-        console.print(f"  profile: {result.ws.profile_file} (default; edit to taste)")
+        console.print(f"  profile: {result.ws.profile_file} (default; edit to taste)", markup=False)
     console.print("Next: aether status")
 
 
@@ -57,7 +60,9 @@ def status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 def _render_status(result: StatusResult, console: Console) -> None:
     s = result.state
-    console.print(f"[bold]{s.goal}[/bold]")
+    from aether.cli.plain import styled
+
+    console.print(styled("bold", s.goal))
     status = s.status + (f" ({s.status_detail})" if s.status_detail else "")
     console.print(
         f"status: {status}   phase: {s.current_phase if s.current_phase is not None else '-'}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
+from aether.cli.plain import escape_markup, styled
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,7 +62,7 @@ def _render_pause(result: PauseResult, console: Console) -> None:
             + "; listed in the handoff."
         )
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape_markup(warning)}")
     console.print("Next session: aether resume", markup=False)
 
 
@@ -147,19 +148,14 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _escape(text: str) -> str:
-    """Rich markup escaping without importing Rich (the plain console understands it too)."""
-    return text.replace("[", "\\[")
-
-
 def _render_resume(result: ResumeResult, console: Console) -> None:
-    escape = _escape
+    escape = escape_markup
     s = result.state
     prev = result.previous_session
     phase = "-" if s.current_phase is None else str(s.current_phase)
     in_flight = [w for w in s.workers if w.status in ("spawned", "running")]
     lines = [
-        f"[bold]{escape(s.goal)}[/bold]",
+        styled("bold", s.goal),
         f"phase: {escape(phase)} of {len(s.plan.phases)}   workers in flight: {len(in_flight)}"
         f"   orphans: {len(result.orphans)}",
         f"paused: {prev.paused_at or 'never (resumed with --force)'}"
@@ -263,7 +259,7 @@ def doctor(
 
 
 def _render_doctor(result: DoctorResult, console: Console) -> None:
-    escape = _escape
+    escape = escape_markup
     marks = {
         "ok": "[green]ok[/green]",
         "warning": "[yellow]warn[/yellow]",

@@ -13,12 +13,50 @@ import re
 import sys
 from typing import Any
 
-# Rich markup tags: [bold], [/bold], [yellow], [/], [bold red], [link=...]; "\[" is a literal
-_TAG = re.compile(r"(?<!\\)\[/?(?:[a-z][a-z0-9_ #.,=:/-]*)?\]")
+# Rich markup, as Rich parses it: a tag is "[" + a letter, "#", "/" or "@" + anything but "["
+# up to the first "]", with the run of backslashes before it; N backslashes stand for N // 2,
+# and an odd run makes the tag literal text. Outside tags a backslash before "[" is dropped.
+_TAG = re.compile(r"(\\*)\[([a-z#/@][^\[]*?)\]")
+_TAG_START = re.compile(r"\[[a-z#/@][^\[]*?\]")
+_BACKSLASHES_BEFORE_BRACKET = re.compile(r"(\\*)\[")
+_TRAILING_BACKSLASHES = re.compile(r"(\\+)$")
+
+
+def escape_markup(text: str) -> str:
+    """The user's text inside a markup string, shown exactly as written by Rich and by the
+    plain console (no Rich import). Before a tag-like bracket the backslash run is doubled plus
+    one (the tag becomes literal text); before any other bracket one backslash is added. Exact
+    when the escaped text ends the markup; to put a tag after it, use ``styled`` (a trailing
+    backslash would escape that tag)."""
+
+    def one(m: re.Match[str]) -> str:
+        run = m.group(1)
+        if _TAG_START.match(text, m.end() - 1):
+            return run * 2 + "\\["
+        return run + "\\["
+
+    return _BACKSLASHES_BEFORE_BRACKET.sub(one, text)
+
+
+def styled(style: str, text: str) -> str:
+    """``text`` in ``style`` (e.g. ``bold``), shown exactly as written."""
+    escaped = _TRAILING_BACKSLASHES.sub(lambda m: m.group(1) * 2, escape_markup(text))
+    return f"[{style}]{escaped}[/{style}]"
 
 
 def strip_markup(text: str) -> str:
-    return _TAG.sub("", text).replace("\\[", "[")
+    """What Rich prints for ``text``, without the styles."""
+    out: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(text):
+        out.append(text[pos : m.start()].replace("\\[", "["))
+        run = len(m.group(1))
+        out.append("\\" * (run // 2))
+        if run % 2:
+            out.append(f"[{m.group(2)}]")
+        pos = m.end()
+    out.append(text[pos:].replace("\\[", "["))
+    return "".join(out)
 
 
 class PlainConsole:

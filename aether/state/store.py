@@ -71,9 +71,18 @@ LEGACY_SIBLINGS = (
 
 def max_state_bytes() -> int:
     raw = os.environ.get("AETHER_MAX_STATE_BYTES")
-    if raw and raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return DEFAULT_MAX_STATE_BYTES
+    if raw is None or raw == "":
+        return DEFAULT_MAX_STATE_BYTES
+    text = raw.strip()
+    # ASCII digits only: str.isdigit() accepts "²", which int() then refuses
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return int(text)
+    from aether.errors import InvalidInput
+
+    raise InvalidInput(
+        f"AETHER_MAX_STATE_BYTES={raw!r} is not a positive whole number of bytes",
+        fix="unset it (the limit is then 16 MiB) or set it to e.g. 33554432",
+    )
 
 
 def _backups_hint(ws: Workspace) -> str:
