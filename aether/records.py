@@ -138,6 +138,11 @@ def _build(cls: _C, frozen: bool) -> _C:
             else:
                 setattr(cls, name, value.default)
         else:
+            if isinstance(value, (list, dict, set)):
+                # as dataclasses do: one shared mutable default is a bug waiting to happen
+                raise TypeError(
+                    f"{cls.__qualname__}.{name}: mutable default; use field(default_factory=...)"
+                )
             spec.append((name, value, None))
         has_default = spec[-1][1] is not _MISSING or spec[-1][2] is not None
         if defaulted and not has_default:

@@ -113,3 +113,11 @@ def test_record_inheritance_is_refused() -> None:
         @record
         class Child(Box):
             extra: int = 0
+
+
+def test_a_mutable_plain_default_is_refused() -> None:
+    with pytest.raises(TypeError, match="mutable default"):
+
+        @record
+        class Shared:
+            items: list[int] = []  # noqa: RUF012

@@ -141,12 +141,10 @@ def colony_lock(
 ) -> ColonyLock:
     """The colony's lock, for writers that do not touch the state file (memory files): the same
     lock ``Store.lock()`` returns, without importing the state models."""
+    timeout = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
     ws.data_dir.mkdir(parents=True, exist_ok=True)
     return ColonyLock(
-        ws.lock_file,
-        ws.lock_holder_file,
-        timeout=lock_timeout if lock_timeout is not None else lock_timeout_from_env(),
-        command=command or command_line(),
+        ws.lock_file, ws.lock_holder_file, timeout=timeout, command=command or command_line()
     )
 
 
