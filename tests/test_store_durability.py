@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from aether.files import TEMP_SUFFIX
+from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.workspace import Workspace
 from tests.conftest import RunAether, assert_clean_error, clean_env
@@ -21,7 +22,8 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from aether.state.store import Store
+    from aether.state.model import ColonyState
+from aether.state.store import Store
     from aether.workspace import Workspace
     store = Store(Workspace(Path(sys.argv[1])))
     print("started", flush=True)
@@ -119,6 +121,52 @@ def test_a_failing_caller_writes_nothing(colony: Path) -> None:
     except RuntimeError:
         pass
     assert ws.state_file.read_bytes() == before
+
+
+def test_then_steps_see_the_committed_state_under_the_lock(colony: Path) -> None:
+    """``tx.then`` runs after the write, with the serial bumped, while the lock is held; on
+    abort it sees the untouched state; a failing step fails the command after the commit and
+    still releases the lock."""
+    from filelock import FileLock, Timeout
+
+    ws = Workspace(colony)
+    store = Store(ws)
+    first = store.load().state.serial
+    seen: list[tuple[int, bool]] = []
+
+    def step(state: ColonyState) -> None:
+        probe = FileLock(str(ws.lock_file), timeout=0)
+        try:
+            probe.acquire()
+            probe.release()
+            held = False
+        except Timeout:
+            held = True
+        on_disk = json.loads(ws.state_file.read_text())["serial"]
+        assert on_disk == state.serial
+        seen.append((state.serial, held))
+
+    with store.transaction() as tx:
+        tx.state.add_event("n", "then")
+        tx.then(step)
+    with store.transaction() as tx:
+        tx.abort = True
+        tx.then(step)
+    assert seen == [(first + 1, True), (first + 1, True)]
+
+    def broken(state: ColonyState) -> None:
+        raise OSError(28, "No space left on device")
+
+    try:
+        with store.transaction() as tx:
+            tx.state.add_event("n", "committed before the step fails")
+            tx.then(broken)
+        raise AssertionError("expected the step's error")
+    except OSError:
+        pass
+    assert store.load().state.serial == first + 2  # the state was written first
+    with store.transaction() as tx:  # and the lock was released
+        tx.abort = True
 
 
 def test_invalid_change_is_rejected_before_writing(colony: Path) -> None:
