@@ -308,6 +308,44 @@ def test_bad_heartbeat_limit_changes_nothing(run_aether: RunAether, colony: Path
 
 
 def test_force_resume_after_a_crashed_session(run_aether: RunAether, colony: Path) -> None:
+    """A session that died without a pause has no known end: a worker with a sign of life
+    within the heartbeat limit may still be running and is left alone; older ones are orphans."""
+    inject_workers(
+        colony,
+        [
+            # 50 minutes ago, within the default 3600 s limit: may still be alive
+            worker(
+                "w-r", "builder", "claude-sonnet-4-5", "running", started_at="2026-03-01T11:10:00Z"
+            ),
+            # last heartbeat 90 minutes ago: lost
+            worker(
+                "w-old",
+                "builder",
+                "claude-sonnet-4-5",
+                "running",
+                started_at="2026-03-01T10:00:00Z",
+                heartbeat_at="2026-03-01T10:30:00Z",
+            ),
+            # spawned 2 hours ago, never started: never_started
+            worker("w-ns", "scout", "claude-haiku-4-5", spawned_at="2026-03-01T10:00:00Z"),
+            # spawned a minute ago: may be starting right now
+            worker("w-new", "scout", "claude-haiku-4-5", spawned_at="2026-03-01T11:59:00Z"),
+        ],
+    )
+    out = as_json(run_aether("resume", "--force", "--json", env=at(T0)))
+    assert out["was_paused"] is False
+    assert {o["id"]: o["status"] for o in out["orphans"]} == {
+        "w-old": "lost",
+        "w-ns": "never_started",
+    }
+    assert all("ended without a pause" in o["reason"] for o in out["orphans"])
+    left = [c for c in out["checks"] if c["check"] == "workers" and c["level"] == "info"]
+    assert len(left) == 1 and "w-r" in left[0]["message"] and "w-new" in left[0]["message"]
+    statuses = {w["id"]: w["status"] for w in state_of(colony)["workers"]}
+    assert statuses["w-r"] == "running" and statuses["w-new"] == "spawned"
+
+
+def test_force_resume_with_a_short_heartbeat_limit(run_aether: RunAether, colony: Path) -> None:
     inject_workers(
         colony,
         [
@@ -316,9 +354,9 @@ def test_force_resume_after_a_crashed_session(run_aether: RunAether, colony: Pat
             )
         ],
     )
-    out = as_json(run_aether("resume", "--force", "--json", env=at(T0)))
-    assert out["was_paused"] is False
-    assert [o["id"] for o in out["orphans"]] == ["w-r"]
+    out = as_json(run_aether("resume", "--force", "--heartbeat-limit", "600", "--json", env=at(T0)))
+    assert [(o["id"], o["status"]) for o in out["orphans"]] == [("w-r", "lost")]
+    assert "3000 s (limit 600 s)" in out["orphans"][0]["reason"]
 
 
 def _edit_profile(project: Path, caste: str, old: str, new: str) -> None:

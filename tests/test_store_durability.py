@@ -22,8 +22,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from aether.state.model import ColonyState
-from aether.state.store import Store
+    from aether.state.store import Store
     from aether.workspace import Workspace
     store = Store(Workspace(Path(sys.argv[1])))
     print("started", flush=True)

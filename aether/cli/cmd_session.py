@@ -86,7 +86,8 @@ def resume(
         False,
         "--force",
         help="Resume a colony that was not paused (the previous session died without "
-        "`aether pause`): its unfinished workers are checked as if it ended now.",
+        "`aether pause`): unfinished workers silent for longer than the heartbeat limit "
+        "become orphans; the others may still be running and are left alone.",
     ),
     ignore_handoff: bool = typer.Option(
         False,

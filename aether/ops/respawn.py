@@ -4,11 +4,14 @@ Rules (issue 6), applied by ``aether resume`` to the workers of the session that
 
 * spawned but never reported a start → ``never_started``;
 * started (heartbeat or ``--exec`` start) and no sign of life after the session ended
-  (``paused_at``; for a crashed session, resumed with ``--force``, the moment of resume) → ``lost``;
+  (``paused_at``) → ``lost``;
 * last heartbeat older than the limit → ``lost`` as well: ``settings.heartbeat_limit_s``
   (default 3600 s), or ``resume --heartbeat-limit SECONDS`` / ``AETHER_HEARTBEAT_LIMIT``.
 
 A worker that kept heartbeating after the pause, within the limit, is alive and left alone.
+A crashed session (``resume --force``) has no known end, so only the limit decides: a worker
+with a sign of life (heartbeat, start, or spawn) within it is left alone, older ones are
+``lost``/``never_started``.
 Orphans are marked and listed, never re-run silently: ``resume --respawn`` or
 ``aether worker respawn ID`` spawns a replacement with the same caste, task and pinned model
 (``repin_to`` when ``--adopt-profile`` re-pinned it), linked both ways (respawn_of/replaced_by).
@@ -60,50 +63,54 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def classify(worker: Worker, *, ended: datetime, now: datetime, limit_s: int) -> Orphan | None:
-    """What resume should call ``worker`` (None: leave it as it is)."""
+def classify(
+    worker: Worker, *, ended: datetime | None, now: datetime, limit_s: int
+) -> Orphan | None:
+    """What resume should call ``worker`` (None: leave it as it is).
+
+    ``ended`` is when the previous session ended (its pause). ``None`` means it ended without a
+    pause (``resume --force`` after a crash): nobody knows when, so only the heartbeat limit
+    decides — a worker with a sign of life (spawn, start or heartbeat) within the limit may
+    still be alive and is left as it is; older ones are orphans.
+    """
     if worker.status not in ("spawned", "running"):
         return None
-    started = worker.started_at or (worker.heartbeat_at if worker.status == "running" else None)
-    if worker.status == "spawned" and not started:
+
+    def orphan(status: str, reason: str) -> Orphan:
         return Orphan(
-            worker.id,
-            worker.caste,
-            worker.model,
-            worker.task,
-            worker.status,
-            "never_started",
-            f"spawned at {worker.spawned_at} and never reported a start",
+            worker.id, worker.caste, worker.model, worker.task, worker.status, status, reason
         )
+
+    started = worker.started_at or (worker.heartbeat_at if worker.status == "running" else None)
+    if ended is None:
+        sign = _when(worker.heartbeat_at or worker.started_at or worker.spawned_at)
+        age = None if sign is None else (now - sign).total_seconds()
+        if age is not None and age <= limit_s:
+            return None
+        silence = "an unknown time" if age is None else f"{int(age)} s"
+        tail = f"no sign of life for {silence} (limit {limit_s} s), and the previous session "
+        tail += "ended without a pause"
+        if worker.status == "spawned" and not started:
+            return orphan("never_started", f"spawned at {worker.spawned_at}, never started; {tail}")
+        return orphan("lost", f"started at {worker.started_at or '?'}; {tail}")
+    if worker.status == "spawned" and not started:
+        return orphan("never_started", f"spawned at {worker.spawned_at} and never reported a start")
     last_text = worker.heartbeat_at or worker.started_at
     last = _when(last_text)
     if last is None or last <= ended:  # second precision: "at the pause" is not "after"
-        return Orphan(
-            worker.id,
-            worker.caste,
-            worker.model,
-            worker.task,
-            worker.status,
+        return orphan(
             "lost",
             f"started at {worker.started_at or '?'}, last sign of life {last_text or 'never'}, "
             "and it did not finish before the session ended",
         )
     age = (now - last).total_seconds()
     if age > limit_s:
-        return Orphan(
-            worker.id,
-            worker.caste,
-            worker.model,
-            worker.task,
-            worker.status,
-            "lost",
-            f"last heartbeat {int(age)} s ago, over the {limit_s} s limit",
-        )
+        return orphan("lost", f"last heartbeat {int(age)} s ago, over the {limit_s} s limit")
     return None
 
 
 def mark_orphans(
-    state: ColonyState, *, ended: datetime, now: datetime, limit_s: int | None = None
+    state: ColonyState, *, ended: datetime | None, now: datetime, limit_s: int | None = None
 ) -> list[Orphan]:
     """Mark orphans in ``state`` (the caller holds the transaction) and return them.
 

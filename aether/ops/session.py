@@ -521,7 +521,8 @@ def resume(
             check("git", "info", "the project was a git repository at pause and is not now")
         # 4. orphans
         moment = now()
-        ended = parse_iso(previous.paused_at) if was_paused and previous.paused_at else moment
+        # a session that ended without a pause has no known end: the heartbeat limit decides
+        ended = parse_iso(previous.paused_at) if was_paused and previous.paused_at else None
         orphans = mark_orphans(s, ended=ended, now=moment, limit_s=heartbeat_limit_s)
         if orphans:
             check(
@@ -532,6 +533,16 @@ def resume(
             )
         else:
             check("workers", "ok", "no orphaned workers")
+        alive = [w.id for w in s.workers if w.status in ("spawned", "running")]
+        if ended is None and alive:
+            limit = heartbeat_limit_s or s.settings.heartbeat_limit_s
+            check(
+                "workers",
+                "info",
+                f"{len(alive)} worker(s) showed a sign of life within the {limit} s heartbeat "
+                "limit and were left as they are (they may still be running): "
+                + ", ".join(alive[:8]),
+            )
         # 5. the new session
         stamp = iso(moment)
         s.session = Session(
