@@ -9,7 +9,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import aether_cmd, paired_ratio, table
+from benchmarks.common import aether_cmd, paired_header, paired_ratio, table
 
 
 def main() -> None:
@@ -30,12 +30,7 @@ def main() -> None:
     print(
         table(
             rows,
-            [
-                "command",
-                f"median ms ({args.runs} runs)",
-                "bare Typer ms (paired)",
-                "× bare Typer (median of pairs)",
-            ],
+            paired_header(args.runs),
         )
     )
 

@@ -20,6 +20,7 @@ from benchmarks.bench_session import _worker
 from benchmarks.common import (
     aether_cmd,
     bench_env,
+    paired_header,
     paired_ratio,
     table,
 )
@@ -82,12 +83,7 @@ def every_command(aether: list[str], runs: int) -> str:
             rows.append([f"aether {label}", f"{ms:.0f}", f"{base:.0f}", f"{ratio:.2f}"])
     return table(
         rows,
-        [
-            "command",
-            f"median ms ({runs} runs)",
-            "bare Typer ms (paired)",
-            "× bare Typer (median of pairs)",
-        ],
+        paired_header(runs),
     )
 
 

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import aether_cmd, bench_env, paired_ratio, table
+from benchmarks.common import aether_cmd, bench_env, paired_header, paired_ratio, table
 
 TASK = "Analyze the flaky login test and plan a fix"
 
@@ -42,12 +42,7 @@ def main() -> None:
     print(
         table(
             rows,
-            [
-                "command",
-                f"median ms ({runs} runs)",
-                "bare Typer ms (paired)",
-                "× bare Typer (median of pairs)",
-            ],
+            paired_header(runs),
         )
     )
 

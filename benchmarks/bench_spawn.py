@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import BARE, aether_cmd, bench_env, paired_ratio, table
+from benchmarks.common import BARE, aether_cmd, bench_env, paired_header, paired_ratio, table
 
 CONCURRENT_SPAWN = ["spawn", "--caste", "scout", "--no-proxy"]
 
@@ -147,12 +147,7 @@ def main() -> None:
     print(
         table(
             rows,
-            [
-                "command",
-                f"median ms ({args.runs} runs)",
-                "bare Typer ms (paired)",
-                "× bare Typer (median of pairs)",
-            ],
+            paired_header(args.runs),
         )
     )
     print(

@@ -63,6 +63,16 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def paired_header(runs: int) -> list[str]:
+    """The columns of a table of ``paired_ratio`` rows: label, ms, bare ms, ratio."""
+    return [
+        "command",
+        f"median ms ({runs} runs)",
+        "bare Typer ms (paired)",
+        "× bare Typer (median of pairs)",
+    ]
+
+
 def paired_ratio(
     argv: Sequence[str],
     *,
