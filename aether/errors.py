@@ -188,6 +188,22 @@ class UnsafePath(AetherError):
     kind = "unsafe_path"
 
 
+class ServerLost(AetherError):
+    """The ``aether serve`` process a command was handed to stopped before answering; whether
+    the command took effect is unknown (the client never runs it a second time)."""
+
+    exit_code = 27
+    kind = "server_lost"
+
+
+class ServerUnavailable(AetherError):
+    """``aether serve`` cannot serve this colony: another server already does, or its socket
+    directory is not private to this user."""
+
+    exit_code = 28
+    kind = "server_unavailable"
+
+
 # --- 30-39: migration --------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ COMMAND_MODULES = (
     "cmd_archive",
     "cmd_routing",
     "cmd_spawn",
+    "cmd_serve",
 )
 
 #: top-level command -> the module that registers it. A normal invocation imports only that
@@ -86,6 +87,7 @@ COMMAND_HOMES = {
     "costs": "cmd_spawn",
     "worker": "cmd_spawn",
     "breaker": "cmd_spawn",
+    "serve": "cmd_serve",
 }
 
 #: root options that take a value (so their value is not mistaken for the command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 
 def _usage_error_line(exc: Exception) -> tuple[str, int] | None:
@@ -52,30 +53,46 @@ def _without_pydantic_plugins() -> None:
 
 
 def main() -> None:
+    argv = sys.argv[1:]
+    from aether.cli.server import forward
+
+    code = forward(argv)  # a running `aether serve` for this colony, if any
+    sys.exit(code if code is not None else run(argv))
+
+
+def run(argv: list[str], *, command: Any = None) -> int:
+    """Run one aether command line in this process and return its exit code. The server
+    passes the Click ``command`` it built once from every registered command (building it is
+    ~10 ms of Typer work per call)."""
     _without_pydantic_plugins()
-    from aether.cli.app import app, register
+    if command is None:
+        from aether.cli.app import app, register
 
-    register(app, sys.argv[1:])
+        register(app, argv)
+        import typer.main
 
+        command = typer.main.get_command(app)
     try:
-        code = app(prog_name="aether", standalone_mode=False)
+        code = command.main(args=argv, prog_name="aether", standalone_mode=False)
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         sys.stderr.write("aether: interrupted\n")
-        sys.exit(130)
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `aether`: show the help
             sys.stdout.write(str(getattr(exc, "format_message", lambda: "")()) + "\n")
-            sys.exit(0)
+            return 0
         usage = _usage_error_line(exc)
         if usage is None:
             raise
         line, exit_code = usage
-        if "--json" in sys.argv[1:]:
+        if "--json" in argv:
             payload = {
                 "ok": False,
                 "error": {"kind": "usage", "exit_code": exit_code, "message": line},
             }
             sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
         sys.stderr.write(f"aether: error: {line}\n")
-        sys.exit(exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return exit_code
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,337 @@
+"""``aether serve``: a resident aether process that short commands are handed to.
+
+Every ``aether`` process pays for Python, Typer and Pydantic before it does any work (~150 ms
+on the machine in docs/performance.md; 20 started at once need 2.5 s of CPU on 2 cores). With a
+server running for the colony, the entry point sends the command line, working directory and
+environment of a *short* command over a Unix socket and prints what the server answers; the
+server runs the same CLI code in-process, one command at a time, under the same colony lock and
+atomic writes as any other process. Without a server (or with ``AETHER_SERVER=off``) nothing
+changes.
+
+Safety rules:
+
+* Only short commands are forwarded (``FORWARDED``); never ``spawn --exec`` (it runs a child and
+  handles signals), never anything that may ask for confirmation, never ``--help``.
+* The socket lives in a private directory (``$TMPDIR/aether-<uid>``, mode 0700, checked to be
+  ours and not a link), is itself mode 0600, and the server checks the peer's uid
+  (``SO_PEERCRED``): only the same user can hand it commands, because a command runs with the
+  environment it sends (the proxy key included, kept in memory only, never logged).
+* A client falls back to running the command itself only when no server answers the connect.
+  Once a request is sent it never runs it again: if the server vanishes mid-command the client
+  says so (exit 27) rather than risk doing the work twice.
+* The server refuses (and the client runs the command itself) when the client's aether version
+  differs; it exits after ``--idle-timeout`` seconds without a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+#: commands a client hands to a server: short, non-interactive, no child processes
+FORWARDED = frozenset(
+    {"spawn", "status", "workers", "worker", "costs", "route", "memory", "doctor", "schema"}
+)
+#: arguments that keep a command local (interactive, long-running or help)
+LOCAL_FLAGS = frozenset({"--exec", "--help", "--version", "--force", "--yes"})
+#: memory subcommands that write files named on the command line stay local (relative paths)
+LOCAL_SUBCOMMANDS = frozenset({("memory", "export"), ("memory", "import")})
+ENV_OFF = "AETHER_SERVER"
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+def socket_dir() -> str:
+    return os.path.join(os.environ.get("TMPDIR") or "/tmp", f"aether-{os.getuid()}")
+
+
+def socket_path(aether_dir: str) -> str:
+    """One socket per colony, named by the ``.aether`` directory's device and inode (short
+    enough for a Unix socket path, however deep the project)."""
+    st = os.stat(aether_dir)
+    return os.path.join(socket_dir(), f"{st.st_dev:x}-{st.st_ino:x}.sock")
+
+
+def forwardable(argv: list[str]) -> bool:
+    if not argv or argv[0] not in FORWARDED:
+        return False
+    if any(arg in LOCAL_FLAGS for arg in argv):
+        return False
+    return tuple(argv[:2]) not in LOCAL_SUBCOMMANDS
+
+
+def _find_aether_dir() -> str | None:
+    """The colony's ``.aether`` directory, found as ``aether.workspace.discover`` finds it
+    (``AETHER_ROOT``, else upward from the cwd); None when there is none (run locally and let
+    the command report it)."""
+    root = os.environ.get("AETHER_ROOT")
+    if root:
+        root = os.path.abspath(os.path.expanduser(root))
+        named = os.path.basename(root) == ".aether"
+        candidates = [root if named else os.path.join(root, ".aether")]
+    else:
+        here = os.path.realpath(os.getcwd())
+        candidates = []
+        while True:
+            candidates.append(os.path.join(here, ".aether"))
+            parent = os.path.dirname(here)
+            if parent == here:
+                break
+            here = parent
+    for candidate in candidates:
+        state = os.path.join(candidate, "data", "COLONY_STATE.json")
+        if os.path.lexists(state):
+            return candidate
+    return None
+
+
+def _send(sock: Any, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload).encode("utf-8")
+    sock.sendall(len(data).to_bytes(8, "big") + data)
+
+
+def _receive(sock: Any) -> dict[str, Any] | None:
+    """One message, or None if the peer closed the connection first."""
+    header = _read_exactly(sock, 8)
+    if header is None:
+        return None
+    size = int.from_bytes(header, "big")
+    if size > MAX_MESSAGE:
+        return None
+    body = _read_exactly(sock, size)
+    if body is None:
+        return None
+    message = json.loads(body)
+    return message if isinstance(message, dict) else None
+
+
+def _read_exactly(sock: Any, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def forward(argv: list[str]) -> int | None:
+    """Hand ``argv`` to the colony's server; its exit code, or None to run it here."""
+    if os.environ.get(ENV_OFF) == "off" or not forwardable(argv):
+        return None
+    aether_dir = _find_aether_dir()
+    if aether_dir is None:
+        return None
+    try:
+        path = socket_path(aether_dir)
+    except OSError:
+        return None
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(path)
+        except OSError:
+            return None  # no server (or a stale socket): nothing was sent, run it here
+        from aether import __version__
+
+        try:
+            _send(
+                sock,
+                {
+                    "version": __version__,
+                    "argv": argv,
+                    "cwd": os.getcwd(),
+                    "env": dict(os.environ),
+                    "aether_dir": aether_dir,
+                },
+            )
+            reply = _receive(sock)
+        except OSError:
+            reply = None
+        except KeyboardInterrupt:
+            sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
+            return 130
+        if reply is not None and reply.get("refused"):
+            return None  # refused before running anything (another version): run it here
+        if reply is None:
+            from aether.errors import ServerLost
+
+            lost = ServerLost(
+                "the aether server stopped before answering",
+                meaning="whether the command took effect is unknown; it was not run again",
+                fix="check with `aether status` / `aether workers`; AETHER_SERVER=off runs "
+                "commands without the server",
+            )
+            if "--json" in argv:
+                sys.stdout.write(json.dumps(lost.to_json(), sort_keys=True) + "\n")
+            sys.stderr.write(f"aether: error: {lost.one_line()}\n")
+            return lost.exit_code
+        sys.stdout.write(str(reply.get("stdout", "")))
+        sys.stderr.write(str(reply.get("stderr", "")))
+        sys.stdout.flush()
+        code = reply.get("exit")
+        return code if isinstance(code, int) else 70
+    finally:
+        sock.close()
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def _private_socket_dir() -> str:
+    """Create or check the socket directory: ours, a real directory, mode 0700."""
+    import stat
+
+    from aether.errors import ServerUnavailable
+
+    directory = socket_dir()
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(directory)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise ServerUnavailable(
+            f"{directory} is not a private directory of this user",
+            meaning="another user could hand commands to the server or pose as it",
+            fix=f"remove {directory} (aether recreates it with mode 0700) or set TMPDIR",
+        )
+    return directory
+
+
+def _peer_uid(conn: Any) -> int | None:
+    import socket
+    import struct
+
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> int:
+    """Serve the colony in ``aether_dir`` until ``idle_timeout`` seconds pass without a
+    request (or SIGINT/SIGTERM); returns the process exit code."""
+    import signal
+    import socket
+
+    import typer.main
+
+    from aether.cli.app import app, register
+    from aether.errors import ServerUnavailable
+
+    command = typer.main.get_command(register(app))  # every command, built once
+    _private_socket_dir()
+    path = socket_path(aether_dir)
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        try:
+            os.unlink(path)  # a stale socket of a server that died
+        except FileNotFoundError:
+            pass
+    else:
+        raise ServerUnavailable(
+            f"an aether server already serves {aether_dir}",
+            fix="use it, or stop it first (it exits on SIGTERM or after its idle timeout)",
+        )
+    finally:
+        probe.close()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        server.bind(path)
+    finally:
+        os.umask(old_umask)
+    bound = os.stat(path).st_ino
+    server.listen(64)
+    server.settimeout(idle_timeout)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if ready is not None:
+        ready(path)
+    try:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                return 0
+            with conn:
+                conn.settimeout(None)
+                _handle(conn, aether_dir, command)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.close()
+        try:
+            if os.stat(path).st_ino == bound:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _handle(conn: Any, aether_dir: str, command: Any) -> None:
+    import contextlib
+    import io
+
+    from aether import __version__
+    from aether.cli.main import run
+
+    if _peer_uid(conn) not in (None, os.getuid()):
+        return  # another user: close without reading a byte
+    try:
+        request = _receive(conn)
+    except (OSError, ValueError):
+        return
+    if request is None:
+        return
+    argv = request.get("argv")
+    env = request.get("env")
+    cwd = request.get("cwd")
+    refused = None
+    if request.get("version") != __version__:
+        refused = "version"
+    elif not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        refused = "request"
+    elif not (isinstance(env, dict) and isinstance(cwd, str)) or not forwardable(argv):
+        refused = "request"
+    elif os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(aether_dir):
+        refused = "colony"
+    if refused is not None:
+        _send(conn, {"refused": refused})
+        return
+    assert isinstance(argv, list) and isinstance(env, dict) and isinstance(cwd, str)
+    saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in env.items()})
+        sys.argv = ["aether", *argv]
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run(argv, command=command)
+            except Exception as exc:  # the same last resort as the entry point's
+                from aether.activity import redact
+
+                err.write(
+                    f"aether: error: internal error: {type(exc).__name__}: "
+                    f"{redact(str(exc))}. this is a bug in aether.\n"
+                )
+                code = 70
+    except OSError as exc:  # the client's directory is gone
+        err.write(f"aether: error: cannot run in {cwd}: {exc.strerror}\n")
+        code = 20
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+    try:
+        _send(conn, {"exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+    except OSError:
+        pass  # the client went away; the command's effect stands, as for a killed process

@@ -1,0 +1,271 @@
+"""``aether serve``: short commands handed to a resident process, with the same results, the
+same files and exit codes as running them alone; anything unsafe stays local."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env
+from tests.lock_scripts import HOLDER, start_script
+
+FAKE_KEY = "sk-served-secret-0123456789"
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    """A private TMPDIR per test, so each test's server has its own socket directory."""
+    path = tmp_path / "run"
+    path.mkdir()
+    return path
+
+
+def env_for(run_dir: Path, **extra: str) -> dict[str, str]:
+    return clean_env(TMPDIR=str(run_dir), **extra)
+
+
+def start_server(colony: Path, run_dir: Path, *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [AETHER, "serve", "--idle-timeout", "120", *args],
+        cwd=colony,
+        env=env_for(run_dir),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "serving" in line, line
+    return proc
+
+
+@pytest.fixture
+def server(colony: Path, run_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    proc = start_server(colony, run_dir)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+        assert not list(run_dir.glob("aether-*/*.sock")), "the server left its socket behind"
+
+
+def served(
+    run_aether: RunAether, run_dir: Path, *args: str, **env: str
+) -> tuple[int, str, str, bool]:
+    """(exit code, stdout, stderr without import lines, whether the server answered)."""
+    result = run_aether(*args, env=env_for(run_dir, PYTHONPROFILEIMPORTTIME="1", **env))
+    lines = result.stderr.splitlines()
+    imports = [line for line in lines if line.startswith("import time:")]
+    rest = "".join(line + "\n" for line in lines if not line.startswith("import time:"))
+    answered = not any(line.rstrip().endswith(" typer") for line in imports)
+    return result.returncode, result.stdout, rest, answered
+
+
+def test_short_commands_are_served_with_the_same_output(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    for args in (("status", "--json"), ("route", "write the parser", "--json"), ("schema",)):
+        code, out, _, answered = served(run_aether, run_dir, *args)
+        local = run_aether(*args, env=env_for(run_dir, AETHER_SERVER="off"))
+        assert answered, args
+        assert code == 0 and out == local.stdout, args
+    code, out, err, answered = served(
+        run_aether, run_dir, "spawn", "--caste", "scout", "--no-proxy", "--json"
+    )
+    assert answered and code == 0
+    worker = json.loads(out)
+    assert "UNVERIFIED" in err
+    listed = json.loads(run_aether("workers", "--json", env=env_for(run_dir)).stdout)
+    assert worker["id"] in {w["id"] for w in listed["workers"]}
+
+
+def test_errors_keep_their_exit_code_and_one_line(
+    server: subprocess.Popen[str], run_aether: RunAether, run_dir: Path
+) -> None:
+    code, out, err, answered = served(run_aether, run_dir, "spawn", "--caste", "nope", "--json")
+    local = run_aether(
+        "spawn", "--caste", "nope", "--json", env=env_for(run_dir, AETHER_SERVER="off")
+    )
+    assert answered
+    assert code == local.returncode != 0
+    assert out == local.stdout and err == local.stderr
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    code, _, err, answered = served(run_aether, run_dir, "spawn", "--bogus")
+    assert answered and code == 2 and err.startswith("aether: error:")
+
+
+def test_each_command_runs_with_its_own_environment(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    code, out, _, answered = served(
+        run_aether, run_dir, "spawn", "--caste", "builder", "--no-proxy", "--json",
+        AETHER_NOW="2030-01-02T03:04:05Z", LITELLM_MASTER_KEY=FAKE_KEY,
+    )  # fmt: skip
+    assert answered and code == 0
+    assert json.loads(out)["spawned_at"] == "2030-01-02T03:04:05Z"
+    code, out, _, answered = served(
+        run_aether, run_dir, "spawn", "--caste", "builder", "--no-proxy", "--json"
+    )
+    assert answered and code == 0
+    assert json.loads(out)["spawned_at"] != "2030-01-02T03:04:05Z"  # nothing leaked
+    code, _, err, answered = served(run_aether, run_dir, "status", AETHER_MAX_STATE_BYTES="lots")
+    assert answered and code == 21 and "AETHER_MAX_STATE_BYTES" in err
+    assert served(run_aether, run_dir, "status")[0] == 0
+    # the key a command was given is never written anywhere
+    for path in colony.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY.encode() not in path.read_bytes(), path
+
+
+def test_commands_from_a_subdirectory_find_the_colony(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    sub = colony / "src" / "deep"
+    sub.mkdir(parents=True)
+    result = run_aether(
+        "status", "--json", cwd=sub, env=env_for(run_dir, PYTHONPROFILEIMPORTTIME="1")
+    )
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["ok"] is True
+    assert not any(line.rstrip().endswith(" typer") for line in result.stderr.splitlines())
+
+
+def test_unsafe_or_interactive_commands_stay_local(
+    server: subprocess.Popen[str], run_aether: RunAether, run_dir: Path
+) -> None:
+    for args in (
+        ("spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "true"),
+        ("spawn", "--help"),
+        ("pause",),
+        ("resume",),
+    ):
+        code, _, err, answered = served(run_aether, run_dir, *args)
+        assert not answered, args
+        assert code == 0, (args, err)
+
+
+def test_concurrent_commands_through_the_server_lose_nothing(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)["serial"]
+    procs = [
+        subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env_for(run_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(20)
+    ]
+    ids = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        ids.append(json.loads(out)["id"])
+    after = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)
+    assert after["serial"] == before + 20
+    listed = json.loads(run_aether("workers", "--json", env=env_for(run_dir)).stdout)
+    assert set(ids) <= {w["id"] for w in listed["workers"]}
+    assert len(set(ids)) == 20
+
+
+def test_a_dead_server_falls_back_to_local_runs_and_can_be_replaced(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    proc = start_server(colony, run_dir)
+    proc.kill()
+    proc.wait()
+    assert list(run_dir.glob("aether-*/*.sock")), "a SIGKILLed server leaves its socket"
+    code, out, _, answered = served(run_aether, run_dir, "status", "--json")
+    assert code == 0 and not answered and json.loads(out)["ok"] is True
+    again = start_server(colony, run_dir)  # the stale socket is replaced
+    try:
+        assert served(run_aether, run_dir, "status")[3]
+        second = run_aether("serve", env=env_for(run_dir))
+        assert_clean_error(second, 28)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=10)
+
+
+def test_a_server_killed_mid_command_is_reported_never_retried(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """The served spawn waits for a lock another process holds; the server is killed: the
+    client says the outcome is unknown (27) and does not run the spawn itself."""
+    proc = start_server(colony, run_dir)
+    holder, line = start_script(HOLDER, colony, clean_env())
+    try:
+        assert line == "locked"
+        before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)
+        client = subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env_for(run_dir, AETHER_LOCK_TIMEOUT="60"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        proc.kill()
+        out, err = client.communicate(timeout=30)
+    finally:
+        holder.kill()
+        holder.wait()
+        proc.wait()
+    assert client.returncode == 27
+    assert len(err.splitlines()) == 1 and "unknown" in err and "Traceback" not in err
+    assert json.loads(out)["error"]["kind"] == "server_lost"
+    after = json.loads(
+        run_aether("status", "--json", env=env_for(run_dir, AETHER_SERVER="off")).stdout
+    )
+    assert after["serial"] == before["serial"]  # it never ran, and the client did not retry
+
+
+def test_another_version_is_refused_before_anything_runs(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    import socket
+
+    from aether.cli.server import _receive, _send, socket_path
+
+    os.environ["TMPDIR"] = str(run_dir)
+    try:
+        path = socket_path(str(colony / ".aether"))
+    finally:
+        del os.environ["TMPDIR"]
+    before = (colony / ".aether/data/COLONY_STATE.json").read_bytes()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        _send(
+            sock,
+            {
+                "version": "0.0.0-other",
+                "argv": ["spawn", "--caste", "scout", "--no-proxy"],
+                "cwd": str(colony),
+                "env": {},
+                "aether_dir": str(colony / ".aether"),
+            },
+        )
+        assert _receive(sock) == {"refused": "version"}
+    assert (colony / ".aether/data/COLONY_STATE.json").read_bytes() == before
+
+
+def test_a_shared_socket_directory_is_refused(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    shared = run_dir / f"aether-{os.getuid()}"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    assert_clean_error(run_aether("serve", env=env_for(run_dir)), 28)
+    shared.chmod(0o700)
