@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import BARE, aether_cmd, bench_env, paired_header, paired_ratio, table
@@ -25,18 +28,14 @@ from benchmarks.common import BARE, aether_cmd, bench_env, paired_header, paired
 CONCURRENT_SPAWN = ["spawn", "--caste", "scout", "--no-proxy"]
 
 
-def _burst(argv: list[str], project: Path, n: int = 20) -> tuple[float, float]:
+def _burst(argv: list[str], project: Path, env: dict[str, str], n: int = 20) -> tuple[float, float]:
     """Start ``n`` copies of ``argv`` at once; (wall seconds until all exited, CPU seconds they
     used). Any failure stops the benchmark: a wall time of failed processes means nothing."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
-            argv,
-            cwd=project,
-            env=bench_env(AETHER_LOCK_TIMEOUT="60"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            argv, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         for _ in range(n)
     ]
@@ -49,24 +48,57 @@ def _burst(argv: list[str], project: Path, n: int = 20) -> tuple[float, float]:
     return wall, cpu
 
 
+@contextmanager
+def aether_server(aether: list[str], project: Path, run_dir: Path) -> Iterator[dict[str, str]]:
+    """Run ``aether serve`` for ``project`` (socket under ``run_dir``); yield the environment
+    under which commands find it."""
+    env = bench_env(TMPDIR=str(run_dir), AETHER_LOCK_TIMEOUT="60")
+    proc = subprocess.Popen(
+        [*aether, "serve", "--idle-timeout", "600"],
+        cwd=project,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if "serving" not in line:
+        proc.kill()
+        raise SystemExit(f"aether serve did not start: {line.strip()}")
+    try:
+        yield env
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 def concurrent_spawns(aether: list[str], project: Path, rounds: int) -> str:
-    """20 concurrent spawns next to the two floors they cannot beat on this machine: 20 empty
-    interpreters and 20 bare Typer apps, interleaved round by round (the machine drifts)."""
-    cases = [
-        ("20 × `python -c pass` (interpreter floor)", [sys.executable, "-c", "pass"]),
-        ("20 × bare Typer hello-world", BARE),
-        ("20 × `aether spawn --no-proxy` (one colony)", [*aether, *CONCURRENT_SPAWN]),
-    ]
-    walls: dict[str, list[float]] = {label: [] for label, _ in cases}
-    cpus: dict[str, list[float]] = {label: [] for label, _ in cases}
-    for _ in range(rounds):
-        for label, argv in cases:
-            wall, cpu = _burst(argv, project)
-            walls[label].append(wall)
-            cpus[label].append(cpu)
+    """20 concurrent spawns next to the floors of this machine (20 empty interpreters, 20 bare
+    Typer apps), alone and handed to ``aether serve``, interleaved round by round (the machine
+    drifts)."""
+    alone = bench_env(AETHER_LOCK_TIMEOUT="60", AETHER_SERVER="off")
+    with (
+        tempfile.TemporaryDirectory() as run_dir,
+        aether_server(aether, project, Path(run_dir)) as served,
+    ):
+        cases = [
+            ("20 × `python -c pass` (interpreter floor)", [sys.executable, "-c", "pass"], alone),
+            ("20 × bare Typer hello-world", BARE, alone),
+            ("20 × `aether spawn --no-proxy`, each its own process", [*aether, *CONCURRENT_SPAWN],
+             alone),
+            ("20 × `aether spawn --no-proxy` handed to `aether serve`",
+             [*aether, *CONCURRENT_SPAWN], served),
+        ]  # fmt: skip
+        walls: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+        cpus: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+        for _ in range(rounds):
+            for label, argv, env in cases:
+                wall, cpu = _burst(argv, project, env)
+                walls[label].append(wall)
+                cpus[label].append(cpu)
     bare = walls[cases[1][0]]
     rows = []
-    for label, _ in cases:
+    for label, _, _ in cases:
         ratios = [w / b for w, b in zip(walls[label], bare, strict=True)]
         rows.append(
             [
@@ -76,13 +108,13 @@ def concurrent_spawns(aether: list[str], project: Path, rounds: int) -> str:
                 f"{statistics.median(ratios):.2f}",
             ]
         )
-    floor = statistics.median(bare)
+    served_wall = statistics.median(walls[cases[3][0]])
     verdict = (
-        f"\nTarget: 20 concurrent spawns in ≤ 1.1 s wall. On this machine 20 bare Typer "
-        f"hello-worlds alone take {floor:.2f} s, so no design that starts one Typer process per "
-        f"spawn can meet it here; the comparable figure is the ratio to that floor."
-        if floor > 1.1
-        else ""
+        f"\nTarget: 20 concurrent spawns in ≤ 1.1 s wall — {served_wall:.2f} s handed to "
+        f"`aether serve` ({'met' if served_wall <= 1.1 else 'NOT met'}); as separate processes "
+        f"they cannot be, here: 20 bare Typer hello-worlds alone take "
+        f"{statistics.median(bare):.2f} s. (The served spawn's CPU is spent in the server, "
+        "which is not a child of the benchmark: its column counts the clients only.)"
     )
     return (
         table(
@@ -135,8 +167,21 @@ def main() -> None:
         finally:
             proxy.stop()
         concurrent = concurrent_spawns(aether, project, rounds=max(3, args.runs // 5))
+        with (
+            tempfile.TemporaryDirectory() as run_dir,
+            aether_server(aether, project, Path(run_dir)) as served_env,
+        ):
+            served, served_base, served_ratio = paired_ratio(
+                [*aether, *CONCURRENT_SPAWN], runs=args.runs, cwd=project, env=served_env
+            )
     rows = [
         ["aether spawn --no-proxy", f"{no_proxy:.0f}", f"{base:.0f}", f"{no_proxy_ratio:.2f}"],
+        [
+            "aether spawn --no-proxy, handed to `aether serve`",
+            f"{served:.0f}",
+            f"{served_base:.0f}",
+            f"{served_ratio:.2f}",
+        ],
         [
             "aether spawn, verified session on loopback",
             f"{verified:.0f}",

@@ -121,15 +121,14 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         ),
     )
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
-    state = Store(ws).load().state  # read-only: session id, respawn target; no lock held
-    _check_respawn(state, request.respawn_of)
-    session_id = state.session.id
-    paused_note = (
-        f"the colony is paused (since {state.session.paused_at}): this worker joins the paused "
-        "session and is not in HANDOFF.md until the next pause; `aether resume` will check it"
-        if state.status == "paused"
-        else None
-    )
+    standalone = request.no_proxy or settings.standalone
+    session_id = None
+    if not standalone:
+        # read-only, no lock held: the session id and the respawn target before any network
+        # call (an unverified spawn needs neither before its one transaction)
+        state = Store(ws).load().state
+        _check_respawn(state, request.respawn_of)
+        session_id = state.session.id
     activity.log(
         ws,
         "route_decision",
@@ -142,10 +141,7 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         chain_source=cands.source,
         profile_hash=decision.profile_hash,
     )
-    standalone = request.no_proxy or settings.standalone
     warnings = list(decision.warnings)
-    if paused_note:
-        warnings.append(paused_note)
     if standalone:
         how = "--no-proxy" if request.no_proxy else "proxy.standalone in the profile"
         model = cands.models[0] if cands.models else decision.model
@@ -160,6 +156,7 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     else:
         from aether.ops.spawn_verify import verify_route
 
+        assert session_id is not None
         outcome = verify_route(
             ws,
             table,
@@ -188,6 +185,12 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
     with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
         s = tx.state
         _check_respawn(s, request.respawn_of)
+        if s.status == "paused":
+            warnings.append(
+                f"the colony is paused (since {s.session.paused_at}): this worker joins the "
+                "paused session and is not in HANDOFF.md until the next pause; `aether resume` "
+                "will check it"
+            )
         worker = Worker(
             id=worker_id,
             caste=decision.caste,
