@@ -269,3 +269,41 @@ def test_a_shared_socket_directory_is_refused(
     shared.chmod(0o755)
     assert_clean_error(run_aether("serve", env=env_for(run_dir)), 28)
     shared.chmod(0o700)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
+    colony: Path, run_aether: RunAether, run_dir: Path, seed: int
+) -> None:
+    """SIGKILL the server at a random moment while twenty served spawns run: every client exits 0
+    (its worker is in the state) or 27 (outcome unknown, not retried); the state stays valid."""
+    import random
+
+    proc = start_server(colony, run_dir)
+    clients = [
+        subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env_for(run_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
+    time.sleep(random.Random(seed).uniform(0.02, 0.4))
+    proc.kill()
+    proc.wait()
+    acknowledged, unknown = [], 0
+    for client in clients:
+        out, err = client.communicate(timeout=60)
+        assert client.returncode in (0, 27), (client.returncode, err)
+        assert "Traceback" not in err
+        if client.returncode == 0:
+            acknowledged.append(json.loads(out)["id"])
+        else:
+            unknown += 1
+    status = run_aether("workers", "--json", env=env_for(run_dir, AETHER_SERVER="off"))
+    assert status.returncode == 0  # the state parses and validates
+    assert set(acknowledged) <= {w["id"] for w in json.loads(status.stdout)["workers"]}
+    assert len(acknowledged) + unknown == 20
