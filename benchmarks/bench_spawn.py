@@ -110,7 +110,7 @@ def concurrent_spawns(aether: list[str], project: Path, rounds: int) -> str:
         )
     served_wall = statistics.median(walls[cases[3][0]])
     verdict = (
-        f"\nTarget: 20 concurrent spawns in ≤ 1.1 s wall — {served_wall:.2f} s handed to "
+        f"\n\nTarget: 20 concurrent spawns in ≤ 1.1 s wall — {served_wall:.2f} s handed to "
         f"`aether serve` ({'met' if served_wall <= 1.1 else 'NOT met'}); as separate processes "
         f"they cannot be, here: 20 bare Typer hello-worlds alone take "
         f"{statistics.median(bare):.2f} s. (The served spawn's CPU is spent in the server, "

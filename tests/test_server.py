@@ -307,3 +307,19 @@ def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
     assert status.returncode == 0  # the state parses and validates
     assert set(acknowledged) <= {w["id"] for w in json.loads(status.stdout)["workers"]}
     assert len(acknowledged) + unknown == 20
+
+
+def test_a_client_never_talks_to_a_socket_in_a_shared_directory(
+    server: subprocess.Popen[str], run_aether: RunAether, run_dir: Path
+) -> None:
+    """If the socket directory is (or becomes) enterable by others, a socket there could be
+    someone else's: the client keeps its environment and runs the command itself."""
+    directory = run_dir / f"aether-{os.getuid()}"
+    assert served(run_aether, run_dir, "status")[3]
+    directory.chmod(0o755)
+    try:
+        code, _, _, answered = served(run_aether, run_dir, "status")
+        assert code == 0 and not answered
+    finally:
+        directory.chmod(0o700)
+    assert served(run_aether, run_dir, "status")[3]

@@ -126,6 +126,9 @@ def forward(argv: list[str]) -> int | None:
         return None
     try:
         path = socket_path(aether_dir)
+        cwd = os.getcwd()
+        if not _is_private_dir(socket_dir()):
+            return None  # never hand the environment to a socket someone else could own
     except OSError:
         return None
     import socket
@@ -134,6 +137,8 @@ def forward(argv: list[str]) -> int | None:
     try:
         try:
             sock.connect(path)
+            if _peer_uid(sock) not in (None, os.getuid()):
+                return None  # a server of another user: nothing was sent, run it here
         except OSError:
             return None  # no server (or a stale socket): nothing was sent, run it here
         from aether import __version__
@@ -144,14 +149,14 @@ def forward(argv: list[str]) -> int | None:
                 {
                     "version": __version__,
                     "argv": argv,
-                    "cwd": os.getcwd(),
+                    "cwd": cwd,
                     "env": dict(os.environ),
                     "aether_dir": aether_dir,
                 },
             )
             reply = _receive(sock)
-        except OSError:
-            reply = None
+        except (OSError, ValueError):
+            reply = None  # sent (maybe partly) and no answer: the outcome is unknown
         except KeyboardInterrupt:
             sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
             return 130
@@ -182,10 +187,16 @@ def forward(argv: list[str]) -> int | None:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def _private_socket_dir() -> str:
-    """Create or check the socket directory: ours, a real directory, mode 0700."""
+def _is_private_dir(directory: str) -> bool:
+    """A real directory (not a link), owned by this user, that nobody else may enter."""
     import stat
 
+    st = os.lstat(directory)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def _private_socket_dir() -> str:
+    """Create or check the socket directory: ours, a real directory, mode 0700."""
     from aether.errors import ServerUnavailable
 
     directory = socket_dir()
@@ -193,8 +204,7 @@ def _private_socket_dir() -> str:
         os.mkdir(directory, 0o700)
     except FileExistsError:
         pass
-    st = os.lstat(directory)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+    if not _is_private_dir(directory):
         raise ServerUnavailable(
             f"{directory} is not a private directory of this user",
             meaning="another user could hand commands to the server or pose as it",
