@@ -69,6 +69,21 @@ def served(
     return result.returncode, result.stdout, rest, answered
 
 
+def spawn_clients(colony: Path, run_dir: Path, n: int) -> list[subprocess.Popen[str]]:
+    """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them."""
+    return [
+        subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env_for(run_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+
+
 def test_short_commands_are_served_with_the_same_output(
     server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
 ) -> None:
@@ -156,17 +171,7 @@ def test_concurrent_commands_through_the_server_lose_nothing(
     server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
 ) -> None:
     before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)["serial"]
-    procs = [
-        subprocess.Popen(
-            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
-            env=env_for(run_dir),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(20)
-    ]
+    procs = spawn_clients(colony, run_dir, 20)
     ids = []
     for proc in procs:
         out, _ = proc.communicate(timeout=120)
@@ -280,17 +285,7 @@ def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
     import random
 
     proc = start_server(colony, run_dir)
-    clients = [
-        subprocess.Popen(
-            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
-            env=env_for(run_dir),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(20)
-    ]
+    clients = spawn_clients(colony, run_dir, 20)
     time.sleep(random.Random(seed).uniform(0.02, 0.4))
     proc.kill()
     proc.wait()
