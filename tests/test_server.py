@@ -318,3 +318,34 @@ def test_a_client_never_talks_to_a_socket_in_a_shared_directory(
     finally:
         directory.chmod(0o700)
     assert served(run_aether, run_dir, "status")[3]
+
+
+def test_sigterm_lets_the_running_command_finish_then_stops(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    proc = start_server(colony, run_dir)
+    holder, line = start_script(HOLDER, colony, clean_env())
+    try:
+        assert line == "locked"
+        client = subprocess.Popen(
+            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
+            cwd=colony,
+            env=env_for(run_dir, AETHER_LOCK_TIMEOUT="60"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)  # the served spawn is waiting for the lock
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert proc.poll() is None, "the server stopped in the middle of a command"
+    finally:
+        holder.kill()
+        holder.wait()
+    out, err = client.communicate(timeout=60)
+    assert client.returncode == 0, err
+    worker = json.loads(out)["id"]
+    assert proc.wait(timeout=30) == 0
+    assert not list(run_dir.glob("aether-*/*.sock"))
+    listed = json.loads(run_aether("workers", "--json", env=env_for(run_dir)).stdout)
+    assert worker in {w["id"] for w in listed["workers"]}

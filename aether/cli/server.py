@@ -261,18 +261,32 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     bound = os.stat(path).st_ino
     server.listen(64)
     server.settimeout(idle_timeout)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM stops the server between commands, never inside one: a command it was handed
+    # runs to its end and its client gets the answer
+    state = {"busy": False, "stop": False}
+
+    def on_term(signum: int, frame: object) -> None:
+        state["stop"] = True
+        if not state["busy"]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
     if ready is not None:
         ready(path)
     try:
-        while True:
+        while not state["stop"]:
             try:
                 conn, _ = server.accept()
             except TimeoutError:
                 return 0
             with conn:
                 conn.settimeout(None)
-                _handle(conn, aether_dir, command)
+                state["busy"] = True
+                try:
+                    _handle(conn, aether_dir, command)
+                finally:
+                    state["busy"] = False
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
