@@ -121,13 +121,14 @@ def _frozen_delattr(self: Any, name: str) -> None:
 
 
 def _build(cls: _C, frozen: bool) -> _C:
-    import inspect  # already imported by Typer in a CLI process
-
     if any(hasattr(base, "__record_fields__") for base in cls.__mro__[1:]):
         raise TypeError(f"{cls.__qualname__}: records do not inherit from records")
     spec: list[_Spec] = []
     defaulted = False
-    for name, annotation in inspect.get_annotations(cls).items():
+    # the class's own annotations, as inspect.get_annotations(cls) reads them on 3.11, without
+    # importing inspect (~6 ms in a process that has not loaded Typer: the `aether serve` client)
+    own: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    for name, annotation in own.items():
         if "ClassVar" in str(annotation):
             raise TypeError(f"{cls.__qualname__}.{name}: ClassVar is not supported in a record")
         value = cls.__dict__.get(name, _MISSING)

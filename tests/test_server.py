@@ -69,13 +69,13 @@ def served(
     return result.returncode, result.stdout, rest, answered
 
 
-def spawn_clients(colony: Path, run_dir: Path, n: int) -> list[subprocess.Popen[str]]:
+def spawn_clients(colony: Path, run_dir: Path, n: int, **env: str) -> list[subprocess.Popen[str]]:
     """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them."""
     return [
         subprocess.Popen(
             [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
             cwd=colony,
-            env=env_for(run_dir),
+            env=env_for(run_dir, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -213,14 +213,7 @@ def test_a_server_killed_mid_command_is_reported_never_retried(
     try:
         assert line == "locked"
         before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)
-        client = subprocess.Popen(
-            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
-            env=env_for(run_dir, AETHER_LOCK_TIMEOUT="60"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
         time.sleep(1.5)
         proc.kill()
         out, err = client.communicate(timeout=30)
@@ -327,14 +320,7 @@ def test_sigterm_lets_the_running_command_finish_then_stops(
     holder, line = start_script(HOLDER, colony, clean_env())
     try:
         assert line == "locked"
-        client = subprocess.Popen(
-            [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
-            env=env_for(run_dir, AETHER_LOCK_TIMEOUT="60"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
         time.sleep(1.0)  # the served spawn is waiting for the lock
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)

@@ -62,28 +62,15 @@ def forwardable(argv: list[str]) -> bool:
 
 
 def _find_aether_dir() -> str | None:
-    """The colony's ``.aether`` directory, found as ``aether.workspace.discover`` finds it
-    (``AETHER_ROOT``, else upward from the cwd); None when there is none (run locally and let
-    the command report it)."""
-    root = os.environ.get("AETHER_ROOT")
-    if root:
-        root = os.path.abspath(os.path.expanduser(root))
-        named = os.path.basename(root) == ".aether"
-        candidates = [root if named else os.path.join(root, ".aether")]
-    else:
-        here = os.path.realpath(os.getcwd())
-        candidates = []
-        while True:
-            candidates.append(os.path.join(here, ".aether"))
-            parent = os.path.dirname(here)
-            if parent == here:
-                break
-            here = parent
-    for candidate in candidates:
-        state = os.path.join(candidate, "data", "COLONY_STATE.json")
-        if os.path.lexists(state):
-            return candidate
-    return None
+    """The colony's ``.aether`` directory, found exactly as every command finds it; None when
+    there is none (the command then runs locally and reports it)."""
+    from aether.errors import AetherError
+    from aether.workspace import discover
+
+    try:
+        return str(discover(None).root)
+    except AetherError:
+        return None
 
 
 def _send(sock: Any, payload: dict[str, Any]) -> None:
@@ -121,14 +108,19 @@ def forward(argv: list[str]) -> int | None:
     """Hand ``argv`` to the colony's server; its exit code, or None to run it here."""
     if os.environ.get(ENV_OFF) == "off" or not forwardable(argv):
         return None
+    try:
+        # first the one lstat that fails when no server was ever started here; and never hand
+        # the environment to a socket in a directory someone else could own
+        if not _is_private_dir(socket_dir()):
+            return None
+        cwd = os.getcwd()
+    except OSError:
+        return None
     aether_dir = _find_aether_dir()
     if aether_dir is None:
         return None
     try:
         path = socket_path(aether_dir)
-        cwd = os.getcwd()
-        if not _is_private_dir(socket_dir()):
-            return None  # never hand the environment to a socket someone else could own
     except OSError:
         return None
     import socket
