@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
-__all__ = ["FrozenRecordError", "field", "fields", "record", "replace"]
+__all__ = ["FrozenRecordError", "field", "record", "replace"]
 
 _T = TypeVar("_T")
 _C = TypeVar("_C", bound=type)
@@ -161,7 +161,6 @@ def _build(cls: _C, frozen: bool) -> _C:
         # like a dataclass: frozen records hash by value, mutable ones are unhashable
         cls.__hash__ = _hash if frozen else None  # type: ignore[assignment]
     cls.__record_fields__ = tuple(spec)  # type: ignore[attr-defined]
-    cls.__record_frozen__ = frozen  # type: ignore[attr-defined]
     return cls
 
 
@@ -185,8 +184,3 @@ def replace(obj: _T, /, **changes: Any) -> _T:
         raise TypeError(f"{type(obj).__qualname__} has no field {sorted(unknown)[0]!r}")
     values = {name: changes.get(name, getattr(obj, name)) for name, _, _ in spec}
     return type(obj)(**values)
-
-
-def fields(cls_or_obj: Any) -> tuple[str, ...]:
-    """The field names of a record class or instance, in order."""
-    return tuple(name for name, _, _ in cls_or_obj.__record_fields__)
