@@ -99,7 +99,43 @@ def _check_respawn(state: ColonyState, worker_id: str | None) -> None:
         )
 
 
-def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
+@record
+class VerifiedRoute:
+    """A routing decision and what the proxy proved about it: everything a worker record
+    needs except the colony state it joins."""
+
+    decision: Any  # aether.routing.resolve.RoutingDecision
+    candidates: Any  # aether.routing.fallback.Candidates
+    model: str
+    source: str
+    reason: str
+    verified: bool
+    verification: dict[str, Any]
+    attempts: list[Any]
+    warnings: list[str]
+    endpoint: str
+    key_env: str
+    session_id: str | None
+
+    def routing_record(self, tools: tuple[str, ...]) -> dict[str, Any]:
+        """The ``routing`` block of the worker record (issue 5)."""
+        d, c = self.decision, self.candidates
+        return {
+            "decision_model": d.model,
+            "decision_source": d.source,
+            "decision_reason": d.reason,
+            "candidates": list(c.models),
+            "chain": list(c.models[1:]),
+            "chain_source": c.source,
+            "skipped": [{"model": m, "why": w} for m, w in (*d.skipped, *c.skipped)],
+            "tools": list(tools),
+            "context_tokens": d.context_tokens,
+        }
+
+
+def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
+    """Resolve the model and, unless the spawn is unverified, prove it through the proxy
+    (falling back along the chain); raises before anything is recorded."""
     from aether.ops.proxy_settings import ProxySettings
     from aether.routing.fallback import candidates
     from aether.routing.loader import load_profile_file
@@ -170,84 +206,111 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
         verification = outcome.verification
         warnings.extend(outcome.warnings)
     source, reason = source_and_reason(decision, cands, model, attempts)
-    routing = {
-        "decision_model": decision.model,
-        "decision_source": decision.source,
-        "decision_reason": decision.reason,
-        "candidates": list(cands.models),
-        "chain": list(cands.models[1:]),
-        "chain_source": cands.source,
-        "skipped": [{"model": m, "why": w} for m, w in (*decision.skipped, *cands.skipped)],
-        "tools": list(request.tools),
-        "context_tokens": decision.context_tokens,
-    }
-    worker_id = new_id(f"w-{decision.caste}")
-    with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
-        s = tx.state
-        _check_respawn(s, request.respawn_of)
-        if s.status == "paused":
-            warnings.append(
-                f"the colony is paused (since {s.session.paused_at}): this worker joins the "
-                "paused session and is not in HANDOFF.md until the next pause; `aether resume` "
-                "will check it"
-            )
-        worker = Worker(
-            id=worker_id,
-            caste=decision.caste,
-            model=model,
-            model_source=source,
-            model_reason=reason,
-            profile_hash=decision.profile_hash,
-            task=request.task,
-            session_id=s.session.id,
-            status="spawned",
-            spawned_at=iso(),
-            verified=not standalone,
-            verification=verification,
-            attempts=attempts,
-            respawn_of=request.respawn_of,
-            routing=routing,
+    return VerifiedRoute(
+        decision=decision,
+        candidates=cands,
+        model=model,
+        source=source,
+        reason=reason,
+        verified=not standalone,
+        verification=verification,
+        attempts=attempts,
+        warnings=warnings,
+        endpoint=settings.endpoint,
+        key_env=settings.key_env,
+        session_id=session_id,
+    )
+
+
+def record_worker(
+    s: ColonyState,
+    route: VerifiedRoute,
+    request: SpawnRequest,
+    worker_id: str,
+    warnings: list[str],
+    **extra: Any,
+) -> Worker:
+    """Add the worker ``route`` describes to the state (inside the caller's transaction)."""
+    _check_respawn(s, request.respawn_of)
+    if s.status == "paused":
+        warnings.append(
+            f"the colony is paused (since {s.session.paused_at}): this worker joins the "
+            "paused session and is not in HANDOFF.md until the next pause; `aether resume` "
+            "will check it"
         )
-        s.workers.append(worker)
-        if request.respawn_of is not None:
-            old = s.worker(request.respawn_of)
-            assert old is not None
-            old.replaced_by = worker_id
-        for phase in s.plan.phases:
-            for task in phase.tasks:
-                if request.task is not None and task.id == request.task:
-                    task.worker_ids.append(worker_id)
-        tag = "" if not standalone else " UNVERIFIED"
+    caste, model = route.decision.caste, route.model
+    worker = Worker(
+        id=worker_id,
+        caste=caste,
+        model=model,
+        model_source=route.source,
+        model_reason=route.reason,
+        profile_hash=route.decision.profile_hash,
+        task=request.task,
+        session_id=s.session.id,
+        status="spawned",
+        spawned_at=iso(),
+        verified=route.verified,
+        verification=route.verification,
+        attempts=route.attempts,
+        respawn_of=request.respawn_of,
+        routing=route.routing_record(request.tools),
+        **extra,
+    )
+    s.workers.append(worker)
+    if request.respawn_of is not None:
+        old = s.worker(request.respawn_of)
+        assert old is not None
+        old.replaced_by = worker_id
+    for phase in s.plan.phases:
+        for task in phase.tasks:
+            if request.task is not None and task.id == request.task:
+                task.worker_ids.append(worker_id)
+    tag = "" if route.verified else " UNVERIFIED"
+    s.add_event(
+        "worker_spawned",
+        f"{worker_id} ({caste}) on {model}{tag}",
+        worker_id=worker_id,
+        caste=caste,
+        model=model,
+        source=route.source,
+        verified=route.verified,
+        open_proxy=route.verification.get("open_proxy"),
+    )
+    if route.verification.get("open_proxy"):
         s.add_event(
-            "worker_spawned",
-            f"{worker_id} ({decision.caste}) on {model}{tag}",
-            worker_id=worker_id,
-            caste=decision.caste,
-            model=model,
-            source=source,
-            verified=not standalone,
-            open_proxy=verification.get("open_proxy"),
+            "open_proxy",
+            f"the proxy at {route.endpoint} accepts any key",
+            endpoint=route.endpoint,
         )
-        if verification.get("open_proxy"):
-            s.add_event(
-                "open_proxy",
-                f"the proxy at {settings.endpoint} accepts any key",
-                endpoint=settings.endpoint,
-            )
+    return worker
+
+
+def log_spawned(ws: Workspace, worker: Worker, route: VerifiedRoute) -> None:
     activity.log(
         ws,
         "worker_spawned",
-        worker_id=worker_id,
-        caste=decision.caste,
-        model=model,
-        source=source,
-        verified=not standalone,
-        method=verification.get("method"),
-        deployment=verification.get("deployment"),
-        session_id=session_id,
+        worker_id=worker.id,
+        caste=worker.caste,
+        model=worker.model,
+        source=worker.model_source,
+        verified=worker.verified,
+        method=route.verification.get("method"),
+        deployment=route.verification.get("deployment"),
+        session_id=route.session_id,
+        runtime=(worker.runtime or {}).get("kind"),
     )
+
+
+def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
+    route = route_spawn(ws, request)
+    warnings = list(route.warnings)
+    worker_id = new_id(f"w-{route.decision.caste}")
+    with Store(ws, lock_timeout=request.lock_timeout).transaction() as tx:
+        worker = record_worker(tx.state, route, request, worker_id, warnings)
+    log_spawned(ws, worker, route)
     return SpawnResult(
-        worker=worker, endpoint=settings.endpoint, key_env=settings.key_env, warnings=warnings
+        worker=worker, endpoint=route.endpoint, key_env=route.key_env, warnings=warnings
     )
 
 

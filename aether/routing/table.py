@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,11 @@ DEFAULT_COMPLEXITY_KEYWORDS = (
     "trade-off",
     "tradeoff",
 )
+
+#: a bracketed suffix a runtime adds to a model name (Claude Code: ``[1m]`` for a 1M window)
+_DECORATION = re.compile(r"\[[^\]]*\]$")
+#: a release date a provider appends to a model name (``-20250929``, ``@20250929``)
+_DATE_SUFFIX = re.compile(r"[-@]\d{8}$")
 
 #: bump when the canonical form changes (it changes every profile hash, so never casually)
 HASH_SCHEME = 1
@@ -122,6 +128,22 @@ class RoutingTable:
         if name in self.models:
             return name
         return self.lookup.get(name.strip().lower())
+
+    def reported_model(self, name: str) -> str:
+        """The profile model a runtime's report names, or the cleaned name when none.
+
+        Runtimes decorate names: Claude Code appends a context marker (``cc-opus[1m]``), a
+        proxy may answer with a provider prefix (``anthropic/...``) or a dated release
+        (``claude-sonnet-4-5-20250929``). Each is mapped back to the model it stands for, so a
+        decorated name is neither a false mismatch nor a row of its own in ``aether costs``.
+        """
+        cleaned = _DECORATION.sub("", name.strip())
+        for candidate in (cleaned, cleaned.rsplit("/", 1)[-1]):
+            for undated in (candidate, _DATE_SUFFIX.sub("", candidate)):
+                found = self.canonical_model(undated)
+                if found is not None:
+                    return found
+        return cleaned
 
     def model_names_and_aliases(self) -> list[str]:
         names = set(self.models)

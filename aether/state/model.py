@@ -148,6 +148,14 @@ class Worker(_Open):
     routing: dict[str, Any] = {}
     #: how ``spawn --exec`` ran it: {"program": argv[0], "timeout_s": N, "timed_out": bool}
     exec_info: dict[str, Any] | None = None
+    #: the agent runtime that ran it, when not ``aether spawn``: {"kind": "claude-code",
+    #: "session_id", "tool_use_id", "agent_id", "agent_type", "requested_type", ...}
+    runtime: dict[str, Any] | None = None
+    #: the model the runtime says it resolved for the worker (Claude Code's ``resolvedModel``)
+    resolved_model: str | None = None
+    #: tokens (and cost, when known) per model the worker used, from the runtime's own record
+    #: (a transcript, a headless result): model -> {"tokens_in", "tokens_out", ...}
+    usage_by_model: dict[str, dict[str, Any]] = {}
 
 
 class Event(_Open):
