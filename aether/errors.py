@@ -16,6 +16,7 @@ Exit code ranges (each class has its own code; a test enforces uniqueness):
 * 50-59   proxy and spawn
 * 60-69   session boundaries: handoff, resume, archive, reset, memory
 * 70      an internal bug (never expected; reported with a hint to file an issue)
+* 80-89   agent runtimes (Claude Code): their settings and definition files
 """
 
 from __future__ import annotations
@@ -435,6 +436,24 @@ class Aborted(AetherError):
 
     exit_code = 67
     kind = "aborted"
+
+
+# --- 80-89: agent runtimes ----------------------------------------------------------------------
+
+
+class RuntimeSettingsInvalid(AetherError):
+    """A runtime's settings file (``.claude/settings.json``) is not valid JSON of the shape the
+    runtime documents; aether refuses to merge into it and leaves it untouched."""
+
+    exit_code = 80
+    kind = "runtime_settings_invalid"
+
+
+class RuntimeNotInstalled(AetherError):
+    """The runtime integration is not installed in this project (``aether claude install``)."""
+
+    exit_code = 81
+    kind = "runtime_not_installed"
 
 
 def all_error_classes() -> list[type[AetherError]]:

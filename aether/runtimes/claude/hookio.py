@@ -1,0 +1,108 @@
+"""Claude Code hook I/O: the JSON a hook reads on stdin, and the JSON it may answer with.
+
+Inputs (measured with Claude Code 2.1.328; docs/claude-code.md): every event has
+``session_id``, ``transcript_path``, ``cwd`` and ``hook_event_name``. ``PreToolUse`` and
+``PostToolUse`` add ``tool_name``, ``tool_input`` and ``tool_use_id`` (``PostToolUse`` also
+``tool_response``, with ``agentId`` and ``resolvedModel`` for the Agent tool); ``SubagentStart``
+adds ``agent_id`` and ``agent_type``; ``SubagentStop`` adds those and
+``agent_transcript_path``; ``SessionStart`` has ``source``, ``SessionEnd`` ``reason``,
+``PreCompact`` ``trigger``. Unknown fields are ignored; a missing one reads as empty.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aether.errors import InvalidInput
+from aether.records import record
+
+#: the Agent tool's input fields aether passes on when it redirects a spawn (``model`` is not
+#: among them: it would override the definition aether chose)
+AGENT_INPUT_FIELDS = ("description", "prompt", "subagent_type")
+
+
+@record(frozen=True)
+class HookInput:
+    event: str
+    session_id: str
+    cwd: str
+    transcript_path: str = ""
+    tool_name: str = ""
+    tool_input: dict[str, Any] | None = None
+    tool_use_id: str = ""
+    tool_response: dict[str, Any] | None = None
+    agent_id: str = ""
+    agent_type: str = ""
+    agent_transcript_path: str = ""
+    source: str = ""
+    reason: str = ""
+
+    @property
+    def subagent_type(self) -> str:
+        value = (self.tool_input or {}).get("subagent_type")
+        return value if isinstance(value, str) else ""
+
+
+def _text(doc: dict[str, Any], key: str) -> str:
+    value = doc.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _object(doc: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else None
+
+
+def parse_hook_input(data: bytes) -> HookInput:
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        raise InvalidInput(
+            "the hook input on stdin is not JSON",
+            fix="`aether hook` is run by Claude Code, which writes the event's JSON to stdin",
+        ) from None
+    if not isinstance(doc, dict):
+        raise InvalidInput("the hook input on stdin is not a JSON object")
+    return HookInput(
+        event=_text(doc, "hook_event_name"),
+        session_id=_text(doc, "session_id"),
+        cwd=_text(doc, "cwd"),
+        transcript_path=_text(doc, "transcript_path"),
+        tool_name=_text(doc, "tool_name"),
+        tool_input=_object(doc, "tool_input"),
+        tool_use_id=_text(doc, "tool_use_id"),
+        tool_response=_object(doc, "tool_response"),
+        agent_id=_text(doc, "agent_id"),
+        agent_type=_text(doc, "agent_type"),
+        agent_transcript_path=_text(doc, "agent_transcript_path"),
+        source=_text(doc, "source"),
+        reason=_text(doc, "reason"),
+    )
+
+
+def allow(reason: str, updated_input: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": "allow",
+        "permissionDecisionReason": reason,
+    }
+    if updated_input is not None:
+        out["updatedInput"] = updated_input
+    return {"hookSpecificOutput": out}
+
+
+def deny(reason: str) -> dict[str, Any]:
+    """No subagent starts; Claude Code shows ``reason`` to the main model as the tool result."""
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }
+    }
+
+
+def context_for_model(event: str, text: str) -> dict[str, Any]:
+    """Text added to the main model's context after a ``PostToolUse`` or ``SessionStart``."""
+    return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}

@@ -1,0 +1,245 @@
+"""``.claude/settings.json`` (or ``settings.local.json``): aether's hooks and ``env`` entries.
+
+Pure functions over the parsed document; reading and writing files is the caller's. aether's
+hook entries are recognised exactly: a command hook whose command is one of
+``hook_command(name)`` below. Everything else in the file — other keys, the user's own hooks,
+even in the same matcher group — is kept as it is.
+
+The ``env`` block aligns Claude Code with the proxy when the profile routes through one: the
+endpoint, and the three alias variables pinned to models the profile names, so built-in agents
+and background calls never ask the proxy for a model it does not serve. No key is ever written:
+the user's own key reaches Claude Code through their environment (docs/claude-code.md).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aether.errors import RuntimeSettingsInvalid
+from aether.files import DuplicateKeyError, loads_strict
+from aether.records import record
+from aether.routing.table import RoutingTable
+from aether.runtimes.claude.launcher import RELATIVE_PATH
+
+
+@record(frozen=True)
+class HookSpec:
+    event: str  # Claude Code's event name
+    name: str  # the `aether hook NAME` it runs
+    matcher: str | None
+    timeout_s: int
+
+
+#: every hook aether installs. pre-agent may verify several models through the proxy, each
+#: bounded by the profile's timeouts; the others are short.
+HOOKS = (
+    HookSpec("PreToolUse", "pre-agent", "Agent", 300),
+    HookSpec("PostToolUse", "agent-result", "Agent", 30),
+    HookSpec("SubagentStart", "subagent-start", None, 30),
+    HookSpec("SubagentStop", "subagent-stop", None, 30),
+    HookSpec("SessionStart", "session-start", None, 30),
+    HookSpec("PreCompact", "pre-compact", None, 30),
+    HookSpec("SessionEnd", "session-end", None, 10),
+)
+HOOK_NAMES = tuple(h.name for h in HOOKS)
+
+#: Claude Code resolves the aliases opus/sonnet/haiku through these (built-in agents,
+#: background calls, the Agent tool's `model` parameter)
+TIER_VARIABLES = {
+    "opus": "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "sonnet": "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "haiku": "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+}
+BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
+#: pins the installing aether for the launcher (written only by `install --local`)
+AETHER_BIN_VARIABLE = "AETHER_BIN"
+#: variables that silently override every definition's model (the second only with the first)
+OVERRIDE_VARIABLES = ("CLAUDE_CODE_SUBAGENT_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL_FORCE")
+
+
+def hook_command(name: str) -> str:
+    return f'"$CLAUDE_PROJECT_DIR"/{RELATIVE_PATH} {name}'
+
+
+_AETHER_COMMANDS = frozenset(hook_command(n) for n in HOOK_NAMES)
+
+
+def is_aether_hook(hook: Any) -> bool:
+    return isinstance(hook, dict) and hook.get("command") in _AETHER_COMMANDS
+
+
+def hook_entry(spec: HookSpec) -> dict[str, Any]:
+    """The matcher group aether adds for ``spec``."""
+    group: dict[str, Any] = {}
+    if spec.matcher is not None:
+        group["matcher"] = spec.matcher
+    group["hooks"] = [
+        {"type": "command", "command": hook_command(spec.name), "timeout": spec.timeout_s}
+    ]
+    return group
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _invalid(where: str, what: str) -> RuntimeSettingsInvalid:
+    return RuntimeSettingsInvalid(
+        f"{where}: {what}",
+        meaning="aether does not merge into a settings file Claude Code would reject; "
+        "nothing was written",
+        fix="fix the file (it must be a JSON object; see Claude Code's settings docs), "
+        "then run the command again",
+    )
+
+
+def parse_settings(text: str, where: str) -> dict[str, Any]:
+    """The settings document, checked for the parts aether reads and writes."""
+    try:
+        data = loads_strict(text)
+    except DuplicateKeyError as exc:
+        raise _invalid(where, f"the key {exc.key!r} appears twice") from None
+    except ValueError as exc:
+        raise _invalid(where, f"not valid JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise _invalid(where, f"the top level is a JSON {type(data).__name__}, not an object")
+    hooks = data.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise _invalid(where, "'hooks' is not an object")
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            raise _invalid(where, f"'hooks.{event}' is not a list")
+        for i, group in enumerate(groups):
+            if not isinstance(group, dict) or not isinstance(group.get("hooks", []), list):
+                raise _invalid(where, f"'hooks.{event}[{i}]' is not a matcher group")
+    env = data.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise _invalid(where, "'env' is not an object of strings")
+    return data
+
+
+def dump_settings(data: dict[str, Any]) -> str:
+    """Claude Code's own layout: two-space indent, key order kept, a final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def aether_groups(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """event -> the matcher groups holding aether hooks, as they are in the file."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for event, groups in (data.get("hooks") or {}).items():
+        for group in groups:
+            if any(is_aether_hook(h) for h in group.get("hooks", [])):
+                found.setdefault(event, []).append(group)
+    return found
+
+
+def hooks_match(data: dict[str, Any]) -> bool:
+    """Are aether's hooks in ``data`` exactly the ones ``with_aether_hooks`` writes?"""
+    wanted = {spec.event: [hook_entry(spec)] for spec in HOOKS}
+    return aether_groups(data) == wanted
+
+
+# --- changing ----------------------------------------------------------------------------------
+
+
+def without_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` minus every aether hook; a group or event left empty by that goes too."""
+    out = dict(data)
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return out
+    kept_events: dict[str, Any] = {}
+    for event, groups in hooks.items():
+        kept_groups = []
+        for group in groups:
+            own = [h for h in group.get("hooks", []) if not is_aether_hook(h)]
+            if len(own) == len(group.get("hooks", [])):
+                kept_groups.append(group)
+            elif own:
+                kept_groups.append({**group, "hooks": own})
+        if kept_groups or not groups:
+            kept_events[event] = kept_groups
+    if kept_events or not hooks:
+        out["hooks"] = kept_events
+    else:
+        del out["hooks"]
+    return out
+
+
+def with_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with exactly aether's hooks; unchanged (the same object) when they are there."""
+    if hooks_match(data):
+        return data
+    out = without_aether_hooks(data)
+    hooks = dict(out.get("hooks") or {})
+    for spec in HOOKS:
+        hooks[spec.event] = [*hooks.get(spec.event, []), hook_entry(spec)]
+    out["hooks"] = hooks
+    return out
+
+
+def with_env(data: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    if all((data.get("env") or {}).get(k) == v for k, v in values.items()):
+        return data
+    return {**data, "env": {**(data.get("env") or {}), **values}}
+
+
+def without_env(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    env = data.get("env")
+    if not isinstance(env, dict) or not any(n in env for n in names):
+        return data
+    kept = {k: v for k, v in env.items() if k not in names}
+    out = dict(data)
+    if kept:
+        out["env"] = kept
+    else:
+        del out["env"]
+    return out
+
+
+# --- the proxy alignment -----------------------------------------------------------------------
+
+
+def tier_models(table: RoutingTable) -> dict[str, str]:
+    """Which profile model each alias (opus/sonnet/haiku) stands for: the model that carries
+    the alias, else one whose name contains it, else by the profile's cost scale (opus the
+    largest, haiku the smallest, sonnet the default model or the middle one)."""
+    by_cost = sorted(table.models.values(), key=lambda m: (m.cost, -m.speed, m.name))
+    out: dict[str, str] = {}
+    for tier in TIER_VARIABLES:
+        named = [m.name for m in by_cost if tier in (a.lower() for a in m.aliases)]
+        named = named or [m.name for m in by_cost if tier in m.name.lower()]
+        if named:
+            out[tier] = named[0]
+        elif tier == "opus":
+            out[tier] = by_cost[-1].name
+        elif tier == "haiku":
+            out[tier] = by_cost[0].name
+        else:
+            out[tier] = table.default_model or by_cost[len(by_cost) // 2].name
+    return out
+
+
+def proxy_env(table: RoutingTable, endpoint: str) -> dict[str, str]:
+    env = {BASE_URL_VARIABLE: endpoint.rstrip("/")}
+    for tier, model in tier_models(table).items():
+        env[TIER_VARIABLES[tier]] = model
+    return env
+
+
+def override_findings(data: dict[str, Any], where: str, needed: set[str]) -> list[str]:
+    """What in a settings document silently changes a caste's model."""
+    found: list[str] = []
+    env = data.get("env") or {}
+    for name in OVERRIDE_VARIABLES:
+        if isinstance(env, dict) and env.get(name):
+            found.append(f"{where} sets {name}={env[name]!r}")
+    allowed = data.get("availableModels")
+    if isinstance(allowed, list):
+        missing = sorted(m for m in needed if m not in allowed)
+        if missing:
+            found.append(
+                f"{where} has an availableModels list without {', '.join(missing)}: Claude "
+                "Code swaps those castes onto other models"
+            )
+    return found
