@@ -62,6 +62,8 @@ COMMAND_MODULES = (
     "cmd_archive",
     "cmd_routing",
     "cmd_spawn",
+    "cmd_claude",
+    "cmd_hook",
     "cmd_serve",
 )
 
@@ -87,6 +89,8 @@ COMMAND_HOMES = {
     "costs": "cmd_spawn",
     "worker": "cmd_spawn",
     "breaker": "cmd_spawn",
+    "claude": "cmd_claude",
+    "hook": "cmd_hook",
     "serve": "cmd_serve",
 }
 

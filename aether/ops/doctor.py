@@ -1,7 +1,8 @@
 """``aether doctor``: a read-only health report. It never writes, never waits on the lock.
 
 Checks: state file size and validity, event and worker counts (in the state and compacted),
-who holds the lock, leftover temp files, handoff, profile validity, proxy readiness. A check
+who holds the lock, leftover temp files, handoff, profile validity, proxy readiness, and the
+Claude Code integration when it is installed (``aether.ops.doctor_claude``). A check
 that fails makes ``ok`` false (exit 1); warnings do not.
 """
 
@@ -253,4 +254,7 @@ def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
                 )
             )
     result.checks.extend(_profile_checks(ws, check_proxy))
+    from aether.ops.doctor_claude import claude_checks
+
+    result.checks.extend(claude_checks(ws, check_proxy=check_proxy))
     return result

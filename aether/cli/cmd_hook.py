@@ -1,0 +1,112 @@
+"""``aether hook EVENT``: what Claude Code's hooks run (through .claude/hooks/aether-hook).
+
+A hook runs inside the user's agent session, so this command never breaks it: whatever happens
+— no colony, input that is not JSON, a held lock, a read-only disk, a bug — it exits 0 with one
+line on stderr (and a line in the activity log when there is a colony). The one exception to
+"let the session go on" is the ``pre-agent`` answer that denies a spawn aether cannot route;
+that is a JSON answer on stdout, still with exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from aether.cli.common import JSON_OPTION, globals_of, lock_timeout, print_json
+
+if TYPE_CHECKING:
+    from aether.ops.hooks import HookOutcome
+    from aether.workspace import Workspace
+
+
+def hook(
+    ctx: typer.Context,
+    event: str = typer.Argument(
+        ...,
+        metavar="EVENT",
+        help="pre-agent, subagent-start, agent-result, subagent-stop, session-start, "
+        "pre-compact or session-end.",
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Run one Claude Code hook: read its JSON on stdin, answer on stdout. Always exits 0.
+
+    Installed by `aether claude install`; see docs/claude-code.md for what each event does.
+    """
+    outcome, problem = _run(ctx, event)
+    notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
+    if json_out:
+        print_json(outcome.to_json() if outcome else {"ok": False, "event": event, "notes": notes})
+    elif outcome is not None and outcome.answer is not None:
+        print_json(outcome.answer)
+    elif outcome is not None and outcome.text:
+        sys.stdout.write(outcome.text)
+        sys.stdout.flush()
+    if notes:
+        line = " ".join("; ".join(notes).split())
+        sys.stderr.write(f"aether hook {event}: {_redacted(line)}\n")
+    raise typer.Exit(0)
+
+
+def _redacted(text: str) -> str:
+    from aether.activity import redact
+
+    return redact(text)
+
+
+def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None]:
+    from aether.errors import AetherError, InvalidInput
+    from aether.ops.hooks import HANDLERS
+
+    if event not in HANDLERS:
+        return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})"
+    ws: Workspace | None = None
+    try:
+        from aether.cli.stdin import slurp_stdin
+        from aether.ops.hooks import run_hook
+        from aether.runtimes.claude.hookio import parse_hook_input
+
+        ws = _workspace(ctx)
+        data, problem = slurp_stdin()
+        if problem:
+            raise InvalidInput(problem)
+        parsed = parse_hook_input(data)
+        return run_hook(ws, event, parsed, lock_timeout=lock_timeout(ctx)), None
+    except AetherError as exc:
+        line = exc.one_line()
+    except Exception as exc:  # a bug must not break the user's session either
+        line = f"internal error ({type(exc).__name__}: {exc}); this is a bug in aether"
+    _log_problem(ws, event, line)
+    return None, line
+
+
+def _workspace(ctx: typer.Context) -> Workspace:
+    """The colony of the session: --dir / AETHER_ROOT, else Claude Code's project directory
+    (``CLAUDE_PROJECT_DIR``), else the working directory Claude Code ran the hook in."""
+    from pathlib import Path
+
+    from aether.workspace import discover
+
+    explicit = globals_of(ctx).dir
+    if explicit or os.environ.get("AETHER_ROOT"):
+        return discover(explicit)
+    start = os.environ.get("CLAUDE_PROJECT_DIR")
+    return discover(None, start=Path(start) if start else None)
+
+
+def _log_problem(ws: Workspace | None, event: str, line: str) -> None:
+    if ws is None:
+        return
+    try:
+        from aether import activity
+
+        activity.log(ws, "hook_problem", hook=event, problem=line)
+    except Exception:  # a log that cannot be written must not break the session
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(hook)

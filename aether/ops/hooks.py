@@ -1,0 +1,62 @@
+"""``aether hook EVENT``: one use case per Claude Code hook event (docs/claude-code.md).
+
+The event names are ``aether.runtimes.claude.settings.HOOKS``' ``name`` fields; a test keeps
+this table and that one equal. Each use case takes the colony, the parsed hook input and a lock
+timeout, and returns a ``HookOutcome``; the CLI prints it and never fails the session.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from aether.records import field, record
+from aether.runtimes.claude.hookio import HookInput
+from aether.workspace import Workspace
+
+#: hook name -> (module, function)
+HANDLERS = {
+    "pre-agent": ("aether.ops.agent_hooks", "pre_agent"),
+    "subagent-start": ("aether.ops.agent_hooks", "subagent_start"),
+    "agent-result": ("aether.ops.agent_hooks", "agent_result"),
+    "subagent-stop": ("aether.ops.agent_hooks", "subagent_stop"),
+    "session-start": ("aether.ops.session_hooks", "session_start"),
+    "pre-compact": ("aether.ops.session_hooks", "pre_compact"),
+    "session-end": ("aether.ops.session_hooks", "session_end"),
+}
+#: a hook waits this long for the colony lock unless told otherwise: an agent session must
+#: never stall behind a stuck aether command
+HOOK_LOCK_TIMEOUT_S = 3.0
+
+
+@record
+class HookOutcome:
+    """What a hook prints: a JSON answer or plain text for Claude Code, and notes for stderr.
+    ``worker_id`` is the worker record the hook wrote, if any."""
+
+    event: str
+    answer: dict[str, Any] | None = None
+    text: str | None = None
+    notes: list[str] = field(default_factory=list)
+    worker_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "event": self.event,
+            "answer": self.answer,
+            "text": self.text,
+            "notes": self.notes,
+            "worker_id": self.worker_id,
+        }
+
+
+def run_hook(
+    ws: Workspace, name: str, hook: HookInput, *, lock_timeout: float | None
+) -> HookOutcome:
+    module, function = HANDLERS[name]
+    handler = getattr(import_module(module), function)
+    outcome: HookOutcome = handler(
+        ws, hook, lock_timeout=HOOK_LOCK_TIMEOUT_S if lock_timeout is None else lock_timeout
+    )
+    return outcome

@@ -1,0 +1,311 @@
+"""``aether claude install | check | uninstall`` (issue 11, item 1) and doctor's view of it.
+
+These run the installed ``aether`` only; the real Claude Code client is driven through the
+files written here in tests/proxy/test_claude_code.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env, snapshot
+
+EVENTS = {
+    "PreToolUse": "pre-agent",
+    "PostToolUse": "agent-result",
+    "SubagentStart": "subagent-start",
+    "SubagentStop": "subagent-stop",
+    "SessionStart": "session-start",
+    "PreCompact": "pre-compact",
+    "SessionEnd": "session-end",
+}
+SECRET = "sk-never-written-anywhere-9d81"
+
+
+def install(run_aether: RunAether, *args: str, env: dict[str, str] | None = None) -> Any:
+    result = run_aether("claude", "install", *args, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def settings(project: Path, name: str = "settings.json") -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((project / ".claude" / name).read_text())
+    return doc
+
+
+def front_matter_model(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("model: "):
+            return str(json.loads(line[len("model: ") :]))
+    raise AssertionError(f"no model in {path}")
+
+
+USER_SETTINGS = """{
+    "permissions": {"allow": ["Bash(npm test)"]},
+    "env": {"MY_TOOL_HOME": "/opt/tool"},
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Agent", "hooks": [{"type": "command", "command": "my-audit agent"}]}
+        ],
+        "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]
+    },
+    "model": "opus"
+}
+"""
+
+
+def test_install_writes_definitions_launcher_hooks_and_env_and_a_second_install_is_a_no_op(
+    colony: Path, run_aether: RunAether
+) -> None:
+    env = clean_env(LITELLM_MASTER_KEY=SECRET)
+    first = install(run_aether, env=env)
+    assert first["changed"] is True and first["settings_file"] == ".claude/settings.json"
+    agents = colony / ".claude" / "agents"
+    assert front_matter_model(agents / "aether-builder.md") == "claude-sonnet-4-5"
+    assert front_matter_model(agents / "aether-builder--claude-opus-4-5.md") == "claude-opus-4-5"
+    assert front_matter_model(agents / "aether-scout.md") == "claude-haiku-4-5"
+    assert 'name: "aether-builder"' in (agents / "aether-builder.md").read_text()
+    launcher = colony / ".claude" / "hooks" / "aether-hook"
+    assert launcher.stat().st_mode & stat.S_IXUSR
+    doc = settings(colony)
+    for event, name in EVENTS.items():
+        (group,) = doc["hooks"][event]
+        (hook,) = group["hooks"]
+        assert hook["command"] == f'"$CLAUDE_PROJECT_DIR"/.claude/hooks/aether-hook {name}'
+    assert doc["hooks"]["PreToolUse"][0]["matcher"] == "Agent"
+    assert doc["env"] == {
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-5",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-4-5",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-4-5",
+    }
+    assert not [p for p, data in snapshot(colony).items() if SECRET.encode() in data]  # no key
+    before = user_files(colony)
+    second = install(run_aether, env=env)
+    assert second["changed"] is False
+    assert {f["action"] for f in second["files"]} == {"unchanged"}
+    assert user_files(colony) == before
+    assert run_aether("claude", "check").returncode == 0
+
+
+def user_files(project: Path) -> dict[str, bytes]:
+    """What a failed or no-op install must leave byte-identical: everything under .claude/,
+    the colony state, and aether's install manifest (the activity log, the lock's holder
+    note and caches change with every command)."""
+    files = {f".claude/{k}": v for k, v in snapshot(project / ".claude").items()}
+    for rel in (".aether/data/COLONY_STATE.json", ".aether/claude-install.json"):
+        path = project / rel
+        if path.exists():
+            files[rel] = path.read_bytes()
+    return files
+
+
+def test_uninstall_leaves_the_users_settings_and_agents_byte_identical(
+    colony: Path, run_aether: RunAether
+) -> None:
+    claude = colony / ".claude"
+    (claude / "agents").mkdir(parents=True)
+    (claude / "settings.json").write_text(USER_SETTINGS)
+    (claude / "agents" / "reviewer.md").write_text("---\nname: reviewer\n---\nReview.\n")
+    (claude / "agents" / "aether-mine.md").write_text("---\nname: aether-mine\n---\nMine.\n")
+    before = snapshot(claude)
+    install(run_aether)
+    doc = settings(colony)
+    assert doc["permissions"] == {"allow": ["Bash(npm test)"]} and doc["model"] == "opus"
+    assert doc["env"]["MY_TOOL_HOME"] == "/opt/tool"
+    commands = [h["command"] for g in doc["hooks"]["PreToolUse"] for h in g["hooks"]]
+    assert commands[0] == "my-audit agent" and len(commands) == 2
+    assert doc["hooks"]["Stop"] == [{"hooks": [{"type": "command", "command": "notify-send done"}]}]
+    assert (claude / "agents" / "aether-mine.md").read_bytes() == before["agents/aether-mine.md"]
+    removed = run_aether("claude", "uninstall", "--json")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["restored_from_backup"] == [".claude/settings.json"]
+    assert snapshot(claude) == before
+    assert not (colony / ".aether" / "claude-install.json").exists()
+    assert_clean_error(run_aether("claude", "uninstall"), 81)
+
+
+def test_uninstall_after_aether_created_the_settings_removes_everything_it_wrote(
+    colony: Path, run_aether: RunAether
+) -> None:
+    install(run_aether)
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert not (colony / ".claude").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{ not json", '{"hooks": {}, "hooks": {}}', "[1, 2]", '{"hooks": []}', '{"env": {"A": 1}}'],
+    ids=["garbage", "duplicate-key", "array", "hooks-not-object", "env-not-strings"],
+)
+def test_a_malformed_settings_file_is_refused_and_nothing_is_written(
+    colony: Path, run_aether: RunAether, text: str
+) -> None:
+    (colony / ".claude").mkdir()
+    (colony / ".claude" / "settings.json").write_text(text)
+    before = user_files(colony)
+    result = run_aether("claude", "install")
+    assert_clean_error(result, 80)
+    assert ".claude/settings.json" in result.stderr
+    assert user_files(colony) == before
+    assert not (colony / ".claude" / "agents").exists()
+
+
+def test_a_settings_file_that_is_a_link_is_refused(colony: Path, run_aether: RunAether) -> None:
+    (colony / ".claude").mkdir()
+    (colony / "elsewhere.json").write_text("{}")
+    (colony / ".claude" / "settings.json").symlink_to(colony / "elsewhere.json")
+    assert_clean_error(run_aether("claude", "install"), 26)
+    assert (colony / "elsewhere.json").read_text() == "{}"
+
+
+def test_an_edited_definition_is_kept_until_force_and_check_reports_it(
+    colony: Path, run_aether: RunAether
+) -> None:
+    install(run_aether)
+    builder = colony / ".claude" / "agents" / "aether-builder.md"
+    edited = builder.read_text() + "Always write tests first.\n"
+    builder.write_text(edited)
+    again = install(run_aether)
+    assert again["kept"] == [".claude/agents/aether-builder.md"]
+    assert any("aether-builder.md kept" in w for w in again["warnings"])
+    assert builder.read_text() == edited
+    check = run_aether("claude", "check")
+    assert check.returncode == 1 and "aether-builder.md" in check.stdout
+    install(run_aether, "--force")
+    assert "Always write tests first" not in builder.read_text()
+    assert run_aether("claude", "check").returncode == 0
+
+
+def test_a_profile_change_is_found_by_check_and_applied_by_install(
+    colony: Path, run_aether: RunAether
+) -> None:
+    install(run_aether)
+    profile = colony / ".aether" / "model-profiles.yaml"
+    text = profile.read_text()
+    text = text.replace(
+        "builder:       {model: claude-sonnet-4-5, chain: [claude-opus-4-5, claude-haiku-4-5]}",
+        "builder:       {model: kimi-k2.5, chain: [claude-sonnet-4-5]}",
+    ).replace("castes: [builder, watcher]", "castes: [watcher]")
+    profile.write_text(text)
+    check = run_aether("claude", "check", "--json")
+    assert check.returncode == 1
+    differences = json.loads(check.stdout)["differences"]
+    assert ".claude/agents/aether-builder.md: differs from what the profile calls for" in (
+        differences
+    )
+    assert any("aether-builder--claude-haiku-4-5.md: no longer" in d for d in differences)
+    install(run_aether)
+    agents = colony / ".claude" / "agents"
+    assert front_matter_model(agents / "aether-builder.md") == "kimi-k2.5"
+    assert (agents / "aether-builder--claude-sonnet-4-5.md").exists()
+    assert not (agents / "aether-builder--claude-haiku-4-5.md").exists()
+    assert run_aether("claude", "check").returncode == 0
+
+
+def test_an_env_value_the_user_set_is_kept_until_force_and_restored_by_uninstall(
+    colony: Path, run_aether: RunAether
+) -> None:
+    (colony / ".claude").mkdir()
+    original = '{"env": {"ANTHROPIC_BASE_URL": "http://gateway.internal:8080"}}\n'
+    (colony / ".claude" / "settings.json").write_text(original)
+    kept = install(run_aether)
+    assert any("ANTHROPIC_BASE_URL" in w for w in kept["warnings"])
+    assert settings(colony)["env"]["ANTHROPIC_BASE_URL"] == "http://gateway.internal:8080"
+    assert run_aether("claude", "check").returncode == 1
+    install(run_aether, "--force")
+    assert settings(colony)["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4000"
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert (colony / ".claude" / "settings.json").read_text() == original
+
+
+def test_local_install_pins_this_aether_and_moves_the_hooks_out_of_the_shared_file(
+    colony: Path, run_aether: RunAether
+) -> None:
+    install(run_aether)
+    result = install(run_aether, "--local")
+    assert result["settings_file"] == ".claude/settings.local.json"
+    local = settings(colony, "settings.local.json")
+    assert local["env"]["AETHER_BIN"] == AETHER
+    assert set(local["hooks"]) == set(EVENTS)
+    assert not (colony / ".claude" / "settings.json").exists()  # aether had created it
+    assert run_aether("claude", "check").returncode == 0
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert not (colony / ".claude").exists()
+
+
+def test_dry_run_shows_the_change_and_writes_nothing(colony: Path, run_aether: RunAether) -> None:
+    before = user_files(colony)
+    result = run_aether("claude", "install", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Would write" in result.stdout and '+  "hooks": {' in result.stdout
+    assert user_files(colony) == before
+
+
+def test_install_needs_a_colony(project: Path, run_aether: RunAether) -> None:
+    assert_clean_error(run_aether("claude", "install"), 10)
+    assert not (project / ".claude").exists()
+
+
+def test_doctor_checks_the_integration(colony: Path, run_aether: RunAether) -> None:
+    def doctor(env: dict[str, str]) -> dict[str, dict[str, Any]]:
+        result = run_aether("doctor", "--no-proxy", "--json", env=env)
+        return {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+
+    assert doctor(clean_env())["claude"]["level"] == "info"  # not set up yet
+    install(run_aether)
+    checks = doctor(clean_env())
+    assert checks["claude"]["level"] == "ok"
+    assert checks["claude hooks"]["level"] == "ok"
+    assert checks["claude overrides"]["level"] == "ok"
+    forced = doctor(clean_env(CLAUDE_CODE_SUBAGENT_MODEL="claude-haiku-4-5"))
+    assert forced["claude overrides"]["level"] == "fail"
+    local = colony / ".claude" / "settings.local.json"
+    local.write_text('{"availableModels": ["claude-sonnet-4-5"]}')
+    narrowed = doctor(clean_env())["claude overrides"]
+    assert narrowed["level"] == "fail" and "claude-opus-4-5" in narrowed["message"]
+    local.unlink()
+    lost = doctor(
+        clean_env(PATH="/usr/bin:/bin", HOME=str(colony / "nohome"), AETHER_BIN="/nowhere")
+    )
+    assert lost["claude hooks"]["level"] == "fail"
+    (colony / ".claude" / "agents" / "aether-scout.md").unlink()
+    assert doctor(clean_env())["claude"]["level"] == "fail"
+
+
+def test_the_launcher_refuses_an_aether_spawn_when_it_cannot_find_aether(
+    colony: Path, run_aether: RunAether
+) -> None:
+    import subprocess
+
+    install(run_aether)
+    launcher = colony / ".claude" / "hooks" / "aether-hook"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(colony / "nohome"), "CLAUDE_PROJECT_DIR": "/x"}
+    spawn = json.dumps({"tool_input": {"subagent_type": "aether-builder", "prompt": "p"}})
+    refused = subprocess.run(
+        [str(launcher), "pre-agent"], input=spawn, capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 2 and "not found" in refused.stderr
+    other = json.dumps({"tool_input": {"subagent_type": "general-purpose", "prompt": "p"}})
+    passed = subprocess.run(
+        [str(launcher), "pre-agent"], input=other, capture_output=True, text=True, env=env
+    )
+    assert passed.returncode == 0 and len(passed.stderr.splitlines()) == 1
+    ended = subprocess.run(
+        [str(launcher), "session-end"], input="{}", capture_output=True, text=True, env=env
+    )
+    assert ended.returncode == 0
+    found = subprocess.run(
+        [str(launcher), "--which"],
+        capture_output=True,
+        text=True,
+        env={**env, "AETHER_BIN": AETHER},
+    )
+    assert found.stdout.strip() == AETHER
+    assert os.access(AETHER, os.X_OK)
