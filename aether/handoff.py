@@ -175,15 +175,27 @@ def render_handoff(
     heading = " ".join((s.name or title).split())
     out.append(f"# Handoff: {heading[:119] + '…' if len(heading) > 120 else heading}")
     out.append("")
+    paused = s.status == "paused"
+    when = (
+        f"Paused {session.paused_at or '(time unknown)'}"
+        if paused
+        else f"Checkpoint {s.updated_at}, written while the session was still running"
+    )
     out.append(
-        f"Paused {session.paused_at or '(not paused)'} · colony `{s.colony_id}` · "
+        f"{when} · colony `{s.colony_id}` · "
         f"session `{session.id}` · state serial {s.serial} · aether {aether_version}"
     )
     out.append("")
-    out.append("To continue, run this in the project directory (the one holding `.aether/`):")
+    if paused:
+        out.append("To continue, run this in the project directory (the one holding `.aether/`):")
+    else:
+        out.append(
+            "If that session ended without `aether pause`, continue with this in the project "
+            "directory (the one holding `.aether/`):"
+        )
     out.append("")
     out.append("```sh")
-    out.append("aether resume")
+    out.append("aether resume" if paused else "aether resume --force")
     out.append("```")
     out.append("")
 
@@ -306,6 +318,12 @@ def render_handoff(
     for w in s.workers:
         if w.status == "failed":
             blockers.append(f"- worker {w.id} ({w.caste}) failed: {_cell(w.fail_reason, 200)}")
+        if w.model_mismatch:
+            ran = w.resolved_model or w.model_used or "another model"
+            blockers.append(
+                f"- worker {w.id} ({w.caste}) was assigned {_cell(w.model)} but ran on "
+                f"{_cell(ran)}: model routing did not hold"
+            )
     out.extend(blockers[-10:] or ["None recorded."])
     out.append("")
 

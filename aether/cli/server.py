@@ -32,8 +32,10 @@ from typing import Any
 
 #: commands a client hands to a server: short, non-interactive, no child processes
 FORWARDED = frozenset(
-    {"spawn", "status", "workers", "worker", "costs", "route", "memory", "doctor", "schema"}
+    {"spawn", "status", "workers", "worker", "costs", "route", "memory", "doctor", "schema", "hook"}
 )
+#: commands whose stdin is part of the request (a hook's JSON): read here, sent along
+WITH_STDIN = frozenset({"hook"})
 #: arguments that keep a command local (interactive, long-running or help)
 LOCAL_FLAGS = frozenset({"--exec", "--help", "--version", "--force", "--yes"})
 #: memory subcommands that write files named on the command line stay local (relative paths)
@@ -135,17 +137,20 @@ def forward(argv: list[str]) -> int | None:
             return None  # no server (or a stale socket): nothing was sent, run it here
         from aether import __version__
 
+        request = {
+            "version": __version__,
+            "argv": argv,
+            "cwd": cwd,
+            "env": dict(os.environ),
+            "aether_dir": aether_dir,
+        }
+        if argv[0] in WITH_STDIN:
+            stdin = _take_stdin()
+            if stdin is None:
+                return None
+            request["stdin"] = stdin.decode("latin-1")  # bytes through JSON, losslessly
         try:
-            _send(
-                sock,
-                {
-                    "version": __version__,
-                    "argv": argv,
-                    "cwd": cwd,
-                    "env": dict(os.environ),
-                    "aether_dir": aether_dir,
-                },
-            )
+            _send(sock, request)
             reply = _receive(sock)
         except (OSError, ValueError):
             reply = None  # sent (maybe partly) and no answer: the outcome is unknown
@@ -153,6 +158,10 @@ def forward(argv: list[str]) -> int | None:
             sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
             return 130
         if reply is not None and reply.get("refused"):
+            if "stdin" in request:
+                from aether.cli.stdin import replace_stdin
+
+                replace_stdin(str(request["stdin"]).encode("latin-1"))
             return None  # refused before running anything (another version): run it here
         if reply is None:
             from aether.errors import ServerLost
@@ -174,6 +183,18 @@ def forward(argv: list[str]) -> int | None:
         return code if isinstance(code, int) else 70
     finally:
         sock.close()
+
+
+def _take_stdin() -> bytes | None:
+    """This command's stdin for the server; None when it must stay local (a terminal). What
+    was read is put back as stdin, in case the command ends up running here after all."""
+    from aether.cli.stdin import replace_stdin, slurp_stdin
+
+    data, problem = slurp_stdin()
+    if problem and not data and "terminal" in problem:
+        return None
+    replace_stdin(data)
+    return data
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -322,11 +343,18 @@ def _handle(conn: Any, aether_dir: str, command: Any) -> None:
         return
     assert isinstance(argv, list) and isinstance(env, dict) and isinstance(cwd, str)
     saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
+    saved_stdin = sys.stdin
     out, err = io.StringIO(), io.StringIO()
     try:
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in env.items()})
         sys.argv = ["aether", *argv]
+        stdin = request.get("stdin")
+        sys.stdin = io.TextIOWrapper(
+            io.BytesIO(stdin.encode("latin-1") if isinstance(stdin, str) else b""),
+            encoding="utf-8",
+            errors="replace",
+        )
         os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -346,6 +374,7 @@ def _handle(conn: Any, aether_dir: str, command: Any) -> None:
         os.environ.clear()
         os.environ.update(saved_env)
         sys.argv = saved_argv
+        sys.stdin = saved_stdin
         os.chdir(saved_cwd)
     try:
         _send(conn, {"exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()})

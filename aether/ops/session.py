@@ -129,6 +129,16 @@ def _memory_or_empty(ws: Workspace, warnings: list[str]) -> dict[str, list[Memor
         return {}
 
 
+def write_handoff_file(
+    ws: Workspace, state: ColonyState, git: GitInfo | None, warnings: list[str]
+) -> None:
+    """HANDOFF.md from ``state`` as committed. Call it from ``tx.then``: still under the lock,
+    so the handoff and the state can never disagree about the serial."""
+    memory = _memory_or_empty(ws, warnings)
+    text = render_handoff(state, memory=memory, git=git, aether_version=__version__)
+    atomic_write_text(ws.handoff_file, text)
+
+
 # --- pause -------------------------------------------------------------------------------------
 
 
@@ -168,15 +178,11 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
     written: list[ColonyState] = []
 
     def write_handoff(state: ColonyState) -> None:
-        # rendered from the state as committed, still under the lock, so the handoff and the
-        # state can never disagree about the serial
-        memory = _memory_or_empty(ws, warnings)
         recorded = state.session.git_at_pause
         git_for_doc = (
             GitInfo(head=recorded.get("head"), branch=recorded.get("branch")) if recorded else None
         )
-        text = render_handoff(state, memory=memory, git=git_for_doc, aether_version=__version__)
-        atomic_write_text(ws.handoff_file, text)
+        write_handoff_file(ws, state, git_for_doc, warnings)
         written.append(state)
 
     with store.transaction() as tx:

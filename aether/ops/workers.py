@@ -120,13 +120,10 @@ def _same_model(ws: Workspace, worker: Worker, reported: str) -> bool:
     deployment = worker.verification.get("deployment")
     if isinstance(deployment, str) and reported == deployment:
         return True
-    try:
-        from aether.routing.loader import load_profile_file
+    from aether.ops.worker_usage import profile_table
 
-        table = load_profile_file(ws.profile_file, ws.cache_dir).table
-        return table.canonical_model(reported) == worker.model
-    except Exception:  # an unreadable profile must not stop a report from being recorded
-        return False
+    table = profile_table(ws)  # None: an unreadable profile must not stop a report
+    return table is not None and table.reported_model(reported) == worker.model
 
 
 def report(
@@ -214,7 +211,7 @@ def _add(bucket: dict[str, float], w: dict[str, Any]) -> None:
     bucket["workers"] = bucket.get("workers", 0) + 1
     for key in ("tokens_in", "tokens_out", "cost_usd"):
         value = w.get(key)
-        if isinstance(value, int | float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             bucket[key] = bucket.get(key, 0) + value
             if key == "cost_usd":
                 bucket[key] = round(bucket[key], 6)
@@ -222,9 +219,30 @@ def _add(bucket: dict[str, float], w: dict[str, Any]) -> None:
             bucket.setdefault(key, 0)
 
 
+def _per_model(w: dict[str, Any], canonical: Any) -> dict[str, dict[str, Any]]:
+    """model -> the tokens/cost the worker used on it: its per-model usage when the runtime
+    reported one, else everything on the model it reported (or was assigned)."""
+    usage = w.get("usage_by_model")
+    if isinstance(usage, dict) and usage:
+        out: dict[str, dict[str, Any]] = {}
+        for model, u in usage.items():
+            if isinstance(u, dict):
+                bucket = out.setdefault(canonical(str(model)), {})
+                for key in ("tokens_in", "tokens_out", "cost_usd"):
+                    if isinstance(u.get(key), int | float):
+                        bucket[key] = bucket.get(key, 0) + u[key]
+        if out:
+            return out
+    return {canonical(str(w.get("model_used") or w.get("model") or "?")): w}
+
+
 def costs(ws: Workspace) -> CostsResult:
-    """Tokens and cost per model (the model the worker reported, else the assigned one) and
-    per caste, over the workers in the state and those compacted into workers.history.jsonl."""
+    """Tokens and cost per model and per caste, over the workers in the state and those
+    compacted into workers.history.jsonl. Per model: what each worker's runtime reported per
+    model, else the model it reported (or was assigned); names are mapped to the profile's
+    (an alias, a provider prefix, a dated release, Claude Code's ``[1m]``)."""
+    from aether.ops.worker_usage import canonical, profile_table
+
     state = Store(ws).load().state
     records: dict[str, dict[str, Any]] = {}
     try:
@@ -240,12 +258,13 @@ def costs(ws: Workspace) -> CostsResult:
         pass
     for worker in state.workers:
         records[worker.id] = worker.model_dump(mode="json")
+    table = profile_table(ws)
     by_model: dict[str, dict[str, float]] = {}
     by_caste: dict[str, dict[str, float]] = {}
     total: dict[str, float] = {}
     for w in records.values():
-        model = str(w.get("model_used") or w.get("model") or "?")
-        _add(by_model.setdefault(model, {}), w)
+        for model, used in _per_model(w, lambda m: canonical(table, m)).items():
+            _add(by_model.setdefault(model, {}), used)
         _add(by_caste.setdefault(str(w.get("caste") or "?"), {}), w)
         _add(total, w)
     return CostsResult(dict(sorted(by_model.items())), dict(sorted(by_caste.items())), total)
@@ -277,7 +296,17 @@ def exec_timeout_for(ws: Workspace, model: str) -> float:
     return default_exec_timeout(state.latency_history.get(model, []))
 
 
-def _pump(src: IO[bytes], dst: IO[bytes], first: list[float], lock: threading.Lock) -> None:
+#: how much of the end of a worker's stdout is kept, to read a final result line from
+TAIL_BYTES = 1024 * 1024
+
+
+def _pump(
+    src: IO[bytes],
+    dst: IO[bytes],
+    first: list[float],
+    lock: threading.Lock,
+    tail: bytearray | None = None,
+) -> None:
     while True:
         chunk = src.read1(65536) if hasattr(src, "read1") else src.read(65536)
         if not chunk:
@@ -287,6 +316,42 @@ def _pump(src: IO[bytes], dst: IO[bytes], first: list[float], lock: threading.Lo
                 first.append(time.perf_counter())
             dst.write(chunk)
             dst.flush()
+        if tail is not None:
+            tail += chunk
+            del tail[:-TAIL_BYTES]
+
+
+def reports_json_result(argv: list[str]) -> bool:
+    """Does the command ask Claude Code for a final JSON result (``--output-format json``)?"""
+    for i, arg in enumerate(argv):
+        if arg == "--output-format" and i + 1 < len(argv):
+            return argv[i + 1] in ("json", "stream-json")
+        if arg.startswith("--output-format="):
+            return arg.split("=", 1)[1] in ("json", "stream-json")
+    return False
+
+
+def _headless_report(ws: Workspace, state: ColonyState, w: Worker, tail: bytes) -> None:
+    """Record what a headless Claude Code worker's final result line says it used; the model
+    that wrote the most output must be the assigned one (its own subagents may use others)."""
+    from aether.ops.worker_usage import profile_table, record_usage
+    from aether.runtimes.claude.usage import parse_headless_result
+
+    result = parse_headless_result(tail.decode("utf-8", errors="replace"))
+    if result is None or not result.by_model:
+        return
+    record_usage(w, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
+    w.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
+    if w.model_used != w.model:
+        w.model_mismatch = True
+        state.add_event(
+            "model_mismatch",
+            f"{w.id} ran mostly on {w.model_used}, assigned {w.model}",
+            worker_id=w.id,
+            assigned=w.model,
+            reported=sorted(w.usage_by_model),
+        )
+        activity.log(ws, "model_mismatch", worker_id=w.id, assigned=w.model, reported=w.model_used)
 
 
 class _Interrupted(Exception):
@@ -379,8 +444,9 @@ def run_exec(
     lock = threading.Lock()
     out_dst = sys.stderr.buffer if json_out else sys.stdout.buffer
     assert proc.stdout is not None and proc.stderr is not None
+    tail = bytearray() if reports_json_result(argv) else None
     pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, out_dst, first, lock)),
+        threading.Thread(target=_pump, args=(proc.stdout, out_dst, first, lock, tail)),
         threading.Thread(target=_pump, args=(proc.stderr, sys.stderr.buffer, first, lock)),
     ]
     for t in pumps:
@@ -426,6 +492,8 @@ def run_exec(
                     if timed_out
                     else f"exit code {code}"
                 )
+        if tail:
+            _headless_report(ws, tx.state, w, bytes(tail))
         if interrupted is None:  # an interrupted run says nothing about the model's speed
             history = tx.state.latency_history.setdefault(w.model, [])
             history.append({"duration_s": w.duration_s, "latency_ms": w.latency_ms, "ok": ok})

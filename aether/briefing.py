@@ -1,0 +1,148 @@
+"""The session-start briefing: what the main model of a new agent session needs to carry on.
+
+Pure, like ``aether.handoff``: the caller gathers the state, memory and what resuming found;
+:func:`render_briefing` turns them into plain text that Claude Code adds to the main model's
+context. It is bounded (``MAX_CHARS``): each part has a share, long texts are cut, and the
+whole is cut last with a pointer to the commands that show everything.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from aether.memory import MemoryItem
+from aether.records import field, record
+from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
+
+MAX_CHARS = 6000
+#: memory items of each kind shown (the most relevant first)
+MEMORY_ITEMS = 5
+TEXT_CHARS = 240
+MEMORY_SECTIONS = (("decision", "Decisions"), ("learning", "Learnings"), ("instinct", "Instincts"))
+
+
+@record
+class Opening:
+    """How the session was opened: resumed from a pause (and what resuming found), or joined
+    a colony that was already active."""
+
+    resumed: bool
+    paused_at: str | None = None
+    note: str | None = None
+    findings: list[str] = field(default_factory=list)
+
+
+def one_line(text: object, limit: int = TEXT_CHARS) -> str:
+    """Whitespace collapsed, other control characters shown as escapes, cut to ``limit``."""
+    flat = " ".join(str(text).split())
+    shown = "".join(
+        ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode("ascii")
+        for ch in flat
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _relevance(item: MemoryItem, phase: str | None) -> tuple[int, float, str]:
+    return (
+        1 if phase is not None and item.phase == phase else 0,
+        item.confidence if item.confidence is not None else 0.5,
+        item.created_at,
+    )
+
+
+def relevant_memory(items: Sequence[MemoryItem], phase: str | None) -> list[MemoryItem]:
+    """The current phase's items first, then the more confident, then the newer."""
+    return sorted(items, key=lambda i: _relevance(i, phase), reverse=True)[:MEMORY_ITEMS]
+
+
+def _worker_line(w: Worker) -> str:
+    task = f" — {one_line(w.task, 120)}" if w.task else ""
+    return f"- {w.id}: {w.caste} on {w.model} ({w.status}){task}"
+
+
+def _head(state: ColonyState, opening: Opening) -> list[str]:
+    name = f" {one_line(state.name, 80)}" if state.name else ""
+    out = [
+        f"# aether colony{name} ({state.colony_id})",
+        f"Goal: {one_line(state.goal, 1000)}",
+    ]
+    if opening.resumed:
+        out.append(
+            f"Resumed by aether: paused at {opening.paused_at or 'an unknown time'}, now "
+            f"session {state.session.id}."
+        )
+    else:
+        out.append(f"Session {state.session.id} (status {state.status}).")
+    phase = next((p for p in state.plan.phases if str(p.id) == str(state.current_phase)), None)
+    if phase is not None:
+        open_tasks = [t for t in phase.tasks if t.status != "completed"]
+        out.append(
+            f"Phase {one_line(phase.id, 20)}: {one_line(phase.name, 120)} ({phase.status}; "
+            f"{len(open_tasks)} open task(s): "
+            + (", ".join(one_line(t.id, 40) for t in open_tasks[:8]) or "none")
+            + ")"
+        )
+    if opening.note:
+        out.append(f"Where the last session stopped: {one_line(opening.note, 800)}")
+    out += [f"Found at resume: {one_line(f, 300)}" for f in opening.findings[:6]]
+    return out
+
+
+def _workers(state: ColonyState, caste_models: dict[str, str]) -> list[str]:
+    out = [
+        "",
+        "## Workers",
+        'Spawn aether workers with the Agent tool, subagent_type "aether-<caste>". aether routes '
+        "each spawn to the model its task calls for (verified through the proxy) and records it.",
+    ]
+    if caste_models:
+        out.append(
+            "Castes: " + ", ".join(f"{c} → {m}" for c, m in sorted(caste_models.items())) + "."
+        )
+    alive = [w for w in state.workers if w.status not in FINISHED_WORKER_STATUSES]
+    waiting = [
+        w for w in state.workers if w.status in ("lost", "never_started") and not w.replaced_by
+    ]
+    if alive:
+        out.append(f"In flight ({len(alive)}):")
+        out += [_worker_line(w) for w in alive[:10]]
+    if waiting:
+        out.append(f"Did not finish, not replaced ({len(waiting)}; `aether resume --respawn`):")
+        out += [_worker_line(w) for w in waiting[:10]]
+    mismatched = [w for w in state.workers if w.model_mismatch]
+    if mismatched:
+        out.append(
+            f"Model mismatches ({len(mismatched)}): "
+            + ", ".join(f"{w.id} assigned {w.model}" for w in mismatched[:5])
+        )
+    return out
+
+
+def _memory(memory: dict[str, list[MemoryItem]], phase: str | None) -> list[str]:
+    out: list[str] = []
+    for kind, title in MEMORY_SECTIONS:
+        items = relevant_memory(memory.get(kind, []), phase)
+        if not items:
+            continue
+        more = len(memory.get(kind, [])) - len(items)
+        extra = f" (and {more} more: `aether memory list`)" if more > 0 else ""
+        out += ["", f"## {title}{extra}"]
+        out += [f"- {one_line(i.text)}" for i in items]
+    return out
+
+
+def render_briefing(
+    state: ColonyState,
+    *,
+    memory: dict[str, list[MemoryItem]],
+    caste_models: dict[str, str],
+    opening: Opening,
+) -> str:
+    phase = None if state.current_phase is None else str(state.current_phase)
+    lines = [*_head(state, opening), *_workers(state, caste_models), *_memory(memory, phase)]
+    text = "\n".join(lines).strip() + "\n"
+    if len(text) > MAX_CHARS:
+        tail = "\n… (cut; `aether status` and `aether memory list` show everything)\n"
+        text = text[: MAX_CHARS - len(tail)].rsplit("\n", 1)[0] + tail
+    return text

@@ -1,0 +1,56 @@
+"""Recording what a runtime says a worker used: tokens (and cost) per model, on the worker.
+
+Shared by the ``subagent-stop`` hook (a subagent's transcript) and ``spawn --exec`` (a headless
+Claude Code run's final result). Model names are mapped to the profile's own names first
+(``RoutingTable.reported_model``), so ``cc-opus[1m]`` and ``cc-opus`` are one model, in the
+record and in ``aether costs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aether.errors import AetherError
+from aether.routing.table import RoutingTable
+from aether.runtimes.claude.usage import ModelUsage
+from aether.state.model import Worker
+from aether.workspace import Workspace
+
+
+def profile_table(ws: Workspace) -> RoutingTable | None:
+    """The routing table, or None when the profile cannot be read (a report is still
+    recorded, with the names as reported)."""
+    from aether.routing.loader import load_profile_file
+
+    try:
+        return load_profile_file(ws.profile_file, ws.cache_dir).table
+    except AetherError:
+        return None
+
+
+def canonical(table: RoutingTable | None, model: str) -> str:
+    return table.reported_model(model) if table is not None else model
+
+
+def record_usage(
+    worker: Worker,
+    by_model: dict[str, ModelUsage],
+    table: RoutingTable | None,
+    *,
+    cost_usd: float | None = None,
+) -> None:
+    """Set the worker's per-model usage, its totals and ``model_used`` (the model that wrote
+    the most output)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for model, usage in by_model.items():
+        bucket = merged.setdefault(canonical(table, model), {})
+        for key, value in usage.to_json().items():
+            bucket[key] = round(bucket.get(key, 0) + value, 6)
+    if not merged:
+        return
+    worker.usage_by_model = merged
+    worker.tokens_in = sum(int(b.get("tokens_in", 0)) for b in merged.values())
+    worker.tokens_out = sum(int(b.get("tokens_out", 0)) for b in merged.values())
+    worker.model_used = max(merged, key=lambda m: (merged[m].get("tokens_out", 0), m))
+    if cost_usd is not None:
+        worker.cost_usd = round(cost_usd, 6)

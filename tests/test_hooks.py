@@ -1,0 +1,388 @@
+"""``aether hook EVENT`` without the real client (issue 11, item 2): hook inputs written by the
+tests in the shape Claude Code 2.1.328 sends them (docs/claude-code.md), run through the
+installed ``aether``. The same hooks under the real Claude Code: tests/proxy/test_claude_code.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunAether, clean_env
+from tests.lock_scripts import HOLDER, start_script
+
+HOOKS = [
+    "pre-agent",
+    "subagent-start",
+    "agent-result",
+    "subagent-stop",
+    "session-start",
+    "pre-compact",
+    "session-end",
+]
+SESSION = "9f1c0e2a-0000-4000-8000-00000000cafe"
+
+
+def hook_input(event: str, **fields: Any) -> str:
+    return json.dumps(
+        {
+            "session_id": SESSION,
+            "transcript_path": "/nonexistent/session.jsonl",
+            "cwd": "/",
+            "hook_event_name": event,
+            **fields,
+        }
+    )
+
+
+def agent_input(subagent_type: str, prompt: str, tool_use_id: str, **extra: Any) -> str:
+    tool_input = {"description": "a task", "prompt": prompt, "subagent_type": subagent_type}
+    return hook_input(
+        "PreToolUse",
+        tool_name="Agent",
+        tool_input={**tool_input, **extra},
+        tool_use_id=tool_use_id,
+    )
+
+
+def run_hook(
+    run_aether: RunAether, event: str, stdin: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_aether("hook", event, input=stdin, env=env)
+
+
+def state_of(project: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(
+        (project / ".aether" / "data" / "COLONY_STATE.json").read_text()
+    )
+    return doc
+
+
+def state_bytes(project: Path) -> bytes:
+    return (project / ".aether" / "data" / "COLONY_STATE.json").read_bytes()
+
+
+@pytest.fixture
+def installed(colony: Path, run_aether: RunAether) -> Path:
+    """A colony set up for Claude Code whose profile runs standalone (no proxy to verify
+    through), so routing and recording can be tested without one."""
+    profile = colony / ".aether" / "model-profiles.yaml"
+    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    result = run_aether("claude", "install")
+    assert result.returncode == 0, result.stderr
+    return colony
+
+
+def one_line(result: subprocess.CompletedProcess[str], event: str) -> str:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"aether hook {event}: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("event", HOOKS)
+@pytest.mark.parametrize("stdin", ["not json", "[1]", ""], ids=["garbage", "array", "empty"])
+def test_bad_input_exits_0_with_one_line_and_changes_nothing(
+    installed: Path, run_aether: RunAether, event: str, stdin: str
+) -> None:
+    before = state_bytes(installed)
+    one_line(run_hook(run_aether, event, stdin), event)
+    assert state_bytes(installed) == before
+    log = (installed / ".aether" / "activity.log").read_text().splitlines()
+    assert json.loads(log[-1])["event"] == "hook_problem"
+
+
+@pytest.mark.parametrize("event", HOOKS)
+def test_no_colony_exits_0_with_one_line(project: Path, run_aether: RunAether, event: str) -> None:
+    line = one_line(run_hook(run_aether, event, hook_input("SessionStart")), event)
+    assert "no colony" in line
+
+
+def test_an_unknown_event_exits_0_with_one_line(installed: Path, run_aether: RunAether) -> None:
+    assert "unknown hook event" in one_line(run_hook(run_aether, "pre-tool", "{}"), "pre-tool")
+
+
+def test_a_held_lock_delays_a_hook_by_its_bound_only_and_loses_nothing(
+    installed: Path, run_aether: RunAether
+) -> None:
+    holder, _ = start_script(HOLDER, installed, clean_env())
+    try:
+        before = state_bytes(installed)
+        start = time.monotonic()
+        result = run_hook(
+            run_aether,
+            "subagent-start",
+            hook_input("SubagentStart", agent_id="a1", agent_type="aether-builder"),
+            env=clean_env(AETHER_LOCK_TIMEOUT="0.5"),
+        )
+        assert "locked" in one_line(result, "subagent-start")
+        assert time.monotonic() - start < 5
+        start = time.monotonic()
+        ended = run_hook(run_aether, "session-end", hook_input("SessionEnd", reason="other"))
+        one_line(ended, "session-end")
+        # Claude Code gives SessionEnd hooks ~1.5 s in all; the lock wait is capped below that
+        assert time.monotonic() - start < 1.5 + 0.6
+        assert state_bytes(installed) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_subagent_type_that_is_not_aethers_passes_untouched(
+    installed: Path, run_aether: RunAether
+) -> None:
+    (installed / ".claude" / "agents" / "aether-mine.md").write_text("---\nname: mine\n---\n")
+    before = state_bytes(installed)
+    for kind in ("general-purpose", "Explore", "aether-mine", "aether-"):
+        result = run_hook(run_aether, "pre-agent", agent_input(kind, "fix the typo", "t1"))
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert state_bytes(installed) == before
+
+
+def _answer(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout)["hookSpecificOutput"]
+    return answer
+
+
+def test_pre_agent_routes_by_the_task_and_records_the_worker(
+    installed: Path, run_aether: RunAether
+) -> None:
+    result = run_hook(
+        run_aether,
+        "pre-agent",
+        agent_input("aether-builder", "fix the typo in the README", "toolu_1", model="opus"),
+    )
+    answer = _answer(result)
+    assert answer["permissionDecision"] == "allow"
+    updated = answer["updatedInput"]
+    assert updated["subagent_type"] == "aether-builder--claude-haiku-4-5"  # quick-fix: typo
+    assert "model" not in updated and updated["prompt"] == "fix the typo in the README"
+    assert "UNVERIFIED" in answer["permissionDecisionReason"]  # a standalone profile
+    (worker,) = state_of(installed)["workers"]
+    assert worker["model"] == "claude-haiku-4-5" and worker["model_source"] == "task-routing"
+    assert worker["status"] == "spawned" and worker["verified"] is False
+    assert worker["runtime"] == {
+        "kind": "claude-code",
+        "session_id": SESSION,
+        "tool_use_id": "toolu_1",
+        "agent_id": None,
+        "agent_type": "aether-builder--claude-haiku-4-5",
+        "requested_type": "aether-builder",
+    }
+
+
+def test_pre_agent_denies_when_the_routed_definition_is_missing(
+    installed: Path, run_aether: RunAether
+) -> None:
+    (installed / ".claude" / "agents" / "aether-builder--claude-haiku-4-5.md").unlink()
+    result = run_hook(run_aether, "pre-agent", agent_input("aether-builder", "fix a typo", "t1"))
+    answer = _answer(result)
+    assert answer["permissionDecision"] == "deny"
+    assert "aether claude install" in answer["permissionDecisionReason"]
+    assert state_of(installed)["workers"] == []
+
+
+def test_pre_agent_denies_a_caste_the_profile_no_longer_has(
+    installed: Path, run_aether: RunAether
+) -> None:
+    profile = installed / ".aether" / "model-profiles.yaml"
+    profile.write_text(
+        "\n".join(line for line in profile.read_text().splitlines() if "  chaos:" not in line)
+    )
+    answer = _answer(run_hook(run_aether, "pre-agent", agent_input("aether-chaos", "x", "t1")))
+    assert answer["permissionDecision"] == "deny" and "chaos" in answer["permissionDecisionReason"]
+
+
+def transcript(path: Path, models: list[tuple[str, str, int, int]]) -> Path:
+    """A subagent transcript: one user line, then (message id, model, in, out) per assistant
+    line — a message streamed in two blocks is two lines with one id and one usage."""
+    lines = [json.dumps({"type": "user", "message": {"role": "user", "content": "go"}})]
+    for ident, model, tokens_in, tokens_out in models:
+        message = {
+            "id": ident,
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": "done"}],
+            "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
+        }
+        lines.append(json.dumps({"type": "assistant", "message": message}))
+    lines.append("not json at all")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_subagents_life_is_recorded_and_a_swapped_start_is_corrected(
+    installed: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    # two parallel spawns of one definition; Claude Code starts them in the other order
+    for tool_use_id in ("toolu_A", "toolu_B"):
+        result = run_hook(
+            run_aether, "pre-agent", agent_input("aether-builder", "write the lexer", tool_use_id)
+        )
+        assert _answer(result)["permissionDecision"] == "allow"
+    for agent_id in ("agent_1", "agent_2"):  # FIFO: toolu_A <- agent_1, toolu_B <- agent_2
+        started = run_hook(
+            run_aether,
+            "subagent-start",
+            hook_input("SubagentStart", agent_id=agent_id, agent_type="aether-builder"),
+        )
+        assert started.returncode == 0 and started.stderr == ""
+    # ... but toolu_A's result names agent_2, and its model is another one
+    result = run_hook(
+        run_aether,
+        "agent-result",
+        hook_input(
+            "PostToolUse",
+            tool_name="Agent",
+            tool_use_id="toolu_A",
+            tool_input={"subagent_type": "aether-builder"},
+            tool_response={
+                "status": "async_launched",
+                "agentId": "agent_2",
+                "resolvedModel": "claude-haiku-4-5",
+            },
+        ),
+    )
+    context = json.loads(result.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "routing did not hold" in context and "claude-haiku-4-5" in context
+    path = transcript(
+        tmp_path / "agent-2.jsonl",
+        [
+            ("msg_1", "claude-sonnet-4-5", 100, 5),
+            ("msg_1", "claude-sonnet-4-5", 100, 5),  # the same message, a second block
+            ("msg_2", "claude-sonnet-4-5-20250929", 40, 7),  # a dated release: same model
+        ],
+    )
+    stopped = run_hook(
+        run_aether,
+        "subagent-stop",
+        hook_input(
+            "SubagentStop",
+            agent_id="agent_2",
+            agent_type="aether-builder",
+            agent_transcript_path=str(path),
+        ),
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    workers = {w["runtime"]["tool_use_id"]: w for w in state_of(installed)["workers"]}
+    a, b = workers["toolu_A"], workers["toolu_B"]
+    assert a["runtime"]["agent_id"] == "agent_2" and b["runtime"]["agent_id"] == "agent_1"
+    assert a["status"] == "completed" and b["status"] == "running"
+    assert a["tokens_in"] == 140 and a["tokens_out"] == 12
+    assert a["usage_by_model"] == {
+        "claude-sonnet-4-5": {
+            "tokens_in": 140,
+            "tokens_out": 12,
+            "input_tokens": 140,
+            "cache_read_tokens": 0,
+            "cache_creation_tokens": 0,
+            "messages": 2,
+        }
+    }
+    assert a["resolved_model"] == "claude-haiku-4-5" and a["model_mismatch"] is True
+    assert b["model_mismatch"] is False
+    costs = json.loads(run_aether("costs", "--json").stdout)
+    assert costs["by_model"]["claude-sonnet-4-5"]["tokens_in"] == 140
+
+
+def test_an_aether_subagent_nobody_routed_is_recorded_from_its_definition(
+    installed: Path, run_aether: RunAether
+) -> None:
+    started = run_hook(
+        run_aether,
+        "subagent-start",
+        hook_input("SubagentStart", agent_id="agent_9", agent_type="aether-scout"),
+    )
+    assert started.returncode == 0, started.stderr
+    (worker,) = state_of(installed)["workers"]
+    assert worker["caste"] == "scout" and worker["model"] == "claude-haiku-4-5"
+    assert worker["model_source"] == "definition" and worker["status"] == "running"
+    assert worker["verified"] is False
+
+
+def test_session_end_pauses_and_session_start_resumes_with_a_briefing(
+    installed: Path, run_aether: RunAether
+) -> None:
+    assert run_aether("memory", "add", "learning", "the parser must accept tabs").returncode == 0
+    ended = run_hook(run_aether, "session-end", hook_input("SessionEnd", reason="logout"))
+    assert (ended.returncode, ended.stderr) == (0, "")
+    assert state_of(installed)["status"] == "paused"
+    handoff = (installed / ".aether" / "HANDOFF.md").read_text()
+    assert "ended (logout)" in handoff
+    started = run_hook(run_aether, "session-start", hook_input("SessionStart", source="startup"))
+    assert started.returncode == 0, started.stderr
+    briefing = started.stdout
+    assert "Goal: Test colony goal" in briefing and "Resumed by aether" in briefing
+    assert "the parser must accept tabs" in briefing and "builder → claude-sonnet-4-5" in briefing
+    assert len(briefing) <= 6000
+    assert state_of(installed)["status"] == "active"
+    assert not (installed / ".aether" / "HANDOFF.md").exists()  # moved to history
+
+
+def test_session_start_on_an_active_colony_briefs_without_resuming(
+    installed: Path, run_aether: RunAether
+) -> None:
+    before = state_bytes(installed)
+    started = run_hook(run_aether, "session-start", hook_input("SessionStart", source="compact"))
+    assert "Goal: Test colony goal" in started.stdout and "Resumed" not in started.stdout
+    assert state_bytes(installed) == before
+
+
+def test_pre_compact_writes_a_checkpoint_handoff_without_pausing(
+    installed: Path, run_aether: RunAether
+) -> None:
+    result = run_hook(run_aether, "pre-compact", hook_input("PreCompact", trigger="auto"))
+    assert (result.returncode, result.stderr) == (0, "")
+    state = state_of(installed)
+    assert state["status"] == "active"
+    handoff = (installed / ".aether" / "HANDOFF.md").read_text()
+    assert "Checkpoint" in handoff and "aether resume --force" in handoff
+    assert f'"serial": {state["serial"]}' in handoff
+
+
+def test_session_hooks_inside_an_aether_worker_leave_the_colony_alone(
+    installed: Path, run_aether: RunAether
+) -> None:
+    before = state_bytes(installed)
+    env = clean_env(AETHER_WORKER_ID="w-builder-1")
+    for event, name in (("session-end", "SessionEnd"), ("pre-compact", "PreCompact")):
+        result = run_hook(run_aether, event, hook_input(name), env=env)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert state_bytes(installed) == before
+    assert not (installed / ".aether" / "HANDOFF.md").exists()
+
+
+def test_a_hook_is_served_by_aether_serve_with_its_stdin(
+    installed: Path, run_aether: RunAether
+) -> None:
+    from tests.conftest import AETHER
+
+    env = clean_env()
+    server = subprocess.Popen(
+        [AETHER, "serve", "--idle-timeout", "60"],
+        cwd=installed,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        assert "serving" in server.stderr.readline()
+        result = run_hook(run_aether, "pre-agent", agent_input("aether-scout", "find it", "t9"))
+        assert _answer(result)["updatedInput"]["subagent_type"] == "aether-scout"
+        (worker,) = state_of(installed)["workers"]
+        assert worker["runtime"]["tool_use_id"] == "t9"
+        # the record was written by the server process, not by the hook's own
+        holder = installed / ".aether" / "data" / "COLONY_STATE.json.lock.holder"
+        assert json.loads(holder.read_text())["pid"] == server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
