@@ -80,12 +80,14 @@ def paired_ratio(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     before: Sequence[str] | Callable[[], None] | None = None,
+    stdin: str | None = None,
 ) -> tuple[float, float, float]:
     """Run the bare Typer app and ``argv`` alternately; return (median ms of argv, median ms of
     the bare app, median of the per-pair ratios). Pairing cancels the slow drift of a shared
     machine, which otherwise moves a whole column between two medians taken minutes apart.
     ``before`` runs (unmeasured) ahead of each measured run: a command (``pause`` before
-    ``resume``) or a function (put a fresh legacy file in place before ``migrate``).
+    ``resume``) or a function (put a fresh legacy file in place before ``migrate``). ``stdin``
+    is written to the measured command (a hook's JSON).
     """
     mine: list[float] = []
     bare: list[float] = []
@@ -98,7 +100,12 @@ def paired_ratio(
         subprocess.run(BARE, capture_output=True)
         t1 = time.perf_counter()
         result = subprocess.run(
-            list(argv), cwd=cwd, env=env or bench_env(), capture_output=True, text=True
+            list(argv),
+            cwd=cwd,
+            env=env or bench_env(),
+            capture_output=True,
+            text=True,
+            input=stdin,
         )
         t2 = time.perf_counter()
         if result.returncode != 0:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proxy.upstream import Upstream
+
 LITELLM_VERSION = "1.106.2"
 MASTER_KEY = "sk-aether-test-master-7f3a9c"
 KEY_ENV = "LITELLM_MASTER_KEY"
@@ -61,6 +63,9 @@ FAILING = {
     "ctxerr": "litellm.ContextWindowExceededError",  # 400
 }
 SPARE = ["mock-spare-a", "mock-spare-b"]
+#: Anthropic-style deployments answered by the scripted upstream (tests/proxy/upstream.py):
+#: the models the Claude Code tests run the queen and its subagents on
+CLAUDE_MODELS = ["cc-queen", "cc-builder", "cc-opus", "cc-sonnet", "cc-haiku", "cc-scout"]
 
 
 def venv_dir() -> Path:
@@ -120,10 +125,19 @@ def _deployment(name: str, mock: str, **extra: object) -> str:
     return f"  - model_name: {name}\n    litellm_params: {{{inner}}}\n"
 
 
-def proxy_config(*, open_proxy: bool = False) -> str:
+def _upstream_deployment(name: str, upstream_url: str) -> str:
+    return (
+        f"  - model_name: {name}\n    litellm_params: {{model: anthropic/{name}, "
+        f"api_base: {upstream_url!r}, api_key: sk-fake-upstream}}\n"
+    )
+
+
+def proxy_config(*, open_proxy: bool = False, upstream_url: str | None = None) -> str:
     lines = ["model_list:\n"]
     for model in [*CASTE_MODELS.values(), *SPARE]:
         lines.append(_deployment(model, f"hello from {model}"))
+    if upstream_url is not None:
+        lines += [_upstream_deployment(m, upstream_url) for m in CLAUDE_MODELS]
     for model, mock in FAILING.items():
         lines.append(_deployment(model, mock))
     # honours x-litellm-timeout: sleeps that long, then answers 408
@@ -166,11 +180,13 @@ class RunningProxy:
             self.process.wait(timeout=15)
 
 
-def start_proxy(workdir: Path, *, open_proxy: bool = False) -> RunningProxy:
+def start_proxy(
+    workdir: Path, *, open_proxy: bool = False, upstream_url: str | None = None
+) -> RunningProxy:
     litellm = ensure_litellm()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yaml"
-    config.write_text(proxy_config(open_proxy=open_proxy))
+    config.write_text(proxy_config(open_proxy=open_proxy, upstream_url=upstream_url))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM", "OPENAI"))}
     env.update(
@@ -212,8 +228,20 @@ def start_proxy(workdir: Path, *, open_proxy: bool = False) -> RunningProxy:
 
 
 @pytest.fixture(scope="session")
-def litellm_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProxy]:
-    proxy = start_proxy(tmp_path_factory.mktemp("litellm-proxy"))
+def upstream() -> Iterator[Upstream]:
+    """The scripted Anthropic-Messages model behind the proxy's ``cc-*`` deployments."""
+    server = Upstream().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def litellm_proxy(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Upstream
+) -> Iterator[RunningProxy]:
+    proxy = start_proxy(tmp_path_factory.mktemp("litellm-proxy"), upstream_url=upstream.url)
     try:
         yield proxy
     finally:

@@ -1,0 +1,196 @@
+"""``aether hook EVENT`` as Claude Code runs it: through .claude/hooks/aether-hook, one process.
+
+    python -m benchmarks.bench_hooks [--runs N]
+
+A colony set up with ``aether claude install``, its profile standalone (no proxy: what is
+measured is aether's own work; a verified ``pre-agent`` adds the authenticated model list the
+spawn benchmark measures). Each hook gets the JSON Claude Code 2.1.328 sends for its event.
+First as separate processes, paired with a bare Typer run (target ≤ 1.3×); then handed to a
+running ``aether serve`` (target ≤ 100 ms); ``session-end`` against Claude Code's ~1.5 s budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_spawn import aether_server
+from benchmarks.common import aether_cmd, bench_env, paired_header, paired_ratio, table
+
+SESSION = "bench-0000-4000-8000-000000000001"
+
+
+def _input(event: str, **fields: Any) -> str:
+    common = {"session_id": SESSION, "cwd": ".", "hook_event_name": event, "transcript_path": ""}
+    return json.dumps({**common, **fields})
+
+
+def _transcript(path: Path) -> Path:
+    lines = []
+    for n in range(20):
+        message = {
+            "id": f"msg_{n}",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "step done"}],
+            "usage": {"input_tokens": 1000 + n, "output_tokens": 50},
+        }
+        lines.append(json.dumps({"type": "assistant", "message": message}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _cases(project: Path) -> list[tuple[str, str, str, list[str] | None]]:
+    """(label, hook, stdin, command run unmeasured before each run)."""
+    agent = {"description": "fix it", "prompt": "fix the typo in the parser"}
+    transcript = _transcript(project / "agent.jsonl")
+    return [
+        (
+            "pre-agent, not an aether subagent",
+            "pre-agent",
+            _input(
+                "PreToolUse",
+                tool_name="Agent",
+                tool_use_id="t0",
+                tool_input={**agent, "subagent_type": "general-purpose"},
+            ),
+            None,
+        ),
+        (
+            "pre-agent, routed and recorded",
+            "pre-agent",
+            _input(
+                "PreToolUse",
+                tool_name="Agent",
+                tool_use_id="t1",
+                tool_input={**agent, "subagent_type": "aether-builder"},
+            ),
+            None,
+        ),
+        (
+            "subagent-start",
+            "subagent-start",
+            _input("SubagentStart", agent_id="a1", agent_type="aether-builder"),
+            None,
+        ),
+        (
+            "agent-result",
+            "agent-result",
+            _input(
+                "PostToolUse",
+                tool_name="Agent",
+                tool_use_id="t1",
+                tool_response={"agentId": "a1", "resolvedModel": "claude-sonnet-4-5"},
+            ),
+            None,
+        ),
+        (
+            "subagent-stop (20-message transcript)",
+            "subagent-stop",
+            _input(
+                "SubagentStop",
+                agent_id="a1",
+                agent_type="aether-builder",
+                agent_transcript_path=str(transcript),
+            ),
+            None,
+        ),
+        ("session-start, active colony", "session-start", _input("SessionStart"), None),
+        ("session-start, resumes", "session-start", _input("SessionStart"), ["pause"]),
+        ("pre-compact", "pre-compact", _input("PreCompact"), None),
+        ("session-end, pauses", "session-end", _input("SessionEnd"), ["resume"]),
+    ]
+
+
+def _setup(project: Path, aether: list[str]) -> None:
+    env = bench_env()
+    run = {"cwd": project, "env": env, "check": True, "capture_output": True}
+    subprocess.run([*aether, "init", "bench colony"], **run)  # type: ignore[call-overload]
+    profile = project / ".aether" / "model-profiles.yaml"
+    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    subprocess.run([*aether, "claude", "install"], **run)  # type: ignore[call-overload]
+
+
+def _checked(argv: list[str], stdin: str, project: Path, env: dict[str, str]) -> None:
+    """A hook always exits 0; what it says on stderr is how it fails. Fail loudly here."""
+    done = subprocess.run(argv, input=stdin, cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode != 0 or done.stderr.strip():
+        raise SystemExit(f"{' '.join(argv)}: {done.returncode} {done.stderr.strip()}")
+
+
+def _before(aether: list[str], project: Path, env: dict[str, str], cmd: list[str] | None) -> Any:
+    if cmd is None:
+        return None
+
+    def run() -> None:
+        subprocess.run([*aether, *cmd], cwd=project, env=env, capture_output=True)
+
+    return run
+
+
+def standalone(project: Path, aether: list[str], runs: int) -> str:
+    launcher = str(project / ".claude" / "hooks" / "aether-hook")
+    env = bench_env(CLAUDE_PROJECT_DIR=str(project))
+    rows = []
+    for label, hook, stdin, before in _cases(project):
+        run_before: Callable[[], None] | None = _before(aether, project, env, before)
+        if run_before:
+            run_before()
+        _checked([launcher, hook], stdin, project, env)
+        ms, base, ratio = paired_ratio(
+            [launcher, hook], runs=runs, cwd=project, env=env, before=run_before, stdin=stdin
+        )
+        rows.append([f"`aether hook {label}`", f"{ms:.0f}", f"{base:.0f}", f"{ratio:.2f}"])
+    return table(rows, paired_header(runs))
+
+
+def served(project: Path, aether: list[str], runs: int) -> str:
+    launcher = str(project / ".claude" / "hooks" / "aether-hook")
+    rows = []
+    with (
+        tempfile.TemporaryDirectory() as run_dir,
+        aether_server(aether, project, Path(run_dir)) as env,
+    ):
+        env = {**env, "CLAUDE_PROJECT_DIR": str(project)}
+        for label, hook, stdin, before in _cases(project):
+            run_before = _before(aether, project, env, before)
+            times = []
+            for i in range(runs + 2):
+                if run_before:
+                    run_before()
+                t0 = time.perf_counter()
+                _checked([launcher, hook], stdin, project, env)
+                if i >= 2:
+                    times.append(time.perf_counter() - t0)
+            ms = statistics.median(times) * 1000
+            rows.append([f"`aether hook {label}`", f"{ms:.0f}", "met" if ms <= 100 else "NOT met"])
+    return table(rows, ["hook, handed to `aether serve`", f"median ms ({runs} runs)", "≤ 100 ms"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+    aether = aether_cmd()
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        _setup(project, aether)
+        print(standalone(project, aether, args.runs))
+        print()
+        print(served(project, aether, args.runs))
+    print(
+        "\nEach hook runs through the launcher Claude Code runs (`/bin/sh` finding aether, then "
+        "`exec`). `session-end, pauses` is the whole `aether pause` Claude Code waits for at the "
+        "end of a session (its budget is ~1.5 s)."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The REAL Claude Code client for the agent-runtime tests, and a way to run it headless.
+
+``@anthropic-ai/claude-code@2.1.328`` is installed once with npm into a cache directory
+(``~/.cache/aether-tests/claude-code-2.1.328``, or ``$AETHER_TEST_CLAUDE_DIR``), like the
+LiteLLM venv. npm does not run the package's postinstall here, so the native binary is called
+directly from its platform package. These tests never skip because the client is missing: if
+it cannot be installed or run, they fail.
+
+Each run gets its own ``HOME`` (nothing touches the user's ``~/.claude``), talks to the real
+LiteLLM proxy only, and finds ``aether`` on ``PATH`` the way a user's shell would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import AETHER
+
+CLAUDE_VERSION = "2.1.328"
+PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_VERSION}"
+BINARY = Path("node_modules/@anthropic-ai/claude-code-linux-x64/claude")
+
+
+def install_dir() -> Path:
+    override = os.environ.get("AETHER_TEST_CLAUDE_DIR")
+    if override:
+        return Path(override)
+    return Path.home() / ".cache" / "aether-tests" / f"claude-code-{CLAUDE_VERSION}"
+
+
+def _installed(directory: Path) -> bool:
+    return (directory / ".aether-complete").exists() and (directory / BINARY).exists()
+
+
+def ensure_claude() -> Path:
+    """The claude binary, installing the pinned package when it is missing."""
+    directory = install_dir()
+    if _installed(directory):
+        return directory / BINARY
+    from filelock import FileLock
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".install-lock", timeout=900):
+        if _installed(directory):
+            return directory / BINARY
+        if directory.exists():
+            shutil.rmtree(directory)  # a half-made install from an interrupted run
+        directory.mkdir(parents=True)
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is not on PATH: the Claude Code tests need Node.js and npm")
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        binary = directory / BINARY
+        if done.returncode != 0 or not binary.exists():
+            pytest.fail(f"could not install {PACKAGE} into {directory}:\n{done.stderr[-3000:]}")
+        version = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=60
+        )
+        if CLAUDE_VERSION not in version.stdout:
+            pytest.fail(f"{binary} --version printed {version.stdout!r} {version.stderr!r}")
+        (directory / ".aether-complete").write_text(CLAUDE_VERSION + "\n")
+    return directory / BINARY
+
+
+@dataclass
+class ClaudeRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The final JSON result line of ``--output-format json``."""
+        lines = [line for line in self.stdout.strip().splitlines() if line.strip()]
+        assert lines, f"claude printed nothing; stderr:\n{self.stderr[-3000:]}"
+        doc: dict[str, Any] = json.loads(lines[-1])
+        return doc
+
+
+def claude_env(home: Path, key: str, **extra: str) -> dict[str, str]:
+    """A minimal environment: its own HOME, aether on PATH, the proxy key (for aether's
+    verification and as Claude Code's bearer token). The proxy URL is *not* set here: it
+    comes from the env block `aether claude install` wrote into the project's settings."""
+    env = {
+        "HOME": str(home),
+        "PATH": f"{Path(AETHER).parent}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "LITELLM_MASTER_KEY": key,
+        "ANTHROPIC_AUTH_TOKEN": key,
+        "ANTHROPIC_MODEL": "cc-queen",
+        "AETHER_SERVER": "off",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    env.update(extra)
+    return env
+
+
+def run_claude(
+    project: Path, env: dict[str, str], prompt: str = "go", *, max_turns: int = 6
+) -> ClaudeRun:
+    binary = ensure_claude()
+    done = subprocess.run(
+        [str(binary), "-p", prompt, "--output-format", "json", "--max-turns", str(max_turns)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    return ClaudeRun(done.returncode, done.stdout, done.stderr)
