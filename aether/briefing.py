@@ -74,7 +74,7 @@ def _head(state: ColonyState, opening: Opening) -> list[str]:
         )
     else:
         out.append(f"Session {state.session.id} (status {state.status}).")
-    phase = next((p for p in state.plan.phases if str(p.id) == str(state.current_phase)), None)
+    phase = state.phase_in_progress()
     if phase is not None:
         open_tasks = [t for t in phase.tasks if t.status != "completed"]
         out.append(

@@ -149,13 +149,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
     return lines
 
 
-def _current_phase(state: ColonyState) -> Any:
-    for phase in state.plan.phases:
-        if str(phase.id) == str(state.current_phase):
-            return phase
-    return None
-
-
 def _recent(items: Sequence[MemoryItem]) -> list[MemoryItem]:
     return sorted(items, key=lambda i: (i.created_at, i.id))[-RECENT_MEMORY:][::-1]
 
@@ -208,7 +201,7 @@ def render_handoff(
     out.append("")
     status = s.status + (f" ({s.status_detail})" if s.status_detail else "")
     out.append(f"- status: {status}")
-    phase = _current_phase(s)
+    phase = s.phase_in_progress()
     if phase is not None:
         out.append(f"- current phase: {_cell(phase.id)} — {_cell(phase.name)} ({phase.status})")
     else:

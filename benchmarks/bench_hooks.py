@@ -49,7 +49,7 @@ def _transcript(path: Path) -> Path:
 
 def _cases(project: Path) -> list[tuple[str, str, str, list[str] | None]]:
     """(label, hook, stdin, command run unmeasured before each run)."""
-    agent = {"description": "fix it", "prompt": "fix the typo in the parser"}
+    agent = {"description": "parser", "prompt": "write the config parser"}
     transcript = _transcript(project / "agent.jsonl")
     return [
         (

@@ -309,3 +309,76 @@ def test_the_launcher_refuses_an_aether_spawn_when_it_cannot_find_aether(
     )
     assert found.stdout.strip() == AETHER
     assert os.access(AETHER, os.X_OK)
+
+
+def test_a_crlf_settings_file_is_restored_byte_for_byte(
+    colony: Path, run_aether: RunAether
+) -> None:
+    (colony / ".claude").mkdir()
+    original = b'{\r\n  "permissions": {"allow": ["Read"]}\r\n}\r\n'
+    (colony / ".claude" / "settings.json").write_bytes(original)
+    install(run_aether)
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert (colony / ".claude" / "settings.json").read_bytes() == original
+
+
+def test_force_backs_up_a_file_it_replaces(colony: Path, run_aether: RunAether) -> None:
+    agents = colony / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    mine = b"---\nname: aether-builder\nmodel: my-own-model\n---\nMy builder.\n"
+    (agents / "aether-builder.md").write_bytes(mine)
+    kept = install(run_aether)
+    assert kept["kept"] == [".claude/agents/aether-builder.md"]
+    assert (agents / "aether-builder.md").read_bytes() == mine
+    install(run_aether, "--force")
+    assert front_matter_model(agents / "aether-builder.md") == "claude-sonnet-4-5"
+    backups = colony / ".aether" / "data" / "backups" / "claude"
+    assert [p.read_bytes() for p in backups.glob("aether-builder.md.*")] == [mine]
+
+
+def test_check_writes_nothing(colony: Path, run_aether: RunAether) -> None:
+    install(run_aether)
+    (colony / ".claude" / "agents" / "aether-scout.md").unlink()
+    before = user_files(colony)
+    assert run_aether("claude", "check").returncode == 1
+    assert user_files(colony) == before
+
+
+def test_an_endpoint_with_credentials_is_never_written_into_the_settings(
+    colony: Path, run_aether: RunAether
+) -> None:
+    profile = colony / ".aether" / "model-profiles.yaml"
+    profile.write_text(
+        profile.read_text().replace(
+            "endpoint: http://127.0.0.1:4000", "endpoint: http://me:hunter22@127.0.0.1:4000"
+        )
+    )
+    result = run_aether("claude", "install")
+    assert_clean_error(result, 21)
+    assert "hunter22" not in result.stderr
+    assert not (colony / ".claude").exists()
+
+
+def test_a_hook_never_passes_on_a_failing_aethers_exit_code(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """An older aether without `hook`, or a server that went away, exits non-zero; Claude Code
+    reads exit 2 as "block". The launcher answers 0 (or refuses an aether spawn)."""
+    import subprocess
+
+    install(run_aether)
+    fake = tmp_path / "aether"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'No such command hook.' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    launcher = colony / ".claude" / "hooks" / "aether-hook"
+    env = {"PATH": "/usr/bin:/bin", "AETHER_BIN": str(fake), "CLAUDE_PROJECT_DIR": str(colony)}
+    for event, stdin, code in (
+        ("subagent-stop", '{"agent_type": "aether-builder"}', 0),
+        ("pre-agent", '{"tool_input": {"subagent_type": "general-purpose"}}', 0),
+        ("pre-agent", '{"tool_input": {"subagent_type": "aether-builder"}}', 2),
+    ):
+        done = subprocess.run(
+            [str(launcher), event], input=stdin, capture_output=True, text=True, env=env
+        )
+        assert done.returncode == code, (event, stdin, done.stderr)
+        assert f"{fake} exited 2" in done.stderr.splitlines()[-1]

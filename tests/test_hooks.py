@@ -123,7 +123,8 @@ def test_a_held_lock_delays_a_hook_by_its_bound_only_and_loses_nothing(
             env=clean_env(AETHER_LOCK_TIMEOUT="0.5"),
         )
         assert "locked" in one_line(result, "subagent-start")
-        assert time.monotonic() - start < 5
+        # AETHER_LOCK_TIMEOUT is honoured (the hooks' own default is 3 s)
+        assert time.monotonic() - start < 2.5
         start = time.monotonic()
         ended = run_hook(run_aether, "session-end", hook_input("SessionEnd", reason="other"))
         one_line(ended, "session-end")
@@ -386,3 +387,112 @@ def test_a_hook_is_served_by_aether_serve_with_its_stdin(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_transcript_path_that_is_not_a_regular_file_never_makes_the_hook_wait(
+    installed: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    import os
+
+    fifo = tmp_path / "agent.jsonl"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    start = time.monotonic()
+    result = run_hook(
+        run_aether,
+        "subagent-stop",
+        hook_input(
+            "SubagentStop",
+            agent_id="a7",
+            agent_type="aether-scout",
+            agent_transcript_path=str(fifo),
+        ),
+    )
+    assert "transcript not read" in one_line(result, "subagent-stop")
+    assert time.monotonic() - start < 10
+    (worker,) = state_of(installed)["workers"]
+    assert worker["status"] == "completed" and worker["tokens_in"] is None
+
+
+def test_a_swap_found_after_the_subagent_stopped_moves_its_tokens_and_mismatch(
+    installed: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """The foreground order: SubagentStop before PostToolUse. What agent_2's transcript said
+    was recorded on toolu_B's worker; toolu_A's result then shows it was toolu_A's."""
+    for tool_use_id in ("toolu_A", "toolu_B"):
+        run_hook(run_aether, "pre-agent", agent_input("aether-builder", "write it", tool_use_id))
+    for agent_id in ("agent_1", "agent_2"):
+        run_hook(
+            run_aether,
+            "subagent-start",
+            hook_input("SubagentStart", agent_id=agent_id, agent_type="aether-builder"),
+        )
+    path = transcript(tmp_path / "t.jsonl", [("m1", "claude-haiku-4-5", 10, 3)])
+    stop = hook_input(
+        "SubagentStop",
+        agent_id="agent_2",
+        agent_type="aether-builder",
+        agent_transcript_path=str(path),
+    )
+    assert run_hook(run_aether, "subagent-stop", stop).returncode == 0
+    before = {w["runtime"]["tool_use_id"]: w for w in state_of(installed)["workers"]}
+    assert before["toolu_B"]["model_mismatch"] is True  # recorded on the wrong worker first
+    result = hook_input(
+        "PostToolUse",
+        tool_name="Agent",
+        tool_use_id="toolu_A",
+        tool_input={"subagent_type": "aether-builder"},
+        tool_response={"status": "completed", "agentId": "agent_2"},
+    )
+    assert run_hook(run_aether, "agent-result", result).returncode == 0
+    state = state_of(installed)
+    workers = {w["runtime"]["tool_use_id"]: w for w in state["workers"]}
+    a, b = workers["toolu_A"], workers["toolu_B"]
+    assert a["runtime"]["agent_id"] == "agent_2" and a["status"] == "completed"
+    assert a["model_mismatch"] is True and a["tokens_out"] == 3
+    assert b["runtime"]["agent_id"] == "agent_1" and b["status"] == "running"
+    assert b["model_mismatch"] is False and b["tokens_out"] is None
+    assert any(e["type"] == "worker_relinked" for e in state["events"])
+
+
+def test_a_lenient_profile_without_the_caste_denies_its_stale_definition(
+    installed: Path, run_aether: RunAether
+) -> None:
+    profile = installed / ".aether" / "model-profiles.yaml"
+    text = profile.read_text().replace("strict: true", "strict: false")
+    profile.write_text("\n".join(line for line in text.splitlines() if "  chaos:" not in line))
+    answer = _answer(run_hook(run_aether, "pre-agent", agent_input("aether-chaos", "x", "t1")))
+    assert (
+        answer["permissionDecision"] == "deny"
+        and "no chaos caste" in answer["permissionDecisionReason"]
+    )
+    assert state_of(installed)["workers"] == []
+
+
+def test_the_handoff_note_never_holds_a_secret_from_the_last_message(
+    installed: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    key = "proxy-key-value-3f9a1c77"
+    session = tmp_path / "session.jsonl"
+    said = f"Done. For the record the key is {key} and sk-live-0123456789abcdef."
+    message = {"role": "assistant", "content": [{"type": "text", "text": said}]}
+    session.write_text(json.dumps({"type": "assistant", "message": message}) + "\n")
+    ended = run_hook(
+        run_aether,
+        "session-end",
+        hook_input("SessionEnd", reason="other", transcript_path=str(session)),
+        env=clean_env(LITELLM_MASTER_KEY=key),
+    )
+    assert (ended.returncode, ended.stderr) == (0, "")
+    handoff = (installed / ".aether" / "HANDOFF.md").read_text()
+    assert "Done. For the record the key is [redacted]" in handoff
+    for path in (installed / ".aether").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert key.encode() not in data and b"sk-live-0123456789abcdef" not in data, path
+
+
+def test_the_hook_table_and_the_installed_hooks_agree() -> None:
+    from aether.ops.hooks import HANDLERS
+    from aether.runtimes.claude.settings import HOOK_NAMES
+
+    assert set(HANDLERS) == set(HOOK_NAMES) == set(HOOKS)

@@ -66,6 +66,9 @@ def _count(actions: list[str]) -> str:
     return ", ".join(parts) or "nothing to do"
 
 
+#: beyond this many changed files the text output summarises (--json lists them all)
+LISTED_FILES = 12
+
 _VERBS = {
     "create": "created",
     "update": "updated",
@@ -83,9 +86,13 @@ def _install_text(result: InstallResult) -> str:
         + _count([f.action for f in plan.files])
         + f" file(s) under .claude/; hooks in {plan.desired.settings_file}."
     ]
-    for f in plan.files:
-        if f.action not in ("unchanged",):
-            lines.append(f"  {f.action:<9} {f.path}" + (f"  ({f.detail})" if f.detail else ""))
+    changed = [f for f in plan.files if f.action != "unchanged"]
+    shown = changed if len(changed) <= LISTED_FILES else [f for f in changed if f.detail]
+    for f in shown:
+        lines.append(f"  {f.action:<9} {f.path}" + (f"  ({f.detail})" if f.detail else ""))
+    if len(shown) < len(changed):
+        others = len(changed) - len(shown)
+        lines.append(f"  {'… and ' if shown else ''}{others} file(s): --json lists each")
     for change in plan.settings:
         if change.changed:
             lines.append(f"  settings  {change.rel}")
@@ -138,7 +145,10 @@ def uninstall(
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Remove what aether installed; everything else stays byte-identical."""
+    """Remove what aether installed; your own files, hooks and settings stay as they are.
+
+    A settings file you have not changed since is restored byte for byte.
+    """
 
     def run() -> UninstallResult:
         from aether.ops.claude_setup import uninstall as uninstall_op

@@ -39,7 +39,8 @@ def hook(
     outcome, problem = _run(ctx, event)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
     if json_out:
-        print_json(outcome.to_json() if outcome else {"ok": False, "event": event, "notes": notes})
+        payload = outcome.to_json() if outcome else {"ok": False, "event": event}
+        print_json({**payload, "notes": [_redacted(n) for n in notes]})
     elif outcome is not None and outcome.answer is not None:
         print_json(outcome.answer)
     elif outcome is not None and outcome.text:

@@ -36,6 +36,12 @@ FORWARDED = frozenset(
 )
 #: commands whose stdin is part of the request (a hook's JSON): read here, sent along
 WITH_STDIN = frozenset({"hook"})
+#: hooks that always run in their own process: session-end has ~1.5 s in all (Claude Code's
+#: budget) and must not queue behind a served pre-agent waiting on the proxy
+LOCAL_HOOKS = frozenset({"session-end"})
+#: how long a served hook's client waits for the answer: under the hook's own timeout in the
+#: settings (pre-agent 600 s, the others 30 s), so Claude Code never kills it first
+HOOK_REPLY_S = {"pre-agent": 590.0, "": 25.0}
 #: arguments that keep a command local (interactive, long-running or help)
 LOCAL_FLAGS = frozenset({"--exec", "--help", "--version", "--force", "--yes"})
 #: memory subcommands that write files named on the command line stay local (relative paths)
@@ -59,6 +65,8 @@ def forwardable(argv: list[str]) -> bool:
     if not argv or argv[0] not in FORWARDED:
         return False
     if any(arg in LOCAL_FLAGS for arg in argv):
+        return False
+    if argv[0] == "hook" and any(arg in LOCAL_HOOKS for arg in argv[1:]):
         return False
     return tuple(argv[:2]) not in LOCAL_SUBCOMMANDS
 
@@ -110,6 +118,36 @@ def forward(argv: list[str]) -> int | None:
     """Hand ``argv`` to the colony's server; its exit code, or None to run it here."""
     if os.environ.get(ENV_OFF) == "off" or not forwardable(argv):
         return None
+    where = _server_for_here()
+    if where is None:
+        return None
+    aether_dir, path, cwd = where
+    request: dict[str, Any] = {"argv": argv, "cwd": cwd, "aether_dir": aether_dir}
+    if argv[0] in WITH_STDIN:
+        # read before connecting: the server serves one client at a time and must not wait
+        # on this one's stdin
+        stdin = _take_stdin()
+        if stdin is None:
+            return None
+        request["stdin"] = stdin.decode("latin-1")  # bytes through JSON, losslessly
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            sock.connect(path)
+            if _peer_uid(sock) not in (None, os.getuid()):
+                return None  # a server of another user: nothing was sent, run it here
+        except OSError:
+            return None  # no server (or a stale socket): nothing was sent, run it here
+        return _exchange(sock, argv, request)
+    finally:
+        sock.close()
+
+
+def _server_for_here() -> tuple[str, str, str] | None:
+    """(the colony's .aether directory, its server's socket path, the cwd), when a server could
+    be running for the colony found here; None to run the command locally."""
     try:
         # first the one lstat that fails when no server was ever started here; and never hand
         # the environment to a socket in a directory someone else could own
@@ -122,67 +160,54 @@ def forward(argv: list[str]) -> int | None:
     if aether_dir is None:
         return None
     try:
-        path = socket_path(aether_dir)
+        return aether_dir, socket_path(aether_dir), cwd
     except OSError:
         return None
-    import socket
 
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+def _exchange(sock: Any, argv: list[str], request: dict[str, Any]) -> int | None:
+    """Send the request and relay the answer; None when the server refused it unrun."""
+    from aether import __version__
+
+    reply_timeout = HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""])
+    if argv[0] in WITH_STDIN:
+        sock.settimeout(reply_timeout)  # a hook never waits past its own budget
     try:
-        try:
-            sock.connect(path)
-            if _peer_uid(sock) not in (None, os.getuid()):
-                return None  # a server of another user: nothing was sent, run it here
-        except OSError:
-            return None  # no server (or a stale socket): nothing was sent, run it here
-        from aether import __version__
+        _send(sock, {**request, "version": __version__, "env": dict(os.environ)})
+        reply = _receive(sock)
+    except (OSError, ValueError):
+        reply = None  # sent (maybe partly) and no answer: the outcome is unknown
+    except KeyboardInterrupt:
+        sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
+        return 130
+    if reply is not None and reply.get("refused"):
+        if "stdin" in request:
+            from aether.cli.stdin import replace_stdin
 
-        request = {
-            "version": __version__,
-            "argv": argv,
-            "cwd": cwd,
-            "env": dict(os.environ),
-            "aether_dir": aether_dir,
-        }
-        if argv[0] in WITH_STDIN:
-            stdin = _take_stdin()
-            if stdin is None:
-                return None
-            request["stdin"] = stdin.decode("latin-1")  # bytes through JSON, losslessly
-        try:
-            _send(sock, request)
-            reply = _receive(sock)
-        except (OSError, ValueError):
-            reply = None  # sent (maybe partly) and no answer: the outcome is unknown
-        except KeyboardInterrupt:
-            sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
-            return 130
-        if reply is not None and reply.get("refused"):
-            if "stdin" in request:
-                from aether.cli.stdin import replace_stdin
+            replace_stdin(str(request["stdin"]).encode("latin-1"))
+        return None  # refused before running anything (another version): run it here
+    if reply is None:
+        return _lost(argv)
+    sys.stdout.write(str(reply.get("stdout", "")))
+    sys.stderr.write(str(reply.get("stderr", "")))
+    sys.stdout.flush()
+    code = reply.get("exit")
+    return code if isinstance(code, int) else 70
 
-                replace_stdin(str(request["stdin"]).encode("latin-1"))
-            return None  # refused before running anything (another version): run it here
-        if reply is None:
-            from aether.errors import ServerLost
 
-            lost = ServerLost(
-                "the aether server stopped before answering",
-                meaning="whether the command took effect is unknown; it was not run again",
-                fix="check with `aether status` / `aether workers`; AETHER_SERVER=off runs "
-                "commands without the server",
-            )
-            if "--json" in argv:
-                sys.stdout.write(json.dumps(lost.to_json(), sort_keys=True) + "\n")
-            sys.stderr.write(f"aether: error: {lost.one_line()}\n")
-            return lost.exit_code
-        sys.stdout.write(str(reply.get("stdout", "")))
-        sys.stderr.write(str(reply.get("stderr", "")))
-        sys.stdout.flush()
-        code = reply.get("exit")
-        return code if isinstance(code, int) else 70
-    finally:
-        sock.close()
+def _lost(argv: list[str]) -> int:
+    from aether.errors import ServerLost
+
+    lost = ServerLost(
+        "the aether server stopped (or did not answer in time) before answering",
+        meaning="whether the command took effect is unknown; it was not run again",
+        fix="check with `aether status` / `aether workers`; AETHER_SERVER=off runs "
+        "commands without the server",
+    )
+    if "--json" in argv:
+        sys.stdout.write(json.dumps(lost.to_json(), sort_keys=True) + "\n")
+    sys.stderr.write(f"aether: error: {lost.one_line()}\n")
+    return lost.exit_code
 
 
 def _take_stdin() -> bytes | None:

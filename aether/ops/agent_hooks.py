@@ -27,6 +27,7 @@ from typing import Any
 from aether import activity
 from aether.errors import AetherError
 from aether.ops.hooks import HookOutcome
+from aether.ops.worker_usage import routing_table
 from aether.records import replace
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, hookio
@@ -40,14 +41,6 @@ from aether.workspace import Workspace
 RUNTIME = "claude-code"
 #: how much of a subagent's description becomes the worker's task (the routed text is longer)
 TASK_CHARS = 300
-#: the errors a spawn is refused for: the profile cannot route it, or the proxy cannot prove it
-ROUTING_EXIT_CODES = range(40, 60)
-
-
-def _profile(ws: Workspace) -> RoutingTable:
-    from aether.routing.loader import load_profile_file
-
-    return load_profile_file(ws.profile_file, ws.cache_dir).table
 
 
 def _definition_text(ws: Workspace, name: str) -> str | None:
@@ -67,7 +60,7 @@ def _is_aether_type(ws: Workspace, name: str) -> bool:
         return ownership(text).owner != "user"
     try:
         parsed = agents.parse_agent_name(name)
-        return parsed is not None and parsed[0] in _profile(ws).castes
+        return parsed is not None and parsed[0] in routing_table(ws).castes
     except AetherError:
         return False
 
@@ -95,8 +88,11 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     parsed = agents.parse_agent_name(requested)
     assert parsed is not None
     try:
-        table = _profile(ws)
+        table = routing_table(ws)
         caste = normalise_caste(parsed[0])
+        if caste not in table.castes:  # a lenient profile would route it to its default
+            missing = f"the profile has no {caste} caste; run `aether claude install`"
+            return _deny(hook.event, missing)
         request = SpawnRequest(
             caste=caste,
             task=_routed_text(tool_input)[:MAX_TASK_CHARS] or None,
@@ -104,8 +100,8 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
         )
         route = route_spawn(ws, request)
     except AetherError as exc:
-        if exc.exit_code not in ROUTING_EXIT_CODES:
-            raise
+        # routing failed — the profile, the proxy, the breaker, the state it reads: the spawn
+        # cannot be proven, so it does not start
         activity.log(ws, "hook_spawn_denied", subagent_type=requested, error=exc.one_line())
         return _deny(hook.event, exc.one_line())
     target, problem = _checked_definition(ws, table, route.decision.caste, route.model)
@@ -194,10 +190,12 @@ def _record_routed(
                 warnings,
                 runtime=_runtime(hook, target, hook.subagent_type),
             )
+        log_spawned(ws, worker, route)
     except AetherError as exc:
-        outcome.notes.append(f"routed, but not recorded: {exc.one_line()}")
+        # the routing answer must still reach Claude Code: without it the spawn would run on
+        # the caste's definition, unrouted
+        outcome.notes.append(f"routed, but not (fully) recorded: {exc.one_line()}")
         return None
-    log_spawned(ws, worker, route)
     return worker
 
 
@@ -301,7 +299,7 @@ def subagent_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None
 # --- agent-result ------------------------------------------------------------------------------
 
 #: what a subagent's own events set on its record (moved together when two records' agent ids
-#: turn out to be swapped)
+#: turn out to be swapped); ``resolved_model`` is the tool call's, so it stays
 _AGENT_SIDE = (
     "status",
     "started_at",
@@ -309,8 +307,10 @@ _AGENT_SIDE = (
     "finished_at",
     "duration_s",
     "model_used",
+    "model_mismatch",
     "tokens_in",
     "tokens_out",
+    "cost_usd",
     "usage_by_model",
 )
 
@@ -329,6 +329,13 @@ def _relink(state: ColonyState, worker: Worker, agent_id: str) -> None:
             setattr(worker, name, theirs)
             setattr(other, name, mine)
         other.runtime = {**(other.runtime or {}), "agent_id": current}
+        state.add_event(
+            "worker_relinked",
+            f"{worker.id} is agent {agent_id} and {other.id} agent {current}: Claude Code "
+            "started them in the other order; what each agent reported moved with it",
+            worker_id=worker.id,
+            other_worker_id=other.id,
+        )
     elif worker.status == "spawned":
         _start(state, worker, agent_id)
     worker.runtime = {**(worker.runtime or {}), "agent_id": agent_id}
@@ -336,6 +343,8 @@ def _relink(state: ColonyState, worker: Worker, agent_id: str) -> None:
 
 def agent_result(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     outcome = HookOutcome(hook.event)
+    if agents.parse_agent_name(hook.subagent_type) is None:
+        return outcome  # not one of aether's subagents: no lock, no read
     response = hook.tool_response or {}
     agent_id = response.get("agentId") if isinstance(response.get("agentId"), str) else ""
     resolved = response.get("resolvedModel")

@@ -2,8 +2,9 @@
 
 Checks: state file size and validity, event and worker counts (in the state and compacted),
 who holds the lock, leftover temp files, handoff, profile validity, proxy readiness, and the
-Claude Code integration when it is installed (``aether.ops.doctor_claude``). A check
-that fails makes ``ok`` false (exit 1); warnings do not.
+Claude Code integration when it is installed (``aether.ops.doctor_claude``; it runs aether's
+own hook launcher with ``--which``, without any key in its environment, to see which aether a
+hook would run). A check that fails makes ``ok`` false (exit 1); warnings do not.
 """
 
 from __future__ import annotations

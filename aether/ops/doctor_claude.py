@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from aether.errors import AetherError
-from aether.ops import claude_setup
+from aether.ops import claude_files, claude_setup
 from aether.ops.doctor import Check
 from aether.runtimes.claude import settings as cs
 from aether.workspace import Workspace
@@ -24,8 +24,8 @@ from aether.workspace import Workspace
 
 def claude_checks(ws: Workspace, *, check_proxy: bool) -> list[Check]:
     try:
-        installed = claude_setup.installed_settings_file(ws) is not None or bool(
-            claude_setup.owned_agent_files(ws)
+        installed = claude_files.installed_settings_file(ws) is not None or bool(
+            claude_files.owned_agent_files(ws)
         )
     except AetherError as exc:
         return [Check("claude", "fail", exc.one_line())]
@@ -38,7 +38,7 @@ def claude_checks(ws: Workspace, *, check_proxy: bool) -> list[Check]:
                 "on their castes' models)",
             )
         ]
-    models = claude_setup.integration_models(ws)
+    models = claude_files.integration_models(ws)
     return [
         _sync_check(ws),
         _launcher_check(ws),
@@ -64,7 +64,7 @@ def _sync_check(ws: Workspace) -> Check:
 
 
 def _launcher_check(ws: Workspace) -> Check:
-    runs = claude_setup.which_aether(ws)
+    runs = claude_files.which_aether(ws)
     if runs is None:
         return Check(
             "claude hooks",
@@ -116,8 +116,8 @@ def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
 def _settings_documents(ws: Workspace) -> list[tuple[str, dict[str, object]]]:
     """Every settings file Claude Code reads for this project that aether can see."""
     places = [
-        (claude_setup.SHARED_SETTINGS, ws.project / claude_setup.SHARED_SETTINGS),
-        (claude_setup.LOCAL_SETTINGS, ws.project / claude_setup.LOCAL_SETTINGS),
+        (claude_files.SHARED_SETTINGS, ws.project / claude_files.SHARED_SETTINGS),
+        (claude_files.LOCAL_SETTINGS, ws.project / claude_files.LOCAL_SETTINGS),
         ("~/.claude/settings.json", Path.home() / ".claude" / "settings.json"),
     ]
     found: list[tuple[str, dict[str, object]]] = []

@@ -54,9 +54,13 @@ class HookOutcome:
 def run_hook(
     ws: Workspace, name: str, hook: HookInput, *, lock_timeout: float | None
 ) -> HookOutcome:
+    """Run one hook. Its lock wait: ``--lock-timeout``, else ``AETHER_LOCK_TIMEOUT``, else
+    ``HOOK_LOCK_TIMEOUT_S`` (shorter than a command's default: a session is waiting)."""
+    import os
+
     module, function = HANDLERS[name]
     handler = getattr(import_module(module), function)
-    outcome: HookOutcome = handler(
-        ws, hook, lock_timeout=HOOK_LOCK_TIMEOUT_S if lock_timeout is None else lock_timeout
-    )
+    if lock_timeout is None and not os.environ.get("AETHER_LOCK_TIMEOUT"):
+        lock_timeout = HOOK_LOCK_TIMEOUT_S
+    outcome: HookOutcome = handler(ws, hook, lock_timeout=lock_timeout)
     return outcome

@@ -24,14 +24,14 @@ from aether.workspace import Workspace
 
 SESSION_END_LOCK_S = 0.8
 NOTE_CHARS = 600
-#: set in the environment of every worker aether starts (``spawn --exec``/``--print-env``)
-WORKER_VARIABLE = "AETHER_WORKER_ID"
 
 
 def _inside_worker() -> bool:
     """A headless Claude Code worker started by ``aether spawn --exec`` has sessions of its
     own; they are not the colony's, so its session hooks leave the colony alone."""
-    return bool(os.environ.get(WORKER_VARIABLE))
+    from aether.ops.spawn import WORKER_ID_VARIABLE
+
+    return bool(os.environ.get(WORKER_ID_VARIABLE))
 
 
 def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
@@ -47,8 +47,10 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         try:
             result = resume(ws, lock_timeout=lock_timeout)
         except AetherError as exc:
-            outcome.notes.append(f"the colony was not resumed: {exc.one_line()}")
-            opening.findings.append(f"the colony is still paused: {exc.one_line()}")
+            state = Store(ws).load().state  # another session may have resumed it meanwhile
+            if state.status == "paused":
+                outcome.notes.append(f"the colony was not resumed: {exc.one_line()}")
+                opening.findings.append(f"the colony is still paused: {exc.one_line()}")
         else:
             state = result.state
             opening = Opening(
@@ -103,7 +105,7 @@ def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     return outcome
 
 
-def _last_words(hook: HookInput) -> str | None:
+def _last_words(ws: Workspace, hook: HookInput) -> str | None:
     from aether.runtimes.claude.usage import last_assistant_text
 
     if not hook.transcript_path:
@@ -114,8 +116,24 @@ def _last_words(hook: HookInput) -> str | None:
         return None
     if not text:
         return None
-    flat = " ".join(text.split())
+    flat = _scrubbed(ws, " ".join(text.split()))
     return flat if len(flat) <= NOTE_CHARS else flat[: NOTE_CHARS - 1] + "…"
+
+
+def _scrubbed(ws: Workspace, text: str) -> str:
+    """The note goes into the state, HANDOFF.md and the next briefing: anything that looks like
+    a credential, and the proxy key's value whatever its variable is called, is taken out."""
+    from aether.activity import redact
+    from aether.ops.proxy_settings import ProxySettings
+    from aether.routing.loader import load_profile_file
+
+    try:
+        dump = load_profile_file(ws.profile_file, ws.cache_dir).dump
+        key = os.environ.get(ProxySettings.from_dump(dump).key_env, "")
+    except AetherError:
+        key = os.environ.get("LITELLM_MASTER_KEY", "")
+    text = redact(text)
+    return text.replace(key, "[redacted]") if len(key) >= 4 else text
 
 
 def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
@@ -128,10 +146,13 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     note = None
     if not paused:
         note = f"Claude Code session {hook.session_id} ended ({hook.reason or 'no reason given'})."
-        last = _last_words(hook)
+        last = _last_words(ws, hook)
         if last:
             note += f" Its last message: {last}"
-    limit = SESSION_END_LOCK_S if lock_timeout is None else min(lock_timeout, SESSION_END_LOCK_S)
+    from aether.state.lock import lock_timeout_from_env
+
+    configured = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
+    limit = min(configured, SESSION_END_LOCK_S)
     result = pause(ws, note=note, lock_timeout=limit)
     outcome.notes += result.warnings
     activity.log(ws, "hook_session_end", claude_session=hook.session_id, reason=hook.reason)

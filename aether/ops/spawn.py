@@ -27,6 +27,9 @@ from aether.timeutil import iso, new_id
 from aether.workspace import Workspace
 
 MAX_TASK_CHARS = 20_000
+#: set in every worker's environment: the worker knows its record (and an agent runtime's
+#: session hooks know they run inside a worker, not the colony's own session)
+WORKER_ID_VARIABLE = "AETHER_WORKER_ID"
 MAX_TOOLS = 64
 
 #: variables that could send a worker to another model than the one assigned; the worker's
@@ -347,7 +350,7 @@ def worker_env_public(result: SpawnResult) -> dict[str, str]:
     w = result.worker
     env = {
         "ANTHROPIC_MODEL": w.model,
-        "AETHER_WORKER_ID": w.id,
+        WORKER_ID_VARIABLE: w.id,
         "AETHER_CASTE": w.caste,
         "AETHER_MODEL": w.model,
         "AETHER_PROFILE_HASH": w.profile_hash,

@@ -13,17 +13,21 @@ from typing import Any
 from aether.errors import AetherError
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.usage import ModelUsage
-from aether.state.model import Worker
+from aether.state.model import ColonyState, Worker
 from aether.workspace import Workspace
+
+
+def routing_table(ws: Workspace) -> RoutingTable:
+    from aether.routing.loader import load_profile_file
+
+    return load_profile_file(ws.profile_file, ws.cache_dir).table
 
 
 def profile_table(ws: Workspace) -> RoutingTable | None:
     """The routing table, or None when the profile cannot be read (a report is still
     recorded, with the names as reported)."""
-    from aether.routing.loader import load_profile_file
-
     try:
-        return load_profile_file(ws.profile_file, ws.cache_dir).table
+        return routing_table(ws)
     except AetherError:
         return None
 
@@ -54,3 +58,30 @@ def record_usage(
     worker.model_used = max(merged, key=lambda m: (merged[m].get("tokens_out", 0), m))
     if cost_usd is not None:
         worker.cost_usd = round(cost_usd, 6)
+
+
+def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, tail: bytes) -> None:
+    """What a headless Claude Code worker's final result line (``spawn --exec claude -p
+    --output-format json``) says it used. The model that wrote the most output must be the
+    assigned one; the worker's own subagents may use others."""
+    from aether import activity
+    from aether.runtimes.claude.usage import parse_headless_result
+
+    result = parse_headless_result(tail.decode("utf-8", errors="replace"))
+    if result is None or not result.by_model:
+        return
+    record_usage(worker, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
+    worker.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
+    if worker.model_used == worker.model:
+        return
+    worker.model_mismatch = True
+    state.add_event(
+        "model_mismatch",
+        f"{worker.id} ran mostly on {worker.model_used}, assigned {worker.model}",
+        worker_id=worker.id,
+        assigned=worker.model,
+        reported=sorted(worker.usage_by_model),
+    )
+    activity.log(
+        ws, "model_mismatch", worker_id=worker.id, assigned=worker.model, reported=worker.model_used
+    )

@@ -297,7 +297,7 @@ def exec_timeout_for(ws: Workspace, model: str) -> float:
 
 
 #: how much of the end of a worker's stdout is kept, to read a final result line from
-TAIL_BYTES = 1024 * 1024
+RESULT_TAIL_BYTES = 1024 * 1024
 
 
 def _pump(
@@ -318,40 +318,7 @@ def _pump(
             dst.flush()
         if tail is not None:
             tail += chunk
-            del tail[:-TAIL_BYTES]
-
-
-def reports_json_result(argv: list[str]) -> bool:
-    """Does the command ask Claude Code for a final JSON result (``--output-format json``)?"""
-    for i, arg in enumerate(argv):
-        if arg == "--output-format" and i + 1 < len(argv):
-            return argv[i + 1] in ("json", "stream-json")
-        if arg.startswith("--output-format="):
-            return arg.split("=", 1)[1] in ("json", "stream-json")
-    return False
-
-
-def _headless_report(ws: Workspace, state: ColonyState, w: Worker, tail: bytes) -> None:
-    """Record what a headless Claude Code worker's final result line says it used; the model
-    that wrote the most output must be the assigned one (its own subagents may use others)."""
-    from aether.ops.worker_usage import profile_table, record_usage
-    from aether.runtimes.claude.usage import parse_headless_result
-
-    result = parse_headless_result(tail.decode("utf-8", errors="replace"))
-    if result is None or not result.by_model:
-        return
-    record_usage(w, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
-    w.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
-    if w.model_used != w.model:
-        w.model_mismatch = True
-        state.add_event(
-            "model_mismatch",
-            f"{w.id} ran mostly on {w.model_used}, assigned {w.model}",
-            worker_id=w.id,
-            assigned=w.model,
-            reported=sorted(w.usage_by_model),
-        )
-        activity.log(ws, "model_mismatch", worker_id=w.id, assigned=w.model, reported=w.model_used)
+            del tail[:-RESULT_TAIL_BYTES]
 
 
 class _Interrupted(Exception):
@@ -444,7 +411,9 @@ def run_exec(
     lock = threading.Lock()
     out_dst = sys.stderr.buffer if json_out else sys.stdout.buffer
     assert proc.stdout is not None and proc.stderr is not None
-    tail = bytearray() if reports_json_result(argv) else None
+    from aether.runtimes.claude.usage import asks_for_json_result
+
+    tail = bytearray() if asks_for_json_result(argv) else None
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, out_dst, first, lock, tail)),
         threading.Thread(target=_pump, args=(proc.stderr, sys.stderr.buffer, first, lock)),
@@ -493,7 +462,9 @@ def run_exec(
                     else f"exit code {code}"
                 )
         if tail:
-            _headless_report(ws, tx.state, w, bytes(tail))
+            from aether.ops.worker_usage import record_headless_result
+
+            record_headless_result(ws, tx.state, w, bytes(tail))
         if interrupted is None:  # an interrupted run says nothing about the model's speed
             history = tx.state.latency_history.setdefault(w.model, [])
             history.append({"duration_s": w.duration_s, "latency_ms": w.latency_ms, "ok": ok})

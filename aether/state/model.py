@@ -238,6 +238,13 @@ class ColonyState(_Open):
         self.events.append(event)
         return event
 
+    def phase_in_progress(self) -> Phase | None:
+        """The plan's phase that ``current_phase`` names, if any."""
+        for phase in self.plan.phases:
+            if str(phase.id) == str(self.current_phase):
+                return phase
+        return None
+
     def worker(self, worker_id: str) -> Worker | None:
         for w in self.workers:
             if w.id == worker_id:

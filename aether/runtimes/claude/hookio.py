@@ -17,10 +17,6 @@ from typing import Any
 from aether.errors import InvalidInput
 from aether.records import record
 
-#: the Agent tool's input fields aether passes on when it redirects a spawn (``model`` is not
-#: among them: it would override the definition aether chose)
-AGENT_INPUT_FIELDS = ("description", "prompt", "subagent_type")
-
 
 @record(frozen=True)
 class HookInput:

@@ -9,9 +9,11 @@ project's ``.venv/`` and ``venv/``, and ``~/.local/bin`` (pipx). ``aether claude
 (Claude Code passes a settings file's ``env`` block to hooks); ``aether doctor`` runs the
 script's ``--which`` to report what a hook would run.
 
-When no aether is found the script never breaks the session: one line on stderr, exit 0 — except
-for a spawn of an ``aether-*`` subagent, which it refuses (exit 2: Claude Code blocks the tool
-call and shows the reason to the model), because that worker could not be routed or recorded.
+When no aether is found, or the one found exits non-zero (``aether hook`` itself always exits 0:
+this is an older aether without the command, a server that went away, a crash), the script
+never passes the code on — Claude Code reads exit 2 as "block" — but prints one line and exits
+0; except for a spawn of an ``aether-*`` subagent, which it refuses (exit 2: Claude Code blocks
+the tool call and shows the reason to the model), because that worker could not be routed.
 """
 
 from __future__ import annotations
@@ -41,20 +43,30 @@ if [ "$event" = "--which" ]; then
   find_aether
   exit $?
 fi
-if aether_bin=$(find_aether); then
-  exec "$aether_bin" hook "$event"
-fi
-message="aether hook $event: the aether command was not found"
-message="$message (set AETHER_BIN; see docs/claude-code.md)"
-if [ "$event" = "pre-agent" ]; then
-  input=$(cat)
+# the hook's JSON, kept so a failure can still tell an aether spawn from any other
+input=$(cat)
+refuse_aether_spawn() {
   case "$input" in
     *'"subagent_type":"aether-'*|*'"subagent_type": "aether-'*)
-      echo "$message; this aether worker cannot be routed, so it was not started" >&2
-      exit 2 ;;
+      if [ "$event" = "pre-agent" ]; then
+        echo "aether hook $event: $1; this aether worker could not be routed: not started" >&2
+        exit 2
+      fi ;;
   esac
+}
+if aether_bin=$(find_aether); then
+  printf '%s\n' "$input" | "$aether_bin" hook "$event"
+  code=$?
+  [ "$code" -eq 0 ] && exit 0
+  # `aether hook` itself always exits 0: anything else is another aether, a server that went
+  # away, a crash. Claude Code reads exit 2 as "block": never pass a code through.
+  refuse_aether_spawn "$aether_bin exited $code"
+  echo "aether hook $event: $aether_bin exited $code" >&2
+  exit 0
 fi
-echo "$message" >&2
+missing="the aether command was not found (set AETHER_BIN; see docs/claude-code.md)"
+refuse_aether_spawn "$missing"
+echo "aether hook $event: $missing" >&2
 exit 0
 """
 

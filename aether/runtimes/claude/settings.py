@@ -32,9 +32,11 @@ class HookSpec:
 
 
 #: every hook aether installs. pre-agent may verify several models through the proxy, each
-#: bounded by the profile's timeouts; the others are short.
+#: bounded by the profile's timeouts (install warns when they could add up to more); the
+#: others are short.
+PRE_AGENT_TIMEOUT_S = 600
 HOOKS = (
-    HookSpec("PreToolUse", "pre-agent", "Agent", 300),
+    HookSpec("PreToolUse", "pre-agent", "Agent", PRE_AGENT_TIMEOUT_S),
     HookSpec("PostToolUse", "agent-result", "Agent", 30),
     HookSpec("SubagentStart", "subagent-start", None, 30),
     HookSpec("SubagentStop", "subagent-stop", None, 30),
@@ -182,19 +184,6 @@ def with_env(data: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     if all((data.get("env") or {}).get(k) == v for k, v in values.items()):
         return data
     return {**data, "env": {**(data.get("env") or {}), **values}}
-
-
-def without_env(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    env = data.get("env")
-    if not isinstance(env, dict) or not any(n in env for n in names):
-        return data
-    kept = {k: v for k, v in env.items() if k not in names}
-    out = dict(data)
-    if kept:
-        out["env"] = kept
-    else:
-        del out["env"]
-    return out
 
 
 # --- the proxy alignment -----------------------------------------------------------------------

@@ -13,14 +13,27 @@ each is skipped or reported as unknown, never an exception for the caller's hook
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aether.records import field, record
 
 #: a transcript larger than this is read up to here (usage stays a lower bound)
 MAX_TRANSCRIPT_BYTES = 256 * 1024 * 1024
+#: a longer line is read in pieces that do not parse, so it is skipped, never held whole
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def _json_line(raw: bytes) -> Any:
+    """One JSON line, or None (not JSON, or nested deeper than the parser goes)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 @record
@@ -64,6 +77,19 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading; anything else (a FIFO that would block, a device, a
+    directory) is an OSError, so a path in a hook's input can never make a hook wait."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_transcript(path: Path) -> TranscriptUsage:
     """Tokens per model over the assistant messages of one transcript (raises OSError when the
     file cannot be opened)."""
@@ -71,16 +97,15 @@ def read_transcript(path: Path) -> TranscriptUsage:
     per_message: dict[str, tuple[str, dict[str, Any]]] = {}
     anonymous: list[tuple[str, dict[str, Any]]] = []
     read = 0
-    with path.open("rb") as fh:
-        for raw in fh:
+    with _open_regular(path) as fh:
+        while raw := fh.readline(MAX_LINE_BYTES):
             read += len(raw)
             if read > MAX_TRANSCRIPT_BYTES:
                 result.truncated = True
                 break
             result.lines += 1
-            try:
-                entry = json.loads(raw)
-            except ValueError:
+            entry = _json_line(raw)
+            if entry is None:
                 result.skipped_lines += 1
                 continue
             message = entry.get("message") if isinstance(entry, dict) else None
@@ -117,10 +142,7 @@ class HeadlessResult:
 def parse_headless_result(text: str) -> HeadlessResult | None:
     """The last JSON object line of ``text`` if it is a Claude Code result with ``modelUsage``."""
     for line in reversed(text.strip().splitlines()[-5:]):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
+        doc = _json_line(line.encode("utf-8", errors="replace"))
         if not isinstance(doc, dict) or not isinstance(doc.get("modelUsage"), dict):
             continue
         by_model: dict[str, ModelUsage] = {}
@@ -153,30 +175,31 @@ TAIL_BYTES = 512 * 1024
 def last_assistant_text(path: Path) -> str | None:
     """The text of the last assistant message in a session transcript (its end only is read;
     raises OSError when the file cannot be opened)."""
-    with path.open("rb") as fh:
+    with _open_regular(path) as fh:
         fh.seek(0, 2)
         size = fh.tell()
         fh.seek(max(0, size - TAIL_BYTES))
         lines = fh.read().splitlines()
     for raw in reversed(lines):
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
+        entry = _json_line(raw)
         message = entry.get("message") if isinstance(entry, dict) else None
         if not isinstance(message, dict) or message.get("role") != "assistant":
             continue
         content = message.get("content")
-        texts = (
-            [content]
-            if isinstance(content, str)
-            else [
-                b.get("text", "")
-                for b in content or []
-                if isinstance(b, dict) and b.get("type") == "text"
-            ]
-        )
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        texts = [b.get("text") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
         text = " ".join(t for t in texts if isinstance(t, str) and t.strip())
         if text:
             return text
     return None
+
+
+def asks_for_json_result(argv: list[str]) -> bool:
+    """Does a ``claude`` command line ask for a final JSON result (``--output-format json``
+    or ``stream-json``)? Then its last stdout line is read for what the run used."""
+    for i, arg in enumerate(argv):
+        if arg == "--output-format" and i + 1 < len(argv):
+            return argv[i + 1] in ("json", "stream-json")
+        if arg.startswith("--output-format="):
+            return arg.split("=", 1)[1] in ("json", "stream-json")
+    return False
