@@ -99,8 +99,8 @@ def _install_text(result: InstallResult) -> str:
             if result.dry_run:
                 lines += ["    " + d for d in change.diff().rstrip("\n").splitlines()]
     if plan.desired.env:
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(plan.desired.env.items()))
-        lines.append(f"  env: {shown}")
+        values = ", ".join(f"{k}={v}" for k, v in sorted(plan.desired.env.items()))
+        lines.append(f"  env: {values}")
     if not result.dry_run:
         lines.append(f"Hooks run: {result.hook_runs or 'NO aether found (see the warning)'}")
         if plan.desired.endpoint:
