@@ -8,12 +8,12 @@ whole is cut last with a pointer to the commands that show everything.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
 from aether.memory import MemoryItem
 from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
+from aether.text import visible
 
 MAX_CHARS = 6000
 #: memory items of each kind shown (the most relevant first)
@@ -35,11 +35,7 @@ class Opening:
 
 def one_line(text: object, limit: int = TEXT_CHARS) -> str:
     """Whitespace collapsed, other control characters shown as escapes, cut to ``limit``."""
-    flat = " ".join(str(text).split())
-    shown = "".join(
-        ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode("ascii")
-        for ch in flat
-    )
+    shown = visible(" ".join(str(text).split()))
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 

@@ -372,6 +372,14 @@ class WorkerStateConflict(AetherError):
     kind = "worker_state_conflict"
 
 
+class ProxyKeyMalformed(AetherError):
+    """The proxy key variable holds something no HTTP header can carry (a line break, a space
+    at either end, a character that is not printable ASCII): usually a copy-paste."""
+
+    exit_code = 59
+    kind = "proxy_key_malformed"
+
+
 class ExecFailed(AetherError):
     """``spawn --exec`` could not start the worker command."""
 

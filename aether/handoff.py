@@ -22,6 +22,7 @@ from aether.files import loads_strict
 from aether.memory import MemoryItem
 from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
+from aether.text import json_visible, visible
 
 HANDOFF_FORMAT = 1
 MARKER = "<!-- aether:handoff"
@@ -351,10 +352,11 @@ def render_handoff(
     out.append("## Machine-readable block")
     out.append("")
     out.append(f"{MARKER} format {HANDOFF_FORMAT}: read by `aether resume`; do not edit -->")
-    out.append("```json")
-    out.append(json.dumps(doc.to_json(), sort_keys=True, indent=2, ensure_ascii=False))
-    out.append("```")
-    return "\n".join(out) + "\n"
+    # user text is stored exactly; in the prose its control characters show as escapes, and
+    # the JSON block escapes them the JSON way, so the values read back unchanged
+    prose = visible("\n".join(out))
+    block = json_visible(json.dumps(doc.to_json(), sort_keys=True, indent=2, ensure_ascii=False))
+    return f"{prose}\n```json\n{block}\n```\n"
 
 
 # --- parsing -----------------------------------------------------------------------------------

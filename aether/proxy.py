@@ -32,6 +32,7 @@ from aether.errors import (
     ModelNotServed,
     ProxyAuthFailed,
     ProxyError,
+    ProxyKeyMalformed,
     ProxyKeyMissing,
     ProxyUnreachable,
 )
@@ -453,6 +454,35 @@ def error_for(check: ProxyCheck, *, key_env: str) -> AetherError:
         meaning="no worker was recorded",
         fix="check the proxy's own log; retry when it answers normally",
     )
+
+
+def check_key(key_env: str, key: str) -> None:
+    """Refuse a key no HTTP header can carry, naming what is wrong — never the key itself."""
+    problem = key_problem(key)
+    if problem:
+        raise ProxyKeyMalformed(
+            f"the proxy key in ${key_env} {problem}",
+            meaning="it cannot be sent as a bearer token (a copy-paste from a file often adds "
+            "a line break); nothing was recorded",
+            fix=f"set {key_env} again without it, e.g. export {key_env}=\"$(tr -d '\\r\\n' < "
+            "KEYFILE)\"",
+        )
+
+
+def key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable as a bearer token, in words; None when nothing does."""
+    if key != key.rstrip("\r\n"):
+        return "ends with a line break"
+    if key != key.strip():
+        return "starts or ends with white space"
+    for position, ch in enumerate(key, start=1):
+        if ch == " ":
+            return f"holds a space at position {position}"
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            return f"holds a control character at position {position}"
+        if not ch.isascii():
+            return f"holds a character that is not ASCII at position {position}"
+    return None
 
 
 def key_missing(key_env: str) -> ProxyKeyMissing:

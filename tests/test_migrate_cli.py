@@ -214,3 +214,28 @@ def test_old_model_profile_is_checked_against_the_current_profile(
     note = profile_carry_over(Workspace(tmp_path), old)
     assert "carried into profile_binding" in note
     assert expected in note, note
+
+
+def _without_write_time(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if '"updated_at"' not in line)
+
+
+def test_dry_run_shows_exactly_the_file_migrate_writes_and_last_updated_survives(
+    project: Path, run_aether: RunAether
+) -> None:
+    """Issue 12: a 3.0 file's last_updated was replaced by the migration time and survived
+    nowhere, and the dry run showed another value than the one written."""
+    source = FIXTURES / "v3.0-object-events.in.json"
+    state_file = install(source, project)
+    original = json.loads(source.read_text())["last_updated"]
+    preview = run_aether("migrate", "--dry-run", "--json")
+    assert preview.returncode == 0, preview.stderr
+    target = json.loads(preview.stdout)["target"]
+    assert run_aether("migrate").returncode == 0
+    written = state_file.read_text()
+    assert _without_write_time(target) == _without_write_time(written)
+    state = json.loads(written)
+    assert state["legacy"]["3.0"]["last_updated"] == original
+    assert state["serial"] == 1 and state["updated_at"] != original
+    diff_lines = json.loads(preview.stdout)["diff"].splitlines()
+    assert '+  "serial": 1,' in diff_lines

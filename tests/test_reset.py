@@ -105,3 +105,42 @@ def test_archive_reset_resets_only_after_the_archive(run_aether: RunAether, colo
     assert out["name"].startswith("milestone-") and out["reset"]["chamber"]["name"] == out["name"]
     assert state_of(colony)["workers"] == []
     assert len(list((colony / ".aether/chambers").iterdir())) == 1
+
+
+def test_reset_refuses_while_an_exec_worker_runs_and_the_worker_keeps_its_exit_code(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """Issue 12: resetting under a running `spawn --exec` made that spawn fail with exit 56
+    and lose the child's exit code."""
+    import time
+
+    from tests.conftest import AETHER, clean_env
+
+    go = tmp_path / "go"
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; exit 3"
+    worker = subprocess.Popen(
+        [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--exec", "--", "sh", "-c", script],
+        cwd=colony,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    state_file = colony / ".aether" / "data" / "COLONY_STATE.json"
+    deadline = time.monotonic() + 30
+    while '"running"' not in state_file.read_text():
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.05)
+    before = state_file.read_bytes()
+    refused = run_aether("reset", "--yes")
+    assert_clean_error(refused, 61)
+    assert "may still be running" in refused.stderr and "--force" in refused.stderr
+    assert state_file.read_bytes() == before  # nothing changed, nothing archived
+    assert run_aether("reset", "--yes", "--force").returncode == 0
+    go.touch()
+    _out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 3, err  # the child's own exit code, not 56
+    assert "no longer in this colony" in err and "Traceback" not in err
+    log = (colony / ".aether" / "activity.log").read_text().splitlines()
+    finished = [json.loads(line) for line in log if '"worker_exec_finished"' in line]
+    assert finished[-1]["exit_code"] == 3 and finished[-1]["recorded"] is False

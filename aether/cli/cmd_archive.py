@@ -308,11 +308,17 @@ def reset(
     export: str | None = typer.Option(
         None, "--export", metavar="FILE", help="Also export the memory to FILE first."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Reset even while workers may still be running (their reports are then lost).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Clear workers, plan, session, events and breaker state; keep memory and profile.
 
-    Always archives first (a verified chamber) and says where.
+    Always archives first (a verified chamber) and says where. Refuses while workers may still
+    be running, unless --force.
     """
     from pathlib import Path
 
@@ -330,6 +336,8 @@ def reset(
         ws = workspace(ctx)
     except AetherError as exc:
         raise fail(exc, json_out) from None
+    if not force:  # before asking: a question that ends in a refusal wastes the user's time
+        _refuse_while_running(ws, json_out)
     _confirm_or_refuse(
         "Archive the colony, then clear its working state (memory is kept)?", yes, json_out
     )
@@ -346,9 +354,20 @@ def reset(
                 export=Path(export) if export else None,
                 progress=progress,
                 lock_timeout=lock_timeout(ctx),
+                force=force,
             )
 
     execute(json_out, run, _render_reset)
+
+
+def _refuse_while_running(ws: Workspace, json_out: bool) -> None:
+    from aether.errors import AetherError
+    from aether.ops.reset import preview_reset, refuse_running
+
+    try:
+        refuse_running(preview_reset(ws).plan)
+    except AetherError as exc:
+        raise fail(exc, json_out) from None
 
 
 def _render_reset(result: ResetResult, console: Console) -> None:

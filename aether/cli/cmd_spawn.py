@@ -166,6 +166,7 @@ def _exec(
         )
 
     result = execute(json_out, run, _render_exec)
+    _warnings(result.warnings)
     if result.exit_code != 0:
         raise typer.Exit(result.exit_code)
 

@@ -69,7 +69,15 @@ def stdout_console() -> Console:
         return cast("Console", PlainConsole())
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    from aether.text import visible
+
+    class VisibleConsole(Console):
+        """Rich, with control characters in printed text shown, never sent to the terminal."""
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(visible(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return VisibleConsole(highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> Console:
@@ -86,8 +94,9 @@ def print_json(payload: dict[str, Any]) -> None:
 def fail(error: AetherError, json_out: bool) -> typer.Exit:
     """Report ``error`` (one line on stderr; the JSON error object on stdout with --json)."""
     from aether.activity import redact
+    from aether.text import visible
 
-    line = redact(error.one_line())
+    line = visible(redact(error.one_line()))
     if json_out:
         payload = error.to_json()
         print_json(json.loads(redact(json.dumps(payload))))
@@ -97,7 +106,9 @@ def fail(error: AetherError, json_out: bool) -> typer.Exit:
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"aether: warning: {message}\n")
+    from aether.text import visible
+
+    sys.stderr.write(f"aether: warning: {visible(message)}\n")
 
 
 def execute(
@@ -122,8 +133,7 @@ def execute(
     except typer.Exit:
         raise
     except Exception as exc:  # a bug: one line, never a traceback unless asked for
-        if os.environ.get("AETHER_DEBUG"):
-            raise
+        debug_traceback(exc)
         internal = AetherError(
             f"internal error: {type(exc).__name__}: {exc}",
             meaning="this is a bug in aether; nothing was written after the failure",
@@ -141,8 +151,7 @@ def execute(
     except BrokenPipeError:  # `aether … | head`: the reader left; the work is done
         _silence_stdout()
     except Exception as exc:  # a rendering bug: the work is done, say so in one line
-        if os.environ.get("AETHER_DEBUG"):
-            raise
+        debug_traceback(exc)
         raise fail(
             AetherError(
                 f"internal error while printing the result: {type(exc).__name__}: {exc}",
@@ -152,6 +161,20 @@ def execute(
             json_out,
         ) from None
     return result
+
+
+def debug_traceback(exc: BaseException) -> None:
+    """With ``AETHER_DEBUG`` set, the traceback on stderr — redacted like everything aether
+    prints: an exception's message can quote a secret (a malformed key in a header error)."""
+    if not os.environ.get("AETHER_DEBUG"):
+        return
+    import traceback
+
+    from aether.activity import redact
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    sys.stderr.write(redact(text))
+    sys.stderr.flush()
 
 
 def _silence_stdout() -> None:

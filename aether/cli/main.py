@@ -56,8 +56,17 @@ def main() -> None:
     argv = sys.argv[1:]
     from aether.cli.server import forward
 
-    code = forward(argv)  # a running `aether serve` for this colony, if any
-    sys.exit(code if code is not None else run(argv))
+    try:
+        code = forward(argv)  # a running `aether serve` for this colony, if any
+        sys.exit(code if code is not None else run(argv))
+    except Exception as exc:  # the last resort: one line, a traceback only when asked for
+        from aether.activity import redact
+        from aether.cli.common import debug_traceback
+
+        debug_traceback(exc)
+        line = redact(f"internal error: {type(exc).__name__}: {exc}")
+        sys.stderr.write(f"aether: error: {' '.join(line.split())}. this is a bug in aether.\n")
+        sys.exit(70)
 
 
 def run(argv: list[str], *, command: Any = None) -> int:

@@ -13,6 +13,8 @@ import re
 import sys
 from typing import Any
 
+from aether.text import visible
+
 # Rich markup, as Rich parses it: a tag is "[" + a letter, "#", "/" or "@" + anything but "["
 # up to the first "]", with the run of backslashes before it; N backslashes stand for N // 2,
 # and an odd run makes the tag literal text. Outside tags a backslash before "[" is dropped.
@@ -83,7 +85,7 @@ class PlainConsole:
             text = sep.join(objects)
             if markup is not False:
                 text = strip_markup(text)
-            self._stream.write(text + end)
+            self._stream.write(visible(text) + end)
             return
         if self._rich is None:
             from rich.console import Console
@@ -133,9 +135,9 @@ class TextTable:
         for column in self.columns:
             table.add_column(column, justify="right" if column in self.right else "left")
         for row in self.rows:
-            table.add_row(*(Text(cell) for cell in row))
+            table.add_row(*(Text(visible(cell)) for cell in row))
         return table
 
 
 def _one_line(cell: str) -> str:
-    return cell.replace("\r", " ").replace("\n", " ")
+    return visible(cell.replace("\r", " ").replace("\n", " "))

@@ -97,6 +97,7 @@ def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
             f"${settings.key_env} is not set: cannot ask the proxy which models it serves",
         )
     try:
+        proxy.check_key(settings.key_env, key)
         listed = proxy.list_models(proxy.parse_endpoint(settings.endpoint), key, timeout=3)
     except AetherError as exc:
         return Check("claude models", "fail", exc.one_line())

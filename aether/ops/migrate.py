@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aether.errors import CheckFailed
-from aether.files import canonical_json, loads_strict
+from aether.files import canonical_json, loads_strict, state_json
 from aether.records import field, record
 from aether.state.migrations import CURRENT_VERSION, MigrationStep, UpgradeResult
 from aether.state.model import ColonyState
@@ -50,6 +50,9 @@ class MigrateResult:
     siblings_folded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     diff: str | None = None
+    #: ``--dry-run``: the exact file ``migrate`` would write (its ``updated_at`` is the time of
+    #: the preview; the write stamps its own)
+    target: str | None = None
 
     @property
     def needed(self) -> bool:
@@ -74,6 +77,7 @@ class MigrateResult:
             "siblings_folded": self.siblings_folded,
             "notes": self.notes,
             "diff": self.diff,
+            "target": self.target,
         }
 
 
@@ -172,7 +176,9 @@ def _notes(ws: Workspace, state: ColonyState, upgrade: UpgradeResult) -> list[st
     return notes
 
 
-def _diff(raw: bytes, state: ColonyState, upgrade: UpgradeResult) -> str:
+def _diff(raw: bytes, target: str, upgrade: UpgradeResult) -> str:
+    """The old file against the exact ``target`` bytes, both in the state file's layout (one
+    top-level field, one list item, per line) so the diff reads field by field."""
     from aether.state.migrations.duplicates import loads_keeping_duplicates
 
     text = raw.decode("utf-8").removeprefix("\ufeff")
@@ -180,8 +186,9 @@ def _diff(raw: bytes, state: ColonyState, upgrade: UpgradeResult) -> str:
         before_doc = loads_strict(text)
     except ValueError:
         before_doc = loads_keeping_duplicates(text)[0]
-    before = canonical_json(before_doc).splitlines(keepends=True)
-    after = canonical_json(state.model_dump(mode="json")).splitlines(keepends=True)
+    shown = state_json(before_doc) if isinstance(before_doc, dict) else canonical_json(before_doc)
+    before = shown.splitlines(keepends=True)
+    after = target.splitlines(keepends=True)
     name = "COLONY_STATE.json"
     diff = "".join(
         difflib.unified_diff(
@@ -232,7 +239,10 @@ def migrate_colony(
         notes=_notes(ws, loaded.state, upgrade),
     )
     if dry_run:
-        result.diff = _diff(loaded.raw, loaded.state, upgrade)
+        from aether.state.store import prepare_write
+
+        result.target = prepare_write(loaded.state, ws).payload.decode("utf-8")
+        result.diff = _diff(loaded.raw, result.target, upgrade)
         return result
     return _persist(store, ws, result)
 

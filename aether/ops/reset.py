@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import ConfirmationRequired, MemoryFileError
+from aether.errors import ColonyStateConflict, ConfirmationRequired, MemoryFileError
 from aether.files import fsync_dir
 from aether.memory import count_items, memory_files
 from aether.ops.archive import Chamber, Progress, build_chamber, os_error
@@ -43,6 +43,8 @@ class ResetPlan:
     cleared: list[dict[str, Any]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
     memory_items: int = 0
+    #: workers that may still be running (a sign of life within the heartbeat limit)
+    running: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +53,35 @@ class ResetPlan:
             "cleared": self.cleared,
             "kept": self.kept,
             "memory_items": self.memory_items,
+            "running_workers": self.running,
         }
+
+
+def running_workers(state: ColonyState) -> list[str]:
+    """Workers a reset would cut off: spawned or running, with a sign of life (heartbeat,
+    start or spawn) within the colony's heartbeat limit. Older ones are orphans already."""
+    from aether.timeutil import age_seconds
+
+    limit = state.settings.heartbeat_limit_s
+    alive = []
+    for w in state.workers:
+        if w.status not in ("spawned", "running"):
+            continue
+        age = age_seconds(w.heartbeat_at or w.started_at or w.spawned_at)
+        if age is None or age <= limit:
+            alive.append(w.id)
+    return alive
+
+
+def refuse_running(plan: ResetPlan) -> None:
+    if plan.running:
+        raise ColonyStateConflict(
+            f"{len(plan.running)} worker(s) may still be running: " + ", ".join(plan.running[:5]),
+            meaning="a reset now would clear them while they work, and what they report could "
+            "not be recorded; nothing was changed",
+            fix="wait for them to finish (`aether workers`), or `aether reset --force` to reset "
+            "anyway",
+        )
 
 
 def _memory_total(ws: Workspace) -> int:
@@ -62,7 +92,13 @@ def _memory_total(ws: Workspace) -> int:
 
 
 def plan_reset(ws: Workspace, state: ColonyState, *, forget_memory: bool) -> ResetPlan:
-    plan = ResetPlan(state.colony_id, state.goal, state.name, memory_items=_memory_total(ws))
+    plan = ResetPlan(
+        state.colony_id,
+        state.goal,
+        state.name,
+        memory_items=_memory_total(ws),
+        running=running_workers(state),
+    )
     c, k = plan.cleared.append, plan.kept.append
     c(
         {
@@ -165,6 +201,7 @@ def reset_colony(
     label: str | None = None,
     progress: Progress | None = None,
     lock_timeout: float | None = None,
+    force: bool = False,
 ) -> ResetResult:
     store = Store(ws, lock_timeout=lock_timeout)
     with store.transaction() as tx:
@@ -179,6 +216,8 @@ def reset_colony(
                 fix=f"pass --confirm-colony {s.colony_id} (or answer the prompt in a terminal)",
             )
         plan = plan_reset(ws, s, forget_memory=forget_memory)
+        if not force:
+            refuse_running(plan)
         # the export is not destructive and fails fast (file exists, no directory): first
         exported = write_export(ws, export, force=False).path if export else None
         chamber = build_chamber(ws, s, label=label or RESET_LABEL, progress=progress)

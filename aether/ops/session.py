@@ -13,7 +13,6 @@ is reported and resume goes on; a handoff from another colony stops it.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,8 @@ from aether.ops.respawn import (
     respawn_one,
 )
 from aether.records import field, record
-from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import ColonyState, Session
-from aether.state.store import Store
+from aether.state.store import Store, peek
 from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
 from aether.workspace import Workspace
 
@@ -358,13 +356,9 @@ def _refuse_early(
     untouched. A current-format state is judged from its status and colony id alone (the
     transaction validates it and checks again); anything else gets the full load, and its typed
     error if it has one."""
-    try:
-        data = json.loads(store.ws.state_file.read_bytes())
-    except (OSError, ValueError):
-        data = None
+    data = peek(store.ws)
     if (
-        isinstance(data, dict)
-        and data.get("version") == CURRENT_VERSION
+        data is not None
         and isinstance(data.get("status"), str)
         and isinstance(data.get("colony_id"), str)
     ):

@@ -26,6 +26,15 @@ SESSION_END_LOCK_S = 0.8
 NOTE_CHARS = 600
 
 
+def _status(ws: Workspace) -> str | None:
+    """The colony's status without building the whole state (an old format: fully loaded)."""
+    from aether.state.store import peek
+
+    data = peek(ws)
+    status = data.get("status") if data is not None else Store(ws).load().state.status
+    return status if isinstance(status, str) else None
+
+
 def _inside_worker() -> bool:
     """A headless Claude Code worker started by ``aether spawn --exec`` has sessions of its
     own; they are not the colony's, so its session hooks leave the colony alone."""
@@ -41,9 +50,8 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     outcome = HookOutcome(hook.event)
     if _inside_worker():
         return outcome
-    state = Store(ws).load().state
     opening = Opening(resumed=False)
-    if state.status == "paused":
+    if _status(ws) == "paused":
         try:
             result = resume(ws, lock_timeout=lock_timeout)
         except AetherError as exc:
@@ -59,6 +67,8 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
                 note=result.previous_session.note,
                 findings=[c["message"] for c in result.checks if c["level"] == "warning"],
             )
+    else:
+        state = Store(ws).load().state
     try:
         memory = load_all(ws.memory_dir)
     except AetherError as exc:
@@ -142,7 +152,7 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     outcome = HookOutcome(hook.event)
     if _inside_worker():
         return outcome
-    paused = Store(ws).load().state.status == "paused"
+    paused = _status(ws) == "paused"
     note = None
     if not paused:
         note = f"Claude Code session {hook.session_id} ended ({hook.reason or 'no reason given'})."

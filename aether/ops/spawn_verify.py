@@ -145,6 +145,9 @@ def verify_route(
     if not key.strip():
         activity.log(ws, "proxy_failure", case="key-missing", key_env=settings.key_env)
         raise proxy.key_missing(settings.key_env)
+    if proxy.key_problem(key):
+        activity.log(ws, "proxy_failure", case="key-malformed", key_env=settings.key_env)
+        proxy.check_key(settings.key_env, key)
     ep = proxy.parse_endpoint(settings.endpoint)
     cache = SessionCache.load(ws, session_id, ep.url, key)
     if not cache.valid:

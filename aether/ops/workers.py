@@ -443,8 +443,18 @@ def run_exec(
     duration = time.perf_counter() - start
     latency_ms = (first[0] - start) * 1000 if first else None
     ok = code == 0 and not timed_out
+    warnings: list[str] = []
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-        w = _find(tx.state, worker.id)
+        found = tx.state.worker(worker.id)
+        if found is None:
+            # the record went while the command ran (a reset --force): the command's own
+            # result still stands and is said, and logged, but there is nothing to update
+            tx.abort = True
+            warnings.append(
+                f"worker {worker.id} is no longer in this colony (was it reset?); its exit "
+                f"code {code} was not recorded"
+            )
+        w = found or worker
         w.exit_code = code
         w.duration_s = round(duration, 3)
         w.latency_ms = round(latency_ms, 1) if latency_ms is not None else None
@@ -483,9 +493,10 @@ def run_exec(
         exit_code=code,
         timed_out=timed_out,
         duration_s=w.duration_s,
+        recorded=not warnings,
     )
     if interrupted is not None:
         exit_code = 128 + interrupted
     else:
         exit_code = 124 if timed_out else (code if code >= 0 else 128 - code)
-    return ExecResult(w, exit_code, timed_out, timeout_s)
+    return ExecResult(w, exit_code, timed_out, timeout_s, warnings)

@@ -16,7 +16,9 @@ A corrupt file is never overwritten: every error is raised before anything is wr
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +37,7 @@ from aether.errors import (
     StateInvalid,
     StateNotUtf8,
     StateTooLarge,
+    UnsafePath,
 )
 from aether.files import (
     DuplicateKeyError,
@@ -49,7 +52,13 @@ from aether.files import (
 from aether.records import field, record
 from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
-from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, WorkerCounts
+from aether.state.model import (
+    FINISHED_WORKER_STATUSES,
+    ColonyState,
+    Event,
+    Worker,
+    WorkerCounts,
+)
 from aether.timeutil import iso
 from aether.workspace import Workspace
 
@@ -92,9 +101,15 @@ def _backups_hint(ws: Workspace) -> str:
 def read_state_bytes(ws: Workspace) -> bytes:
     path = ws.state_file
     try:
+        if path.is_symlink():
+            # the same refusal as a write (files.atomic_write_bytes): a link could point aether
+            # at any file, and reading it would report that file's contents as the colony's
+            raise UnsafePath(
+                f"{path} is a symbolic link",
+                meaning="aether does not read or write through links; nothing was changed",
+                fix="replace the link with a regular file",
+            )
         if path.is_dir():
-            from aether.errors import UnsafePath
-
             raise UnsafePath(
                 f"{path} is a directory where the state file should be",
                 fix="move the directory away; nothing was changed",
@@ -133,7 +148,13 @@ def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return loads_strict(text)
+        doc = loads_strict(text)
+    except RecursionError:
+        raise StateCorrupt(
+            f"the state file {path} nests arrays or objects deeper than any colony state does",
+            meaning="it is damaged or not a colony state; it was not touched",
+            fix=f"restore it: {_backups_hint(ws)}",
+        ) from None
     except DuplicateKeyError as exc:
         raise StateDuplicateKeys(
             f"the state file {path} has the key {exc.key!r} twice in one object",
@@ -147,6 +168,70 @@ def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
             meaning="it was probably truncated or edited by hand; aether never overwrites it",
             fix=f"restore it: {_backups_hint(ws)}",
         ) from None
+    _refuse_lone_surrogates(text, doc, ws)
+    return doc
+
+
+#: a JSON escape of a UTF-16 surrogate; only a lone one (not half of a pair) is refused
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
+    """A ``\\ud800`` escaped alone in the JSON decodes to a string no UTF-8 writer can encode:
+    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8.
+    The text scan is cheap; the document is walked only when an escape is there at all."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+    where = _lone_surrogate_path(doc, "")
+    if where is not None:
+        raise StateNotUtf8(
+            f"the state file {ws.state_file} holds text that is not valid Unicode (a lone "
+            f"surrogate escape in {where or 'the document'})",
+            meaning="no command could print or save it; the file was not touched",
+            fix=f"fix that value by hand, or restore: {_backups_hint(ws)}",
+        )
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _lone_surrogate_path(value: Any, path: str) -> str | None:
+    """Where in ``value`` a string (or a key) holds a lone surrogate, as ``a.b[3]``; None."""
+    if isinstance(value, str):
+        return path if _has_lone_surrogate(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _has_lone_surrogate(key):
+                return path or "a key"
+            found = _lone_surrogate_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def peek(ws: Workspace) -> dict[str, Any] | None:
+    """The top-level fields of a current-format state file, read without the lock and without
+    building the model (a few ms less than ``Store.load`` for a hook or a refusal that needs
+    only the status); None when the file is anything else — then ``Store.load`` gives the
+    typed error or the upgraded state."""
+    try:
+        data = json.loads(read_state_bytes(ws))
+    except (AetherError, ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and data.get("version") == CURRENT_VERSION:
+        return data
+    return None
 
 
 def read_siblings(data_dir: Path) -> dict[str, Any]:
@@ -263,6 +348,52 @@ class Transaction:
         self.after.append(step)
 
 
+@record
+class PreparedWrite:
+    """A state as a write would store it, and what the write moves out of it."""
+
+    state: ColonyState
+    payload: bytes
+    archived_events: list[Event]
+    moved_workers: list[Worker]
+
+
+def prepare_write(state: ColonyState, ws: Workspace) -> PreparedWrite:
+    """Exactly what ``Store.transaction`` writes for ``state``, without writing anything:
+    re-validated (Pydantic does not validate assignment), compacted, serial bumped, stamped
+    with the write time. ``migrate --dry-run`` shows this, so its preview is the file."""
+    prepared = validate_state(state.model_dump(mode="json"), ws)
+    events, workers = _compact(prepared)
+    prepared.serial += 1
+    prepared.updated_at = iso()
+    payload = state_json(prepared.model_dump(mode="json")).encode("utf-8")
+    return PreparedWrite(prepared, payload, events, workers)
+
+
+def _compact(state: ColonyState) -> tuple[list[Event], list[Worker]]:
+    """Keep the state bounded without discarding anything: the events beyond the cap and the
+    finished workers beyond theirs leave the state (the caller appends them to the archives),
+    counted per caste/model."""
+    overflow: list[Event] = []
+    cap = state.settings.event_cap
+    if len(state.events) > cap:
+        overflow = state.events[: len(state.events) - cap]
+        state.events = state.events[len(overflow) :]
+        state.events_archived += len(overflow)
+    moved: list[Worker] = []
+    finished = [w for w in state.workers if w.status in FINISHED_WORKER_STATUSES]
+    wcap = state.settings.finished_worker_cap
+    if len(finished) > wcap:
+        to_move = {w.id for w in finished[: len(finished) - wcap]}
+        moved = [w for w in state.workers if w.id in to_move]
+        for w in moved:
+            counts = state.worker_counts.setdefault(f"{w.caste}/{w.model}", WorkerCounts())
+            counts.total += 1
+            counts.by_status[w.status] = counts.by_status.get(w.status, 0) + 1
+        state.workers = [w for w in state.workers if w.id not in to_move]
+    return overflow, moved
+
+
 class Store:
     def __init__(self, ws: Workspace, *, lock_timeout: float | None = None, command: str = ""):
         self.ws = ws
@@ -316,45 +447,25 @@ class Store:
         return swept
 
     def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
-        state = validate_state(tx.state.model_dump(mode="json"), self.ws)
         if tx.memory_to_add:
             from aether.memory import merge_items
 
             merge_items(self.ws.memory_dir, tx.memory_to_add)
-        self._compact(state)
-        state.serial += 1
-        state.updated_at = iso()
-        payload = state_json(state.model_dump(mode="json")).encode("utf-8")
-        if previous_serial >= 0:
-            self._rolling_backup(previous_serial)
-        atomic_write_bytes(self.ws.state_file, payload)
-        tx.state = state
-
-    def _compact(self, state: ColonyState) -> None:
-        """Keep the state bounded without discarding anything (issue: bounded state)."""
-        cap = state.settings.event_cap
-        if len(state.events) > cap:
-            overflow = state.events[: len(state.events) - cap]
+        prepared = prepare_write(tx.state, self.ws)
+        if prepared.archived_events:
             append_lines(
                 self.ws.events_archive,
-                (compact_json(e.model_dump(mode="json")) for e in overflow),
+                (compact_json(e.model_dump(mode="json")) for e in prepared.archived_events),
             )
-            state.events = state.events[len(overflow) :]
-            state.events_archived += len(overflow)
-        finished = [w for w in state.workers if w.status in FINISHED_WORKER_STATUSES]
-        wcap = state.settings.finished_worker_cap
-        if len(finished) > wcap:
-            to_move = {w.id for w in finished[: len(finished) - wcap]}
-            moved = [w for w in state.workers if w.id in to_move]
+        if prepared.moved_workers:
             append_lines(
                 self.ws.workers_history,
-                (compact_json(w.model_dump(mode="json")) for w in moved),
+                (compact_json(w.model_dump(mode="json")) for w in prepared.moved_workers),
             )
-            for w in moved:
-                counts = state.worker_counts.setdefault(f"{w.caste}/{w.model}", WorkerCounts())
-                counts.total += 1
-                counts.by_status[w.status] = counts.by_status.get(w.status, 0) + 1
-            state.workers = [w for w in state.workers if w.id not in to_move]
+        if previous_serial >= 0:
+            self._rolling_backup(previous_serial)
+        atomic_write_bytes(self.ws.state_file, prepared.payload)
+        tx.state = prepared.state
 
     def _rolling_backup(self, serial: int) -> None:
         """Hard-link the file about to be replaced into backups/ (free: no bytes copied)."""

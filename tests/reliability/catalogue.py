@@ -400,6 +400,37 @@ ENTRIES: list[BadInput] = [
         symlinked_state,
     ),
     BadInput(
+        "state-symlink-read",
+        "state file",
+        "the state file is a symbolic link to another file (read)",
+        ("status",),
+        26,
+        "symbolic link",
+        symlinked_state,
+    ),
+    BadInput(
+        "state-lone-surrogate",
+        "state file",
+        'a goal holding a lone surrogate escape ("x\\ud800y"): no UTF-8 writer can print it',
+        ("status",),
+        13,
+        "not valid unicode",
+        write_state(
+            b'{"version": "4.0", "colony_id": "colony-1", "serial": 1, '
+            b'"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", '
+            b'"goal": "x\\ud800y", "session": {"id": "s", "started_at": "2026-01-01T00:00:00Z"}}'
+        ),
+    ),
+    BadInput(
+        "state-deep-nesting",
+        "state file",
+        "100,000 nested arrays (deeper than the JSON parser recurses)",
+        ("status",),
+        12,
+        "nests",
+        write_state(b"[" * 100_000),
+    ),
+    BadInput(
         "lock-symlink",
         "state file",
         "the lock sidecar is a symbolic link",
@@ -734,6 +765,24 @@ ENTRIES: list[BadInput] = [
         51,
         "LITELLM_MASTER_KEY",
         env={"LITELLM_MASTER_KEY": ""},
+    ),
+    BadInput(
+        "env-proxy-key-line-break",
+        "environment",
+        "the proxy key ends with a line break (a copy-paste from a file)",
+        ("spawn", "--caste", "builder"),
+        59,
+        "LITELLM_MASTER_KEY ends with a line break",
+        env={"LITELLM_MASTER_KEY": "sk-catalogue-secret-key-81\r\n", "AETHER_DEBUG": "1"},
+    ),
+    BadInput(
+        "env-proxy-key-not-ascii",
+        "environment",
+        "the proxy key holds a character that is not ASCII",
+        ("spawn", "--caste", "builder"),
+        59,
+        "not ascii at position 4",
+        env={"LITELLM_MASTER_KEY": "sk-é-catalogue-secret-key", "AETHER_DEBUG": "1"},
     ),
     BadInput(
         "proxy-unreachable",

@@ -79,3 +79,9 @@ def test_bad_input(entry: BadInput, template_colony: Path, tmp_path: Path) -> No
             after[log] = before[log]
         changed = sorted(k for k in before if before[k] != after.get(k))
         assert not changed, f"{entry.id} changed pre-existing files: {changed}"
+    for name, value in entry.env.items():
+        # a secret never reaches the output (debug output included) or a file
+        secret = value.strip()
+        if "KEY" in name and len(secret) >= 8:
+            assert secret not in output, (entry.id, name)
+            assert not [k for k, v in after.items() if secret.encode() in v], (entry.id, name)

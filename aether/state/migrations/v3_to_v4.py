@@ -90,6 +90,10 @@ def migrate(doc: dict[str, Any], ctx: MigrationContext) -> dict[str, Any]:
             "colony_name",
         )
     }
+    if text["last_updated"] is not None:
+        # updated_at starts as this value, but every write sets it to the write's time: the
+        # original stays here (it was lost before)
+        kept["last_updated"] = text["last_updated"]
     paused = expect(ctx, doc, "paused", (bool,), "true or false")
     status, detail = status_of(text["state"], bool(paused))
     ident = _identity(doc)

@@ -1,0 +1,32 @@
+"""User text made safe to show: control characters rendered visibly, never executed.
+
+A goal, task or note may hold terminal escapes (``\\x1b[31m``), carriage returns, or Unicode
+bidi overrides that reorder what a reader sees. aether stores user text exactly as given and
+renders these characters as escapes wherever it prints or writes Markdown; JSON output already
+escapes the C0 range, and ``json_visible`` escapes the rest (the value decodes unchanged).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 controls except tab and line feed, DEL, C1 controls, bidi embeddings/overrides/isolates
+_SHOWN_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: what ``json.dumps(ensure_ascii=False)`` leaves raw that a terminal or an editor may act on
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape (tabs and newlines kept)."""
+    return _SHOWN_ESCAPED.sub(_escape, text)
+
+
+def json_visible(dumped: str) -> str:
+    """A JSON document (from ``json.dumps(..., ensure_ascii=False)``) with the characters it
+    leaves raw escaped as ``\\uXXXX`` — the same values, nothing a terminal would act on."""
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)

@@ -1,0 +1,77 @@
+"""Terminal escapes and other control characters in user text are stored exactly and shown
+visibly, never sent to a terminal or into HANDOFF.md raw (issue 12, item 6)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+from tests.conftest import AETHER, RunAether, clean_env
+
+GOAL = "ship \x1b[31mred\x1b[0m \u202eevil\u202c and a bell\x07"
+RAW = ("\x1b", "\x07", "\u202e", "\u202c")
+
+
+def _colony(project: Path, run_aether: RunAether) -> None:
+    assert run_aether("init", GOAL).returncode == 0
+    assert (
+        run_aether(
+            "spawn", "--caste", "builder", "--no-proxy", "--task", "fix \x1b[2J it"
+        ).returncode
+        == 0
+    )
+
+
+def test_the_state_keeps_the_text_exactly(project: Path, run_aether: RunAether) -> None:
+    _colony(project, run_aether)
+    state = json.loads((project / ".aether" / "data" / "COLONY_STATE.json").read_text())
+    assert state["goal"] == GOAL
+
+
+def test_status_piped_shows_escapes_not_controls(project: Path, run_aether: RunAether) -> None:
+    _colony(project, run_aether)
+    out = run_aether("status").stdout
+    assert "ship \\x1b[31mred\\x1b[0m \\u202eevil\\u202c and a bell\\x07" in out
+    assert not any(ch in out for ch in RAW)
+
+
+def test_status_on_a_terminal_shows_escapes_not_controls(
+    project: Path, run_aether: RunAether
+) -> None:
+    _colony(project, run_aether)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [AETHER, "status"], cwd=project, env=clean_env(TERM="dumb"), stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(master)
+    out = b"".join(chunks).decode("utf-8", errors="replace")
+    assert "\\x1b[31mred" in out and "\\u202eevil" in out
+    assert "\x07" not in out and "\u202e" not in out
+
+
+def test_handoff_prose_is_escaped_and_its_block_reads_back_exactly(
+    project: Path, run_aether: RunAether
+) -> None:
+    _colony(project, run_aether)
+    assert run_aether("pause", "--note", "stopped at \x1b[1mbold\x1b[0m").returncode == 0
+    handoff = (project / ".aether" / "HANDOFF.md").read_text()
+    assert not any(ch in handoff for ch in RAW)
+    assert "stopped at \\x1b[1mbold\\x1b[0m" in handoff
+    resumed = run_aether("resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["handoff"]["readable"] is True
+    assert json.loads(resumed.stdout)["goal"] == GOAL

@@ -1,0 +1,51 @@
+"""Secrets stay in the environment: redaction in every form a value may be printed in, and no
+more than that (issue 12, items 2 and 11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aether.activity import redact
+from aether.cli.common import debug_traceback
+
+KEY = "sk-proxy-secret-value-7731"
+
+
+def test_a_debug_traceback_never_shows_the_key_in_any_form(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY + "\r\n")
+    monkeypatch.setenv("AETHER_DEBUG", "1")
+    try:
+        # what http.client says about a header value with a line break: the value, repr'd
+        raise ValueError(f"Invalid header value {('Bearer ' + KEY + chr(13) + chr(10))!r}")
+    except ValueError as exc:
+        debug_traceback(exc)
+    printed = capsys.readouterr().err
+    assert "Traceback" in printed and "Invalid header value" in printed
+    assert KEY not in printed and "7731" not in printed
+
+
+def test_a_key_under_any_secret_looking_name_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROXY_AUTH", "plain-looking-credential-42")
+    assert redact("sent plain-looking-credential-42 along") == "sent [redacted] along"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no task-routing keyword matched",
+        "a risk-based plan for the desk-top app",
+        "ask-me-later and disk-usage are ordinary words",
+    ],
+)
+def test_ordinary_words_survive_redaction(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["key sk-abcdef123456 here", "(sk-abcdef123456)", '"sk-abcdef123456"', "sk-abcdef123456"],
+)
+def test_a_token_that_looks_like_a_key_is_scrubbed(text: str) -> None:
+    assert "abcdef123456" not in redact(text)
