@@ -465,7 +465,7 @@ def check_key(key_env: str, key: str) -> None:
             meaning="it cannot be sent as a bearer token (a copy-paste from a file often adds "
             "a line break); nothing was recorded",
             fix=f"set {key_env} again without it, e.g. export {key_env}=\"$(tr -d '\\r\\n' < "
-            "KEYFILE)\"",
+            'KEYFILE)"',
         )
 
 

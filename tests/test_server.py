@@ -335,3 +335,65 @@ def test_sigterm_lets_the_running_command_finish_then_stops(
     assert not list(run_dir.glob("aether-*/*.sock"))
     listed = json.loads(run_aether("workers", "--json", env=env_for(run_dir)).stdout)
     assert worker in {w["id"] for w in listed["workers"]}
+
+
+def test_a_client_that_sends_nothing_delays_other_commands_by_a_second_at_most(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """Issue 12: a client that connected and sent nothing blocked the server forever, and
+    every aether command in the colony behind it."""
+    import socket
+
+    from aether.cli.server import socket_path
+
+    os.environ["TMPDIR"] = str(run_dir)
+    try:
+        path = socket_path(str(colony / ".aether"))
+    finally:
+        del os.environ["TMPDIR"]
+    stuck = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
+    try:
+        for sock in stuck:
+            sock.connect(path)  # and never send a byte
+        started = time.monotonic()
+        code, _, err, answered = served(run_aether, run_dir, "status", "--json")
+        elapsed = time.monotonic() - started
+        assert code == 0 and answered, err
+        # two silent clients ahead of it in the queue: at most a second each, plus the command
+        assert elapsed < 2 * 1.0 + 1.5, elapsed
+    finally:
+        for sock in stuck:
+            sock.close()
+
+
+def test_serve_status_and_stop(
+    server: subprocess.Popen[str], run_aether: RunAether, run_dir: Path
+) -> None:
+    status = run_aether("serve", "--status", "--json", env=env_for(run_dir))
+    assert status.returncode == 0, status.stderr
+    info = json.loads(status.stdout)
+    assert info["pid"] == server.pid and info["running"] is True and info["code_current"] is True
+    stopped = run_aether("serve", "--stop", env=env_for(run_dir))
+    assert stopped.returncode == 0 and "Stopped" in stopped.stdout
+    assert server.wait(timeout=10) == 0
+    none = run_aether("serve", "--status", env=env_for(run_dir))
+    assert none.returncode == 1 and "No aether server" in none.stdout
+
+
+def test_a_server_whose_installed_code_changed_stops_serving_it(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """Issue 12: an upgraded or edited install kept being served by the old process."""
+    import aether.errors
+
+    module = Path(aether.errors.__file__)
+    before = module.stat()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        code, out, err, answered = served(run_aether, run_dir, "status", "--json")
+        assert code == 0 and json.loads(out)["ok"] is True, err
+        assert not answered  # the client ran the new code itself
+        assert server.wait(timeout=10) == 0  # and the stale server stopped
+        assert server.stderr is not None and "changed" in server.stderr.read()
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))

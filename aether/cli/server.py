@@ -42,6 +42,9 @@ LOCAL_HOOKS = frozenset({"session-end"})
 #: how long a served hook's client waits for the answer: under the hook's own timeout in the
 #: settings (pre-agent 600 s, the others 30 s), so Claude Code never kills it first
 HOOK_REPLY_S = {"pre-agent": 590.0, "": 25.0}
+#: how long any other served command's client waits: past the longest a served command can
+#: take (a lock wait of up to an hour, a spawn verifying up to 8 models), never forever
+COMMAND_REPLY_S = 3600.0 + 900.0
 #: arguments that keep a command local (interactive, long-running or help)
 LOCAL_FLAGS = frozenset({"--exec", "--help", "--version", "--force", "--yes"})
 #: memory subcommands that write files named on the command line stay local (relative paths)
@@ -169,11 +172,13 @@ def _exchange(sock: Any, argv: list[str], request: dict[str, Any]) -> int | None
     """Send the request and relay the answer; None when the server refused it unrun."""
     from aether import __version__
 
-    reply_timeout = HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""])
-    if argv[0] in WITH_STDIN:
-        sock.settimeout(reply_timeout)  # a hook never waits past its own budget
+    if argv[0] in WITH_STDIN:  # a hook never waits past its own budget
+        sock.settimeout(HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""]))
+    else:
+        sock.settimeout(COMMAND_REPLY_S)
     try:
-        _send(sock, {**request, "version": __version__, "env": dict(os.environ)})
+        payload = {**request, "version": __version__, "code": code_fingerprint()}
+        _send(sock, {**payload, "env": dict(os.environ)})
         reply = _receive(sock)
     except (OSError, ValueError):
         reply = None  # sent (maybe partly) and no answer: the outcome is unknown
@@ -261,147 +266,46 @@ def _peer_uid(conn: Any) -> int | None:
     return int(struct.unpack("3i", creds)[1])
 
 
-def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> int:
-    """Serve the colony in ``aether_dir`` until ``idle_timeout`` seconds pass without a
-    request (or SIGINT/SIGTERM); returns the process exit code."""
-    import signal
-    import socket
-
-    import typer.main
-
-    from aether.cli.app import app, register
-    from aether.errors import ServerUnavailable
-
-    command = typer.main.get_command(register(app))  # every command, built once
-    _private_socket_dir()
-    path = socket_path(aether_dir)
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-    except OSError:
-        try:
-            os.unlink(path)  # a stale socket of a server that died
-        except FileNotFoundError:
-            pass
-    else:
-        raise ServerUnavailable(
-            f"an aether server already serves {aether_dir}",
-            fix="use it, or stop it first (it exits on SIGTERM or after its idle timeout)",
-        )
-    finally:
-        probe.close()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)
-    try:
-        server.bind(path)
-    finally:
-        os.umask(old_umask)
-    bound = os.stat(path).st_ino
-    server.listen(64)
-    server.settimeout(idle_timeout)
-    # SIGTERM stops the server between commands, never inside one: a command it was handed
-    # runs to its end and its client gets the answer
-    state = {"busy": False, "stop": False}
-
-    def on_term(signum: int, frame: object) -> None:
-        state["stop"] = True
-        if not state["busy"]:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    if ready is not None:
-        ready(path)
-    try:
-        while not state["stop"]:
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                return 0
-            with conn:
-                conn.settimeout(None)
-                state["busy"] = True
-                try:
-                    _handle(conn, aether_dir, command)
-                finally:
-                    state["busy"] = False
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.close()
-        try:
-            if os.stat(path).st_ino == bound:
-                os.unlink(path)
-        except OSError:
-            pass
-
-
-def _handle(conn: Any, aether_dir: str, command: Any) -> None:
-    import contextlib
-    import io
+def code_fingerprint() -> str:
+    """Which aether code is installed: the version and every module's size and modification
+    time. A server compares a client's with the one it started with and refuses (then stops)
+    when they differ, so an upgraded or edited install never runs old code (~1 ms)."""
+    import hashlib
 
     from aether import __version__
-    from aether.cli.main import run
 
-    if _peer_uid(conn) not in (None, os.getuid()):
-        return  # another user: close without reading a byte
-    try:
-        request = _receive(conn)
-    except (OSError, ValueError):
-        return
-    if request is None:
-        return
-    argv = request.get("argv")
-    env = request.get("env")
-    cwd = request.get("cwd")
-    refused = None
-    if request.get("version") != __version__:
-        refused = "version"
-    elif not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-        refused = "request"
-    elif not (isinstance(env, dict) and isinstance(cwd, str)) or not forwardable(argv):
-        refused = "request"
-    elif os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(aether_dir):
-        refused = "colony"
-    if refused is not None:
-        _send(conn, {"refused": refused})
-        return
-    assert isinstance(argv, list) and isinstance(env, dict) and isinstance(cwd, str)
-    saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
-    saved_stdin = sys.stdin
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in env.items()})
-        sys.argv = ["aether", *argv]
-        stdin = request.get("stdin")
-        sys.stdin = io.TextIOWrapper(
-            io.BytesIO(stdin.encode("latin-1") if isinstance(stdin, str) else b""),
-            encoding="utf-8",
-            errors="replace",
-        )
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = run(argv, command=command)
-            except Exception as exc:  # the same last resort as the entry point's
-                from aether.activity import redact
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the aether package
+    digest = hashlib.sha256(__version__.encode())
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(directory, name))
+                rel = os.path.relpath(os.path.join(directory, name), root)
+                digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
 
-                err.write(
-                    f"aether: error: internal error: {type(exc).__name__}: "
-                    f"{redact(str(exc))}. this is a bug in aether.\n"
-                )
-                code = 70
-    except OSError as exc:  # the client's directory is gone
-        err.write(f"aether: error: cannot run in {cwd}: {exc.strerror}\n")
-        code = 20
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.argv = saved_argv
-        sys.stdin = saved_stdin
-        os.chdir(saved_cwd)
+
+def control(aether_dir: str, action: str, timeout: float = 5.0) -> dict[str, Any] | None:
+    """Ask the colony's server for ``status`` or to ``stop``; its answer, or None when no
+    server answers (nothing runs, nothing waits longer than ``timeout``)."""
+    import socket
+
     try:
-        _send(conn, {"exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+        if not _is_private_dir(socket_dir()):
+            return None
+        path = socket_path(aether_dir)
     except OSError:
-        pass  # the client went away; the command's effect stands, as for a killed process
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        if _peer_uid(sock) not in (None, os.getuid()):
+            return None
+        _send(sock, {"control": action, "aether_dir": aether_dir})
+        return _receive(sock)
+    except (OSError, ValueError):
+        return None
+    finally:
+        sock.close()

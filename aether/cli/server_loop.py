@@ -1,0 +1,263 @@
+"""The ``aether serve`` process: accept a connection, run one command, answer (docs/server.md).
+
+The client side and the protocol (length-prefixed JSON over a private Unix socket) are in
+``aether.cli.server``. Every wait here is bounded: a client gets ``REQUEST_READ_S`` to send its
+request and ``REPLY_WRITE_S`` to take its answer, so one stuck client delays the commands
+queued behind it by at most that; the accept loop ends after ``--idle-timeout``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from typing import Any
+
+from aether.cli.server import (
+    _peer_uid,
+    _private_socket_dir,
+    _receive,
+    _send,
+    code_fingerprint,
+    forwardable,
+    socket_path,
+)
+from aether.records import record
+
+#: a client sends its request right after connecting (it reads its stdin first)
+REQUEST_READ_S = 1.0
+#: a client that does not take its answer in this long is dropped (the command's effect stands)
+REPLY_WRITE_S = 5.0
+
+
+@record
+class ServerInfo:
+    aether_dir: str
+    idle_timeout: float
+    code: str
+    started_at: str
+    pid: int
+    served: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "colony": self.aether_dir,
+            "started_at": self.started_at,
+            "served": self.served,
+            "idle_timeout_s": self.idle_timeout,
+            "code": self.code,
+            "code_current": code_fingerprint() == self.code,
+        }
+
+
+def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> int:
+    """Serve the colony in ``aether_dir`` until ``idle_timeout`` seconds pass without a
+    request, a ``stop`` request, a client running other code, or SIGINT/SIGTERM."""
+    import signal
+
+    import typer.main
+
+    from aether.cli.app import app, register
+    from aether.timeutil import iso
+
+    command = typer.main.get_command(register(app))  # every command, built once
+    info = ServerInfo(aether_dir, idle_timeout, code_fingerprint(), iso(), os.getpid())
+    server, path, bound = _listen(aether_dir)
+    server.settimeout(idle_timeout)
+    # SIGTERM stops the server between commands, never inside one: a command it was handed
+    # runs to its end and its client gets the answer
+    state = {"busy": False, "stop": False}
+
+    def on_term(signum: int, frame: object) -> None:
+        state["stop"] = True
+        if not state["busy"]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    if ready is not None:
+        ready(path)
+    try:
+        while not state["stop"]:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                return 0
+            with conn:
+                state["busy"] = True
+                try:
+                    if not _handle(conn, info, command):
+                        state["stop"] = True  # never clears a SIGTERM that came meanwhile
+                finally:
+                    state["busy"] = False
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.close()
+        try:
+            if os.stat(path).st_ino == bound:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _listen(aether_dir: str) -> tuple[Any, str, int]:
+    """The bound, listening socket (a stale one replaced; a live server refused)."""
+    import socket
+
+    from aether.errors import ServerUnavailable
+
+    _private_socket_dir()
+    path = socket_path(aether_dir)
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(REQUEST_READ_S)
+    try:
+        probe.connect(path)
+    except OSError:
+        try:
+            os.unlink(path)  # a stale socket of a server that died
+        except FileNotFoundError:
+            pass
+    else:
+        raise ServerUnavailable(
+            f"an aether server already serves {aether_dir}",
+            fix="use it, or stop it first (`aether serve --stop`)",
+        )
+    finally:
+        probe.close()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        server.bind(path)
+    finally:
+        os.umask(old_umask)
+    server.listen(64)
+    return server, path, os.stat(path).st_ino
+
+
+def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
+    """Serve one connection; False when the server should stop."""
+    if _peer_uid(conn) not in (None, os.getuid()):
+        return True  # another user: close without reading a byte
+    conn.settimeout(REQUEST_READ_S)
+    try:
+        request = _receive(conn)
+    except (OSError, ValueError):
+        return True  # silent or garbled for a second: dropped, the queue moves on
+    if request is None:
+        return True
+    conn.settimeout(REPLY_WRITE_S)
+    if "control" in request:
+        return _control(conn, request, info)
+    refused = _refusal(request, info)
+    if refused is not None:
+        _answer(conn, {"refused": refused})
+        if refused == "code" and code_fingerprint() != info.code:
+            # not only another install: this server's own code changed on disk since it
+            # started, so everything it would serve from now on is old code
+            sys.stderr.write(
+                "aether: the installed aether changed since this server started; stopping "
+                "(start `aether serve` again to serve the new code)\n"
+            )
+            return False
+        return True
+    reply = _run_command(request, command)
+    info.served += 1
+    _answer(conn, reply)
+    return True
+
+
+def _refusal(request: dict[str, Any], info: ServerInfo) -> str | None:
+    from aether import __version__
+
+    argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
+    if request.get("version") != __version__:
+        return "version"
+    if request.get("code") != info.code:
+        return "code"
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        return "request"
+    if not (isinstance(env, dict) and isinstance(cwd, str)) or not forwardable(argv):
+        return "request"
+    if os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(info.aether_dir):
+        return "colony"
+    return None
+
+
+def _control(conn: Any, request: dict[str, Any], info: ServerInfo) -> bool:
+    action = request.get("control")
+    if os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(info.aether_dir):
+        _answer(conn, {"refused": "colony"})
+        return True
+    if action == "status":
+        _answer(conn, {"ok": True, **info.to_json()})
+        return True
+    if action == "stop":
+        _answer(conn, {"ok": True, "stopping": True, **info.to_json()})
+        return False
+    _answer(conn, {"refused": "request"})
+    return True
+
+
+def _answer(conn: Any, reply: dict[str, Any]) -> None:
+    try:
+        _send(conn, reply)
+    except OSError:
+        pass  # the client went away or stopped reading; the command's effect stands
+
+
+def _run_command(request: dict[str, Any], command: Any) -> dict[str, Any]:
+    """Run the request's command line in this process, with the client's environment, working
+    directory, argv and stdin; everything of the server's own is restored afterwards."""
+    from aether.cli.main import run
+    from aether.errors import AetherError, BadWorkspace
+
+    argv, env, cwd = request["argv"], request["env"], request["cwd"]
+    saved_env, saved_argv, saved_stdin = dict(os.environ), sys.argv, sys.stdin
+    saved_cwd = os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in env.items()})
+        sys.argv = ["aether", *argv]
+        stdin = request.get("stdin")
+        sys.stdin = io.TextIOWrapper(
+            io.BytesIO(stdin.encode("latin-1") if isinstance(stdin, str) else b""),
+            encoding="utf-8",
+            errors="replace",
+        )
+        try:
+            os.chdir(cwd)
+        except OSError as exc:  # the client's directory is gone
+            raise BadWorkspace(f"cannot run in {cwd}: {exc.strerror}") from None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = _run_guarded(run, argv, command, err)
+    except AetherError as exc:  # the same boundary as the CLI's: one line, its exit code
+        err.write(f"aether: error: {exc.one_line()}\n")
+        code = exc.exit_code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+    return {"exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def _run_guarded(run: Any, argv: list[str], command: Any, err: io.StringIO) -> int:
+    """``run`` with the entry point's last resort (aether.cli.main.main): a bug is one
+    redacted line and exit 70, never a dead server."""
+    try:
+        code: int = run(argv, command=command)
+        return code
+    except Exception as exc:
+        from aether.activity import redact
+        from aether.cli.common import debug_traceback
+        from aether.errors import AetherError
+
+        debug_traceback(exc)
+        internal = AetherError(f"internal error: {type(exc).__name__}: {exc}")
+        err.write(f"aether: error: {redact(internal.one_line())} this is a bug in aether.\n")
+        return internal.exit_code
