@@ -95,3 +95,25 @@ def assert_clean_error(result: subprocess.CompletedProcess[str], exit_code: int)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("aether: error: "), lines[0]
+
+
+def run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """The installed aether with a pseudo-terminal as stdout and stderr (Rich draws then);
+    everything it wrote, decoded."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([AETHER, *args], cwd=cwd, env=env, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", errors="replace")

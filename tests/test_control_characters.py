@@ -4,12 +4,9 @@ visibly, never sent to a terminal or into HANDOFF.md raw (issue 12, item 6)."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
 from pathlib import Path
 
-from tests.conftest import AETHER, RunAether, clean_env
+from tests.conftest import RunAether, clean_env, run_on_terminal
 
 GOAL = "ship \x1b[31mred\x1b[0m \u202eevil\u202c and a bell\x07"
 RAW = ("\x1b", "\x07", "\u202e", "\u202c")
@@ -42,23 +39,7 @@ def test_status_on_a_terminal_shows_escapes_not_controls(
     project: Path, run_aether: RunAether
 ) -> None:
     _colony(project, run_aether)
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [AETHER, "status"], cwd=project, env=clean_env(TERM="dumb"), stdout=slave, stderr=slave
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(master)
-    out = b"".join(chunks).decode("utf-8", errors="replace")
+    out = run_on_terminal(["status"], project, clean_env(TERM="dumb"))
     assert "\\x1b[31mred" in out and "\\u202eevil" in out
     assert "\x07" not in out and "\u202e" not in out
 

@@ -38,13 +38,40 @@ def test_doctor_reports_problems(run_aether: RunAether, colony: Path) -> None:
     assert checks["proxy"]["level"] == "skipped"
 
 
-def test_doctor_unreachable_proxy_is_a_warning(run_aether: RunAether, colony: Path) -> None:
+def test_doctor_unreachable_proxy_is_a_problem_when_the_profile_routes_through_it(
+    run_aether: RunAether, colony: Path
+) -> None:
+    """Issue 12: doctor said healthy with the proxy down while routing was on."""
     path = colony / ".aether/model-profiles.yaml"
     path.write_text(path.read_text().replace("http://127.0.0.1:4000", "http://127.0.0.1:9"))
     result = run_aether("doctor", "--json")
     checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
-    assert checks["proxy"]["level"] == "warning" and checks["proxy"]["reachable"] is False
-    assert result.returncode == 0
+    assert checks["proxy"]["level"] == "fail" and checks["proxy"]["reachable"] is False
+    assert result.returncode == 1
+    path.write_text(path.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    standalone = run_aether("doctor", "--json")
+    assert standalone.returncode == 0, standalone.stdout  # no proxy in use: nothing to reach
+
+
+def test_doctor_checks_memory(run_aether: RunAether, colony: Path) -> None:
+    """Issue 12: doctor said healthy with .aether/memory/ deleted or a memory file corrupt."""
+    assert run_aether("memory", "add", "learning", "keep it").returncode == 0
+    healthy = json.loads(run_aether("doctor", "--no-proxy", "--json").stdout)
+    memory = {c["check"]: c for c in healthy["checks"]}["memory"]
+    assert memory["level"] == "ok" and memory["items"]["learning"] == 1
+    (colony / ".aether/memory/learnings.json").write_text("{ not json")
+    corrupt = run_aether("doctor", "--no-proxy", "--json")
+    assert corrupt.returncode == 1
+    assert {c["check"]: c for c in json.loads(corrupt.stdout)["checks"]}["memory"][
+        "level"
+    ] == "fail"
+    import shutil
+
+    shutil.rmtree(colony / ".aether/memory")
+    gone = run_aether("doctor", "--no-proxy", "--json")
+    assert gone.returncode == 1
+    message = {c["check"]: c for c in json.loads(gone.stdout)["checks"]}["memory"]["message"]
+    assert "missing" in message
 
 
 def test_doctor_corrupt_state(run_aether: RunAether, colony: Path) -> None:

@@ -3,10 +3,13 @@ more than that (issue 12, items 2 and 11)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aether.activity import redact
 from aether.cli.common import debug_traceback
+from tests.conftest import RunAether
 
 KEY = "sk-proxy-secret-value-7731"
 
@@ -49,3 +52,15 @@ def test_ordinary_words_survive_redaction(text: str) -> None:
 )
 def test_a_token_that_looks_like_a_key_is_scrubbed(text: str) -> None:
     assert "abcdef123456" not in redact(text)
+
+
+def test_route_reasons_in_the_activity_log_read_as_written(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """Issue 12: every route reason read "no task-[redacted] keyword" in activity.log."""
+    assert (
+        run_aether("spawn", "--caste", "builder", "--task", "write it", "--no-proxy").returncode
+        == 0
+    )
+    log = (colony / ".aether" / "activity.log").read_text()
+    assert "no task-routing keyword matched" in log and "[redacted]" not in log

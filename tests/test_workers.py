@@ -244,3 +244,36 @@ def test_interrupting_exec_stops_the_worker_and_records_it(colony: Path, tmp_pat
     w = state["workers"][-1]
     assert w["status"] == "failed" and "interrupted (SIGINT)" in w["fail_reason"]
     assert "claude-haiku-4-5" not in state["latency_history"]  # says nothing about the model
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_worker_ids_are_never_cut_on_a_narrow_terminal(
+    colony: Path, run_aether: RunAether, columns: int
+) -> None:
+    """Issue 12: `aether workers` showed `w-archi…` at 80 and 120 columns, an id nobody can
+    copy into `worker report` or `respawn`."""
+    from tests.conftest import run_on_terminal
+
+    ids = [spawn(run_aether, "archaeologist") for _ in range(2)]
+    out = run_on_terminal(["workers"], colony, clean_env(COLUMNS=str(columns), TERM="dumb"))
+    for wid in ids:
+        assert wid in out, out
+
+
+def test_costs_add_up_one_model_whatever_name_it_was_reported_under(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """Issue 12: `opus`, `OPUS` and `claude-opus-4-5` were three rows of `aether costs`."""
+    for reported in ("opus", "OPUS", "claude-opus-4-5", "anthropic/claude-opus-4-5-20251101"):
+        r = run_aether(
+            "spawn", "--caste", "builder", "--model", "claude-opus-4-5", "--no-proxy", "--json"
+        )
+        wid = json.loads(r.stdout)["id"]
+        reported_ok = run_aether(
+            "worker", "report", wid, "--model-used", reported, "--tokens-in", "10", "--json"
+        )
+        assert json.loads(reported_ok.stdout)["model_mismatch"] is False, reported
+    costs = json.loads(run_aether("costs", "--json").stdout)["by_model"]
+    assert list(costs) == ["claude-opus-4-5"]
+    assert costs["claude-opus-4-5"]["workers"] == 4
+    assert costs["claude-opus-4-5"]["tokens_in"] == 40

@@ -313,7 +313,9 @@ def _render_workers(result: WorkersResult, console: Console) -> None:
     if not result.workers:
         console.print("no workers")
         return
-    table = TextTable("id", "caste", "model", "verified", "status", "model used", "spawned")
+    table = TextTable(
+        "id", "caste", "model", "verified", "status", "model used", "spawned", whole=("id",)
+    )
     for w in result.workers:
         used = (w.model_used or "") + (" MISMATCH" if w.model_mismatch else "")
         table.add_row(

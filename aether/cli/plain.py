@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from aether.text import visible
 
@@ -104,10 +104,18 @@ class TextTable:
     markup: a memory item reading ``use [bold] sparingly`` is shown as written.
     """
 
-    def __init__(self, *columns: str, title: str | None = None, right: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        *columns: str,
+        title: str | None = None,
+        right: tuple[str, ...] = (),
+        whole: tuple[str, ...] = (),
+    ):
         self.columns = columns
         self.title = title
         self.right = frozenset(right)
+        #: columns never cut or wrapped on a narrow terminal (ids to copy); the others give way
+        self.whole = frozenset(whole)
         self.rows: list[tuple[str, ...]] = []
 
     def add_row(self, *cells: str) -> None:
@@ -132,8 +140,14 @@ class TextTable:
         from rich.text import Text
 
         table = Table(title=self.title)
-        for column in self.columns:
-            table.add_column(column, justify="right" if column in self.right else "left")
+        for i, column in enumerate(self.columns):
+            justify: Literal["right", "left"] = "right" if column in self.right else "left"
+            if column in self.whole:
+                widest = max((len(visible(r[i])) for r in self.rows), default=0)
+                width = max(widest, len(column))
+                table.add_column(column, justify=justify, no_wrap=True, min_width=width)
+            else:
+                table.add_column(column, justify=justify, overflow="fold")
         for row in self.rows:
             table.add_row(*(Text(visible(cell)) for cell in row))
         return table

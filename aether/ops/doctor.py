@@ -111,7 +111,8 @@ def _proxy_check(endpoint: str) -> Check:
         conn.request("GET", path)
         status = conn.getresponse().status
     except OSError as exc:
-        return Check("proxy", "warning", f"{endpoint} unreachable ({exc})", {"reachable": False})
+        # the profile routes through it: every verified spawn would fail
+        return Check("proxy", "fail", f"{endpoint} unreachable ({exc})", {"reachable": False})
     finally:
         conn.close()
     if status == 200:
@@ -123,10 +124,31 @@ def _proxy_check(endpoint: str) -> Check:
         )
     return Check(
         "proxy",
-        "warning",
-        f"{endpoint} answered {status} to readiness",
+        "fail",
+        f"{endpoint} answered {status} to readiness: not ready to serve spawns",
         {"reachable": True, "status": status},
     )
+
+
+def _memory_check(ws: Workspace) -> Check:
+    """What the user taught the colony must be readable: `memory list`, pause and the
+    briefing read it."""
+    from aether.memory import load_all
+
+    if not ws.memory_dir.is_dir():
+        return Check(
+            "memory",
+            "fail",
+            f"{ws.memory_dir} is missing: learnings, decisions and instincts are gone from "
+            "the colony (the chambers in .aether/chambers/ hold copies; `aether archive "
+            "restore` brings one back)",
+        )
+    try:
+        items = load_all(ws.memory_dir)
+    except AetherError as exc:
+        return Check("memory", "fail", exc.one_line())
+    counts = {kind: len(found) for kind, found in items.items()}
+    return Check("memory", "ok", f"{sum(counts.values())} items readable", {"items": counts})
 
 
 def _profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
@@ -254,6 +276,7 @@ def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
                     else f"belongs to colony {doc.colony_id}",
                 )
             )
+    add(_memory_check(ws))
     result.checks.extend(_profile_checks(ws, check_proxy))
     from aether.ops.doctor_claude import claude_checks
 
