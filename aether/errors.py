@@ -17,6 +17,13 @@ Exit code ranges (each class has its own code; a test enforces uniqueness):
 * 60-69   session boundaries: handoff, resume, archive, reset, memory
 * 70      an internal bug (never expected; reported with a hint to file an issue)
 * 80-89   agent runtimes (Claude Code): their settings and definition files
+
+Each range has a middle class (``StateProblem``, ``WorkspaceProblem``, ``MigrationProblem``,
+``ProfileProblem``, ``ProxyProblem`` (50-55, 59), ``WorkerProblem`` (56-58), ``SessionProblem``,
+``RuntimeProblem``): code that means "the profile could not be read" catches
+``ProfileProblem``, never ``AetherError``, so a lock timeout or a full disk is never reported as
+something it is not. Middle classes are caught, never raised; they have no exit code of their
+own (``is_family``).
 """
 
 from __future__ import annotations
@@ -67,129 +74,142 @@ class CheckFailed(AetherError):
 # --- 10-19: colony state -------------------------------------------------------
 
 
-class NoColony(AetherError):
+class StateProblem(AetherError):
+    """The colony state file: missing, unreadable, malformed, too new (exit codes 10-19)."""
+
+    family = range(10, 20)
+
+
+class NoColony(StateProblem):
     """No colony where the command looked (cwd and parents, --dir, AETHER_ROOT)."""
 
     exit_code = 10
     kind = "no_colony"
 
 
-class ColonyExists(AetherError):
+class ColonyExists(StateProblem):
     """`init` found a colony already; `--force` backs it up and replaces it."""
 
     exit_code = 11
     kind = "colony_exists"
 
 
-class StateCorrupt(AetherError):
+class StateCorrupt(StateProblem):
     """The state file cannot be parsed (truncated, garbage, not UTF-8, duplicate keys)."""
 
     exit_code = 12
     kind = "state_corrupt"
 
 
-class StateTooNew(AetherError):
+class StateTooNew(StateProblem):
     """The state was written by a newer format than this aether understands."""
 
     exit_code = 17
     kind = "state_too_new"
 
 
-class NotColonyState(AetherError):
+class NotColonyState(StateProblem):
     """Valid JSON, but not an aether colony state (foreign file, array, string, ...)."""
 
     exit_code = 16
     kind = "not_colony_state"
 
 
-class StateInvalid(AetherError):
+class StateInvalid(StateProblem):
     """The state parses but does not validate against the current schema."""
 
     exit_code = 19
     kind = "state_invalid"
 
 
-class UnknownStateVersion(AetherError):
+class UnknownStateVersion(StateProblem):
     """A ``version`` that is neither known nor newer (``"2.5"``, ``7``, ``null``)."""
 
     exit_code = 18
     kind = "unknown_state_version"
 
 
-class StateNotUtf8(AetherError):
+class StateNotUtf8(StateProblem):
     """The state file is not UTF-8 text."""
 
     exit_code = 13
     kind = "state_not_utf8"
 
 
-class StateDuplicateKeys(AetherError):
+class StateDuplicateKeys(StateProblem):
     """The same key twice in one JSON object: which value is meant cannot be known."""
 
     exit_code = 14
     kind = "state_duplicate_keys"
 
 
-class StateTooLarge(AetherError):
+class StateTooLarge(StateProblem):
     """The state file is over the size limit (AETHER_MAX_STATE_BYTES; default 16 MiB)."""
 
     exit_code = 15
     kind = "state_too_large"
 
 
-class BadWorkspace(AetherError):
+# --- 20-29: workspace, option values, locking and the file system ------------------------
+
+
+class WorkspaceProblem(AetherError):
+    """Where aether works: the workspace, option values, the lock, the file system and the
+    server (20-29)."""
+
+    family = range(20, 30)
+
+
+class BadWorkspace(WorkspaceProblem):
     """``--dir``/``AETHER_ROOT`` points at something unusable, or a path has the wrong type."""
 
     exit_code = 20
     kind = "bad_workspace"
 
 
-class InvalidInput(AetherError):
+class InvalidInput(WorkspaceProblem):
     """An option value that parses but makes no sense (negative counts, absurd sizes)."""
 
     exit_code = 21
     kind = "invalid_input"
 
 
-# --- 20-29: workspace, option values, locking and the file system ------------------------
-
-
-class LockTimeout(AetherError):
+class LockTimeout(WorkspaceProblem):
     """Another live command held the colony lock past the lock timeout (the message names it)."""
 
     exit_code = 22
     kind = "lock_timeout"
 
 
-class FilesystemError(AetherError):
+class FilesystemError(WorkspaceProblem):
     """An OS-level failure while reading or writing (permissions, I/O)."""
 
     exit_code = 23
     kind = "filesystem"
 
 
-class DiskFull(AetherError):
+class DiskFull(WorkspaceProblem):
     """No space left on the device while writing; the previous file is intact."""
 
     exit_code = 24
     kind = "disk_full"
 
 
-class ReadOnly(AetherError):
+class ReadOnly(WorkspaceProblem):
     """A file or directory aether must write is read-only or not permitted."""
 
     exit_code = 25
     kind = "read_only"
 
 
-class UnsafePath(AetherError):
+class UnsafePath(WorkspaceProblem):
     """A symlink or special file where aether expects a regular file or directory."""
 
     exit_code = 26
     kind = "unsafe_path"
 
 
-class ServerLost(AetherError):
+class ServerLost(WorkspaceProblem):
     """The ``aether serve`` process a command was handed to stopped before answering; whether
     the command took effect is unknown (the client never runs it a second time)."""
 
@@ -197,7 +217,7 @@ class ServerLost(AetherError):
     kind = "server_lost"
 
 
-class ServerUnavailable(AetherError):
+class ServerUnavailable(WorkspaceProblem):
     """``aether serve`` cannot serve this colony: another server already does, or its socket
     directory is not private to this user."""
 
@@ -208,14 +228,20 @@ class ServerUnavailable(AetherError):
 # --- 30-39: migration --------------------------------------------------------------------------
 
 
-class MigrationError(AetherError):
+class MigrationProblem(AetherError):
+    """Upgrading an old state format (30-39)."""
+
+    family = range(30, 40)
+
+
+class MigrationError(MigrationProblem):
     """A migration step could not convert the document."""
 
     exit_code = 30
     kind = "migration_failed"
 
 
-class SiblingFileError(AetherError):
+class SiblingFileError(MigrationProblem):
     """A legacy sibling file (PROJECT_PLAN.json, memory.json, ...) is unreadable."""
 
     exit_code = 31
@@ -225,70 +251,76 @@ class SiblingFileError(AetherError):
 # --- 40-49: model profile and routing ----------------------------------------------------------
 
 
-class ProfileMissing(AetherError):
+class ProfileProblem(AetherError):
+    """The model profile and routing by it (40-49)."""
+
+    family = range(40, 50)
+
+
+class ProfileMissing(ProfileProblem):
     """The model profile `.aether/model-profiles.yaml` does not exist."""
 
     exit_code = 40
     kind = "profile_missing"
 
 
-class ProfileSyntax(AetherError):
+class ProfileSyntax(ProfileProblem):
     """YAML syntax error, duplicate key, not UTF-8 (too large/alias bomb/non-mapping: 47-49)."""
 
     exit_code = 41
     kind = "profile_syntax"
 
 
-class ProfileInvalid(AetherError):
+class ProfileInvalid(ProfileProblem):
     """The profile parses but fails validation (types, unknown models, chains, ...)."""
 
     exit_code = 42
     kind = "profile_invalid"
 
 
-class UnknownModel(AetherError):
+class UnknownModel(ProfileProblem):
     """A model name (--model, profile or environment) that the profile does not declare."""
 
     exit_code = 43
     kind = "unknown_model"
 
 
-class UnknownCaste(AetherError):
+class UnknownCaste(ProfileProblem):
     """A caste the profile does not know (strict mode)."""
 
     exit_code = 44
     kind = "unknown_caste"
 
 
-class ContextTooLarge(AetherError):
+class ContextTooLarge(ProfileProblem):
     """No model in the chain has a context window large enough."""
 
     exit_code = 45
     kind = "context_too_large"
 
 
-class BadModelOverride(AetherError):
+class BadModelOverride(ProfileProblem):
     """A malformed ``AETHER_MODEL_n`` environment variable."""
 
     exit_code = 46
     kind = "bad_model_override"
 
 
-class ProfileTooLarge(AetherError):
+class ProfileTooLarge(ProfileProblem):
     """The profile file is over the size limit (1 MiB)."""
 
     exit_code = 47
     kind = "profile_too_large"
 
 
-class ProfileAliasBomb(AetherError):
+class ProfileAliasBomb(ProfileProblem):
     """YAML anchors/aliases that expand past the budget, or refer to themselves."""
 
     exit_code = 48
     kind = "profile_alias_bomb"
 
 
-class ProfileNotMapping(AetherError):
+class ProfileNotMapping(ProfileProblem):
     """The YAML parses, but its top level is not a mapping (a list, a string, empty)."""
 
     exit_code = 49
@@ -298,42 +330,55 @@ class ProfileNotMapping(AetherError):
 # --- 50-59: proxy and spawn --------------------------------------------------------------------
 
 
-class ProxyUnreachable(AetherError):
+class ProxyProblem(AetherError):
+    """Proving a spawn through the proxy: unreachable, key, auth, models (50-55, 59)."""
+
+    family = (*range(50, 56), 59)
+
+
+class WorkerProblem(AetherError):
+    """A worker's record or its command: not found, a transition that makes no sense, a
+    command that cannot start (56-58)."""
+
+    family = range(56, 59)
+
+
+class ProxyUnreachable(ProxyProblem):
     """Connection refused, timeout, or the proxy is not ready."""
 
     exit_code = 50
     kind = "proxy_unreachable"
 
 
-class ProxyKeyMissing(AetherError):
+class ProxyKeyMissing(ProxyProblem):
     """The environment variable the profile names for the proxy key is not set."""
 
     exit_code = 51
     kind = "proxy_key_missing"
 
 
-class ProxyAuthFailed(AetherError):
+class ProxyAuthFailed(ProxyProblem):
     """The proxy rejected the key (401, 400 no_db_connection) or forbade access (403)."""
 
     exit_code = 52
     kind = "proxy_auth_failed"
 
 
-class ModelNotServed(AetherError):
+class ModelNotServed(ProxyProblem):
     """The proxy does not list the chosen model (or its alias)."""
 
     exit_code = 53
     kind = "model_not_served"
 
 
-class ProxyError(AetherError):
+class ProxyError(ProxyProblem):
     """The proxy answered with a 5xx or something unexpected."""
 
     exit_code = 54
     kind = "proxy_error"
 
 
-class AllModelsFailed(AetherError):
+class AllModelsFailed(ProxyProblem):
     """Every model in the fallback chain failed; ``attempts`` lists each one."""
 
     exit_code = 55
@@ -358,21 +403,21 @@ class AllModelsFailed(AetherError):
         return payload
 
 
-class WorkerNotFound(AetherError):
+class WorkerNotFound(WorkerProblem):
     """No worker with that id in the colony."""
 
     exit_code = 56
     kind = "worker_not_found"
 
 
-class WorkerStateConflict(AetherError):
+class WorkerStateConflict(WorkerProblem):
     """A worker transition that makes no sense (reporting on a finished worker, ...)."""
 
     exit_code = 57
     kind = "worker_state_conflict"
 
 
-class ProxyKeyMalformed(AetherError):
+class ProxyKeyMalformed(ProxyProblem):
     """The proxy key variable holds something no HTTP header can carry (a line break, a space
     at either end, a character that is not printable ASCII): usually a copy-paste."""
 
@@ -380,7 +425,7 @@ class ProxyKeyMalformed(AetherError):
     kind = "proxy_key_malformed"
 
 
-class ExecFailed(AetherError):
+class ExecFailed(WorkerProblem):
     """``spawn --exec`` could not start the worker command."""
 
     exit_code = 58
@@ -390,56 +435,62 @@ class ExecFailed(AetherError):
 # --- 60-69: session boundaries -----------------------------------------------------------------
 
 
-class HandoffError(AetherError):
+class SessionProblem(AetherError):
+    """Session boundaries: handoff, resume, archive, reset, memory (60-69)."""
+
+    family = range(60, 70)
+
+
+class HandoffError(SessionProblem):
     """HANDOFF.md is unreadable or belongs to another colony."""
 
     exit_code = 60
     kind = "handoff"
 
 
-class ColonyStateConflict(AetherError):
+class ColonyStateConflict(SessionProblem):
     """The command does not fit the colony's lifecycle status (resume when not paused, ...)."""
 
     exit_code = 61
     kind = "lifecycle_conflict"
 
 
-class ArchiveNotFound(AetherError):
+class ArchiveNotFound(SessionProblem):
     """No chamber with that name under `.aether/chambers/`."""
 
     exit_code = 62
     kind = "archive_not_found"
 
 
-class ArchiveCorrupt(AetherError):
+class ArchiveCorrupt(SessionProblem):
     """A chamber whose files do not match its manifest."""
 
     exit_code = 63
     kind = "archive_corrupt"
 
 
-class BadArchiveName(AetherError):
+class BadArchiveName(SessionProblem):
     """An archive name with a path separator, `..`, or an absolute path."""
 
     exit_code = 64
     kind = "bad_archive_name"
 
 
-class ConfirmationRequired(AetherError):
+class ConfirmationRequired(SessionProblem):
     """A destructive command needs ``--yes`` (or a terminal to ask on)."""
 
     exit_code = 65
     kind = "confirmation_required"
 
 
-class MemoryFileError(AetherError):
+class MemoryFileError(SessionProblem):
     """A memory file or an import/export file is unreadable or malformed."""
 
     exit_code = 66
     kind = "memory_file"
 
 
-class Aborted(AetherError):
+class Aborted(SessionProblem):
     """The user answered no."""
 
     exit_code = 67
@@ -449,7 +500,13 @@ class Aborted(AetherError):
 # --- 80-89: agent runtimes ----------------------------------------------------------------------
 
 
-class RuntimeSettingsInvalid(AetherError):
+class RuntimeProblem(AetherError):
+    """An agent runtime's files and settings (80-89)."""
+
+    family = range(80, 90)
+
+
+class RuntimeSettingsInvalid(RuntimeProblem):
     """A runtime's settings file (``.claude/settings.json``) is not valid JSON of the shape the
     runtime documents; aether refuses to merge into it and leaves it untouched."""
 
@@ -457,15 +514,23 @@ class RuntimeSettingsInvalid(AetherError):
     kind = "runtime_settings_invalid"
 
 
-class RuntimeNotInstalled(AetherError):
+class RuntimeNotInstalled(RuntimeProblem):
     """The runtime integration is not installed in this project (``aether claude install``)."""
 
     exit_code = 81
     kind = "runtime_not_installed"
 
 
-def all_error_classes() -> list[type[AetherError]]:
-    """Every concrete error class, in exit-code order (used by the docs generator and tests)."""
+def is_family(cls: type[AetherError]) -> bool:
+    """A middle class of the tree: what a caller catches, never what is raised."""
+    return "family" in cls.__dict__
+
+
+def error_families() -> list[type[AetherError]]:
+    return [c for c in _subclasses() if is_family(c)]
+
+
+def _subclasses() -> list[type[AetherError]]:
     seen: list[type[AetherError]] = []
     stack: list[type[AetherError]] = [AetherError]
     while stack:
@@ -473,4 +538,9 @@ def all_error_classes() -> list[type[AetherError]]:
         if cls not in seen:
             seen.append(cls)
             stack.extend(cls.__subclasses__())
-    return sorted(seen, key=lambda c: c.exit_code)
+    return seen
+
+
+def all_error_classes() -> list[type[AetherError]]:
+    """Every concrete error class, in exit-code order (used by the docs generator and tests)."""
+    return sorted((c for c in _subclasses() if not is_family(c)), key=lambda c: c.exit_code)

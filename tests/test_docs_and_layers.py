@@ -31,6 +31,22 @@ def test_every_error_has_a_unique_exit_code_and_a_doc() -> None:
     assert 2 not in codes, "2 is Typer's usage error"
 
 
+def test_every_error_belongs_to_the_family_of_its_exit_code_range() -> None:
+    """Callers catch a family (``ProfileProblem``), never the base: each concrete error is in
+    exactly the family whose codes hold its exit code (issue 12: a lock timeout reported as
+    "profile unreadable")."""
+    from aether.errors import CheckFailed, error_families
+
+    families = error_families()
+    assert len(families) >= 8
+    for cls in all_error_classes():
+        if cls in (AetherError, CheckFailed):
+            continue
+        mine = [f for f in families if issubclass(cls, f)]
+        assert len(mine) == 1, (cls.__name__, mine)
+        assert cls.exit_code in mine[0].__dict__["family"], (cls.__name__, mine[0].__name__)
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()

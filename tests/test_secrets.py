@@ -64,3 +64,27 @@ def test_route_reasons_in_the_activity_log_read_as_written(
     )
     log = (colony / ".aether" / "activity.log").read_text()
     assert "no task-routing keyword matched" in log and "[redacted]" not in log
+
+
+def test_a_lock_timeout_is_never_reported_as_an_unreadable_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 12, item 8: ops caught AetherError around the profile read and relabelled
+    whatever came, so a lock timeout or a full disk read as "profile not recorded"."""
+    import aether.routing.loader
+    from aether.errors import LockTimeout, ProfileInvalid
+    from aether.ops.session import profile_snapshot
+    from aether.workspace import Workspace
+
+    def timeout(*_: object) -> None:
+        raise LockTimeout("the colony is locked by pid 1")
+
+    monkeypatch.setattr(aether.routing.loader, "load_profile_file", timeout)
+    with pytest.raises(LockTimeout):
+        profile_snapshot(Workspace(tmp_path))
+
+    def invalid(*_: object) -> None:
+        raise ProfileInvalid("castes.builder: unknown model")
+
+    monkeypatch.setattr(aether.routing.loader, "load_profile_file", invalid)
+    assert profile_snapshot(Workspace(tmp_path)).error is not None  # a profile problem: data

@@ -126,7 +126,10 @@ def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     archived = json.loads(
         (project / ".aether/chambers" / chamber / "data/COLONY_STATE.json").read_text()
     )
-    ok(run_aether("reset", "--yes", "--json"))
+    # the respawned worker may still be running: reset refuses (issue 12) unless told
+    refused = run_aether("reset", "--yes", "--json")
+    assert refused.returncode == 61 and new["id"] in refused.stderr
+    ok(run_aether("reset", "--yes", "--force", "--json"))
     assert state_of(project)["workers"] == []
     items = ok(run_aether("memory", "list", "--json"))["items"]
     assert {(i["kind"], i["text"]) for i in items} == knowledge

@@ -110,6 +110,14 @@ def state_format_md() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _shell_value(value: str) -> str:
+    """A value as a shell would take it: ``$'…'`` with escapes when it holds a control
+    character (a key with a line break must not break the Markdown table)."""
+    if value.isprintable():
+        return value
+    return "$'" + value.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
+
+
 def robustness_md() -> str:
     from tests.reliability.catalogue import ENTRIES
 
@@ -128,7 +136,7 @@ def robustness_md() -> str:
     areas: dict[str, list[str]] = {}
     for e in ENTRIES:
         shown = " ".join(a if len(a) <= 40 else a[:20] + "…" for a in e.args)
-        env = " ".join(f"{k}={v}" for k, v in e.env.items())
+        env = " ".join(f"{k}={_shell_value(v)}" for k, v in e.env.items())
         command = f"`{env + ' ' if env else ''}aether {shown}`"
         outcome = "error" if e.is_error else "warning, continues"
         areas.setdefault(e.area, []).append(

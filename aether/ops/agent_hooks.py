@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import AetherError
+from aether.errors import AetherError, ProfileProblem
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
 from aether.records import replace
@@ -61,7 +61,7 @@ def _is_aether_type(ws: Workspace, name: str) -> bool:
     try:
         parsed = agents.parse_agent_name(name)
         return parsed is not None and parsed[0] in routing_table(ws).castes
-    except AetherError:
+    except ProfileProblem:
         return False
 
 

@@ -31,6 +31,7 @@ from aether.errors import (
     BadArchiveName,
     DiskFull,
     MemoryFileError,
+    SessionProblem,
 )
 from aether.files import TEMP_SUFFIX, atomic_write_json, canonical_json, fsync_dir, loads_strict
 from aether.files import os_error as _os_error
@@ -374,7 +375,7 @@ def list_chambers(ws: Workspace) -> ListResult:
                 continue
             try:
                 chambers.append(Chamber(path.name, path, read_manifest(path)))
-            except AetherError as exc:
+            except SessionProblem as exc:
                 unreadable.append({"name": path.name, "problem": exc.what})
     chambers.sort(key=lambda c: (str(c.manifest.get("created_at")), c.name))
     return ListResult(chambers, unreadable)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aether.errors import AetherError, RuntimeNotInstalled
+from aether.errors import RuntimeNotInstalled, RuntimeProblem
 from aether.files import loads_strict, os_error
 from aether.records import record
 from aether.routing.table import RoutingTable
@@ -220,7 +220,7 @@ def settings_env(ws: Workspace) -> dict[str, str]:
     for rel in (SHARED_SETTINGS, LOCAL_SETTINGS):
         try:
             env.update(read_settings(ws, rel).data.get("env") or {})
-        except AetherError:
+        except RuntimeProblem:
             continue
     return env
 
@@ -234,7 +234,7 @@ def installed_settings_file(ws: Workspace) -> str | None:
         try:
             if cs.aether_groups(read_settings(ws, rel).data):
                 return rel
-        except AetherError:
+        except RuntimeProblem:
             continue
     return None
 
@@ -258,7 +258,7 @@ def integration_models(ws: Workspace) -> set[str]:
     if rel is not None:
         try:
             env = read_settings(ws, rel).data.get("env") or {}
-        except AetherError:
+        except RuntimeProblem:
             env = {}
         models.update(v for k, v in env.items() if k in cs.TIER_VARIABLES.values())
     return models

@@ -12,7 +12,7 @@ import difflib
 import os
 from typing import Any
 
-from aether.errors import AetherError
+from aether.errors import ProfileProblem
 from aether.files import loads_strict
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
@@ -236,7 +236,7 @@ def _guess_manifest(ws: Workspace, rel: str) -> dict[str, Any]:
     write now."""
     try:
         want = desired(ws, local=rel == LOCAL_SETTINGS)
-    except AetherError:
+    except ProfileProblem:
         return {}
     return {"env": want.env, "env_previous": {}}
 

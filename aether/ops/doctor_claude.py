@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from aether.errors import AetherError
+from aether.errors import AetherError, ProfileProblem
 from aether.ops import claude_files, claude_setup
 from aether.ops.doctor import Check
 from aether.runtimes.claude import settings as cs
@@ -85,7 +85,7 @@ def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
         return Check("claude models", "skipped", "--no-proxy")
     try:
         settings = ProxySettings.from_dump(load_profile_file(ws.profile_file, ws.cache_dir).dump)
-    except AetherError as exc:
+    except ProfileProblem as exc:
         return Check("claude models", "skipped", f"no profile: {exc.what}")
     if settings.standalone:
         return Check("claude models", "skipped", "the profile does not route through a proxy")

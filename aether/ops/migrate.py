@@ -13,7 +13,7 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from aether.errors import CheckFailed
+from aether.errors import CheckFailed, ProfileProblem
 from aether.files import canonical_json, loads_strict, state_json
 from aether.records import field, record
 from aether.state.migrations import CURRENT_VERSION, MigrationStep, UpgradeResult
@@ -101,7 +101,6 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
     pointed): ``proxy_endpoint`` is ``proxy.endpoint``, ``routing_enabled: false`` is
     ``proxy.standalone: true``. This reads that file and says whether they agree.
     """
-    from aether.errors import AetherError
     from aether.routing.profile import load_profile
 
     head = (
@@ -122,7 +121,7 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
         )
     try:
         profile = load_profile(ws)
-    except AetherError as exc:
+    except ProfileProblem as exc:
         return head + f", which is invalid ({exc.what}): run `aether profile validate`"
     problems: list[str] = []
     endpoint = old.get("proxy_endpoint")

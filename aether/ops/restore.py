@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import AetherError, ArchiveCorrupt, ColonyStateConflict
+from aether.errors import (
+    ArchiveCorrupt,
+    ColonyStateConflict,
+    MigrationProblem,
+    StateProblem,
+)
 from aether.files import atomic_write_bytes
 from aether.memory import KINDS, load_kind, merge_items
 from aether.ops.archive import (
@@ -106,7 +111,7 @@ def check_restorable_state(chamber: Chamber) -> None:
     probe = Workspace(chamber.path / ".restore-check")
     try:
         load_document(probe, raw)
-    except AetherError as exc:
+    except (StateProblem, MigrationProblem) as exc:
         what = exc.what.replace(str(probe.state_file), f"{chamber.name}/data/COLONY_STATE.json")
         raise ArchiveCorrupt(
             f"the state in chamber {chamber.name} cannot be loaded by this aether: {what}",
@@ -174,7 +179,7 @@ def restore_chamber(
         if ws.exists():
             try:
                 current = store.load().state
-            except AetherError:
+            except (StateProblem, MigrationProblem):
                 current = None  # unreadable: restoring is the fix; it is backed up below
         conflict = overwrite_conflict(current, chamber.manifest) if current else None
         if current is not None and conflict is not None:

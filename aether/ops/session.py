@@ -19,11 +19,11 @@ from typing import Any
 
 from aether import __version__, activity
 from aether.errors import (
-    AetherError,
     ColonyStateConflict,
     HandoffError,
     InvalidInput,
     MemoryFileError,
+    ProfileProblem,
 )
 from aether.files import atomic_write_text, fsync_dir, os_error
 from aether.handoff import GitInfo, HandoffDocument, parse_handoff, render_handoff
@@ -59,13 +59,13 @@ def profile_snapshot(ws: Workspace) -> ProfileSnapshot:
     try:
         # the cached routing table: no YAML and no profile models on a warm cache
         table = load_profile_file(ws.profile_file, ws.cache_dir).table
-    except AetherError as exc:
+    except ProfileProblem as exc:
         return ProfileSnapshot(None, {}, exc.one_line())
     models: dict[str, str] = {}
     for caste in sorted(table.castes):
         try:
             models[caste] = resolve(table, RouteRequest(caste=caste)).model
-        except AetherError:
+        except ProfileProblem:
             models[caste] = table.castes[caste].model
     return ProfileSnapshot(table.profile_hash, models)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aether import activity
 from aether.briefing import Opening, render_briefing
-from aether.errors import AetherError
+from aether.errors import AetherError, MemoryFileError, ProfileProblem
 from aether.ops.hooks import HookOutcome
 from aether.runtimes.claude.hookio import HookInput
 from aether.state.store import Store
@@ -71,7 +71,7 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         state = Store(ws).load().state
     try:
         memory = load_all(ws.memory_dir)
-    except AetherError as exc:
+    except MemoryFileError as exc:
         memory = {}
         outcome.notes.append(f"memory not in the briefing: {exc.one_line()}")
     outcome.text = render_briefing(
@@ -140,7 +140,7 @@ def _scrubbed(ws: Workspace, text: str) -> str:
     try:
         dump = load_profile_file(ws.profile_file, ws.cache_dir).dump
         key = os.environ.get(ProxySettings.from_dump(dump).key_env, "")
-    except AetherError:
+    except ProfileProblem:
         key = os.environ.get("LITELLM_MASTER_KEY", "")
     text = redact(text)
     return text.replace(key, "[redacted]") if len(key) >= 4 else text

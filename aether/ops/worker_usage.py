@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aether.errors import AetherError
+from aether.errors import ProfileProblem
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.usage import ModelUsage
 from aether.state.model import ColonyState, Worker
@@ -28,7 +28,7 @@ def profile_table(ws: Workspace) -> RoutingTable | None:
     recorded, with the names as reported)."""
     try:
         return routing_table(ws)
-    except AetherError:
+    except ProfileProblem:
         return None
 
 

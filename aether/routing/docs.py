@@ -14,7 +14,9 @@ from aether.routing.table import RoutingTable
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    from aether.text import visible
+
+    return visible(str(text).replace("|", "\\|").replace("\n", " "))
 
 
 def render_workers_md(dump: dict[str, Any], table: RoutingTable, source: str) -> str:
