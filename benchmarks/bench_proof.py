@@ -57,7 +57,7 @@ def every_command(aether: list[str], runs: int) -> str:
             ("profile validate", ["profile", "validate"], None),
             ("memory list --json", ["memory", "list", "--json"], None),
             ("archive list --json", ["archive", "list", "--json"], None),
-            ("doctor --json", ["doctor", "--json"], None),
+            ("doctor --no-proxy --json", ["doctor", "--no-proxy", "--json"], None),
             ("schema", ["schema"], None),
             ("migrate --check (current)", ["migrate", "--check"], None),
             (
