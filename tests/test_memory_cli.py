@@ -116,3 +116,19 @@ def test_bad_import_file(
 
 def test_import_missing_file(run_aether: RunAether, colony: Path, tmp_path: Path) -> None:
     assert_clean_error(run_aether("memory", "import", str(tmp_path / "nope.json")), 66)
+
+
+def test_a_memory_write_sweeps_what_a_killed_writer_left(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """Found by the crash suite: a pause killed while writing HANDOFF.md left its temp file,
+    and the next write — a `memory add`, which takes the lock without the state — kept it."""
+    leftovers = [
+        colony / ".aether" / ".HANDOFF.md.cb6e191a.aether-tmp",
+        colony / ".aether" / "data" / ".COLONY_STATE.json.0a1b2c3d.aether-tmp",
+        colony / ".aether" / "memory" / ".learnings.json.deadbeef.aether-tmp",
+    ]
+    for path in leftovers:
+        path.write_text("half a file")
+    assert run_aether("memory", "add", "learning", "sweep on every write").returncode == 0
+    assert not [p for p in leftovers if p.exists()]

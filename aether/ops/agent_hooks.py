@@ -1,16 +1,12 @@
-"""The Claude Code hooks around a subagent: route it, record it, check what it ran on.
+"""The Claude Code hooks that keep a subagent's record: started, result, stopped.
 
 Order of events for one spawn (measured, Claude Code 2.1.328): ``PreToolUse`` (``tool_use_id``)
 → ``SubagentStart`` (``agent_id``) → ``PostToolUse`` (both ids, ``resolvedModel``; a subagent
 started in the background reports ``async_launched`` at once) → ``SubagentStop`` (``agent_id``,
 its transcript). So:
 
-* ``pre_agent`` routes the spawn exactly as ``aether spawn`` does (caste, task keywords,
-  scoring, breaker, fallback chain, fail-closed proxy verification), redirects it to the
-  definition of the chosen model and records the worker as ``spawned``; or denies it with the
-  reason, and nothing is recorded. The Agent tool's own ``model`` parameter is dropped: it would
-  override the definition (measured), and the profile, not the main model, picks the model. A
-  subagent type that is not aether's passes untouched.
+* ``pre_agent`` (``aether.ops.pre_agent``) routes the spawn and records the worker as
+  ``spawned``, or denies it;
 * ``subagent_start`` links the record to Claude Code's ``agent_id`` (the oldest unlinked worker
   of that definition in that session; a worker nobody routed is recorded from its definition).
 * ``agent_result`` knows both ids, corrects the link if two parallel spawns of one definition
@@ -25,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import AetherError, ProfileProblem
+from aether.errors import ProfileProblem
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
-from aether.records import replace
-from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, hookio
 from aether.runtimes.claude.hookio import HookInput
 from aether.runtimes.marker import ownership
@@ -39,23 +33,21 @@ from aether.timeutil import age_seconds, iso, new_id
 from aether.workspace import Workspace
 
 RUNTIME = "claude-code"
-#: how much of a subagent's description becomes the worker's task (the routed text is longer)
-TASK_CHARS = 300
 
 
-def _definition_text(ws: Workspace, name: str) -> str | None:
+def definition_text(ws: Workspace, name: str) -> str | None:
     try:
         return (ws.project / ".claude" / "agents" / f"{name}.md").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
 
-def _is_aether_type(ws: Workspace, name: str) -> bool:
+def is_aether_type(ws: Workspace, name: str) -> bool:
     """Is ``name`` one of aether's subagent types: in aether's naming scheme, and defined by a
     file aether wrote (or, with no file, naming a caste of the profile)?"""
     if agents.parse_agent_name(name) is None:
         return False
-    text = _definition_text(ws, name)
+    text = definition_text(ws, name)
     if text is not None:
         return ownership(text).owner != "user"
     try:
@@ -65,87 +57,7 @@ def _is_aether_type(ws: Workspace, name: str) -> bool:
         return False
 
 
-# --- pre-agent ---------------------------------------------------------------------------------
-
-
-def _routed_text(tool_input: dict[str, Any]) -> str:
-    parts = [tool_input.get("description"), tool_input.get("prompt")]
-    return "\n\n".join(p for p in parts if isinstance(p, str) and p.strip())
-
-
-def _deny(event: str, reason: str) -> HookOutcome:
-    return HookOutcome(event, answer=hookio.deny(f"aether refused this spawn: {reason}"))
-
-
-def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.ops.spawn import MAX_TASK_CHARS, SpawnRequest, route_spawn
-    from aether.routing.table import normalise_caste
-
-    requested = hook.subagent_type
-    if not _is_aether_type(ws, requested):
-        return HookOutcome(hook.event)
-    tool_input = dict(hook.tool_input or {})
-    parsed = agents.parse_agent_name(requested)
-    assert parsed is not None
-    try:
-        table = routing_table(ws)
-        caste = normalise_caste(parsed[0])
-        if caste not in table.castes:  # a lenient profile would route it to its default
-            missing = f"the profile has no {caste} caste; run `aether claude install`"
-            return _deny(hook.event, missing)
-        request = SpawnRequest(
-            caste=caste,
-            task=_routed_text(tool_input)[:MAX_TASK_CHARS] or None,
-            lock_timeout=lock_timeout,
-        )
-        route = route_spawn(ws, request)
-    except AetherError as exc:
-        # routing failed — the profile, the proxy, the breaker, the state it reads: the spawn
-        # cannot be proven, so it does not start
-        activity.log(ws, "hook_spawn_denied", subagent_type=requested, error=exc.one_line())
-        return _deny(hook.event, exc.one_line())
-    target, problem = _checked_definition(ws, table, route.decision.caste, route.model)
-    if problem is not None:
-        return _deny(hook.event, problem)
-    outcome = HookOutcome(hook.event)
-    worker = _record_routed(ws, hook, route, request, target, tool_input, lock_timeout, outcome)
-    updated = {k: v for k, v in tool_input.items() if k != "model"}
-    updated["subagent_type"] = target
-    proof = "verified through the proxy" if route.verified else "UNVERIFIED (no proxy check)"
-    reason = (
-        f"aether routed {requested} to {target}: {route.decision.caste} on {route.model} "
-        f"({route.source}: {route.reason}); {proof}"
-    )
-    if "model" in tool_input:
-        reason += (
-            f"; the Agent tool's model {tool_input['model']!r} was dropped: the profile decides"
-        )
-    outcome.answer = hookio.allow(reason, updated)
-    outcome.worker_id = worker.id if worker else None
-    return outcome
-
-
-def _checked_definition(
-    ws: Workspace, table: RoutingTable, caste: str, model: str
-) -> tuple[str, str | None]:
-    """(the definition that runs ``caste`` on ``model``, why it cannot be used — missing, or
-    naming another model, so the spawn would not run where aether routed it — or None)."""
-    if model not in agents.reachable_models(table, caste):
-        return "", f"no definition runs {caste} on {model}; run `aether claude install`"
-    name = agents.variant_for(table, caste, model)
-    text = _definition_text(ws, name)
-    if text is None:
-        return name, f".claude/agents/{name}.md is missing; run `aether claude install`"
-    on = agents.front_matter_model(text)
-    if on != model:
-        return name, (
-            f".claude/agents/{name}.md runs on {on!r}, not {model!r} as the profile routes it; "
-            "run `aether claude install`"
-        )
-    return name, None
-
-
-def _runtime(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
+def runtime_record(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
     return {
         "kind": RUNTIME,
         "session_id": hook.session_id,
@@ -154,49 +66,6 @@ def _runtime(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
         "agent_type": target,
         "requested_type": requested,
     }
-
-
-def _task_label(tool_input: dict[str, Any]) -> str | None:
-    for key in ("description", "prompt"):
-        value = tool_input.get(key)
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())[:TASK_CHARS]
-    return None
-
-
-def _record_routed(
-    ws: Workspace,
-    hook: HookInput,
-    route: Any,
-    request: Any,
-    target: str,
-    tool_input: dict[str, Any],
-    lock_timeout: float | None,
-    outcome: HookOutcome,
-) -> Worker | None:
-    """Record the routed worker; the spawn goes ahead even when the record cannot be written
-    (``subagent-start`` records it from its definition then)."""
-    from aether.ops.spawn import log_spawned, record_worker
-
-    request = replace(request, task=_task_label(tool_input))
-    warnings: list[str] = []
-    try:
-        with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-            worker = record_worker(
-                tx.state,
-                route,
-                request,
-                new_id(f"w-{route.decision.caste}"),
-                warnings,
-                runtime=_runtime(hook, target, hook.subagent_type),
-            )
-        log_spawned(ws, worker, route)
-    except AetherError as exc:
-        # the routing answer must still reach Claude Code: without it the spawn would run on
-        # the caste's definition, unrouted
-        outcome.notes.append(f"routed, but not (fully) recorded: {exc.one_line()}")
-        return None
-    return worker
 
 
 # --- finding a subagent's record ---------------------------------------------------------------
@@ -233,10 +102,10 @@ def _unlinked(state: ColonyState, hook: HookInput) -> Worker | None:
 def _unrouted_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worker | None:
     """A record for an aether subagent no ``pre-agent`` routed (hook missing or failed)."""
     parsed = agents.parse_agent_name(hook.agent_type)
-    if parsed is None or not _is_aether_type(ws, hook.agent_type):
+    if parsed is None or not is_aether_type(ws, hook.agent_type):
         return None
     caste = parsed[0]
-    text = _definition_text(ws, hook.agent_type) or ""
+    text = definition_text(ws, hook.agent_type) or ""
     model = agents.front_matter_model(text) or "unknown"
     profile_hash = ownership(text).profile_hash or ""
     worker = Worker(
@@ -249,7 +118,7 @@ def _unrouted_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Work
         profile_hash=profile_hash,
         session_id=state.session.id,
         spawned_at=iso(),
-        runtime=_runtime(hook, hook.agent_type, hook.agent_type),
+        runtime=runtime_record(hook, hook.agent_type, hook.agent_type),
     )
     state.workers.append(worker)
     state.add_event(

@@ -16,7 +16,7 @@ from aether.workspace import Workspace
 
 #: hook name -> (module, function)
 HANDLERS = {
-    "pre-agent": ("aether.ops.agent_hooks", "pre_agent"),
+    "pre-agent": ("aether.ops.pre_agent", "pre_agent"),
     "subagent-start": ("aether.ops.agent_hooks", "subagent_start"),
     "agent-result": ("aether.ops.agent_hooks", "agent_result"),
     "subagent-stop": ("aether.ops.agent_hooks", "subagent_stop"),

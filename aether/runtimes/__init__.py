@@ -12,5 +12,5 @@ that knows that program's files and events and nothing about aether's use cases:
 ``roles`` is shared by every runtime: what each caste is for, in words shown to a model. A second
 runtime (Codex's ``.codex/agents/*.toml``, opencode's agent files) is one more package beside
 ``claude`` with the same parts; the use cases in ``aether.ops.claude_setup`` and
-``aether.ops.agent_hooks`` show what it has to provide.
+``aether.ops.pre_agent``/``agent_hooks`` show what it has to provide.
 """

@@ -63,11 +63,23 @@ def describe_holder(info: dict[str, Any] | None) -> str:
 
 
 class ColonyLock:
-    def __init__(self, lock_file: Path, holder_file: Path, *, timeout: float, command: str):
+    def __init__(
+        self,
+        lock_file: Path,
+        holder_file: Path,
+        *,
+        timeout: float,
+        command: str,
+        sweep: tuple[Path, ...] = (),
+    ):
         self.lock_file = lock_file
         self.holder_file = holder_file
         self.timeout = timeout
         self.command = command
+        #: directories whose leftover temp files the holder removes once it has the lock: every
+        #: writer cleans up after a killed one, not only those that write the state file
+        self.sweep = sweep
+        self.swept: list[Path] = []
         self._lock: Any = None
 
     def acquire(self) -> None:
@@ -117,6 +129,10 @@ class ColonyLock:
                 os.close(fd)
         except OSError:
             pass
+        if self.sweep:
+            from aether.files import sweep_temp_files
+
+            self.swept = [p for directory in self.sweep for p in sweep_temp_files(directory)]
 
     def release(self) -> None:
         if self._lock is not None:
@@ -144,7 +160,11 @@ def colony_lock(
     timeout = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
     ws.data_dir.mkdir(parents=True, exist_ok=True)
     return ColonyLock(
-        ws.lock_file, ws.lock_holder_file, timeout=timeout, command=command or command_line()
+        ws.lock_file,
+        ws.lock_holder_file,
+        timeout=timeout,
+        command=command or command_line(),
+        sweep=(ws.data_dir, ws.memory_dir, ws.root),
     )
 
 

@@ -47,7 +47,6 @@ from aether.files import (
     loads_strict,
     os_error,
     state_json,
-    sweep_temp_files,
 )
 from aether.records import field, record
 from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
@@ -419,10 +418,11 @@ class Store:
                 f"no colony state at {self.ws.state_file}",
                 fix='create one with `aether init "GOAL"`',
             )
-        with self.lock():
-            swept = self._sweep()
+        with self.lock() as lock:  # taking it sweeps what killed writers left behind
             loaded = self.load()
-            tx = Transaction(ws=self.ws, state=loaded.state, upgrade=loaded.upgrade, swept=swept)
+            tx = Transaction(
+                ws=self.ws, state=loaded.state, upgrade=loaded.upgrade, swept=lock.swept
+            )
             yield tx
             if tx.abort:
                 for step in tx.after:
@@ -438,13 +438,6 @@ class Store:
             self._commit(tx, previous_serial=loaded.state.serial if loaded.upgrade is None else -1)
             for step in tx.after:
                 step(tx.state)
-
-    def _sweep(self) -> list[Path]:
-        """Remove temp files killed writers left in every directory aether writes state to."""
-        swept: list[Path] = []
-        for directory in (self.ws.data_dir, self.ws.memory_dir, self.ws.root):
-            swept += sweep_temp_files(directory)
-        return swept
 
     def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
         if tx.memory_to_add:
@@ -499,7 +492,6 @@ class Store:
     def create(self, state: ColonyState, *, force: bool) -> Path | None:
         """Write a brand-new colony (``aether init``). Returns the backup of a replaced one."""
         with self.lock():
-            self._sweep()
             backup: Path | None = None
             if self.ws.exists():
                 if not force:
