@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aether.cli.server import LOCAL_HOOKS
 from benchmarks.bench_spawn import aether_server
 from benchmarks.common import aether_cmd, bench_env, paired_header, paired_ratio, table
 
@@ -170,7 +171,11 @@ def served(project: Path, aether: list[str], runs: int) -> str:
                 if i >= 2:
                     times.append(time.perf_counter() - t0)
             ms = statistics.median(times) * 1000
-            rows.append([f"`aether hook {label}`", f"{ms:.0f}", "met" if ms <= 100 else "NOT met"])
+            if hook in LOCAL_HOOKS:  # never handed to the server: Claude Code's 1.5 s budget
+                verdict = "runs in its own process by design"
+            else:
+                verdict = "met" if ms <= 100 else "NOT met"
+            rows.append([f"`aether hook {label}`", f"{ms:.0f}", verdict])
     return table(rows, ["hook, handed to `aether serve`", f"median ms ({runs} runs)", "≤ 100 ms"])
 
 
