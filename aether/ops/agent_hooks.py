@@ -143,6 +143,20 @@ def _start(state: ColonyState, worker: Worker, agent_id: str) -> None:
         state.add_event("worker_started", f"{worker.id} started", worker_id=worker.id)
 
 
+def _started_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worker | None:
+    """The record of the subagent ``hook`` names, marked started: linked by its agent id, else
+    the oldest unlinked routed worker of its definition, else a new record from the definition
+    (None when the subagent is not aether's)."""
+    worker = (
+        _by(state, hook.session_id, "agent_id", hook.agent_id)
+        or _unlinked(state, hook)
+        or _unrouted_worker(ws, state, hook)
+    )
+    if worker is not None:
+        _start(state, worker, hook.agent_id)
+    return worker
+
+
 # --- subagent-start ----------------------------------------------------------------------------
 
 
@@ -152,15 +166,10 @@ def subagent_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None
         return outcome
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
-        worker = (
-            _by(s, hook.session_id, "agent_id", hook.agent_id)
-            or _unlinked(s, hook)
-            or _unrouted_worker(ws, s, hook)
-        )
+        worker = _started_worker(ws, s, hook)
         if worker is None:
             tx.abort = True
             return outcome
-        _start(s, worker, hook.agent_id)
     outcome.worker_id = worker.id
     return outcome
 
@@ -283,15 +292,10 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
             outcome.notes.append(f"transcript not read ({exc.strerror or exc})")
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
-        worker = (
-            _by(s, hook.session_id, "agent_id", hook.agent_id)
-            or _unlinked(s, hook)
-            or _unrouted_worker(ws, s, hook)
-        )
+        worker = _started_worker(ws, s, hook)
         if worker is None:
             tx.abort = True
             return outcome
-        _start(s, worker, hook.agent_id)
         if usage is not None and usage.by_model:
             _record_usage(ws, s, worker, usage)
         _complete(s, worker)
