@@ -161,6 +161,16 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise os_error(exc, path, "writing") from None
 
 
+def remove_file(path: Path) -> None:
+    """Delete ``path`` if it is there; any other failure is the aether error for it."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise os_error(exc, path, "removing") from None
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aether import activity
 from aether.errors import ProfileProblem
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
@@ -252,22 +251,13 @@ def _flag_if_other(
     ws: Workspace, state: ColonyState, worker: Worker, reported: list[str], how: str
 ) -> str | None:
     """Flag every model in ``reported`` that is not the worker's assigned one; the message."""
-    from aether.ops.worker_usage import canonical, profile_table
+    from aether.ops.worker_usage import canonical, flag_mismatch, profile_table
 
     table = profile_table(ws)
     others = sorted({r for r in reported if canonical(table, r) != worker.model})
     if not others:
         return None
-    worker.model_mismatch = True
-    state.add_event(
-        "model_mismatch",
-        f"{worker.id}: {how} {', '.join(others)}, assigned {worker.model}",
-        worker_id=worker.id,
-        assigned=worker.model,
-        reported=others,
-        source=RUNTIME,
-    )
-    activity.log(ws, "model_mismatch", worker_id=worker.id, assigned=worker.model, reported=others)
+    flag_mismatch(ws, state, worker, others, how, RUNTIME)
     return (
         f"aether: worker {worker.id} ({worker.caste}) was assigned {worker.model} but {how} "
         f"{', '.join(others)}: routing did not hold. Check CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), "

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.files import atomic_write_bytes, atomic_write_json, os_error
+from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
     LOCAL_SETTINGS,
@@ -78,12 +78,7 @@ def _apply_file(ws: Workspace, action: FileAction) -> None:
     if action.backup and path.exists():
         _backup(ws, action.path, path.read_bytes())
     if action.action == "remove":
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise os_error(exc, path, "removing") from None
+        remove_file(path)
         return
     assert action.content is not None
     try:
@@ -113,15 +108,13 @@ def _write_settings(ws: Workspace, change: SettingsChange) -> None:
     if not change.changed:
         return
     path = ws.project / change.rel
-    try:
-        if change.after is None:
-            path.unlink()
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except FileNotFoundError:
+    if change.after is None:
+        remove_file(path)
         return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise os_error(exc, path, "writing") from None
+        raise os_error(exc, path.parent, "creating") from None
     atomic_write_bytes(path, change.after.encode("utf-8"))
 
 
@@ -344,12 +337,7 @@ def uninstall(
             if action.action == "remove":
                 _apply_file(ws, action)
         _remove_empty_dirs(ws, manifest)
-        try:
-            manifest_path(ws).unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise os_error(exc, manifest_path(ws), "removing") from None
+        remove_file(manifest_path(ws))
     activity.log(ws, "claude_uninstall", kept=[f.path for f in files if f.action == "kept"])
     return result
 

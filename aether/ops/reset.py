@@ -21,7 +21,7 @@ from typing import Any
 
 from aether import activity
 from aether.errors import ColonyStateConflict, ConfirmationRequired, MemoryFileError
-from aether.files import fsync_dir
+from aether.files import fsync_dir, remove_file
 from aether.memory import count_items, memory_files
 from aether.ops.archive import Chamber, Progress, build_chamber, os_error
 from aether.ops.memory_ops import write_export
@@ -227,12 +227,7 @@ def reset_colony(
     )
     with store.lock():
         for path in (ws.events_archive, ws.workers_history, ws.breaker_file):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise os_error(exc, path, "removing") from None
+            remove_file(path)
         move_handoff_to_history(ws, f"reset-{plan.colony_id}", None)
         if forget_memory:
             for path in memory_files(ws.memory_dir):

@@ -64,7 +64,6 @@ def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, ta
     """What a headless Claude Code worker's final result line (``spawn --exec claude -p
     --output-format json``) says it used. The model that wrote the most output must be the
     assigned one; the worker's own subagents may use others."""
-    from aether import activity
     from aether.runtimes.claude.usage import parse_headless_result
 
     result = parse_headless_result(tail.decode("utf-8", errors="replace"))
@@ -72,16 +71,29 @@ def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, ta
         return
     record_usage(worker, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
     worker.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
-    if worker.model_used == worker.model:
-        return
+    if worker.model_used is not None and worker.model_used != worker.model:
+        flag_mismatch(ws, state, worker, [worker.model_used], "ran mostly on", "claude-code")
+
+
+def flag_mismatch(
+    ws: Workspace,
+    state: ColonyState,
+    worker: Worker,
+    others: list[str],
+    how: str,
+    source: str,
+) -> None:
+    """Record that ``worker`` ran on ``others``, not its assigned model: the flag, an event
+    (``status`` and HANDOFF.md read them) and an activity line (model names only)."""
+    from aether import activity
+
     worker.model_mismatch = True
     state.add_event(
         "model_mismatch",
-        f"{worker.id} ran mostly on {worker.model_used}, assigned {worker.model}",
+        f"{worker.id}: {how} {', '.join(others)}, assigned {worker.model}",
         worker_id=worker.id,
         assigned=worker.model,
-        reported=sorted(worker.usage_by_model),
+        reported=others,
+        source=source,
     )
-    activity.log(
-        ws, "model_mismatch", worker_id=worker.id, assigned=worker.model, reported=worker.model_used
-    )
+    activity.log(ws, "model_mismatch", worker_id=worker.id, assigned=worker.model, reported=others)
