@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RunAether, assert_clean_error, clean_env
-from tests.test_session import data_snapshot, inject_workers, state_of, worker
+from tests.conftest import RunAether
+from tests.helpers import (
+    assert_clean_error,
+    clean_env,
+    data_snapshot,
+    inject_workers,
+    state_of,
+    worker,
+)
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env, snapshot
+from tests.conftest import RunAether
+from tests.helpers import AETHER, assert_clean_error, clean_env, snapshot
 
 EVENTS = {
     "PreToolUse": "pre-agent",

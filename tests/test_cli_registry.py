@@ -11,7 +11,7 @@ import typer
 from typer.main import get_command
 
 from aether.cli import app as app_module
-from tests.conftest import clean_env
+from tests.helpers import clean_env
 
 
 def _commands_of(module_name: str) -> set[str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import RunAether, clean_env, run_on_terminal
+from tests.conftest import RunAether
+from tests.helpers import clean_env, run_on_terminal
 
 GOAL = "ship \x1b[31mred\x1b[0m \u202eevil\u202c and a bell\x07"
 RAW = ("\x1b", "\x07", "\u202e", "\u202c")

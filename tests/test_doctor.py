@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import RunAether, assert_clean_error
-from tests.test_session import data_snapshot, inject_workers, worker
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, data_snapshot, inject_workers, worker
 
 
 def test_doctor_healthy_colony(run_aether: RunAether, colony: Path) -> None:
@@ -89,7 +89,7 @@ def test_doctor_without_colony(run_aether: RunAether) -> None:
 def test_doctor_names_the_lock_holder_without_waiting(run_aether: RunAether, colony: Path) -> None:
     """The probe asks for the same flock the colony lock takes: a live holder is reported by
     pid and command, immediately; once it is gone the lock is free again."""
-    from tests.conftest import clean_env
+    from tests.helpers import clean_env
     from tests.lock_scripts import HOLDER, start_script
 
     holder, line = start_script(HOLDER, colony, clean_env())

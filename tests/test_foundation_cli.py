@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunAether, assert_clean_error, clean_env, snapshot
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, clean_env, snapshot
 
 STATE = Path(".aether/data/COLONY_STATE.json")
 

@@ -16,6 +16,7 @@ from aether.errors import HandoffError
 from aether.handoff import GitInfo, document_for, parse_handoff, render_handoff
 from aether.memory import MemoryItem
 from aether.state.model import ColonyState
+from tests.helpers import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -127,16 +128,6 @@ def memory() -> dict[str, list[MemoryItem]]:
         ],
         "instinct": [item("instinct", "test the edge first", "2026-01-01T10:00:00Z")],
     }
-
-
-def check_golden(name: str, actual: str) -> None:
-    golden = GOLDEN / name
-    actual_path = golden.with_suffix(".actual.md")
-    expected = golden.read_text(encoding="utf-8") if golden.exists() else None
-    if expected != actual:
-        actual_path.write_text(actual, encoding="utf-8")
-        pytest.fail(f"{golden} differs; actual output written to {actual_path} for review")
-    actual_path.unlink(missing_ok=True)
 
 
 def test_golden_full_handoff() -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RunAether, clean_env
+from tests.conftest import RunAether
+from tests.helpers import clean_env, state_of
 from tests.lock_scripts import HOLDER, start_script
 
 HOOKS = [
@@ -54,13 +55,6 @@ def run_hook(
     run_aether: RunAether, event: str, stdin: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return run_aether("hook", event, input=stdin, env=env)
-
-
-def state_of(project: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(
-        (project / ".aether" / "data" / "COLONY_STATE.json").read_text()
-    )
-    return doc
 
 
 def state_bytes(project: Path) -> bytes:
@@ -362,9 +356,9 @@ def test_session_hooks_inside_an_aether_worker_leave_the_colony_alone(
 
 
 def test_a_hook_is_served_by_aether_serve_with_its_stdin(
-    installed: Path, run_aether: RunAether
+    installed: Path, run_aether_process: RunAether
 ) -> None:
-    from tests.conftest import AETHER
+    from tests.helpers import AETHER
 
     env = clean_env()
     server = subprocess.Popen(
@@ -377,7 +371,9 @@ def test_a_hook_is_served_by_aether_serve_with_its_stdin(
     try:
         assert server.stderr is not None
         assert "serving" in server.stderr.readline()
-        result = run_hook(run_aether, "pre-agent", agent_input("aether-scout", "find it", "t9"))
+        result = run_hook(
+            run_aether_process, "pre-agent", agent_input("aether-scout", "find it", "t9")
+        )
         assert _answer(result)["updatedInput"]["subagent_type"] == "aether-scout"
         (worker,) = state_of(installed)["workers"]
         assert worker["runtime"]["tool_use_id"] == "t9"

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunAether, clean_env
+from tests.conftest import RunAether
+from tests.helpers import clean_env
 
 _IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| (\s*)(\S+)$")
+
+
+@pytest.fixture
+def run_aether(run_aether_process: RunAether) -> RunAether:
+    """The installed entry point: what a fresh process imports is the point."""
+    return run_aether_process
 
 
 def imported(run_aether: RunAether, *args: str) -> set[str]:

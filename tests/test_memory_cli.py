@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RunAether, assert_clean_error
-from tests.test_session import data_snapshot, state_of
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, data_snapshot, state_of
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aether.state.model import ColonyState
-from tests.conftest import RunAether, assert_clean_error, snapshot
-from tests.test_migration_chain import ANCHORS, anchor_paths, needs_shared
+from tests.conftest import RunAether
+from tests.helpers import ANCHORS, anchor_paths, assert_clean_error, needs_shared, snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "legacy-states"
 

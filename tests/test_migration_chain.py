@@ -1,6 +1,6 @@
 """The migration chain as plain data, tested without a disk (alembic's habit).
 
-Also home of the lossless checker the other migration tests import.
+The lossless checker they use is in tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -14,84 +14,25 @@ from typing import Any
 import pytest
 
 from aether.errors import NotColonyState, StateInvalid, StateTooNew, UnknownStateVersion
-from aether.memory import MemoryItem, item_id
+from aether.memory import item_id
 from aether.state.migrations import (
     CURRENT_VERSION,
     STEPS,
-    MigrationContext,
-    UpgradeResult,
     detect_version,
     plan_for,
-    upgrade,
 )
 from aether.state.migrations.duplicates import loads_keeping_duplicates
 from aether.state.migrations.v3_parts import STATUS_OF, event_of
 from aether.state.model import ColonyState
-from tests.conftest import SHARED
-
-ANCHORS = SHARED / "anchor-states"
-NOW = "2030-01-02T03:04:05Z"
-SIBLINGS = ("PROJECT_PLAN.json", "pheromones.json", "memory.json", "errors.json", "events.json")
-
-
-# --- the lossless checker ----------------------------------------------------------------------
-
-
-def string_leaves(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in string_leaves(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in string_leaves(v)]
-    return []
-
-
-def _survives(text: str, found: set[str]) -> bool:
-    if not text or text in found:
-        return True
-    stripped = text.strip()
-    if stripped.startswith(("[", "{")):  # JSON text the chain decoded: its contents must survive
-        try:
-            decoded = json.loads(stripped)
-        except ValueError:
-            return False
-        return all(_survives(s, found) for s in string_leaves(decoded))
-    return False
-
-
-def missing_strings(inputs: list[Any], result: UpgradeResult) -> list[str]:
-    """Every non-empty string leaf of the inputs that appears nowhere in state + memory."""
-    state = ColonyState.model_validate(result.state).model_dump(mode="json")
-    memory = [MemoryItem.model_validate(m).model_dump(mode="json") for m in result.memory]
-    found = set(string_leaves(state)) | set(string_leaves(memory))
-    return [s for doc in inputs for s in string_leaves(doc) if not _survives(s, found)]
-
-
-def run(doc: Any, siblings: dict[str, Any] | None = None, **ctx: Any) -> UpgradeResult:
-    return upgrade(doc, MigrationContext(now=NOW, siblings=siblings or {}, **ctx))
-
-
-def anchor_inputs(path: Path) -> tuple[Any, dict[str, Any], tuple[dict[str, Any], ...]]:
-    """(state document, siblings, duplicate keys) of an anchor file or six-file folder."""
-    state_file = path / "COLONY_STATE.json" if path.is_dir() else path
-    doc, duplicates = loads_keeping_duplicates(state_file.read_text(encoding="utf-8"))
-    siblings = {}
-    if path.is_dir():
-        siblings = {n: json.loads((path / n).read_text()) for n in SIBLINGS if (path / n).exists()}
-    return doc, siblings, duplicates
-
-
-def anchor_paths() -> list[Path]:
-    if not ANCHORS.is_dir():
-        return []
-    return sorted(p for p in ANCHORS.iterdir() if p.suffix == ".json" or p.is_dir())
-
-
-needs_shared = pytest.mark.skipif(
-    not ANCHORS.is_dir(), reason=f"the shared anchor corpus is absent ({ANCHORS})"
+from tests.helpers import (
+    ANCHORS,
+    SIBLINGS,
+    anchor_inputs,
+    anchor_paths,
+    missing_strings,
+    needs_shared,
+    upgrade_doc,
 )
-
 
 # --- the registry ------------------------------------------------------------------------------
 
@@ -108,7 +49,7 @@ def test_chain_is_contiguous_and_ends_at_the_current_version() -> None:
 
 
 def test_current_version_is_the_schema_the_model_validates() -> None:
-    fresh = run({"version": "3.0", "goal": "g", "state": "IDLE"}).state
+    fresh = upgrade_doc({"version": "3.0", "goal": "g", "state": "IDLE"}).state
     assert fresh["version"] == CURRENT_VERSION
     ColonyState.model_validate(fresh)
 
@@ -177,7 +118,7 @@ def test_detection_refuses_what_it_cannot_read(doc: Any, error: type[Exception])
 def test_every_anchor_migrates_validates_and_keeps_every_string(path: Path) -> None:
     doc, siblings, duplicates = anchor_inputs(path)
     original = copy.deepcopy(doc)
-    result = run(doc, siblings, duplicate_keys=duplicates)
+    result = upgrade_doc(doc, siblings, duplicate_keys=duplicates)
     assert doc == original, "a step mutated its input"
     assert result.steps and result.state["version"] == CURRENT_VERSION
     state = ColonyState.model_validate(result.state)
@@ -190,7 +131,7 @@ def test_every_anchor_migrates_validates_and_keeps_every_string(path: Path) -> N
 def test_anchor_details_land_where_the_issue_says() -> None:
     chamber = next(ANCHORS.glob("v3.0-chamber-executing.*.json"))
     doc, _, duplicates = anchor_inputs(chamber)
-    state = ColonyState.model_validate(run(doc, duplicate_keys=duplicates).state)
+    state = ColonyState.model_validate(upgrade_doc(doc, duplicate_keys=duplicates).state)
     assert (state.status, state.status_detail) == ("paused", "EXECUTING")
     assert state.session.paused_at == "2026-02-15T14:30:00Z"
     assert state.legacy["duplicate_keys"] == [{"path": "$.state", "shadowed": ["READY"]}]
@@ -204,11 +145,11 @@ def test_anchor_details_land_where_the_issue_says() -> None:
     assert state.plan.confidence == 80
     six = next(p for p in ANCHORS.iterdir() if p.is_dir())
     doc, siblings, _ = anchor_inputs(six)
-    result = run(doc, siblings)
+    result = upgrade_doc(doc, siblings)
     assert len(result.state["errors"]) == 4
     assert result.siblings_folded == sorted(SIBLINGS)
     v0 = next(ANCHORS.glob("v0-*.json"))
-    state = ColonyState.model_validate(run(json.loads(v0.read_text())).state)
+    state = ColonyState.model_validate(upgrade_doc(json.loads(v0.read_text())).state)
     assert len(state.plan.phases) == 10 and state.plan.phases[1].description.startswith("Six")
     assert state.legacy["0.0"]["spawn_tracking"]["total_spawns"] == 5
 
@@ -232,10 +173,10 @@ def test_every_old_lifecycle_text_is_mapped_deliberately() -> None:
         "CROWNED",
     ):
         assert text in STATUS_OF
-        state = run({"version": "3.0", "state": text}).state
+        state = upgrade_doc({"version": "3.0", "state": text}).state
         assert state["status"] == STATUS_OF[text] != "unknown"
         assert state["status_detail"] == text
-    odd = run({"version": "3.0", "state": "HIBERNATING"}).state
+    odd = upgrade_doc({"version": "3.0", "state": "HIBERNATING"}).state
     assert (odd["status"], odd["status_detail"]) == ("unknown", "HIBERNATING")
 
 
@@ -277,7 +218,7 @@ def test_3_0_drift_is_absorbed() -> None:
         },
         "events": ["a | b | c | d", {"timestamp": "t", "type": "x", "worker": "w", "details": "m"}],
     }
-    result = run(doc)
+    result = upgrade_doc(doc)
     state = ColonyState.model_validate(result.state)
     assert state.current_phase == 7 and state.legacy["3.0"]["current_phase"] == "7"
     assert [p.id for p in state.plan.phases] == [6, "x"]
@@ -307,13 +248,13 @@ def test_3_0_drift_is_absorbed() -> None:
 )
 def test_wrong_types_in_known_fields_are_refused_clearly(doc: dict[str, Any], where: str) -> None:
     with pytest.raises(StateInvalid) as info:
-        run(doc)
+        upgrade_doc(doc)
     assert where in info.value.what
 
 
 def test_current_documents_pass_through_untouched() -> None:
     doc = {"version": CURRENT_VERSION, "anything": 1}
-    result = run(doc)
+    result = upgrade_doc(doc)
     assert result.state is doc and not result.changed and result.memory == []
 
 

@@ -21,8 +21,15 @@ import pytest
 from aether.files import canonical_json
 from aether.memory import MemoryItem
 from aether.state.model import ColonyState
-from tests.conftest import REPO, clean_env
-from tests.test_migration_chain import NOW, SIBLINGS, anchor_inputs, missing_strings, run
+from tests.helpers import (
+    NOW,
+    REPO,
+    SIBLINGS,
+    anchor_inputs,
+    clean_env,
+    missing_strings,
+    upgrade_doc,
+)
 
 FIXTURES = REPO / "fixtures" / "legacy-states"
 INPUTS = sorted(
@@ -36,7 +43,7 @@ def _stem(path: Path) -> str:
 
 def migrated(path: Path) -> tuple[dict[str, Any], list[Any]]:
     doc, siblings, duplicates = anchor_inputs(path)
-    result = run(doc, siblings, duplicate_keys=duplicates)
+    result = upgrade_doc(doc, siblings, duplicate_keys=duplicates)
     state = ColonyState.model_validate(result.state).model_dump(mode="json")
     memory = [MemoryItem.model_validate(m).model_dump(mode="json") for m in result.memory]
     assert missing_strings([doc, siblings, [d["shadowed"] for d in duplicates]], result) == []
@@ -84,7 +91,7 @@ def _install(path: Path, project: Path) -> Path:
 def test_the_installed_cli_writes_what_the_gold_file_says(tmp_path: Path) -> None:
     """The same fixture through ``aether migrate``: state (plus the write's serial/updated_at)
     and memory files match the gold file exactly."""
-    from tests.conftest import AETHER
+    from tests.helpers import AETHER
 
     path = FIXTURES / "v1-six-file.in"
     data = _install(path, tmp_path)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aether.state.model import ColonyState
-from tests.test_migration_chain import missing_strings, run
+from tests.helpers import missing_strings, upgrade_doc
 
 KNOWN = {
     "version", "goal", "state", "current_phase", "session_id", "initialized_at", "workers",
@@ -150,7 +150,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 def check(doc: dict[str, Any], sibs: dict[str, Any]) -> None:
     original = copy.deepcopy((doc, sibs))
-    result = run(doc, sibs)
+    result = upgrade_doc(doc, sibs)
     assert (doc, sibs) == original, "a step mutated its input"
     ColonyState.model_validate(result.state)
     assert missing_strings([doc, sibs], result) == []

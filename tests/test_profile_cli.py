@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from aether.ops.routing import default_profile_loaded, render_docs
-from tests.conftest import REPO, SHARED, RunAether, assert_clean_error, snapshot
+from tests.conftest import RunAether
+from tests.helpers import REPO, SHARED, assert_clean_error, snapshot
 
 ANCHORS = SHARED / "anchor-profiles"
 V1_LITERAL = ANCHORS / "model-profiles.v1.49f46408.yaml"
@@ -227,7 +228,7 @@ def test_profile_init_refuses_then_backs_up(colony: Path, run_aether: RunAether)
 def test_route_says_what_an_aether_model_override_changes(
     colony: Path, run_aether: RunAether
 ) -> None:
-    from tests.conftest import clean_env
+    from tests.helpers import clean_env
 
     plain = json.loads(run_aether("route", "fix the bug", "--json", env=clean_env()).stdout)
     assert plain["env_override"] == {"models": None, "problem": None}

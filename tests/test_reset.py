@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import RunAether, assert_clean_error
-from tests.test_session import data_snapshot, inject_workers, state_of, worker
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, data_snapshot, inject_workers, state_of, worker
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def test_reset_refuses_while_an_exec_worker_runs_and_the_worker_keeps_its_exit_c
     and lose the child's exit code."""
     import time
 
-    from tests.conftest import AETHER, clean_env
+    from tests.helpers import AETHER, clean_env
 
     go = tmp_path / "go"
     script = f"while [ ! -e {go} ]; do sleep 0.05; done; exit 3"

@@ -15,7 +15,7 @@ from aether.routing.profile import Profile, canonical_model, load_profile, profi
 from aether.routing.resolve import RouteRequest, normalise_caste, resolve
 from aether.routing.table import RoutingTable
 from aether.workspace import Workspace
-from tests.conftest import REPO, SHARED
+from tests.helpers import REPO, SHARED
 
 DEFAULT = REPO / "aether" / "routing" / "default-profile.yaml"
 V1 = SHARED / "anchor-profiles" / "model-profiles.v1.49f46408.yaml"

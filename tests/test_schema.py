@@ -6,7 +6,8 @@ import json
 
 from aether.ops.migrate import state_schema
 from aether.state.migrations import CURRENT_VERSION
-from tests.conftest import REPO, RunAether
+from tests.conftest import RunAether
+from tests.helpers import REPO
 
 
 def test_schema_command_prints_one_json_object(run_aether: RunAether) -> None:

@@ -10,7 +10,7 @@ import pytest
 from aether.routing.loader import load_profile_file
 from aether.routing.scoring import ScoringContext, keyword_pattern, score
 from aether.routing.table import ModelInfo, RoutingTable, ScoringConfig
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 DEFAULT = REPO / "aether" / "routing" / "default-profile.yaml"
 

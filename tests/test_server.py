@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env
+from tests.conftest import RunAether
+from tests.helpers import AETHER, assert_clean_error, clean_env
 from tests.lock_scripts import HOLDER, start_script
 
 FAKE_KEY = "sk-served-secret-0123456789"
+
+
+@pytest.fixture
+def run_aether(run_aether_process: RunAether) -> RunAether:
+    """The installed entry point: it is what forwards a command to the server."""
+    return run_aether_process
 
 
 @pytest.fixture

@@ -1,73 +1,35 @@
-"""``aether pause`` / ``aether resume`` through the installed entry point (issue 6)."""
+"""``aether pause`` / ``aether resume`` (docs/sessions.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aether.handoff import parse_handoff
-from tests.conftest import RunAether, assert_clean_error, clean_env, snapshot
+from tests.conftest import RunAether
+from tests.helpers import (
+    as_json,
+    assert_clean_error,
+    check_golden,
+    clean_env,
+    data_snapshot,
+    edit_profile_model,
+    inject_workers,
+    snapshot,
+    state_of,
+    worker,
+    write_state,
+)
 
-GOLDEN = Path(__file__).parent / "golden"
 T0 = "2026-03-01T12:00:00Z"
-
-
-def data_snapshot(project: Path) -> dict[str, bytes]:
-    """Every file's bytes, except the lock-holder note each lock acquisition rewrites (who
-    held the lock last is metadata, not colony data) and the profile parse cache."""
-    return {
-        k: v
-        for k, v in snapshot(project).items()
-        if not k.endswith(".lock.holder") and not k.startswith(".aether/cache/")
-    }
-
-
-def state_of(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project / ".aether/data/COLONY_STATE.json").read_text())
-    return data
-
-
-def write_state(project: Path, data: dict[str, Any]) -> None:
-    (project / ".aether/data/COLONY_STATE.json").write_text(json.dumps(data, indent=2) + "\n")
-
-
-def worker(
-    wid: str, caste: str, model: str, status: str = "spawned", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "id": wid,
-        "caste": caste,
-        "model": model,
-        "model_source": "caste-default",
-        "model_reason": "test",
-        "profile_hash": "p-test",
-        "spawned_at": "2026-03-01T11:00:00Z",
-        "status": status,
-        **extra,
-    }
-
-
-def inject_workers(project: Path, workers: list[dict[str, Any]]) -> None:
-    """Stand-in for `aether spawn` records (the worker format of aether/state/model.py)."""
-    data = state_of(project)
-    data["workers"].extend(workers)
-    write_state(project, data)
 
 
 def at(moment: str) -> dict[str, str]:
     return clean_env(AETHER_NOW=moment)
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, (result.returncode, result.stderr, result.stdout)
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def test_pause_without_colony(run_aether: RunAether, project: Path) -> None:
@@ -359,14 +321,6 @@ def test_force_resume_with_a_short_heartbeat_limit(run_aether: RunAether, colony
     assert "3000 s (limit 600 s)" in out["orphans"][0]["reason"]
 
 
-def _edit_profile(project: Path, caste: str, old: str, new: str) -> None:
-    path = project / ".aether/model-profiles.yaml"
-    text = path.read_text()
-    pattern = re.compile(rf"^(\s*{caste}:\s*\{{model: ){re.escape(old)}", re.M)
-    assert pattern.search(text), "the default profile changed shape; update this test"
-    path.write_text(pattern.sub(rf"\g<1>{new}", text, count=1))
-
-
 def test_profile_drift_keeps_pinned_models_unless_adopted(
     run_aether: RunAether, colony: Path
 ) -> None:
@@ -382,7 +336,7 @@ def test_profile_drift_keeps_pinned_models_unless_adopted(
         ],
     )
     assert run_aether("pause", env=at(T0)).returncode == 0
-    _edit_profile(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
+    edit_profile_model(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     out = as_json(run_aether("resume", "--json", env=at("2026-03-01T12:10:00Z")))
     assert out["profile"]["hash_at_pause"] != out["profile"]["hash_now"]
     assert out["profile"]["drift"] == [
@@ -413,7 +367,7 @@ def test_adopt_profile_repins_unfinished_workers(run_aether: RunAether, colony: 
         ],
     )
     assert run_aether("pause", env=at(T0)).returncode == 0
-    _edit_profile(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
+    edit_profile_model(colony, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     out = as_json(run_aether("resume", "--adopt-profile", "--json"))
     assert out["profile"]["adopted"] is True
     w = state_of(colony)["workers"][0]
@@ -473,6 +427,5 @@ def test_cli_handoff_golden(run_aether: RunAether, project: Path) -> None:
     text = re.sub(r"aether \d+\.\d+\.\d+\S*", "aether VERSION", text)
     text = re.sub(r'"profile_hash": "p-[0-9a-f]+"', '"profile_hash": "p-HASH"', text)
     text = re.sub(r"`p-[0-9a-f]+`", "`p-HASH`", text)
-    from tests.test_handoff import check_golden
 
     check_golden("handoff_cli.md", text)

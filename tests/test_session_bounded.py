@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import RunAether
-from tests.test_session import inject_workers, state_of, worker, write_state
+from tests.helpers import inject_workers, state_of, worker, write_state
 
 
 def test_events_and_finished_workers_are_compacted(run_aether: RunAether, colony: Path) -> None:

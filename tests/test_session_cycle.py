@@ -18,8 +18,8 @@ from typing import Any
 
 from aether.files import canonical_json
 from aether.handoff import parse_handoff
-from tests.conftest import AETHER, RunAether, clean_env
-from tests.test_session import _edit_profile, state_of
+from tests.conftest import RunAether
+from tests.helpers import AETHER, clean_env, edit_profile_model, state_of
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     assert doc.profile_hash in text
 
     # the profile changes while paused: builder now routes elsewhere
-    _edit_profile(project, "builder", "claude-sonnet-4-5", "kimi-k2.5")
+    edit_profile_model(project, "builder", "claude-sonnet-4-5", "kimi-k2.5")
     resumed = ok(run_aether("resume", "--respawn", "--no-proxy", "--json"))
     assert {"caste": "builder", "at_pause": "claude-sonnet-4-5", "now": "kimi-k2.5"} in resumed[
         "profile"

@@ -13,7 +13,8 @@ from aether.routing.fallback import candidates, env_override
 from aether.routing.loader import load_profile_file
 from aether.routing.resolve import RouteRequest, resolve
 from aether.workspace import Workspace
-from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env, snapshot
+from tests.conftest import RunAether
+from tests.helpers import AETHER, assert_clean_error, clean_env, snapshot
 
 
 def test_no_proxy_is_loud_and_recorded_unverified(colony: Path, run_aether: RunAether) -> None:

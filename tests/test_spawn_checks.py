@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunAether, assert_clean_error, clean_env, snapshot
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, clean_env, snapshot
 
 KEY = "sk-aether-checks-secret-9911"
 Answer = tuple[int, dict[str, object] | str]

@@ -15,7 +15,8 @@ from aether.files import TEMP_SUFFIX
 from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.workspace import Workspace
-from tests.conftest import RunAether, assert_clean_error, clean_env
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, clean_env
 from tests.lock_scripts import HOLDER, start_script
 
 WRITER = textwrap.dedent(

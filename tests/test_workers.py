@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from aether.ops.workers import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
-from tests.conftest import AETHER, RunAether, assert_clean_error, clean_env
+from aether.ops.worker_exec import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
+from tests.conftest import RunAether
+from tests.helpers import AETHER, assert_clean_error, clean_env
 
 
 def spawn(run_aether: RunAether, caste: str = "builder") -> str:
@@ -252,7 +253,7 @@ def test_worker_ids_are_never_cut_on_a_narrow_terminal(
 ) -> None:
     """Issue 12: `aether workers` showed `w-archi…` at 80 and 120 columns, an id nobody can
     copy into `worker report` or `respawn`."""
-    from tests.conftest import run_on_terminal
+    from tests.helpers import run_on_terminal
 
     ids = [spawn(run_aether, "archaeologist") for _ in range(2)]
     out = run_on_terminal(["workers"], colony, clean_env(COLUMNS=str(columns), TERM="dumb"))

@@ -1,4 +1,4 @@
-"""``aether pause``, ``aether resume``, ``aether doctor`` and ``aether worker respawn`` (issue 6).
+"""``aether pause``, ``aether resume``, ``aether doctor`` and ``aether worker respawn``.
 
 ``respawn`` is a plain function here: the lead attaches it to the spawn family's ``worker``
 group (``worker_app.command("respawn")(respawn)``); this module registers only the top-level
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from aether.ops.doctor import DoctorResult
+    from aether.ops.pause import PauseResult
     from aether.ops.respawn import RespawnOutcome
-    from aether.ops.session import PauseResult, ResumeResult
+    from aether.ops.resume import ResumeResult
 
 
 def pause(
@@ -32,7 +33,7 @@ def pause(
     """End the session: mark the colony paused and write .aether/HANDOFF.md."""
 
     def run() -> PauseResult:
-        from aether.ops.session import pause as pause_op
+        from aether.ops.pause import pause as pause_op
 
         return pause_op(workspace(ctx), note=note, lock_timeout=lock_timeout(ctx))
 
@@ -108,7 +109,7 @@ def resume(
     """Start a new session: check the handoff, profile and git drift, mark orphaned workers."""
 
     def run() -> ResumeResult:
-        from aether.ops.session import resume as resume_op
+        from aether.ops.resume import resume as resume_op
 
         return resume_op(
             workspace(ctx),
@@ -125,6 +126,12 @@ def resume(
     if json_out and result.handoff_problem:
         # stdout holds the JSON object; a damaged handoff must still be visible to a person
         warn(f"HANDOFF.md was unreadable ({result.handoff_problem}); resumed from the state")
+    _exit_if_a_respawn_failed(result)
+
+
+def _exit_if_a_respawn_failed(result: ResumeResult) -> None:
+    """The session resumed either way; a failed ``--respawn`` still makes the exit code say so
+    (the first failure's)."""
     failed = [r for r in result.respawned if r.error is not None]
     if failed:
         import sys

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from aether.ops.spawn import SpawnResult
-    from aether.ops.workers import CostsResult, WorkerResult, WorkersResult
+    from aether.ops.workers import CostsResult, WorkerListResult, WorkerUpdateResult
 
 worker_app = typer.Typer(
     help="Workers report back: report, heartbeat, done, fail.", no_args_is_help=True
@@ -150,8 +150,9 @@ def _exec(
     timeout: float | None,
     json_out: bool,
 ) -> None:
+    from aether.cli.child import child_runner
     from aether.ops.spawn import worker_env
-    from aether.ops.workers import ExecResult, exec_timeout_for, run_exec
+    from aether.ops.worker_exec import ExecResult, exec_timeout_for, run_exec
 
     def run() -> ExecResult:
         limit = timeout if timeout is not None else exec_timeout_for(ws, spawned.worker.model)
@@ -161,7 +162,7 @@ def _exec(
             argv,
             worker_env(spawned),
             timeout_s=limit,
-            json_out=json_out,
+            run_child=child_runner(stdout_to_stderr=json_out),
             lock_timeout=lock_timeout(ctx),
         )
 
@@ -205,7 +206,7 @@ def _render_exec(result: Any, console: Console) -> None:
     console.print(f"{w.id} {w.status}: exit {w.exit_code}, {w.duration_s} s", markup=False)
 
 
-def _render_worker(result: WorkerResult, console: Console) -> None:
+def _render_worker(result: WorkerUpdateResult, console: Console) -> None:
     w = result.worker
     console.print(f"{w.id}  {w.status}  {w.caste} on {w.model}", markup=False)
     _warnings(result.warnings)
@@ -223,7 +224,7 @@ def worker_report(
 ) -> None:
     """Report the model a worker used, and its tokens and cost (a mismatch is flagged)."""
 
-    def run() -> WorkerResult:
+    def run() -> WorkerUpdateResult:
         from aether.ops.workers import report
 
         return report(
@@ -249,7 +250,7 @@ def worker_heartbeat(
 ) -> None:
     """Say the worker is alive (marks it running)."""
 
-    def run() -> WorkerResult:
+    def run() -> WorkerUpdateResult:
         from aether.ops.workers import heartbeat
 
         return heartbeat(workspace(ctx), worker_id, lock_timeout=lock_timeout(ctx))
@@ -265,7 +266,7 @@ def worker_done(
 ) -> None:
     """Mark the worker completed."""
 
-    def run() -> WorkerResult:
+    def run() -> WorkerUpdateResult:
         from aether.ops.workers import finish
 
         return finish(workspace(ctx), worker_id, ok=True, lock_timeout=lock_timeout(ctx))
@@ -282,7 +283,7 @@ def worker_fail(
 ) -> None:
     """Mark the worker failed, with a reason."""
 
-    def run() -> WorkerResult:
+    def run() -> WorkerUpdateResult:
         from aether.ops.workers import finish
 
         return finish(
@@ -299,7 +300,7 @@ def workers(
 ) -> None:
     """List the colony's workers: caste, model, verified, status, reported model."""
 
-    def run() -> WorkersResult:
+    def run() -> WorkerListResult:
         from aether.ops.workers import list_workers
 
         return list_workers(workspace(ctx), status=status)
@@ -307,7 +308,7 @@ def workers(
     execute(json_out, run, _render_workers)
 
 
-def _render_workers(result: WorkersResult, console: Console) -> None:
+def _render_workers(result: WorkerListResult, console: Console) -> None:
     from aether.cli.plain import TextTable
 
     if not result.workers:

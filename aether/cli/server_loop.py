@@ -8,8 +8,6 @@ queued behind it by at most that; the accept loop ends after ``--idle-timeout``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
 from typing import Any
@@ -209,55 +207,16 @@ def _answer(conn: Any, reply: dict[str, Any]) -> None:
 
 
 def _run_command(request: dict[str, Any], command: Any) -> dict[str, Any]:
-    """Run the request's command line in this process, with the client's environment, working
-    directory, argv and stdin; everything of the server's own is restored afterwards."""
-    from aether.cli.main import run
-    from aether.errors import AetherError, BadWorkspace
+    """Run the request's command line in this process (aether.cli.inprocess), with the
+    client's environment, working directory, argv and stdin."""
+    from aether.cli.inprocess import run_in_process
 
-    argv, env, cwd = request["argv"], request["env"], request["cwd"]
-    saved_env, saved_argv, saved_stdin = dict(os.environ), sys.argv, sys.stdin
-    saved_cwd = os.getcwd()
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in env.items()})
-        sys.argv = ["aether", *argv]
-        stdin = request.get("stdin")
-        sys.stdin = io.TextIOWrapper(
-            io.BytesIO(stdin.encode("latin-1") if isinstance(stdin, str) else b""),
-            encoding="utf-8",
-            errors="replace",
-        )
-        try:
-            os.chdir(cwd)
-        except OSError as exc:  # the client's directory is gone
-            raise BadWorkspace(f"cannot run in {cwd}: {exc.strerror}") from None
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = _run_guarded(run, argv, command, err)
-    except AetherError as exc:  # the same boundary as the CLI's: one line, its exit code
-        err.write(f"aether: error: {exc.one_line()}\n")
-        code = exc.exit_code
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.argv = saved_argv
-        sys.stdin = saved_stdin
-        os.chdir(saved_cwd)
-    return {"exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
-
-
-def _run_guarded(run: Any, argv: list[str], command: Any, err: io.StringIO) -> int:
-    """``run`` with the entry point's last resort (aether.cli.main.main): a bug is one
-    redacted line and exit 70, never a dead server."""
-    try:
-        code: int = run(argv, command=command)
-        return code
-    except Exception as exc:
-        from aether.activity import redact
-        from aether.cli.common import debug_traceback
-        from aether.errors import AetherError
-
-        debug_traceback(exc)
-        internal = AetherError(f"internal error: {type(exc).__name__}: {exc}")
-        err.write(f"aether: error: {redact(internal.one_line())} this is a bug in aether.\n")
-        return internal.exit_code
+    stdin = request.get("stdin")
+    ran = run_in_process(
+        request["argv"],
+        env={str(k): str(v) for k, v in request["env"].items()},
+        cwd=request["cwd"],
+        stdin=stdin.encode("latin-1") if isinstance(stdin, str) else b"",
+        command=command,
+    )
+    return {"exit": ran.exit, "stdout": ran.stdout, "stderr": ran.stderr}

@@ -33,7 +33,7 @@ from aether.ops.archive import (
     require_verified,
     sha256_file,
 )
-from aether.ops.session import move_handoff_to_history
+from aether.ops.handoff_file import move_handoff_to_history
 from aether.records import field, record
 from aether.state.model import ColonyState
 from aether.state.store import Store

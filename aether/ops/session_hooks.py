@@ -45,7 +45,8 @@ def _inside_worker() -> bool:
 
 def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     from aether.memory import load_all
-    from aether.ops.session import profile_snapshot, resume
+    from aether.ops.pause import profile_snapshot
+    from aether.ops.resume import resume
 
     outcome = HookOutcome(hook.event)
     if _inside_worker():
@@ -94,7 +95,8 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
 def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     """HANDOFF.md now, without pausing: the state gets a checkpoint event and the handoff is
     written from it under the same lock."""
-    from aether.ops.session import read_git, write_handoff_file
+    from aether.gitinfo import read_git
+    from aether.ops.handoff_file import write_handoff_file
 
     outcome = HookOutcome(hook.event)
     if _inside_worker():
@@ -147,7 +149,7 @@ def _scrubbed(ws: Workspace, text: str) -> str:
 
 
 def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.ops.session import pause
+    from aether.ops.pause import pause
 
     outcome = HookOutcome(hook.event)
     if _inside_worker():

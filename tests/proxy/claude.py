@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AETHER
+from tests.helpers import AETHER
 
 CLAUDE_VERSION = "2.1.328"
 PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_VERSION}"

@@ -303,7 +303,7 @@ def write_profile(project: Path, endpoint: str, **kwargs: object) -> None:
 
 
 def proxy_env(key: str | None = MASTER_KEY, **extra: str) -> dict[str, str]:
-    from tests.conftest import clean_env
+    from tests.helpers import clean_env
 
     env = clean_env(**extra)
     env.pop(KEY_ENV, None)

@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import RunAether, assert_clean_error, snapshot
+from tests.conftest import RunAether
+from tests.helpers import assert_clean_error, snapshot
 from tests.proxy.conftest import (
     CASTE_MODELS,
     MASTER_KEY,

@@ -153,7 +153,7 @@ PROFILE = Path(".aether/model-profiles.yaml")
 
 def _aether(project: Path, *args: str) -> str:
     """Run the installed aether during a setup (the setup's own steps must succeed)."""
-    from tests.conftest import AETHER, clean_env
+    from tests.helpers import AETHER, clean_env
 
     result = subprocess.run(
         [AETHER, *args], cwd=project, env=clean_env(), capture_output=True, text=True, timeout=120

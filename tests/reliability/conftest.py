@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AETHER, clean_env
+from tests.helpers import AETHER, clean_env
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

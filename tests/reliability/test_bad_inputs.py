@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AETHER, clean_env
+from tests.helpers import AETHER, clean_env
 from tests.reliability.catalogue import ENTRIES, BadInput, archive_name
 
 #: lock metadata is rewritten by whichever command takes the lock; it holds no colony data

@@ -17,7 +17,7 @@ from pathlib import Path
 from aether.memory import load_all
 from aether.state.store import Store
 from aether.workspace import Workspace
-from tests.conftest import AETHER, clean_env
+from tests.helpers import AETHER, clean_env
 from tests.lock_scripts import HOLDER, WAITER, start_script
 
 LOCK_TIMEOUT_EXIT = 22

@@ -26,7 +26,7 @@ from aether.files import TEMP_SUFFIX
 from aether.memory import load_all
 from aether.state.store import Store
 from aether.workspace import Workspace
-from tests.conftest import AETHER, clean_env
+from tests.helpers import AETHER, clean_env
 
 CI_KILLS = 60
 CASTES = ("builder", "watcher", "scout", "architect", "oracle", "chaos")

@@ -15,7 +15,7 @@ from aether.routing.breaker import Breaker
 from aether.routing.loader import load_profile_file
 from aether.routing.scoring import ScoringContext, score
 from aether.workspace import Workspace
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TABLE = load_profile_file(REPO / "aether" / "routing" / "default-profile.yaml", None).table
 tools = st.lists(

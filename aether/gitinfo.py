@@ -1,0 +1,66 @@
+"""HEAD and branch of the git repository holding a project, read from files (no subprocess).
+
+pause records them and resume reports what changed (docs/lifecycle.md); a worktree's
+``.git`` file and ``packed-refs`` are followed the way git itself does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aether.handoff import GitInfo
+
+
+def read_git(project: Path) -> GitInfo | None:
+    """HEAD and branch of the repository holding ``project``; None outside a repository."""
+    for candidate in (project, *project.parents):
+        dotgit = candidate / ".git"
+        try:
+            if dotgit.is_dir():
+                gitdir: Path | None = dotgit
+            elif dotgit.is_file():
+                gitdir = _linked_git_dir(candidate, dotgit)
+            else:
+                continue
+            if gitdir is None:
+                return None  # a `.git` file that names no git directory
+            head = (gitdir / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if head.startswith("ref:"):
+            ref = head[4:].strip()
+            return GitInfo(head=_read_ref(gitdir, ref), branch=ref.removeprefix("refs/heads/"))
+        return GitInfo(head=head or None, branch=None)
+    return None
+
+
+def _linked_git_dir(candidate: Path, dotgit: Path) -> Path | None:
+    """The git directory a ``.git`` *file* (a worktree's, a submodule's) points to."""
+    text = dotgit.read_text(encoding="utf-8").strip()
+    if not text.startswith("gitdir:"):
+        return None
+    return (candidate / text.split(":", 1)[1].strip()).resolve()
+
+
+def _read_ref(gitdir: Path, ref: str) -> str | None:
+    for base in (gitdir, _common_dir(gitdir)):
+        try:
+            return (base / ref).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            pass
+        try:
+            for line in (base / "packed-refs").read_text(encoding="utf-8").splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+        except OSError:
+            pass
+    return None
+
+
+def _common_dir(gitdir: Path) -> Path:
+    try:
+        common = (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return gitdir
+    return (gitdir / common).resolve()
