@@ -22,7 +22,8 @@ from aether.ops.pause import ProfileSnapshot, profile_snapshot
 from aether.ops.respawn import Orphan, RespawnOutcome, mark_orphans, pending_orphans, respawn_one
 from aether.records import field, record
 from aether.state.model import ColonyState, Session
-from aether.state.store import Store, peek
+from aether.state.reading import peek
+from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
 from aether.workspace import Workspace
 

@@ -28,7 +28,7 @@ NOTE_CHARS = 600
 
 def _status(ws: Workspace) -> str | None:
     """The colony's status without building the whole state (an old format: fully loaded)."""
-    from aether.state.store import peek
+    from aether.state.reading import peek
 
     data = peek(ws)
     status = data.get("status") if data is not None else Store(ws).load().state.status

@@ -1,0 +1,230 @@
+"""Reading the colony state file: its bytes (bounded in size), parsing them (strict JSON: no
+duplicate keys, no lone surrogates, UTF-8 only) and validating the result against the current
+schema. Each failure is a typed error that says where the backups are; nothing here writes.
+``aether.state.store`` builds loading and transactions on these.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aether.errors import (
+    AetherError,
+    NoColony,
+    SiblingFileError,
+    StateCorrupt,
+    StateDuplicateKeys,
+    StateInvalid,
+    StateNotUtf8,
+    StateTooLarge,
+    UnsafePath,
+)
+from aether.files import DuplicateKeyError, loads_strict, os_error
+from aether.state.migrations import CURRENT_VERSION
+from aether.state.model import ColonyState
+from aether.workspace import Workspace
+
+DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
+#: files the old tool's v1 layout kept beside COLONY_STATE.json
+LEGACY_SIBLINGS = (
+    "PROJECT_PLAN.json",
+    "pheromones.json",
+    "memory.json",
+    "errors.json",
+    "events.json",
+)
+
+
+def max_state_bytes() -> int:
+    raw = os.environ.get("AETHER_MAX_STATE_BYTES")
+    if raw is None or raw == "":
+        return DEFAULT_MAX_STATE_BYTES
+    text = raw.strip()
+    # ASCII digits only: str.isdigit() accepts "²", which int() then refuses
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return int(text)
+    from aether.errors import InvalidInput
+
+    raise InvalidInput(
+        f"AETHER_MAX_STATE_BYTES={raw!r} is not a positive whole number of bytes",
+        fix="unset it (the limit is then 16 MiB) or set it to e.g. 33554432",
+    )
+
+
+def backups_hint(ws: Workspace) -> str:
+    return f"backups are in {ws.backups_dir}" if ws.backups_dir.is_dir() else "no backups exist yet"
+
+
+def read_state_bytes(ws: Workspace) -> bytes:
+    path = ws.state_file
+    try:
+        if path.is_symlink():
+            # the same refusal as a write (files.atomic_write_bytes): a link could point aether
+            # at any file, and reading it would report that file's contents as the colony's
+            raise UnsafePath(
+                f"{path} is a symbolic link",
+                meaning="aether does not read or write through links; nothing was changed",
+                fix="replace the link with a regular file",
+            )
+        if path.is_dir():
+            raise UnsafePath(
+                f"{path} is a directory where the state file should be",
+                fix="move the directory away; nothing was changed",
+            )
+        size = path.stat().st_size
+        limit = max_state_bytes()
+        if size > limit:
+            raise StateTooLarge(
+                f"the state file {path} is {size / 1048576:.1f} MiB, over the "
+                f"{limit / 1048576:.0f} MiB limit",
+                meaning="aether will not load a file that large (a healthy colony is well "
+                "under 1 MiB); it was not touched",
+                fix=f"inspect it by hand; {backups_hint(ws)} (AETHER_MAX_STATE_BYTES raises "
+                "the limit)",
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NoColony(
+            f"no colony state at {path}",
+            fix='create one with `aether init "GOAL"`',
+        ) from None
+    except OSError as exc:
+        raise os_error(exc, path, "reading") from None
+
+
+def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
+    path = ws.state_file
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateNotUtf8(
+            f"the state file {path} is not UTF-8 text (bad byte at offset {exc.start})",
+            meaning="it is damaged or not a colony state; it was not touched",
+            fix=f"restore it: {backups_hint(ws)}",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        doc = loads_strict(text)
+    except RecursionError:
+        raise StateCorrupt(
+            f"the state file {path} nests arrays or objects deeper than any colony state does",
+            meaning="it is damaged or not a colony state; it was not touched",
+            fix=f"restore it: {backups_hint(ws)}",
+        ) from None
+    except DuplicateKeyError as exc:
+        raise StateDuplicateKeys(
+            f"the state file {path} has the key {exc.key!r} twice in one object",
+            meaning="which value is meant cannot be known; it was not touched",
+            fix=f"remove one of them by hand, or restore: {backups_hint(ws)}",
+        ) from None
+    except ValueError as exc:
+        what = "is empty" if not text.strip() else f"is not valid JSON ({exc})"
+        raise StateCorrupt(
+            f"the state file {path} {what}",
+            meaning="it was probably truncated or edited by hand; aether never overwrites it",
+            fix=f"restore it: {backups_hint(ws)}",
+        ) from None
+    _refuse_lone_surrogates(text, doc, ws)
+    return doc
+
+
+#: a JSON escape of a UTF-16 surrogate; only a lone one (not half of a pair) is refused
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
+    """A ``\\ud800`` escaped alone in the JSON decodes to a string no UTF-8 writer can encode:
+    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8.
+    The text scan is cheap; the document is walked only when an escape is there at all."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+    where = _lone_surrogate_path(doc, "")
+    if where is not None:
+        raise StateNotUtf8(
+            f"the state file {ws.state_file} holds text that is not valid Unicode (a lone "
+            f"surrogate escape in {where or 'the document'})",
+            meaning="no command could print or save it; the file was not touched",
+            fix=f"fix that value by hand, or restore: {backups_hint(ws)}",
+        )
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _lone_surrogate_path(value: Any, path: str) -> str | None:
+    """Where in ``value`` a string (or a key) holds a lone surrogate, as ``a.b[3]``; None."""
+    if isinstance(value, str):
+        return path if _has_lone_surrogate(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _has_lone_surrogate(key):
+                return path or "a key"
+            found = _lone_surrogate_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def peek(ws: Workspace) -> dict[str, Any] | None:
+    """The top-level fields of a current-format state file, read without the lock and without
+    building the model (a few ms less than ``Store.load`` for a hook or a refusal that needs
+    only the status); None when the file is anything else — then ``Store.load`` gives the
+    typed error or the upgraded state."""
+    try:
+        data = json.loads(read_state_bytes(ws))
+    except (AetherError, ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and data.get("version") == CURRENT_VERSION:
+        return data
+    return None
+
+
+def read_siblings(data_dir: Path) -> dict[str, Any]:
+    """Parse the legacy v1 sibling files that exist next to the state."""
+    found: dict[str, Any] = {}
+    for name in LEGACY_SIBLINGS:
+        path = data_dir / name
+        if not path.is_file():
+            continue
+        try:
+            found[name] = loads_strict(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SiblingFileError(
+                f"the legacy file {path} cannot be read ({str(exc).splitlines()[0]})",
+                meaning="its data would be lost if the colony were migrated without it; "
+                "nothing was written",
+                fix="fix the file or move it out of the data directory",
+            ) from None
+    return found
+
+
+def validate_state(doc: Any, ws: Workspace) -> ColonyState:
+    try:
+        return ColonyState.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise StateInvalid(
+            f"the state file {ws.state_file} is invalid: {loc}: {err['msg']}{more}",
+            meaning="a field has the wrong type or value; the file was not touched",
+            fix=f"fix that field, or restore: {backups_hint(ws)}",
+        ) from None
