@@ -2,9 +2,9 @@
 
 Correctness of the data on disk comes from the atomic replace, not from the lock: a reader
 that never takes the lock still sees either the old file or the new one, never a torn one.
-Measured in ../shared/design/lessons.md: truncate-and-rewrite tore a file 40 times in 40 kills;
-temp + fsync + os.replace + directory fsync tore it 0 times but left temp files behind, which
-``sweep_temp_files`` removes.
+Measured by killing writers (docs/reliability.md has the crash suite that keeps checking it):
+truncate-and-rewrite tore a file 40 times in 40 kills; temp + fsync + os.replace + directory
+fsync tore it 0 times but left temp files behind, which ``sweep_temp_files`` removes.
 """
 
 from __future__ import annotations

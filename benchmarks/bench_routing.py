@@ -1,4 +1,4 @@
-"""`aether route` as a whole process against a bare Typer hello-world (issue 4: target <= 1.3x).
+"""`aether route` as a whole process against a bare Typer hello-world (target <= 1.3x, docs/performance.md).
 
     python -m benchmarks.bench_routing [--runs N]
 

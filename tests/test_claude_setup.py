@@ -1,4 +1,4 @@
-"""``aether claude install | check | uninstall`` (issue 11, item 1) and doctor's view of it.
+"""``aether claude install | check | uninstall`` (docs/claude-code.md) and doctor's view of it.
 
 These run the installed ``aether`` only; the real Claude Code client is driven through the
 files written here in tests/proxy/test_claude_code.py.

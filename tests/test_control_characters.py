@@ -1,5 +1,5 @@
 """Terminal escapes and other control characters in user text are stored exactly and shown
-visibly, never sent to a terminal or into HANDOFF.md raw (issue 12, item 6)."""
+visibly, never sent to a terminal or into HANDOFF.md raw."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``aether hook EVENT`` without the real client (issue 11, item 2): hook inputs written by the
+"""``aether hook EVENT`` without the real client (docs/claude-code.md): hook inputs written by the
 tests in the shape Claude Code 2.1.328 sends them (docs/claude-code.md), run through the
 installed ``aether``. The same hooks under the real Claude Code: tests/proxy/test_claude_code.py.
 """

@@ -1,5 +1,5 @@
 """resolve(): precedence, caste normalisation, keyword matching, context windows — and a test for
-every routing bug of the tool we replace (../shared/design/lessons.md, issue 4 "Why")."""
+every routing bug of the tool we replace (docs/routing.md)."""
 
 from __future__ import annotations
 

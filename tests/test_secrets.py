@@ -1,5 +1,5 @@
 """Secrets stay in the environment: redaction in every form a value may be printed in, and no
-more than that (issue 12, items 2 and 11)."""
+more than that."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bounded state: events beyond the cap and finished workers beyond the cap leave the state
-for append-only files — compacted, never silently discarded (issue 6 §6)."""
+for append-only files — compacted, never silently discarded (docs/state-format.md)."""
 
 from __future__ import annotations
 

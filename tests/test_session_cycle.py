@@ -1,4 +1,4 @@
-"""The full session cycle of issue 6, through the installed ``aether`` in subprocesses.
+"""The full session cycle (docs/lifecycle.md), command by command.
 
 init → spawn several castes (--no-proxy) → a worker killed mid-``--exec`` → pause → HANDOFF.md
 → change the profile → resume: drift reported, pinned models kept, the killed worker ``lost``,
@@ -126,7 +126,7 @@ def test_full_session_cycle(run_aether: RunAether, project: Path) -> None:
     archived = json.loads(
         (project / ".aether/chambers" / chamber / "data/COLONY_STATE.json").read_text()
     )
-    # the respawned worker may still be running: reset refuses (issue 12) unless told
+    # the respawned worker may still be running: reset refuses unless told
     refused = run_aether("reset", "--yes", "--json")
     assert refused.returncode == 61 and new["id"] in refused.stderr
     ok(run_aether("reset", "--yes", "--force", "--json"))

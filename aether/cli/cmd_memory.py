@@ -1,4 +1,4 @@
-"""``aether memory add|list|export|import``: learnings, decisions and instincts (issue 6)."""
+"""``aether memory add|list|export|import``: learnings, decisions and instincts."""
 
 from __future__ import annotations
 

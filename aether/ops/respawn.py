@@ -1,6 +1,6 @@
 """Orphans: workers a dead or paused session left behind, and their replacements.
 
-Rules (issue 6), applied by ``aether resume`` to the workers of the session that ended:
+Rules (docs/lifecycle.md), applied by ``aether resume`` to the workers of the session that ended:
 
 * spawned but never reported a start → ``never_started``;
 * started (heartbeat or ``--exec`` start) and no sign of life after the session ended

@@ -144,7 +144,7 @@ class Worker(_Open):
     #: ``model`` (the record of what it ran on is never rewritten)
     repin_to: str | None = None
     #: the routing decision behind ``model`` (decision model/source/reason, chain and where it
-    #: came from, skipped models, warnings) - issue 5
+    #: came from, skipped models, warnings; docs/spawn.md)
     routing: dict[str, Any] = {}
     #: how ``spawn --exec`` ran it: {"program": argv[0], "timeout_s": N, "timed_out": bool}
     exec_info: dict[str, Any] | None = None
@@ -214,7 +214,7 @@ class ColonyState(_Open):
     #: "caste/model" -> counts of compacted finished workers
     worker_counts: dict[str, WorkerCounts] = {}
     #: model -> the last runs of ``spawn --exec`` workers on it (``{"duration_s", "latency_ms",
-    #: "ok"}``, newest last, at most 50): the model-aware default --exec timeout (issue 5)
+    #: "ok"}``, newest last, at most 50): the model-aware default --exec timeout (docs/workers.md)
     latency_history: dict[str, list[dict[str, Any]]] = {}
     events: list[Event] = []
     events_archived: int = 0

@@ -1,4 +1,4 @@
-"""A REAL LiteLLM proxy for the routing tests (issue 5: "Tests against the real proxy").
+"""A REAL LiteLLM proxy for the routing tests.
 
 ``litellm[proxy]==1.106.2`` lives in a cached venv (``~/.cache/aether-tests/litellm-1.106.2``,
 or ``$AETHER_TEST_LITELLM_VENV``); the fixture creates it with ``python -m venv`` + pip when it
@@ -6,8 +6,8 @@ is missing (CI on a fresh machine). These tests never skip because the proxy is 
 cannot be installed or started, they fail.
 
 One proxy serves the whole test session (mock models, a master key, 127.0.0.1, a free port);
-it is stopped by its PID in teardown. Facts about the proxy's answers:
-../shared/design/litellm-proxy.md. The failure mocks were verified by experiment on 1.106.2:
+it is stopped by its PID in teardown. Facts about the proxy's answers are in
+aether/proxy.py and docs/spawn.md. The failure mocks were verified by experiment on 1.106.2:
 
 * ``mock_response: litellm.InternalServerError`` -> 500, ``litellm.RateLimitError`` -> 429,
   ``litellm.ContextWindowExceededError`` -> 400;

@@ -1,4 +1,4 @@
-"""The Claude Code integration with the REAL client (issue 11, "Tests with the real client").
+"""The Claude Code integration with the REAL client (docs/claude-code.md).
 
 Every test runs the pinned Claude Code binary headless (``claude -p``) in a project set up by
 ``aether claude install``, through the real LiteLLM proxy, to the scripted upstream model

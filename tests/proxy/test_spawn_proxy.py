@@ -1,4 +1,4 @@
-"""``aether spawn`` against the real LiteLLM proxy (issue 5, "Tests against the real proxy")."""
+"""``aether spawn`` against the real LiteLLM proxy (docs/spawn.md)."""
 
 from __future__ import annotations
 

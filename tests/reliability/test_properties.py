@@ -1,4 +1,4 @@
-"""Property tests (issue 7): scoring is deterministic and in range for any prompt; the breaker
+"""Property tests: scoring is deterministic and in range for any prompt; the breaker
 never lets a request through while it is open. (The migration properties — every generated
 legacy document migrates or fails with a typed error, and every string leaf survives — are in
 tests/test_migration_property.py.)"""

@@ -1,9 +1,10 @@
 """Reading a legacy file that repeats a key in one object.
 
 aether never writes a repeated key, so in a current-format file it is corruption and the store
-refuses it (``StateDuplicateKeys``). The tool we replace did write them: the real archived
-chamber in ../shared/anchor-states/v3.0-chamber-executing.* has ``"state": "READY"`` and, four
-lines later, ``"state": "EXECUTING"``. Every reader that tool had (jq, ``JSON.parse``, Go's
+refuses it (``StateDuplicateKeys``). The tool we replace did write them: one of its real archived
+chambers (a v3.0 colony paused while executing) has ``"state": "READY"`` and, four lines later,
+``"state": "EXECUTING"`` (tests/test_migration_chain.py reads it when the anchor corpus of real
+state files is present beside the repository). Every reader that tool had (jq, ``JSON.parse``, Go's
 ``encoding/json``) keeps the *last* value, so what that file meant is known: we read it the same
 way and keep each shadowed value, with its path, in ``legacy.duplicate_keys``. Nothing is lost.
 """

@@ -1,8 +1,8 @@
 """Part of 3.0 -> 4.0: lifecycle status, plan, events, errors and signals. Frozen: never edit.
 
 Each function takes one section of a 3.0 document with all the drift the old tool wrote into it
-(see ../shared/design/lessons.md, "Drift inside one version") and returns its 4.0 shape plus
-what must be kept in ``legacy["3.0"]``.
+(fields whose type changed between releases of one version; docs/migrations.md lists them) and
+returns its 4.0 shape plus what must be kept in ``legacy["3.0"]``.
 """
 
 from __future__ import annotations
