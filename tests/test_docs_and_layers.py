@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from aether.errors import AetherError, all_error_classes
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tools import gendocs
 
 PACKAGE = REPO / "aether"
@@ -33,7 +33,7 @@ def test_every_error_has_a_unique_exit_code_and_a_doc() -> None:
 
 def test_every_error_belongs_to_the_family_of_its_exit_code_range() -> None:
     """Callers catch a family (``ProfileProblem``), never the base: each concrete error is in
-    exactly the family whose codes hold its exit code (issue 12: a lock timeout reported as
+    exactly the family whose codes hold its exit code (a lock timeout once reported as
     "profile unreadable")."""
     from aether.errors import CheckFailed, error_families
 
@@ -58,14 +58,39 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    """``name`` (dotted, under aether) is a module or package of this repository."""
+    base = PACKAGE.parent.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
 def _aether_imports(path: Path) -> set[str]:
+    """Every aether module ``path`` imports, at any depth of the file (function-level imports
+    count): ``from aether import cli`` is ``aether.cli``, ``from aether.ops import spawn`` is
+    ``aether.ops.spawn``, relative imports resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _module_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("aether"):
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("aether"))
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "aether")
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base.split(".")[0] != "aether":
+                continue
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if _is_module(sub) else base)
     return found
 
 
@@ -90,11 +115,72 @@ def test_layers_import_one_way() -> None:
         if rel.name == "__main__.py":
             continue  # the entry point is the top of the stack
         for module in _aether_imports(path):
-            if layer != "cli" and module.startswith("aether.cli"):
+            if layer != "cli" and (module + ".").startswith("aether.cli."):
                 offenders.append(f"{rel} imports {module}")
-            if layer not in {"cli", "ops"} and module.startswith("aether.ops"):
+            if layer not in {"cli", "ops"} and (module + ".").startswith("aether.ops."):
                 offenders.append(f"{rel} imports {module}")
     assert not offenders, offenders
+
+
+def test_the_import_resolver_sees_every_spelling() -> None:
+    """The layering rules above are only as good as the import reading they rest on."""
+    probe = PACKAGE / "ops" / "_probe_for_the_layering_test.py"
+    probe.write_text(
+        "from aether import cli\nfrom aether.ops import spawn\nfrom . import reset\n"
+        "def f() -> None:\n    import aether.cli.common\n",
+        encoding="utf-8",
+    )
+    try:
+        assert _aether_imports(probe) == {
+            "aether.cli",
+            "aether.ops.spawn",
+            "aether.ops.reset",
+            "aether.cli.common",
+        }
+    finally:
+        probe.unlink()
+
+
+def test_no_module_imports_itself_back() -> None:
+    """No import circle, function-level imports included: each module can be read, changed
+    and tested knowing only what it imports."""
+    graph = {
+        _module_name(path): {m for m in _aether_imports(path) if m != _module_name(path)}
+        for path in PACKAGE.rglob("*.py")
+    }
+    circles = [sorted(c) for c in _strongly_connected(graph) if len(c) > 1]
+    assert not circles, circles
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm: the groups of modules that reach each other."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
 
 
 def test_importing_aether_and_the_cli_stays_light() -> None:

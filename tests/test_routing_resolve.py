@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from aether.errors import ContextTooLarge, UnknownCaste, UnknownModel
-from aether.routing.loader import load_profile_file
-from aether.routing.profile import Profile, canonical_model, load_profile, profile_hash
+from aether.routing.loader import load_profile, load_profile_file
+from aether.routing.profile import Profile, canonical_model, profile_hash
 from aether.routing.resolve import RouteRequest, normalise_caste, resolve
 from aether.routing.table import RoutingTable
 from aether.workspace import Workspace

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aether.errors import AetherError, ProfileProblem
 from aether.ops import claude_files, claude_setup
-from aether.ops.doctor import Check
+from aether.ops.doctor_checks import Check
 from aether.runtimes.claude import settings as cs
 from aether.workspace import Workspace
 

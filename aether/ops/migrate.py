@@ -101,7 +101,7 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
     pointed): ``proxy_endpoint`` is ``proxy.endpoint``, ``routing_enabled: false`` is
     ``proxy.standalone: true``. This reads that file and says whether they agree.
     """
-    from aether.routing.profile import load_profile
+    from aether.routing.loader import load_profile
 
     head = (
         f"the old model_profile block (profile {old.get('active_profile')!r}, proxy "

@@ -19,6 +19,7 @@ from aether.routing.table import RoutingTable, compile_table
 
 if TYPE_CHECKING:
     from aether.routing.profile import Finding, Profile
+    from aether.workspace import Workspace
 
 
 @record
@@ -175,3 +176,8 @@ def load_profile_file(path: Path, cache_dir: Path | None) -> LoadedProfile:
     if not analysis.uses_env:
         write_cache(cache_dir, key, analysis.dump, analysis.source_format, warnings, table)
     return LoadedProfile(path, analysis.dump, table, analysis.source_format, warnings)
+
+
+def load_profile(ws: Workspace) -> Profile:
+    """The colony's validated profile (cached); ProfileMissing / ProfileSyntax / ProfileInvalid."""
+    return load_profile_file(ws.profile_file, ws.cache_dir).profile()

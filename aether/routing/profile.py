@@ -24,9 +24,8 @@ from aether.routing.table import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from aether.workspace import Workspace
+    pass
 
 CURRENT_FORMAT = 2
 #: a caste's model plus its fallback chain
@@ -338,20 +337,6 @@ def validation_findings(exc: ValidationError) -> list[Finding]:
     return findings
 
 
-def load_profile(ws: Workspace) -> Profile:
-    """The colony's validated profile (cached); ProfileMissing / ProfileSyntax / ProfileInvalid."""
-    from aether.routing.loader import load_profile_file
-
-    return load_profile_file(ws.profile_file, ws.cache_dir).profile()
-
-
 def parse_profile(data: dict[str, Any]) -> Profile:
     """Validate a current-format dict (raises ``ValidationError``)."""
     return Profile.model_validate(data)
-
-
-def load_profile_path(path: Path) -> Profile:
-    """A profile file outside a colony (no cache)."""
-    from aether.routing.loader import load_profile_file
-
-    return load_profile_file(path, None).profile()
