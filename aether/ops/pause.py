@@ -12,41 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import ProfileProblem
 from aether.gitinfo import read_git
 from aether.handoff import GitInfo
 from aether.ops.handoff_file import write_handoff_file
+from aether.ops.profile_snapshot import ProfileSnapshot, profile_snapshot
 from aether.records import field, record
 from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.timeutil import iso
 from aether.workspace import Workspace
-
-
-@record(frozen=True)
-class ProfileSnapshot:
-    hash: str | None
-    caste_models: dict[str, str]
-    error: str | None = None
-
-
-def profile_snapshot(ws: Workspace) -> ProfileSnapshot:
-    """The profile hash and the model each caste gets now (an unreadable profile is data)."""
-    from aether.routing.loader import load_profile_file
-    from aether.routing.resolve import RouteRequest, resolve
-
-    try:
-        # the cached routing table: no YAML and no profile models on a warm cache
-        table = load_profile_file(ws.profile_file, ws.cache_dir).table
-    except ProfileProblem as exc:
-        return ProfileSnapshot(None, {}, exc.one_line())
-    models: dict[str, str] = {}
-    for caste in sorted(table.castes):
-        try:
-            models[caste] = resolve(table, RouteRequest(caste=caste)).model
-        except ProfileProblem:
-            models[caste] = table.castes[caste].model
-    return ProfileSnapshot(table.profile_hash, models)
 
 
 @record

@@ -14,36 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.errors import ColonyStateConflict, HandoffError, InvalidInput
+from aether.errors import InvalidInput
 from aether.gitinfo import read_git
 from aether.handoff import GitInfo, HandoffDocument
 from aether.ops.handoff_file import move_handoff_to_history, read_handoff
-from aether.ops.pause import ProfileSnapshot, profile_snapshot
+from aether.ops.profile_snapshot import CasteDrift, ProfileSnapshot, caste_drift, profile_snapshot
 from aether.ops.respawn import Orphan, RespawnOutcome, mark_orphans, pending_orphans, respawn_one
+from aether.ops.resume_guard import refuse, refuse_early
 from aether.records import field, record
 from aether.state.model import ColonyState, Session
-from aether.state.reading import peek
 from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
 from aether.workspace import Workspace
-
-
-@record(frozen=True)
-class CasteDrift:
-    caste: str
-    at_pause: str | None
-    now: str | None
-
-    def to_json(self) -> dict[str, str | None]:
-        return {"caste": self.caste, "at_pause": self.at_pause, "now": self.now}
-
-
-def caste_drift(before: dict[str, str], after: dict[str, str]) -> list[CasteDrift]:
-    return [
-        CasteDrift(c, before.get(c), after.get(c))
-        for c in sorted(set(before) | set(after))
-        if before.get(c) != after.get(c)
-    ]
 
 
 class Checks(list[dict[str, Any]]):
@@ -118,53 +100,6 @@ class ResumeResult:
         }
 
 
-# --- refusals: before the lock (nothing touched), and again under it ---------------------------
-
-
-def _refuse_early(
-    store: Store, doc: HandoffDocument | None, *, force: bool, ignore_handoff: bool
-) -> None:
-    """The refusals of ``_refuse``, without the lock, so a refused resume leaves every file
-    untouched. A current-format state is judged from its status and colony id alone (the
-    transaction validates it and checks again); anything else gets the full load, and its typed
-    error if it has one."""
-    data = peek(store.ws)
-    if (
-        data is not None
-        and isinstance(data.get("status"), str)
-        and isinstance(data.get("colony_id"), str)
-    ):
-        _refuse(data["status"], data["colony_id"], doc, force=force, ignore_handoff=ignore_handoff)
-    else:
-        s = store.load().state
-        _refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
-
-
-def _refuse(
-    status: str,
-    colony_id: str,
-    doc: HandoffDocument | None,
-    *,
-    force: bool,
-    ignore_handoff: bool,
-) -> None:
-    if status != "paused" and not force:
-        raise ColonyStateConflict(
-            f"the colony is not paused (status {status})",
-            meaning="resume ends the previous session and marks its unfinished workers "
-            "lost; on a live session that would be wrong",
-            fix="run `aether pause` first; if the previous session died without pausing, "
-            "run `aether resume --force`",
-        )
-    if doc is not None and doc.colony_id != colony_id and not ignore_handoff:
-        raise HandoffError(
-            f"HANDOFF.md belongs to colony {doc.colony_id}, not to this colony ({colony_id})",
-            meaning="it was copied from another project; nothing was changed",
-            fix="move it away, or run `aether resume --ignore-handoff` (it is then kept "
-            "in .aether/handoff-history/)",
-        )
-
-
 # --- the use case ------------------------------------------------------------------------------
 
 
@@ -186,7 +121,7 @@ def resume(
         )
     raw, doc, problem = read_handoff(ws)
     store = Store(ws, lock_timeout=lock_timeout)
-    _refuse_early(store, doc, force=force, ignore_handoff=ignore_handoff)
+    refuse_early(store, doc, force=force, ignore_handoff=ignore_handoff)
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
     checks = Checks()
@@ -196,7 +131,7 @@ def resume(
         s = tx.state
         previous = s.session.model_copy(deep=True)
         was_paused = s.status == "paused"
-        _refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
+        refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
         _check_handoff(checks, s, doc, problem)
         profile = _check_profile(checks, s, previous, snapshot, adopt_profile=adopt_profile)
         git_changes = _check_git(checks, previous, doc, git_now)

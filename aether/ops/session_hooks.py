@@ -45,7 +45,7 @@ def _inside_worker() -> bool:
 
 def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     from aether.memory import load_all
-    from aether.ops.pause import profile_snapshot
+    from aether.ops.profile_snapshot import profile_snapshot
     from aether.ops.resume import resume
 
     outcome = HookOutcome(hook.event)
