@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from aether.errors import HandoffError
-from aether.handoff import GitInfo, document_for, parse_handoff, render_handoff
+from aether.handoff import GitInfo, document_for, parse_handoff
+from aether.handoff_render import render_handoff
 from aether.memory import MemoryItem
 from aether.state.model import ColonyState
 from tests.helpers import check_golden
@@ -218,3 +219,19 @@ def test_machine_block_is_valid_json_with_expected_keys() -> None:
         "caste_models",
         "format",
     }
+
+
+def test_a_handoff_worker_is_the_listed_fields_of_a_worker_record() -> None:
+    """HandoffWorker declares exactly HANDOFF_WORKER_FIELDS, each a Worker field of that type."""
+    import typing
+
+    from aether.handoff import HANDOFF_WORKER_FIELDS, HandoffWorker
+    from aether.state.model import Worker
+
+    declared = typing.get_type_hints(HandoffWorker)
+    assert tuple(declared) == HANDOFF_WORKER_FIELDS
+    for name in HANDOFF_WORKER_FIELDS:
+        in_record = Worker.model_fields[name].annotation
+        if typing.get_origin(in_record) is typing.Literal:
+            in_record = str  # read back from a file, a status may be one this aether never wrote
+        assert in_record == declared[name], name

@@ -11,7 +11,8 @@ from pathlib import Path
 from aether import __version__
 from aether.errors import HandoffError, MemoryFileError
 from aether.files import atomic_write_text, fsync_dir, os_error
-from aether.handoff import GitInfo, HandoffDocument, parse_handoff, render_handoff
+from aether.handoff import GitInfo, HandoffDocument, parse_handoff
+from aether.handoff_render import render_handoff
 from aether.memory import MemoryItem, load_all
 from aether.state.model import ColonyState
 from aether.timeutil import iso

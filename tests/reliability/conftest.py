@@ -1,4 +1,5 @@
-"""Reliability suites (docs/reliability.md). The crash suite has a short CI run and a long documented run:
+"""Reliability suites (docs/reliability.md). The crash suite has a short CI run and a long
+documented run:
 
 python -m pytest tests/reliability -m slow --crash-kills 500
 """

@@ -34,7 +34,9 @@ def _placeholder(arg: str, project: Path) -> str:
 
 
 def test_catalogue_is_large_and_unique() -> None:
-    assert len(ENTRIES) >= 40, f"only {len(ENTRIES)} bad inputs catalogued (docs/reliability.md promises 40+)"
+    assert len(ENTRIES) >= 40, (
+        f"only {len(ENTRIES)} bad inputs catalogued (docs/reliability.md promises 40+)"
+    )
     ids = [e.id for e in ENTRIES]
     assert len(ids) == len(set(ids))
 
