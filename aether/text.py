@@ -30,3 +30,15 @@ def json_visible(dumped: str) -> str:
     """A JSON document (from ``json.dumps(..., ensure_ascii=False)``) with the characters it
     leaves raw escaped as ``\\uXXXX`` — the same values, nothing a terminal would act on."""
     return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """`` (did you mean 'kimi-k2.5'?)`` or ``""``; compares ignoring case and punctuation."""
+    import difflib
+
+    def squash(s: str) -> str:
+        return "".join(ch for ch in s.lower() if ch.isalnum())
+
+    by_squash = {squash(c): c for c in candidates}
+    close = difflib.get_close_matches(squash(name), list(by_squash), n=1, cutoff=0.6)
+    return f" (did you mean {by_squash[close[0]]!r}?)" if close else ""

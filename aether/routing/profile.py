@@ -10,7 +10,6 @@ reported as ``location: message`` findings; ``load_profile`` raises on the first
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,9 +21,9 @@ from aether.routing.table import (
     compile_table,
     normalise_caste,
 )
+from aether.text import did_you_mean
 
 if TYPE_CHECKING:
-
     pass
 
 CURRENT_FORMAT = 2
@@ -169,17 +168,6 @@ class Finding:
 
     def to_json(self) -> dict[str, str]:
         return {"severity": self.severity, "location": self.location, "message": self.message}
-
-
-def did_you_mean(name: str, candidates: list[str]) -> str:
-    """`` (did you mean 'kimi-k2.5'?)`` or ``""``; compares ignoring case and punctuation."""
-
-    def squash(s: str) -> str:
-        return "".join(ch for ch in s.lower() if ch.isalnum())
-
-    by_squash = {squash(c): c for c in candidates}
-    close = difflib.get_close_matches(squash(name), list(by_squash), n=1, cutoff=0.6)
-    return f" (did you mean {by_squash[close[0]]!r}?)" if close else ""
 
 
 def _unknown_model(profile: Profile, name: str) -> str:

@@ -23,6 +23,7 @@ from aether.errors import ContextTooLarge, UnknownCaste, UnknownModel
 from aether.records import record
 from aether.routing.scoring import ScoreResult, ScoringContext, matched_keywords, score
 from aether.routing.table import KeywordGroup, RoutingTable, normalise_caste
+from aether.text import did_you_mean
 
 if TYPE_CHECKING:
     from aether.routing.profile import Profile
@@ -90,17 +91,6 @@ def _table(profile: Profile | RoutingTable) -> RoutingTable:
     return profile.table()
 
 
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    import difflib
-
-    def squash(s: str) -> str:
-        return "".join(ch for ch in s.lower() if ch.isalnum())
-
-    by = {squash(c): c for c in candidates}
-    close = difflib.get_close_matches(squash(name), list(by), n=1, cutoff=0.6)
-    return f" (did you mean {by[close[0]]!r}?)" if close else ""
-
-
 def _best_group(
     table: RoutingTable, caste: str, task: str
 ) -> tuple[KeywordGroup, tuple[str, ...], list[str]] | None:
@@ -120,108 +110,184 @@ def _best_group(
     return found[0][0], found[0][1], others
 
 
+@record(frozen=True)
+class _Choice:
+    """Where the first candidate came from, and the candidates in order."""
+
+    source: str
+    reason: str
+    candidates: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    group_name: str | None = None
+
+
 def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDecision:
     table = _table(profile)
     warnings: list[str] = []
     caste = normalise_caste(request.caste)
-    route = table.castes.get(caste)
-    if route is None:
-        hint = _did_you_mean(request.caste, list(table.castes))
-        if table.strict or table.default_model is None:
-            raise UnknownCaste(
-                f"unknown caste {request.caste!r}{hint}",
-                meaning="the profile does not say which model this caste runs on",
-                fix="use one of: "
-                + ", ".join(sorted(table.castes))
-                + " — or add the caste to .aether/model-profiles.yaml",
-            )
-        warnings.append(
-            f"unknown caste {request.caste!r}{hint}: lenient profile, so it gets default_model "
-            f"{table.default_model!r}"
-        )
-        caste_models: list[str] = [table.default_model]
-    else:
-        caste_models = [route.model, *route.chain]
+    caste_models = _caste_models(table, request, caste, warnings)
     task = (request.task or "").strip()
-
-    scored: ScoreResult | None = None
-    tokens = request.context_tokens
-    estimated = False
+    tokens, estimated = request.context_tokens, False
     if tokens is None and task:
         tokens, estimated = estimate_tokens(task), True
+    scored: ScoreResult | None = None
     if task or request.tools or request.context_tokens:
-        scored = score(
-            task,
-            ScoringContext(table.models, table.scoring, tokens or 0, tuple(request.tools)),
-        )
-
-    keywords: tuple[str, ...] = ()
-    group_name: str | None = None
+        context = ScoringContext(table.models, table.scoring, tokens or 0, tuple(request.tools))
+        scored = score(task, context)
     if request.model is not None:
-        chosen = table.canonical_model(request.model)
-        if chosen is None:
-            raise UnknownModel(
-                f"unknown model {request.model!r}"
-                + _did_you_mean(request.model, table.model_names_and_aliases()),
-                meaning="aether never ignores an explicit --model",
-                fix="use one of: " + ", ".join(sorted(table.models)),
-            )
-        source, reason = "explicit", f"--model {request.model}"
-        if chosen != request.model:
-            reason += f" (alias of {chosen})"
-        # the user asked for exactly this model: no silent substitution
-        candidates = [chosen]
+        choice = _explicit(table, request.model)
     else:
-        candidates, source, reason = [], "", ""
-        if request.pinned_model is not None:
-            pinned = table.canonical_model(request.pinned_model)
-            if pinned is None:
-                warnings.append(
-                    f"pinned model {request.pinned_model!r} is no longer in the profile; "
-                    "routed afresh"
-                )
-            else:
-                source, reason = "pinned", f"this task already ran on {pinned}; it keeps it"
-                candidates = [pinned]
-        if not source and caste in table.overrides:
-            source = "override"
-            reason = f"overrides.{caste} in the profile"
-            candidates = [table.overrides[caste]]
-        if not source and task and table.task_routing_enabled:
-            best = _best_group(table, caste, task)
-            if best is not None:
-                group, keywords, others = best
-                group_name = group.name
-                source = "task-routing"
-                reason = f"task_routing group {group.name!r} matched " + ", ".join(
-                    repr(k) for k in keywords
-                )
-                if others:
-                    reason += "; also matched: " + "; ".join(others)
-                candidates = [group.model]
-        if not source and task and table.scoring.enabled and scored is not None:
-            own = scored.scores.get(caste_models[0], 0)
-            top = scored.scores[scored.winner]
-            if scored.winner != caste_models[0] and top - own >= table.scoring.margin:
-                source = "scoring"
-                reason = (
-                    f"intent score: {scored.winner} {top} vs the caste's {caste_models[0]} {own} "
-                    f"(margin {table.scoring.margin})"
-                )
-                candidates = [scored.winner]
-        if not source:
-            if route is None:
-                source = "lenient-default"
-                reason = f"unknown caste; default_model {caste_models[0]}"
-            else:
-                source, reason = "caste-default", f"the {caste} caste's model"
-                if task and table.task_routing_enabled and table.groups:
-                    reason += " (no task-routing keyword matched)"
-        for m in caste_models:
-            if m not in candidates:
-                candidates.append(m)
-        candidates = candidates[:MAX_CANDIDATES]
+        choice = _routed(table, request, caste, caste_models, task, scored, warnings)
+    fitting, skipped = _fit_windows(table, caste, choice.candidates, tokens, estimated)
+    reason = choice.reason
+    if skipped and fitting[0] != choice.candidates[0]:
+        reason += f"; {choice.candidates[0]} skipped (context window too small), using {fitting[0]}"
+    return RoutingDecision(
+        caste=caste,
+        model=fitting[0],
+        source=choice.source,
+        reason=reason,
+        chain=tuple(fitting[1:MAX_CANDIDATES]),
+        skipped=tuple(skipped),
+        profile_hash=table.profile_hash,
+        matched_keywords=choice.keywords,
+        scores=dict(scored.scores) if scored else None,
+        warnings=tuple(warnings),
+        context_tokens=tokens,
+        context_estimated=estimated,
+        matched_group=choice.group_name,
+        score_detail=scored,
+    )
 
+
+def _caste_models(
+    table: RoutingTable, request: RouteRequest, caste: str, warnings: list[str]
+) -> list[str]:
+    """The caste's model and its chain; an unknown caste is an error, or (lenient profile)
+    gets the default model with a warning."""
+    route = table.castes.get(caste)
+    if route is not None:
+        return [route.model, *route.chain]
+    hint = did_you_mean(request.caste, list(table.castes))
+    if table.strict or table.default_model is None:
+        raise UnknownCaste(
+            f"unknown caste {request.caste!r}{hint}",
+            meaning="the profile does not say which model this caste runs on",
+            fix="use one of: "
+            + ", ".join(sorted(table.castes))
+            + " — or add the caste to .aether/model-profiles.yaml",
+        )
+    warnings.append(
+        f"unknown caste {request.caste!r}{hint}: lenient profile, so it gets default_model "
+        f"{table.default_model!r}"
+    )
+    return [table.default_model]
+
+
+def _explicit(table: RoutingTable, model: str) -> _Choice:
+    """1. ``--model``: exactly that model (no silent substitution), or an error."""
+    chosen = table.canonical_model(model)
+    if chosen is None:
+        raise UnknownModel(
+            f"unknown model {model!r}" + did_you_mean(model, table.model_names_and_aliases()),
+            meaning="aether never ignores an explicit --model",
+            fix="use one of: " + ", ".join(sorted(table.models)),
+        )
+    reason = f"--model {model}" + (f" (alias of {chosen})" if chosen != model else "")
+    return _Choice("explicit", reason, (chosen,))
+
+
+def _routed(
+    table: RoutingTable,
+    request: RouteRequest,
+    caste: str,
+    caste_models: list[str],
+    task: str,
+    scored: ScoreResult | None,
+    warnings: list[str],
+) -> _Choice:
+    """2-6: the first rule that applies picks the first candidate; the caste's own models
+    follow it (no duplicates, at most ``MAX_CANDIDATES``)."""
+    first = (
+        _pinned(table, request.pinned_model, warnings)
+        or _override(table, caste)
+        or _task_group(table, caste, task)
+        or _scoring(table, caste_models[0], task, scored)
+        or _caste_default(table, caste, caste_models[0], task)
+    )
+    candidates = list(first.candidates)
+    candidates += [m for m in caste_models if m not in candidates]
+    return _Choice(
+        first.source,
+        first.reason,
+        tuple(candidates[:MAX_CANDIDATES]),
+        first.keywords,
+        first.group_name,
+    )
+
+
+def _pinned(table: RoutingTable, pinned_model: str | None, warnings: list[str]) -> _Choice | None:
+    if pinned_model is None:
+        return None
+    pinned = table.canonical_model(pinned_model)
+    if pinned is None:
+        warnings.append(f"pinned model {pinned_model!r} is no longer in the profile; routed afresh")
+        return None
+    return _Choice("pinned", f"this task already ran on {pinned}; it keeps it", (pinned,))
+
+
+def _override(table: RoutingTable, caste: str) -> _Choice | None:
+    if caste not in table.overrides:
+        return None
+    return _Choice("override", f"overrides.{caste} in the profile", (table.overrides[caste],))
+
+
+def _task_group(table: RoutingTable, caste: str, task: str) -> _Choice | None:
+    if not (task and table.task_routing_enabled):
+        return None
+    best = _best_group(table, caste, task)
+    if best is None:
+        return None
+    group, keywords, others = best
+    reason = f"task_routing group {group.name!r} matched " + ", ".join(repr(k) for k in keywords)
+    if others:
+        reason += "; also matched: " + "; ".join(others)
+    return _Choice("task-routing", reason, (group.model,), keywords, group.name)
+
+
+def _scoring(
+    table: RoutingTable, own_model: str, task: str, scored: ScoreResult | None
+) -> _Choice | None:
+    if not (task and table.scoring.enabled and scored is not None):
+        return None
+    own = scored.scores.get(own_model, 0)
+    top = scored.scores[scored.winner]
+    if scored.winner == own_model or top - own < table.scoring.margin:
+        return None
+    reason = (
+        f"intent score: {scored.winner} {top} vs the caste's {own_model} {own} "
+        f"(margin {table.scoring.margin})"
+    )
+    return _Choice("scoring", reason, (scored.winner,))
+
+
+def _caste_default(table: RoutingTable, caste: str, own_model: str, task: str) -> _Choice:
+    if caste not in table.castes:
+        return _Choice("lenient-default", f"unknown caste; default_model {own_model}", ())
+    reason = f"the {caste} caste's model"
+    if task and table.task_routing_enabled and table.groups:
+        reason += " (no task-routing keyword matched)"
+    return _Choice("caste-default", reason, ())
+
+
+def _fit_windows(
+    table: RoutingTable,
+    caste: str,
+    candidates: tuple[str, ...],
+    tokens: int | None,
+    estimated: bool,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The candidates whose context window holds ``tokens`` (in order), and those skipped."""
     skipped: list[tuple[str, str]] = []
     fitting: list[str] = []
     for m in candidates:
@@ -231,30 +297,13 @@ def resolve(profile: Profile | RoutingTable, request: RouteRequest) -> RoutingDe
             skipped.append((m, f"context window {info.context_window} < {what}{tokens} tokens"))
         else:
             fitting.append(m)
-    if not fitting:
-        windows = ", ".join(
-            f"{m} {table.models[m].context_window}" for m in candidates if m in table.models
-        )
-        raise ContextTooLarge(
-            f"no model for caste {caste} fits {tokens} tokens (windows: {windows})",
-            meaning="every candidate's context window is too small; nothing was spawned",
-            fix="shrink the context, or add a model with a larger window to the caste's chain",
-        )
-    if skipped and fitting[0] != candidates[0]:
-        reason += f"; {candidates[0]} skipped (context window too small), using {fitting[0]}"
-    return RoutingDecision(
-        caste=caste,
-        model=fitting[0],
-        source=source,
-        reason=reason,
-        chain=tuple(fitting[1:MAX_CANDIDATES]),
-        skipped=tuple(skipped),
-        profile_hash=table.profile_hash,
-        matched_keywords=keywords,
-        scores=dict(scored.scores) if scored else None,
-        warnings=tuple(warnings),
-        context_tokens=tokens,
-        context_estimated=estimated,
-        matched_group=group_name,
-        score_detail=scored,
+    if fitting:
+        return fitting, skipped
+    windows = ", ".join(
+        f"{m} {table.models[m].context_window}" for m in candidates if m in table.models
+    )
+    raise ContextTooLarge(
+        f"no model for caste {caste} fits {tokens} tokens (windows: {windows})",
+        meaning="every candidate's context window is too small; nothing was spawned",
+        fix="shrink the context, or add a model with a larger window to the caste's chain",
     )
