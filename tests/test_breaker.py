@@ -163,10 +163,10 @@ def test_no_lock_is_held_across_a_network_call(
     from filelock import FileLock, Timeout
 
     from aether import proxy
-    from aether.ops.proxy_settings import ProxySettings
     from aether.ops.spawn_verify import verify_route
     from aether.records import replace
     from aether.routing.loader import load_profile_file
+    from aether.routing.table import ProxyConnection
     from aether.state.store import Store
 
     ws = Workspace(colony)
@@ -206,9 +206,7 @@ def test_no_lock_is_held_across_a_network_call(
 
     monkeypatch.setattr(proxy, "request", fake)
     monkeypatch.setenv("LITELLM_MASTER_KEY", good)
-    settings = replace(
-        ProxySettings.from_dump({}), breaker_failures=1, breaker_cooldown_s=0, probe="always"
-    )
+    settings = replace(ProxyConnection(), breaker_failures=1, breaker_cooldown_s=0, probe="always")
     session = Store(ws).load().state.session.id
     for _ in range(2):  # 1st: closed -> opened; 2nd: half-open probe claimed, failed, re-opened
         out = verify_route(ws, table, settings, tuple(models), session_id=session, lock_timeout=2)

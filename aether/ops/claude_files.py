@@ -61,12 +61,11 @@ def installed_aether() -> str | None:
 
 
 def desired(ws: Workspace, *, local: bool) -> Desired:
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.loader import load_profile_file
 
     loaded = load_profile_file(ws.profile_file, ws.cache_dir)
     table = loaded.table
-    proxy = ProxySettings.from_dump(loaded.dump)
+    proxy = loaded.table.proxy
     files = {
         f"{AGENTS_DIR}/{d.filename}": agents.render(d, table.profile_hash)
         for d in agents.definitions(table)

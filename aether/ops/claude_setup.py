@@ -196,11 +196,10 @@ def install(
 
 def _timeout_warnings(ws: Workspace) -> list[str]:
     """pre-agent's settings timeout against the longest verification the profile allows."""
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.fallback import MAX_MODELS
     from aether.routing.loader import load_profile_file
 
-    proxy = ProxySettings.from_dump(load_profile_file(ws.profile_file, ws.cache_dir).dump)
+    proxy = load_profile_file(ws.profile_file, ws.cache_dir).table.proxy
     worst = 3 * proxy.connect_s + MAX_MODELS * proxy.attempt_s
     if proxy.standalone or worst < cs.PRE_AGENT_TIMEOUT_S - 10:
         return []

@@ -222,7 +222,6 @@ def memory_check(ws: Workspace) -> Check:
 
 
 def profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.loader import load_profile_file
 
     try:
@@ -242,7 +241,7 @@ def profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
             {"castes": len(loaded.table.castes), "models": len(loaded.table.models)},
         )
     ]
-    proxy = ProxySettings.from_dump(loaded.dump)
+    proxy = loaded.table.proxy
     if not check_proxy:
         checks.append(Check("proxy", "skipped", "--no-proxy"))
     elif proxy.standalone:

@@ -78,13 +78,12 @@ def _launcher_check(ws: Workspace) -> Check:
 
 def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
     from aether import proxy
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.loader import load_profile_file
 
     if not check_proxy:
         return Check("claude models", "skipped", "--no-proxy")
     try:
-        settings = ProxySettings.from_dump(load_profile_file(ws.profile_file, ws.cache_dir).dump)
+        settings = load_profile_file(ws.profile_file, ws.cache_dir).table.proxy
     except ProfileProblem as exc:
         return Check("claude models", "skipped", f"no profile: {exc.what}")
     if settings.standalone:

@@ -136,12 +136,11 @@ def _scrubbed(ws: Workspace, text: str) -> str:
     """The note goes into the state, HANDOFF.md and the next briefing: anything that looks like
     a credential, and the proxy key's value whatever its variable is called, is taken out."""
     from aether.activity import redact
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.loader import load_profile_file
 
     try:
-        dump = load_profile_file(ws.profile_file, ws.cache_dir).dump
-        key = os.environ.get(ProxySettings.from_dump(dump).key_env, "")
+        key_env = load_profile_file(ws.profile_file, ws.cache_dir).table.proxy.key_env
+        key = os.environ.get(key_env, "")
     except ProfileProblem:
         key = os.environ.get("LITELLM_MASTER_KEY", "")
     text = redact(text)

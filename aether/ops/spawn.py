@@ -139,7 +139,6 @@ class VerifiedRoute:
 def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
     """Resolve the model and, unless the spawn is unverified, prove it through the proxy
     (falling back along the chain); raises before anything is recorded."""
-    from aether.ops.proxy_settings import ProxySettings
     from aether.routing.fallback import candidates
     from aether.routing.loader import load_profile_file
     from aether.routing.resolve import RouteRequest, resolve
@@ -147,7 +146,7 @@ def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
     _validate(request)
     loaded = load_profile_file(ws.profile_file, ws.cache_dir)
     table = loaded.table
-    settings = ProxySettings.from_dump(loaded.dump)
+    settings = loaded.table.proxy
     decision = resolve(
         table,
         RouteRequest(

@@ -23,10 +23,9 @@ from typing import Any
 from aether import activity, proxy
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.files import atomic_write_json
-from aether.ops.proxy_settings import ProxySettings
 from aether.records import field, record
 from aether.routing.breaker import Breaker
-from aether.routing.table import RoutingTable
+from aether.routing.table import ProxyConnection, RoutingTable
 from aether.state.model import RoutingAttempt
 from aether.timeutil import iso
 from aether.workspace import Workspace
@@ -125,7 +124,7 @@ def _without_key(text: str, key: str) -> str:
     return text.replace(key, "[redacted]") if key and len(key) >= 4 else text
 
 
-def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings, key: str) -> Exception:
+def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxyConnection, key: str) -> Exception:
     check.detail = _without_key(check.detail, key)
     activity.log(ws, "proxy_failure", **check.to_json())
     return proxy.error_for(check, key_env=settings.key_env)
@@ -134,7 +133,7 @@ def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxySettings, key: 
 def verify_route(
     ws: Workspace,
     table: RoutingTable,
-    settings: ProxySettings,
+    settings: ProxyConnection,
     candidates: tuple[str, ...],
     *,
     session_id: str,
@@ -246,7 +245,7 @@ def _try_model(
     ep: proxy.Endpoint,
     key: str,
     table: RoutingTable,
-    settings: ProxySettings,
+    settings: ProxyConnection,
     cache: SessionCache,
     breaker: Breaker,
     model: str,

@@ -32,6 +32,7 @@ from typing import Any
 from aether.activity import redact
 from aether.files import atomic_write_json
 from aether.records import record
+from aether.routing.table import DEFAULT_BREAKER_COOLDOWN_S, DEFAULT_BREAKER_FAILURES
 from aether.workspace import Workspace
 
 FORMAT = 1
@@ -64,8 +65,8 @@ class Breaker:
         self,
         ws: Workspace,
         *,
-        failures: int = 3,
-        cooldown_s: float = 60.0,
+        failures: int = DEFAULT_BREAKER_FAILURES,
+        cooldown_s: float = DEFAULT_BREAKER_COOLDOWN_S,
         clock: Clock = time.time,
         lock_timeout: float | None = None,
         claim_ttl_s: float = 120.0,

@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from aether.records import record
 from aether.routing.table import (
+    DEFAULT_ATTEMPT_S,
+    DEFAULT_BREAKER_COOLDOWN_S,
+    DEFAULT_BREAKER_FAILURES,
     DEFAULT_COMPLEXITY_KEYWORDS,
+    DEFAULT_CONNECT_S,
+    DEFAULT_ENDPOINT,
+    DEFAULT_KEY_ENV,
+    DEFAULT_PROBE,
     RoutingTable,
     compile_table,
     normalise_caste,
@@ -84,23 +91,25 @@ class ScoringSettings(_Strict):
 
 
 class ProxySettings(_Strict):
-    endpoint: str = "http://127.0.0.1:4000"
+    """The ``proxy:`` section (compiled into ``RoutingTable.proxy`` with the next two)."""
+
+    endpoint: str = DEFAULT_ENDPOINT
     #: the NAME of the environment variable holding the key — never the key itself
-    key_env: str = Field(default="LITELLM_MASTER_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    key_env: str = Field(default=DEFAULT_KEY_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     #: True: no proxy; spawns are recorded unverified
     standalone: bool = False
-    probe: Literal["never", "first-use", "always"] = "first-use"
+    probe: Literal["never", "first-use", "always"] = DEFAULT_PROBE
     open_proxy_check: bool = True
 
 
 class Timeouts(_Strict):
-    attempt_s: float = Field(default=30, gt=0, le=3600)
-    connect_s: float = Field(default=5, gt=0, le=600)
+    attempt_s: float = Field(default=DEFAULT_ATTEMPT_S, gt=0, le=3600)
+    connect_s: float = Field(default=DEFAULT_CONNECT_S, gt=0, le=600)
 
 
 class BreakerSettings(_Strict):
-    failures: int = Field(default=3, ge=1, le=100)
-    cooldown_s: float = Field(default=60, ge=0, le=86_400)
+    failures: int = Field(default=DEFAULT_BREAKER_FAILURES, ge=1, le=100)
+    cooldown_s: float = Field(default=DEFAULT_BREAKER_COOLDOWN_S, ge=0, le=86_400)
 
 
 class Profile(_Strict):
@@ -180,76 +189,107 @@ def _known(profile: Profile, name: str) -> bool:
 
 def check_profile(profile: Profile) -> list[Finding]:
     """Cross-reference checks Pydantic cannot express. Pure; errors first, in file order."""
-    errors: list[Finding] = []
-    warnings: list[Finding] = []
+    found = [
+        *_model_findings(profile),
+        *(f for caste in profile.castes for f in _caste_findings(profile, caste)),
+        *_override_findings(profile),
+        *(f for group in profile.task_routing.groups for f in _group_findings(profile, group)),
+        *_setting_findings(profile),
+    ]
+    return [f for f in found if f.severity == "error"] + [f for f in found if f.severity != "error"]
 
-    def err(loc: str, msg: str) -> None:
-        errors.append(Finding("error", loc, msg))
 
-    if not profile.models:
-        err("models", "no models are declared")
+def _error(location: str, message: str) -> Finding:
+    return Finding("error", location, message)
+
+
+def _model_findings(profile: Profile) -> list[Finding]:
+    """Models and castes declared; no alias naming two models."""
+    found = [_error("models", "no models are declared")] if not profile.models else []
     if not profile.castes:
-        err("castes", "no castes are declared")
-    owners: dict[str, str] = {}
-    for name in profile.models:
-        owners[name.lower()] = name
+        found.append(_error("castes", "no castes are declared"))
+    owners = {name.lower(): name for name in profile.models}
     for name, spec in profile.models.items():
         for i, alias in enumerate(spec.aliases):
             other = owners.get(alias.lower())
             if other is not None and other != name:
-                err(f"models.{name}.aliases[{i}]", f"{alias!r} already names model {other!r}")
+                found.append(
+                    _error(
+                        f"models.{name}.aliases[{i}]", f"{alias!r} already names model {other!r}"
+                    )
+                )
             owners[alias.lower()] = name
-    for caste, cs in profile.castes.items():
-        loc = f"castes.{caste}"
-        if not _known(profile, cs.model):
-            err(f"{loc}.model", _unknown_model(profile, cs.model))
-        seen = {canonical_model(profile, cs.model) or cs.model}
-        for i, m in enumerate(cs.chain):
-            if not _known(profile, m):
-                err(f"{loc}.chain[{i}]", _unknown_model(profile, m))
-            canon = canonical_model(profile, m) or m
-            if canon in seen:
-                err(f"{loc}.chain[{i}]", f"{m!r} appears twice in the caste's model and chain")
-            seen.add(canon)
-        if 1 + len(cs.chain) > MAX_CHAIN:
-            err(
-                f"{loc}.chain",
-                f"{1 + len(cs.chain)} models with the caste's own (limit {MAX_CHAIN})",
+    return found
+
+
+def _caste_findings(profile: Profile, caste: str) -> list[Finding]:
+    """A caste's model and chain: known models, none twice, not too many."""
+    cs, loc = profile.castes[caste], f"castes.{caste}"
+    found = (
+        []
+        if _known(profile, cs.model)
+        else [_error(f"{loc}.model", _unknown_model(profile, cs.model))]
+    )
+    seen = {canonical_model(profile, cs.model) or cs.model}
+    for i, m in enumerate(cs.chain):
+        if not _known(profile, m):
+            found.append(_error(f"{loc}.chain[{i}]", _unknown_model(profile, m)))
+        canon = canonical_model(profile, m) or m
+        if canon in seen:
+            found.append(
+                _error(f"{loc}.chain[{i}]", f"{m!r} appears twice in the caste's model and chain")
             )
+        seen.add(canon)
+    if 1 + len(cs.chain) > MAX_CHAIN:
+        message = f"{1 + len(cs.chain)} models with the caste's own (limit {MAX_CHAIN})"
+        found.append(_error(f"{loc}.chain", message))
+    return found
+
+
+def _override_findings(profile: Profile) -> list[Finding]:
+    found: list[Finding] = []
     for caste, model in profile.overrides.items():
         if not _known(profile, model):
-            err(f"overrides.{caste}", _unknown_model(profile, model))
+            found.append(_error(f"overrides.{caste}", _unknown_model(profile, model)))
         if caste not in profile.castes:
-            warnings.append(
-                Finding(
-                    "warning",
-                    f"overrides.{caste}",
-                    "overrides a caste the profile does not declare"
-                    + did_you_mean(caste, list(profile.castes)),
-                )
+            message = "overrides a caste the profile does not declare" + did_you_mean(
+                caste, list(profile.castes)
             )
-    for gname, group in profile.task_routing.groups.items():
-        loc = f"task_routing.groups.{gname}"
-        if not group.keywords:
-            err(f"{loc}.keywords", "the keyword group is empty (it could never match)")
-        for i, kw in enumerate(group.keywords):
-            if not kw.strip():
-                err(f"{loc}.keywords[{i}]", "an empty keyword")
-        if not _known(profile, group.model):
-            err(f"{loc}.model", _unknown_model(profile, group.model))
-        for i, c in enumerate(group.castes):
-            if normalise_caste(c) not in profile.castes:
-                err(
-                    f"{loc}.castes[{i}]",
-                    f"unknown caste {c!r}" + did_you_mean(c, list(profile.castes)),
-                )
+            found.append(Finding("warning", f"overrides.{caste}", message))
+    return found
+
+
+def _group_findings(profile: Profile, name: str) -> list[Finding]:
+    """A task-routing keyword group: keywords that can match, a known model and castes."""
+    group, loc = profile.task_routing.groups[name], f"task_routing.groups.{name}"
+    found: list[Finding] = []
+    if not group.keywords:
+        found.append(_error(f"{loc}.keywords", "the keyword group is empty (it could never match)"))
+    for i, kw in enumerate(group.keywords):
+        if not kw.strip():
+            found.append(_error(f"{loc}.keywords[{i}]", "an empty keyword"))
+    if not _known(profile, group.model):
+        found.append(_error(f"{loc}.model", _unknown_model(profile, group.model)))
+    for i, c in enumerate(group.castes):
+        if normalise_caste(c) not in profile.castes:
+            hint = did_you_mean(c, list(profile.castes))
+            found.append(_error(f"{loc}.castes[{i}]", f"unknown caste {c!r}{hint}"))
+    return found
+
+
+def _setting_findings(profile: Profile) -> list[Finding]:
+    found: list[Finding] = []
     if profile.default_model is not None and not _known(profile, profile.default_model):
-        err("default_model", _unknown_model(profile, profile.default_model))
+        found.append(_error("default_model", _unknown_model(profile, profile.default_model)))
     if not profile.strict and profile.default_model is None:
-        err("default_model", "lenient mode (strict: false) needs a default_model for unknowns")
+        found.append(
+            _error(
+                "default_model", "lenient mode (strict: false) needs a default_model for unknowns"
+            )
+        )
     if profile.scoring.long_prompt_words <= profile.scoring.short_prompt_words:
-        err("scoring.long_prompt_words", "must be larger than short_prompt_words")
-    return errors + warnings
+        found.append(_error("scoring.long_prompt_words", "must be larger than short_prompt_words"))
+    return found
 
 
 def canonical_model(profile: Profile | RoutingTable, name: str) -> str | None:

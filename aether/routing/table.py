@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from aether.records import field, record
 
@@ -47,6 +47,18 @@ DEFAULT_COMPLEXITY_KEYWORDS = (
 _DECORATION = re.compile(r"\[[^\]]*\]$")
 #: a release date a provider appends to a model name (``-20250929``, ``@20250929``)
 _DATE_SUFFIX = re.compile(r"[-@]\d{8}$")
+
+#: how spawn reaches the proxy when the profile does not say (the profile schema,
+#: aether/routing/profile.py, and the compiled table both take them from here)
+DEFAULT_ENDPOINT = "http://127.0.0.1:4000"
+DEFAULT_KEY_ENV = "LITELLM_MASTER_KEY"
+DEFAULT_PROBE: Final = "first-use"
+DEFAULT_ATTEMPT_S: float = 30
+DEFAULT_CONNECT_S: float = 5
+#: the circuit breaker (aether/routing/breaker.py): consecutive failures that open it, and
+#: how long it stays open
+DEFAULT_BREAKER_FAILURES = 3
+DEFAULT_BREAKER_COOLDOWN_S: float = 60
 
 #: bump when the canonical form changes (it changes every profile hash, so never casually)
 HASH_SCHEME = 1
@@ -110,6 +122,40 @@ class ScoringConfig:
 
 
 @record(frozen=True)
+class ProxyConnection:
+    """How spawn reaches the proxy and how hard it tries: the profile's ``proxy``,
+    ``timeouts`` and ``breaker`` sections. Not part of the profile hash: they change how a model
+    is reached, not which one is chosen."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    key_env: str = DEFAULT_KEY_ENV
+    standalone: bool = False
+    probe: str = DEFAULT_PROBE
+    open_proxy_check: bool = True
+    attempt_s: float = DEFAULT_ATTEMPT_S
+    connect_s: float = DEFAULT_CONNECT_S
+    breaker_failures: int = DEFAULT_BREAKER_FAILURES
+    breaker_cooldown_s: float = DEFAULT_BREAKER_COOLDOWN_S
+
+    @classmethod
+    def from_dump(cls, dump: Mapping[str, Any]) -> ProxyConnection:
+        p = dump.get("proxy") or {}
+        t = dump.get("timeouts") or {}
+        b = dump.get("breaker") or {}
+        return cls(
+            endpoint=str(p.get("endpoint", DEFAULT_ENDPOINT)),
+            key_env=str(p.get("key_env", DEFAULT_KEY_ENV)),
+            standalone=bool(p.get("standalone", False)),
+            probe=str(p.get("probe", DEFAULT_PROBE)),
+            open_proxy_check=bool(p.get("open_proxy_check", True)),
+            attempt_s=float(t.get("attempt_s", DEFAULT_ATTEMPT_S)),
+            connect_s=float(t.get("connect_s", DEFAULT_CONNECT_S)),
+            breaker_failures=int(b.get("failures", DEFAULT_BREAKER_FAILURES)),
+            breaker_cooldown_s=float(b.get("cooldown_s", DEFAULT_BREAKER_COOLDOWN_S)),
+        )
+
+
+@record(frozen=True)
 class RoutingTable:
     models: Mapping[str, ModelInfo]
     castes: Mapping[str, CasteRoute]
@@ -122,6 +168,7 @@ class RoutingTable:
     profile_hash: str = ""
     #: lower-cased name or alias -> canonical model name
     lookup: Mapping[str, str] = field(default_factory=dict)
+    proxy: ProxyConnection = field(default_factory=ProxyConnection)
 
     def canonical_model(self, name: str) -> str | None:
         """The canonical name of a model or alias (exact first, then case-insensitive)."""
@@ -162,24 +209,7 @@ def compile_table(dump: Mapping[str, Any]) -> RoutingTable:
     Model references are canonicalised through aliases, caste names normalised, unordered lists
     sorted and de-duplicated — so the table, and the hash over it, is the profile's meaning.
     """
-    lookup: dict[str, str] = {}
-    models: dict[str, ModelInfo] = {}
-    for name in sorted(dump["models"]):
-        spec = dump["models"][name]
-        lookup[name.lower()] = name
-        for alias in spec.get("aliases", ()):
-            lookup.setdefault(alias.lower(), name)
-    for name in sorted(dump["models"]):
-        spec = dump["models"][name]
-        models[name] = ModelInfo(
-            name=name,
-            provider=str(spec["provider"]),
-            context_window=int(spec["context_window"]),
-            capabilities=tuple(sorted({c.lower() for c in spec.get("capabilities", ())})),
-            speed=int(spec.get("speed", 3)),
-            cost=int(spec.get("cost", 3)),
-            aliases=tuple(sorted(set(spec.get("aliases", ())))),
-        )
+    lookup = _model_lookup(dump["models"])
     castes = {
         normalise_caste(c): CasteRoute(
             model=_canon(lookup, spec["model"]),
@@ -191,41 +221,73 @@ def compile_table(dump: Mapping[str, Any]) -> RoutingTable:
         normalise_caste(c): _canon(lookup, m) for c, m in sorted(dump.get("overrides", {}).items())
     }
     tr = dump.get("task_routing", {}) or {}
-    groups = tuple(
+    default = dump.get("default_model")
+    table = RoutingTable(
+        models={name: _model_info(name, dump["models"][name]) for name in sorted(dump["models"])},
+        castes=castes,
+        overrides=overrides,
+        groups=_keyword_groups(lookup, tr.get("groups") or {}),
+        task_routing_enabled=bool(tr.get("enabled", True)),
+        scoring=_scoring_config(dump.get("scoring", {}) or {}),
+        strict=bool(dump.get("strict", True)),
+        default_model=_canon(lookup, default) if default else None,
+        lookup=lookup,
+        proxy=ProxyConnection.from_dump(dump),
+    )
+    return RoutingTable(**{**table.__dict__, "profile_hash": hash_of(table)})
+
+
+def _model_lookup(models: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased name or alias -> model (a name wins over another model's alias)."""
+    lookup: dict[str, str] = {}
+    for name in sorted(models):
+        lookup[name.lower()] = name
+        for alias in models[name].get("aliases", ()):
+            lookup.setdefault(alias.lower(), name)
+    return lookup
+
+
+def _model_info(name: str, spec: Mapping[str, Any]) -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        provider=str(spec["provider"]),
+        context_window=int(spec["context_window"]),
+        capabilities=tuple(sorted({c.lower() for c in spec.get("capabilities", ())})),
+        speed=int(spec.get("speed", 3)),
+        cost=int(spec.get("cost", 3)),
+        aliases=tuple(sorted(set(spec.get("aliases", ())))),
+    )
+
+
+def _words(keywords: Any) -> tuple[str, ...]:
+    return tuple(sorted({" ".join(k.lower().split()) for k in keywords}))
+
+
+def _keyword_groups(
+    lookup: Mapping[str, str], groups: Mapping[str, Any]
+) -> tuple[KeywordGroup, ...]:
+    return tuple(
         KeywordGroup(
             name=name,
-            keywords=tuple(sorted({" ".join(k.lower().split()) for k in g["keywords"]})),
+            keywords=_words(g["keywords"]),
             model=_canon(lookup, g["model"]),
             castes=tuple(sorted({normalise_caste(c) for c in g.get("castes", ())})),
             priority=int(g.get("priority", 0)),
         )
-        for name, g in sorted((tr.get("groups") or {}).items())
+        for name, g in sorted(groups.items())
     )
-    sc = dump.get("scoring", {}) or {}
-    scoring = ScoringConfig(
+
+
+def _scoring_config(sc: Mapping[str, Any]) -> ScoringConfig:
+    return ScoringConfig(
         enabled=bool(sc.get("enabled", False)),
         margin=int(sc.get("margin", 10)),
-        complexity_keywords=tuple(
-            sorted({" ".join(k.lower().split()) for k in sc.get("complexity_keywords", ())})
-        ),
+        complexity_keywords=_words(sc.get("complexity_keywords", ())),
         short_prompt_words=int(sc.get("short_prompt_words", 8)),
         long_prompt_words=int(sc.get("long_prompt_words", 120)),
         large_context_tokens=int(sc.get("large_context_tokens", 100_000)),
         tool_saturation=int(sc.get("tool_saturation", 4)),
     )
-    default = dump.get("default_model")
-    table = RoutingTable(
-        models=models,
-        castes=castes,
-        overrides=overrides,
-        groups=groups,
-        task_routing_enabled=bool(tr.get("enabled", True)),
-        scoring=scoring,
-        strict=bool(dump.get("strict", True)),
-        default_model=_canon(lookup, default) if default else None,
-        lookup=lookup,
-    )
-    return RoutingTable(**{**table.__dict__, "profile_hash": hash_of(table)})
 
 
 def meaning(table: RoutingTable) -> dict[str, Any]:
