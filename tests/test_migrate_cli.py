@@ -201,7 +201,7 @@ def _profile_with(project: Path, endpoint: str, standalone: bool) -> None:
 def test_old_model_profile_is_checked_against_the_current_profile(
     tmp_path: Path, profile: tuple[str, bool] | None, expected: str
 ) -> None:
-    from aether.ops.migrate import profile_carry_over
+    from aether.ops.migrate_state import profile_carry_over
     from aether.workspace import Workspace
 
     if profile is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aether.ops.migrate import state_schema
+from aether.ops.migrate_state import state_schema
 from aether.state.migrations import CURRENT_VERSION
 from tests.conftest import RunAether
 from tests.helpers import REPO

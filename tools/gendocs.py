@@ -155,7 +155,7 @@ def robustness_md() -> str:
 
 def state_schema_json() -> str:
     from aether.files import canonical_json
-    from aether.ops.migrate import state_schema
+    from aether.ops.migrate_state import state_schema
 
     return canonical_json(state_schema())
 

@@ -11,7 +11,7 @@ from aether.cli.common import JSON_OPTION, execute, lock_timeout, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.migrate import MigrateResult, SchemaResult
+    from aether.ops.migrate_state import SchemaResult, StateMigrateResult
 
 
 def migrate(
@@ -32,9 +32,9 @@ def migrate(
     persist the upgrade. Running it on a current file does nothing.
     """
 
-    def run() -> MigrateResult:
+    def run() -> StateMigrateResult:
         from aether.errors import InvalidInput
-        from aether.ops.migrate import migrate_colony
+        from aether.ops.migrate_state import migrate_colony
 
         if dry_run and check:
             raise InvalidInput(
@@ -48,7 +48,7 @@ def migrate(
     execute(json_out, run, _render_migrate)
 
 
-def _render_migrate(result: MigrateResult, console: Console) -> None:
+def _render_migrate(result: StateMigrateResult, console: Console) -> None:
     from aether.state.migrations import CURRENT_VERSION
 
     def out(text: str, markup: bool = True) -> None:
@@ -88,7 +88,7 @@ def schema(json_out: bool = JSON_OPTION) -> None:
     """Print the JSON Schema of the current colony state (one JSON object; --json is the same)."""
 
     def run() -> SchemaResult:
-        from aether.ops.migrate import SchemaResult
+        from aether.ops.migrate_state import SchemaResult
 
         return SchemaResult()
 

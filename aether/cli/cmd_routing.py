@@ -13,10 +13,10 @@ from aether.cli.common import JSON_OPTION, JsonResult, execute, warn, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.routing import (
+    from aether.ops.profiles import (
         DocsResult,
         InitProfileResult,
-        MigrateResult,
+        ProfileMigrateResult,
         RouteResult,
         ShowResult,
         ValidateResult,
@@ -78,7 +78,7 @@ def route(
     """Explain which model a worker would get for TASK, and why (nothing is spawned)."""
 
     def run() -> RouteResult:
-        from aether.ops.routing import route_task
+        from aether.ops.profiles import route_task
         from aether.routing.resolve import RouteRequest
 
         path, cache = _source(ctx, None, False)
@@ -142,7 +142,7 @@ def profile_show(
     """Every caste with its model, fallback chain and where the choice comes from."""
 
     def run() -> ShowResult:
-        from aether.ops.routing import show_profile
+        from aether.ops.profiles import show_profile
 
         return show_profile(*_source(ctx, path, use_default))
 
@@ -198,7 +198,7 @@ def profile_validate(
     """Check the profile; list every problem as `location: message`. Exits 42 on errors."""
 
     def run() -> ValidateResult:
-        from aether.ops.routing import validate_profile
+        from aether.ops.profiles import validate_profile
 
         return validate_profile(_source(ctx, path, use_default)[0])
 
@@ -233,15 +233,15 @@ def profile_migrate(
 ) -> None:
     """Convert an old-format profile (v1, v2-slots) to the current one, keeping a backup."""
 
-    def run() -> MigrateResult:
-        from aether.ops.routing import migrate_profile
+    def run() -> ProfileMigrateResult:
+        from aether.ops.profiles import migrate_profile
 
         return migrate_profile(_source(ctx, path, False)[0], dry_run=dry_run, now=_now())
 
     execute(json_out, run, text=_render_migrate)
 
 
-def _render_migrate(result: MigrateResult) -> str:
+def _render_migrate(result: ProfileMigrateResult) -> str:
     if result.source_format == "2":
         return f"{result.path} is already in the current format; nothing to do.\n"
     if result.dry_run:
@@ -270,7 +270,7 @@ def profile_docs(
     """Write docs/workers.md (castes, models, task routing) generated from the profile."""
 
     def run() -> DocsResult:
-        from aether.ops.routing import default_profile_loaded, load, write_docs
+        from aether.ops.profiles import default_profile_loaded, load, write_docs
 
         if use_default:
             loaded, source = default_profile_loaded(), "aether's packaged default profile"
@@ -298,7 +298,7 @@ def profile_init(
     """Write aether's documented default profile to .aether/model-profiles.yaml."""
 
     def run() -> InitProfileResult:
-        from aether.ops.routing import init_profile
+        from aether.ops.profiles import init_profile
 
         return init_profile(workspace(ctx).profile_file, force=force, now=_now())
 

@@ -152,7 +152,7 @@ def validate_profile(path: Path) -> ValidateResult:
 
 
 @record
-class MigrateResult:
+class ProfileMigrateResult:
     path: Path
     source_format: str
     backup: Path | None
@@ -178,12 +178,32 @@ class MigrateResult:
         }
 
 
-def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
+def _converted_header(
+    source_format: str, now: str, backup: Path, notes: list[str], warnings: list[str]
+) -> list[str]:
+    """The comment at the top of a converted profile: from what, when, and what changed."""
+    header = [
+        "aether model profile (current format), converted from the old tool's "
+        f"{source_format} format",
+        f"by `aether profile migrate` at {now}; the original is kept at {backup.name}.",
+        "See docs/routing.md for the format.",
+        "",
+        "What changed:",
+        *[f"  - {n}" for n in notes],
+        "  - underscore caste names (route_setter) are written with hyphens (route-setter);",
+        "    both spellings keep working",
+    ]
+    if warnings:
+        header += ["", "Warnings:", *[f"  - {w}" for w in warnings]]
+    return header
+
+
+def migrate_profile(path: Path, *, dry_run: bool, now: str) -> ProfileMigrateResult:
     """Convert an old-format profile to the current one: backup, atomic write, same meaning."""
     from aether.files import atomic_write_bytes, atomic_write_text
     from aether.routing.legacy import from_v1
     from aether.routing.loader import analyse_data
-    from aether.routing.migrate import render_profile_yaml
+    from aether.routing.profile_yaml import render_profile_yaml
     from aether.routing.table import compile_table
     from aether.routing.yamlsafe import parse_profile_yaml, read_profile_bytes
 
@@ -197,7 +217,7 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
                 fix="run `aether profile validate` and fix the file",
             )
         assert before.dump is not None
-        return MigrateResult(
+        return ProfileMigrateResult(
             path, "2", None, False, dry_run, compile_table(before.dump).profile_hash
         )
     if before.errors or before.dump is None:
@@ -209,19 +229,7 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
     conv = from_v1(data)
     stamp = now.replace(":", "").replace("-", "")
     backup = path.with_name(f"{path.name}.{before.source_format}-{stamp}.bak")
-    header = [
-        "aether model profile (current format), converted from the old tool's "
-        f"{before.source_format} format",
-        f"by `aether profile migrate` at {now}; the original is kept at {backup.name}.",
-        "See docs/routing.md for the format.",
-        "",
-        "What changed:",
-        *[f"  - {n}" for n in conv.notes],
-        "  - underscore caste names (route_setter) are written with hyphens (route-setter);",
-        "    both spellings keep working",
-    ]
-    if conv.warnings:
-        header += ["", "Warnings:", *[f"  - {w}" for w in conv.warnings]]
+    header = _converted_header(before.source_format, now, backup, conv.notes, conv.warnings)
     text = render_profile_yaml(conv.data, header)
     after = analyse_data(parse_profile_yaml(text.encode("utf-8"), path), path)
     old_hash = compile_table(before.dump).profile_hash
@@ -235,7 +243,7 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> MigrateResult:
         with _colony_lock(path):
             atomic_write_bytes(backup, raw, mode=0o600)
             atomic_write_text(path, text)
-    return MigrateResult(
+    return ProfileMigrateResult(
         path,
         before.source_format,
         None if dry_run else backup,

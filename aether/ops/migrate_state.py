@@ -38,7 +38,7 @@ def legacy_paths(legacy: dict[str, Any]) -> list[str]:
 
 
 @record
-class MigrateResult:
+class StateMigrateResult:
     ws: Workspace
     mode: Mode
     from_version: str
@@ -210,7 +210,7 @@ def migrate_colony(
     dry_run: bool = False,
     check: bool = False,
     lock_timeout: float | None = None,
-) -> MigrateResult:
+) -> StateMigrateResult:
     from aether.state.store import Store
 
     mode: Mode = "check" if check else "dry-run" if dry_run else "migrate"
@@ -218,7 +218,7 @@ def migrate_colony(
     loaded = store.load()  # lock-free and read-only: the plan comes before any write
     upgrade = loaded.upgrade
     if upgrade is None or not upgrade.changed:
-        return MigrateResult(ws=ws, mode=mode, from_version=CURRENT_VERSION, steps=[])
+        return StateMigrateResult(ws=ws, mode=mode, from_version=CURRENT_VERSION, steps=[])
     if check:
         raise CheckFailed(
             f"the state file {ws.state_file} is format {upgrade.from_version}; "
@@ -227,7 +227,7 @@ def migrate_colony(
             + ")",
             fix="run `aether migrate --dry-run` to see it, `aether migrate` to do it",
         )
-    result = MigrateResult(
+    result = StateMigrateResult(
         ws=ws,
         mode=mode,
         from_version=upgrade.from_version,
@@ -246,7 +246,7 @@ def migrate_colony(
     return _persist(store, ws, result)
 
 
-def _persist(store: Store, ws: Workspace, result: MigrateResult) -> MigrateResult:
+def _persist(store: Store, ws: Workspace, result: StateMigrateResult) -> StateMigrateResult:
     from aether import activity
     from aether.memory import count_items
 
@@ -254,7 +254,9 @@ def _persist(store: Store, ws: Workspace, result: MigrateResult) -> MigrateResul
     with store.transaction() as tx:
         if tx.upgrade is None or not tx.upgrade.changed:
             tx.abort = True  # another command persisted the upgrade meanwhile
-            return MigrateResult(ws=ws, mode=result.mode, from_version=CURRENT_VERSION, steps=[])
+            return StateMigrateResult(
+                ws=ws, mode=result.mode, from_version=CURRENT_VERSION, steps=[]
+            )
         # re-plan from what was read under the lock (the file may have changed since)
         result.from_version = tx.upgrade.from_version
         result.steps = tx.upgrade.steps
