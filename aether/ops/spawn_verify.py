@@ -1,4 +1,4 @@
-"""Proving a spawn's model through the proxy, failing closed (issue 5, items 2-4).
+"""Proving a spawn's model through the proxy, failing closed (docs/spawn.md).
 
 ``verify_route`` walks the candidate models (``aether.routing.fallback``) and returns the first
 one the proxy provably serves, with one ``RoutingAttempt`` per model tried. It raises - and the
@@ -130,6 +130,27 @@ def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxyConnection, key
     return proxy.error_for(check, key_env=settings.key_env)
 
 
+@record
+class _Trial:
+    """What every model's attempt in one verification shares."""
+
+    ws: Workspace
+    ep: proxy.Endpoint
+    key: str
+    table: RoutingTable
+    settings: ProxyConnection
+    cache: SessionCache
+    breaker: Breaker
+    served: set[str]
+
+
+@record
+class _Attempt:
+    record: RoutingAttempt
+    verification: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
+
+
 def verify_route(
     ws: Workspace,
     table: RoutingTable,
@@ -140,61 +161,26 @@ def verify_route(
     lock_timeout: float | None,
     skipped: tuple[tuple[str, str], ...] = (),
 ) -> RouteOutcome:
-    key = os.environ.get(settings.key_env, "")
-    if not key.strip():
-        activity.log(ws, "proxy_failure", case="key-missing", key_env=settings.key_env)
-        raise proxy.key_missing(settings.key_env)
-    if proxy.key_problem(key):
-        activity.log(ws, "proxy_failure", case="key-malformed", key_env=settings.key_env)
-        proxy.check_key(settings.key_env, key)
+    key = _proxy_key(ws, settings)
     ep = proxy.parse_endpoint(settings.endpoint)
     cache = SessionCache.load(ws, session_id, ep.url, key)
-    if not cache.valid:
-        ready = proxy.check_readiness(ep, timeout=settings.connect_s)
-        if not ready.ok:
-            raise _fail(ws, ready, settings, key)
-    listed = proxy.list_models(ep, key, timeout=settings.connect_s)
-    if not listed.ok:
-        raise _fail(ws, listed, settings, key)
-    served = set(listed.served)
-    warnings: list[str] = []
-    if settings.open_proxy_check and cache.open_proxy is None:
-        cache.open_proxy = proxy.check_open_proxy(ep, timeout=settings.connect_s)
-        if cache.open_proxy:
-            activity.log(ws, "open_proxy", endpoint=ep.url)
-    if cache.open_proxy:
-        warnings.append(
-            f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
-            "who can reach it (set a master_key in its config)"
-        )
+    served = _served_models(ws, settings, ep, key, cache)
+    warnings = _open_proxy_warnings(ws, settings, ep, cache)
     breaker = Breaker(
         ws,
         failures=settings.breaker_failures,
         cooldown_s=settings.breaker_cooldown_s,
         lock_timeout=lock_timeout,
     )
+    trial = _Trial(ws, ep, key, table, settings, cache, breaker, served)
     attempts: list[RoutingAttempt] = [
         RoutingAttempt(model=m, outcome="skipped", error=why, at=iso()) for m, why in skipped
     ]
     for index, model in enumerate(candidates):
-        attempt = _try_model(ws, ep, key, table, settings, cache, breaker, model, served)
+        attempt = _try_model(trial, model)
         attempts.append(attempt.record)
         if attempt.record.outcome == "ok":
-            cache.verified_at = time.time()
-            cache.save()
-            if breaker.quarantined:
-                activity.log(ws, "breaker_file_corrupt", moved_to=breaker.quarantined)
-            verification = {
-                **attempt.verification,
-                "endpoint": ep.url,
-                "key_env": settings.key_env,
-                "open_proxy": cache.open_proxy,
-                "session_cached": cache.valid,
-                "checked_at": iso(),
-            }
-            if attempt.warning:
-                warnings.append(attempt.warning)
-            return RouteOutcome(model, attempts, verification, warnings, cache.open_proxy)
+            return _verified(trial, model, attempt, attempts, warnings)
         nxt = candidates[index + 1] if index + 1 < len(candidates) else None
         activity.log(
             ws,
@@ -207,6 +193,85 @@ def verify_route(
             next=nxt,
         )
     cache.save()
+    raise _every_model_failed(ep, candidates, attempts)
+
+
+def _proxy_key(ws: Workspace, settings: ProxyConnection) -> str:
+    """The key from the environment variable the profile names; missing or malformed: refused."""
+    key = os.environ.get(settings.key_env, "")
+    if not key.strip():
+        activity.log(ws, "proxy_failure", case="key-missing", key_env=settings.key_env)
+        raise proxy.key_missing(settings.key_env)
+    if proxy.key_problem(key):
+        activity.log(ws, "proxy_failure", case="key-malformed", key_env=settings.key_env)
+        proxy.check_key(settings.key_env, key)
+    return key
+
+
+def _served_models(
+    ws: Workspace, settings: ProxyConnection, ep: proxy.Endpoint, key: str, cache: SessionCache
+) -> set[str]:
+    """Readiness (once a session), then the authenticated model list (every time)."""
+    if not cache.valid:
+        ready = proxy.check_readiness(ep, timeout=settings.connect_s)
+        if not ready.ok:
+            raise _fail(ws, ready, settings, key)
+    listed = proxy.list_models(ep, key, timeout=settings.connect_s)
+    if not listed.ok:
+        raise _fail(ws, listed, settings, key)
+    return set(listed.served)
+
+
+def _open_proxy_warnings(
+    ws: Workspace, settings: ProxyConnection, ep: proxy.Endpoint, cache: SessionCache
+) -> list[str]:
+    if settings.open_proxy_check and cache.open_proxy is None:
+        cache.open_proxy = proxy.check_open_proxy(ep, timeout=settings.connect_s)
+        if cache.open_proxy:
+            activity.log(ws, "open_proxy", endpoint=ep.url)
+    if not cache.open_proxy:
+        return []
+    return [
+        f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
+        "who can reach it (set a master_key in its config)"
+    ]
+
+
+def _verified(
+    trial: _Trial,
+    model: str,
+    attempt: _Attempt,
+    attempts: list[RoutingAttempt],
+    warnings: list[str],
+) -> RouteOutcome:
+    cache = trial.cache
+    cache.verified_at = time.time()
+    cache.save()
+    if trial.breaker.quarantined:
+        activity.log(trial.ws, "breaker_file_corrupt", moved_to=trial.breaker.quarantined)
+    verification = {
+        **attempt.verification,
+        "endpoint": trial.ep.url,
+        "key_env": trial.settings.key_env,
+        "open_proxy": cache.open_proxy,
+        "session_cached": cache.valid,
+        "checked_at": iso(),
+    }
+    if attempt.warning:
+        warnings.append(attempt.warning)
+    return RouteOutcome(model, attempts, verification, warnings, cache.open_proxy)
+
+
+def _every_model_failed(
+    ep: proxy.Endpoint, candidates: tuple[str, ...], attempts: list[RoutingAttempt]
+) -> Exception:
+    tried = [a for a in attempts if a.outcome != "skipped" or a.model in candidates]
+    if tried and all((a.error or "").startswith("not served") for a in tried):
+        return ModelNotServed(
+            "the proxy at {} serves none of: {}".format(ep.url, ", ".join(candidates)),
+            meaning="no worker was recorded",
+            fix="add the models to the proxy config (model_name) or change the profile",
+        )
     rows: list[dict[str, object]] = [
         {
             "model": a.model,
@@ -217,14 +282,7 @@ def verify_route(
         }
         for a in attempts
     ]
-    tried = [a for a in attempts if a.outcome != "skipped" or a.model in candidates]
-    if tried and all((a.error or "").startswith("not served") for a in tried):
-        raise ModelNotServed(
-            "the proxy at {} serves none of: {}".format(ep.url, ", ".join(candidates)),
-            meaning="no worker was recorded",
-            fix="add the models to the proxy config (model_name) or change the profile",
-        )
-    raise AllModelsFailed(
+    return AllModelsFailed(
         f"every model in the fallback chain failed ({len(attempts)} tried)",
         attempts=rows,
         meaning="no worker was recorded",
@@ -233,90 +291,83 @@ def verify_route(
     )
 
 
-@record
-class _Attempt:
-    record: RoutingAttempt
-    verification: dict[str, Any] = field(default_factory=dict)
-    warning: str | None = None
-
-
-def _try_model(
-    ws: Workspace,
-    ep: proxy.Endpoint,
-    key: str,
-    table: RoutingTable,
-    settings: ProxyConnection,
-    cache: SessionCache,
-    breaker: Breaker,
-    model: str,
-    served: set[str],
-) -> _Attempt:
-    gate = breaker.gate(model)
+def _try_model(trial: _Trial, model: str) -> _Attempt:
+    """One candidate: the breaker's gate, served by the proxy, then (when due) a probe."""
+    gate = trial.breaker.gate(model)
     if not gate.allowed:
         return _Attempt(RoutingAttempt(model=model, outcome="skipped", error=gate.reason, at=iso()))
-    names = _names(table, model)
-    served_as = next((n for n in names if n in served), None)
+    names = _names(trial.table, model)
+    served_as = next((n for n in names if n in trial.served), None)
     if served_as is None:
         if gate.probe:
-            breaker.release_probe(model)
-        return _Attempt(
-            RoutingAttempt(
-                model=model,
-                outcome="failed",
-                at=iso(),
-                error="not served by the proxy (absent from /v1/models)",
-            )
-        )
+            trial.breaker.release_probe(model)
+        error = "not served by the proxy (absent from /v1/models)"
+        return _Attempt(RoutingAttempt(model=model, outcome="failed", at=iso(), error=error))
+    probe = trial.settings.probe
     need_probe = (
-        settings.probe == "always"
-        or (settings.probe == "first-use" and model not in cache.probed)
+        probe == "always"
+        or (probe == "first-use" and model not in trial.cache.probed)
         or gate.probe  # a half-open breaker allows exactly one real request
     )
     if not need_probe:
-        earlier = cache.probed.get(model)
+        earlier = trial.cache.probed.get(model)
         return _Attempt(
             RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
             {"method": "models-list", "served_as": served_as, "probed_earlier": earlier},
         )
-    result = proxy.probe(ep, key, served_as, timeout_s=settings.attempt_s)
+    result = proxy.probe(trial.ep, trial.key, served_as, timeout_s=trial.settings.attempt_s)
     if result.ok:
-        breaker.record_success(model)
-        assert result.deployment is not None
-        matches = deployment_matches(result.deployment, names)
-        cache.probed[model] = {"deployment": result.deployment, "at": iso()}
-        warning = (
-            None
-            if matches
-            else (
-                f"the proxy answered {model} from deployment {result.deployment!r}, whose name "
-                "does not look like that model: check the proxy's model_list"
-            )
+        return _probe_passed(trial, model, served_as, names, result)
+    return _probe_failed(trial, model, result, half_open=gate.probe)
+
+
+def _probe_passed(
+    trial: _Trial, model: str, served_as: str, names: list[str], result: proxy.ProbeResult
+) -> _Attempt:
+    trial.breaker.record_success(model)
+    assert result.deployment is not None
+    matches = deployment_matches(result.deployment, names)
+    trial.cache.probed[model] = {"deployment": result.deployment, "at": iso()}
+    warning = (
+        None
+        if matches
+        else (
+            f"the proxy answered {model} from deployment {result.deployment!r}, whose name "
+            "does not look like that model: check the proxy's model_list"
         )
-        return _Attempt(
-            RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
-            {
-                "method": "probe",
-                "served_as": served_as,
-                "deployment": result.deployment,
-                "deployment_matches": matches,
-                "probe_ms": round(result.elapsed_ms, 1),
-            },
-            warning,
-        )
-    error = _without_key(result.error or "failed", key)
+    )
+    return _Attempt(
+        RoutingAttempt(model=model, outcome="ok", status=200, at=iso()),
+        {
+            "method": "probe",
+            "served_as": served_as,
+            "deployment": result.deployment,
+            "deployment_matches": matches,
+            "probe_ms": round(result.elapsed_ms, 1),
+        },
+        warning,
+    )
+
+
+def _probe_failed(
+    trial: _Trial, model: str, result: proxy.ProbeResult, *, half_open: bool
+) -> _Attempt:
+    """A failed probe: an availability failure counts toward the breaker; anything else
+    releases a half-open breaker's probe for the next caller."""
+    error = _without_key(result.error or "failed", trial.key)
     if result.in_cooldown:
         error = f"unavailable now (proxy cooldown): {error}"
     if result.availability_failure:
-        if breaker.record_failure(model, error):
+        if trial.breaker.record_failure(model, error):
             activity.log(
-                ws,
+                trial.ws,
                 "breaker_opened",
                 model=model,
-                cooldown_s=settings.breaker_cooldown_s,
+                cooldown_s=trial.settings.breaker_cooldown_s,
                 error=error,
             )
-    elif gate.probe:
-        breaker.release_probe(model)
+    elif half_open:
+        trial.breaker.release_probe(model)
     return _Attempt(
         RoutingAttempt(
             model=model,
