@@ -134,6 +134,7 @@ def ten_thousand_spawns(spawns: int) -> str:
     from aether.ops.colony import init_colony
     from aether.ops.spawn import SpawnRequest, spawn_worker
     from aether.ops.workers import finish
+    from aether.routing.resolve import RouteRequest
     from aether.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,9 +142,8 @@ def ten_thousand_spawns(spawns: int) -> str:
         init_colony(ws, "ten thousand spawns", force=False)
         started = time.perf_counter()
         for n in range(spawns):
-            worker = spawn_worker(
-                ws, SpawnRequest(caste=("builder", "scout")[n % 2], task=f"task {n}", no_proxy=True)
-            ).worker
+            route = RouteRequest(("builder", "scout")[n % 2], f"task {n}")
+            worker = spawn_worker(ws, SpawnRequest(route, no_proxy=True)).worker
             finish(ws, worker.id, ok=True)
         elapsed = time.perf_counter() - started
         size = ws.state_file.stat().st_size

@@ -1,4 +1,6 @@
-"""`aether route` as a whole process against a bare Typer hello-world (target <= 1.3x, docs/performance.md).
+"""`aether route` as a whole process against a bare Typer hello-world (target <= 1.3x).
+
+The target and the latest figures are in docs/performance.md.
 
     python -m benchmarks.bench_routing [--runs N]
 

@@ -63,6 +63,7 @@ def spawn(
     def run() -> SpawnResult:
         from aether.errors import AetherError, AllModelsFailed
         from aether.ops.spawn import SpawnRequest, spawn_worker
+        from aether.routing.resolve import RouteRequest
 
         ws = workspace(ctx)
         ws_holder.append(ws)
@@ -70,11 +71,9 @@ def spawn(
             return spawn_worker(
                 ws,
                 SpawnRequest(
-                    caste=caste,
-                    task=task,
-                    model=model,
-                    context_tokens=context_tokens,
-                    tools=tool_list,
+                    RouteRequest(
+                        caste, task, model, context_tokens=context_tokens, tools=tool_list
+                    ),
                     no_proxy=no_proxy,
                     lock_timeout=lock_timeout(ctx),
                 ),
@@ -95,9 +94,9 @@ def spawn(
     if print_env:
         result = execute(False, run, _render_nothing)
         _warnings(result.warnings)
-        from aether.ops.spawn import shell_exports
+        from aether.ops.worker_env import shell_exports
 
-        sys.stdout.write(shell_exports(result))
+        sys.stdout.write(shell_exports(result.worker, result.endpoint, result.key_env))
         return
     if not exec_:
         result = execute(json_out, run, _render_spawn)
@@ -151,7 +150,7 @@ def _exec(
     json_out: bool,
 ) -> None:
     from aether.cli.child import child_runner
-    from aether.ops.spawn import worker_env
+    from aether.ops.worker_env import worker_env
     from aether.ops.worker_exec import ExecResult, exec_timeout_for, run_exec
 
     def run() -> ExecResult:
@@ -160,7 +159,7 @@ def _exec(
             ws,
             spawned.worker,
             argv,
-            worker_env(spawned),
+            worker_env(spawned.worker, spawned.endpoint, spawned.key_env),
             timeout_s=limit,
             run_child=child_runner(stdout_to_stderr=json_out),
             lock_timeout=lock_timeout(ctx),

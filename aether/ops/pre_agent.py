@@ -10,7 +10,7 @@ untouched. The records that follow are ``aether.ops.agent_hooks``'.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import AetherError
@@ -25,6 +25,9 @@ from aether.state.model import Worker
 from aether.state.store import Store
 from aether.timeutil import new_id
 from aether.workspace import Workspace
+
+if TYPE_CHECKING:
+    from aether.ops.spawn import SpawnRequest, VerifiedRoute
 
 #: how much of a subagent's description becomes the worker's task (the routed text is longer)
 TASK_CHARS = 300
@@ -41,6 +44,7 @@ def _deny(event: str, reason: str) -> HookOutcome:
 
 def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     from aether.ops.spawn import MAX_TASK_CHARS, SpawnRequest, route_spawn
+    from aether.routing.resolve import RouteRequest
     from aether.routing.table import normalise_caste
 
     requested = hook.subagent_type
@@ -55,11 +59,8 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
         if caste not in table.castes:  # a lenient profile would route it to its default
             missing = f"the profile has no {caste} caste; run `aether claude install`"
             return _deny(hook.event, missing)
-        request = SpawnRequest(
-            caste=caste,
-            task=_routed_text(tool_input)[:MAX_TASK_CHARS] or None,
-            lock_timeout=lock_timeout,
-        )
+        task = _routed_text(tool_input)[:MAX_TASK_CHARS] or None
+        request = SpawnRequest(RouteRequest(caste, task), lock_timeout=lock_timeout)
         route = route_spawn(ws, request)
     except AetherError as exc:
         # routing failed — the profile, the proxy, the breaker, the state it reads: the spawn
@@ -118,8 +119,8 @@ def _task_label(tool_input: dict[str, Any]) -> str | None:
 def _record_routed(
     ws: Workspace,
     hook: HookInput,
-    route: Any,
-    request: Any,
+    route: VerifiedRoute,
+    request: SpawnRequest,
     target: str,
     tool_input: dict[str, Any],
     lock_timeout: float | None,
@@ -129,7 +130,7 @@ def _record_routed(
     (``subagent-start`` records it from its definition then)."""
     from aether.ops.spawn import log_spawned, record_worker
 
-    request = replace(request, task=_task_label(tool_input))
+    request = replace(request, route=replace(request.route, task=_task_label(tool_input)))
     warnings: list[str] = []
     try:
         with Store(ws, lock_timeout=lock_timeout).transaction() as tx:

@@ -200,13 +200,12 @@ def respawn_one(
     outcome = RespawnOutcome(lost_id=worker.id, caste=worker.caste, pinned_model=pinned)
     try:
         from aether.ops.spawn import SpawnRequest, spawn_worker
+        from aether.routing.resolve import RouteRequest
 
         result = spawn_worker(
             ws,
             SpawnRequest(
-                caste=worker.caste,
-                task=worker.task,
-                pinned_model=pinned,
+                RouteRequest(worker.caste, worker.task, pinned_model=pinned),
                 respawn_of=worker.id,
                 # an unverified worker was spawned without a proxy: its replacement is too,
                 # unless the user asks otherwise (--no-proxy forces it for all)

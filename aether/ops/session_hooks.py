@@ -38,7 +38,7 @@ def _status(ws: Workspace) -> str | None:
 def _inside_worker() -> bool:
     """A headless Claude Code worker started by ``aether spawn --exec`` has sessions of its
     own; they are not the colony's, so its session hooks leave the colony alone."""
-    from aether.ops.spawn import WORKER_ID_VARIABLE
+    from aether.ops.worker_env import WORKER_ID_VARIABLE
 
     return bool(os.environ.get(WORKER_ID_VARIABLE))
 

@@ -5,7 +5,7 @@
    (``aether.ops.spawn_verify``), falling back along the chain, breaker-aware; any failure
    raises before anything is recorded;
 3. record the worker in ONE store transaction (and link a respawn to the worker it replaces);
-4. the worker's environment (``worker_env`` / ``shell_exports``) names the model explicitly -
+4. the worker's environment (aether/ops/worker_env.py) names the model explicitly -
    the tool we replace exported variables in one shell that never reached the worker.
 
 Audit lines go to ``.aether/activity.log`` (decision, each fallback, each proxy failure);
@@ -14,45 +14,27 @@ never a key, a token count or a cost.
 
 from __future__ import annotations
 
-import os
-import shlex
 from typing import Any
 
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound
+from aether.ops.worker_env import worker_env_public
 from aether.records import field, record
+from aether.routing.resolve import RouteRequest
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
 from aether.workspace import Workspace
 
 MAX_TASK_CHARS = 20_000
-#: set in every worker's environment: the worker knows its record (and an agent runtime's
-#: session hooks know they run inside a worker, not the colony's own session)
-WORKER_ID_VARIABLE = "AETHER_WORKER_ID"
 MAX_TOOLS = 64
-
-#: variables that could send a worker to another model than the one assigned; the worker's
-#: environment drops them (``--print-env`` unsets them). A proxied worker also loses
-#: ``ANTHROPIC_API_KEY`` (it would take it straight to the provider, around the proxy).
-CONFLICTING_VARS = (
-    "ANTHROPIC_SMALL_FAST_MODEL",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "CLAUDE_CODE_SUBAGENT_MODEL",
-    *(f"AETHER_MODEL_{n}" for n in range(1, 9)),
-)
 
 
 @record
 class SpawnRequest:
-    caste: str
-    task: str | None = None
-    model: str | None = None
-    pinned_model: str | None = None
-    context_tokens: int | None = None
-    tools: tuple[str, ...] = ()
+    """What to route (the same request ``aether route`` answers) and how to spawn it."""
+
+    route: RouteRequest
     no_proxy: bool = False
     respawn_of: str | None = None  # links the new worker to a lost one (sets replaced_by on it)
     lock_timeout: float | None = None
@@ -70,24 +52,27 @@ class SpawnResult:
             "ok": True,
             **self.worker.model_dump(mode="json"),
             "warnings": self.warnings,
-            "env": worker_env_public(self),
+            "env": worker_env_public(self.worker, self.endpoint),
         }
 
 
 def _validate(request: SpawnRequest) -> None:
-    if not request.caste.strip():
+    if not request.route.caste.strip():
         raise InvalidInput("the caste is empty", fix="pass --caste, e.g. --caste builder")
-    if request.task is not None and len(request.task) > MAX_TASK_CHARS:
+    if request.route.task is not None and len(request.route.task) > MAX_TASK_CHARS:
         raise InvalidInput(
-            f"the task is {len(request.task)} characters long (limit {MAX_TASK_CHARS})",
+            f"the task is {len(request.route.task)} characters long (limit {MAX_TASK_CHARS})",
             fix="describe the task briefly; put details in the plan",
         )
-    if request.context_tokens is not None and not 0 < request.context_tokens <= 100_000_000:
+    if (
+        request.route.context_tokens is not None
+        and not 0 < request.route.context_tokens <= 100_000_000
+    ):
         raise InvalidInput(
-            f"--context-tokens {request.context_tokens} is not between 1 and 100000000",
+            f"--context-tokens {request.route.context_tokens} is not between 1 and 100000000",
             fix="pass the expected context size in tokens",
         )
-    if len(request.tools) > MAX_TOOLS or any(not t.strip() for t in request.tools):
+    if len(request.route.tools) > MAX_TOOLS or any(not t.strip() for t in request.route.tools):
         raise InvalidInput(
             "--tools must be a comma-separated list of up to 64 tool names",
             fix="e.g. --tools read,edit,bash",
@@ -121,7 +106,7 @@ class VerifiedRoute:
     session_id: str | None
 
     def routing_record(self, tools: tuple[str, ...]) -> dict[str, Any]:
-        """The ``routing`` block of the worker record (issue 5)."""
+        """The ``routing`` block of the worker record (docs/spawn.md)."""
         d, c = self.decision, self.candidates
         return {
             "decision_model": d.model,
@@ -136,28 +121,27 @@ class VerifiedRoute:
         }
 
 
+@record
+class _Proof:
+    """Which model the worker runs on and what proves it (or says nothing does)."""
+
+    model: str
+    attempts: list[Any]
+    verification: dict[str, Any]
+    warnings: list[str]
+
+
 def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
     """Resolve the model and, unless the spawn is unverified, prove it through the proxy
     (falling back along the chain); raises before anything is recorded."""
     from aether.routing.fallback import candidates
     from aether.routing.loader import load_profile_file
-    from aether.routing.resolve import RouteRequest, resolve
+    from aether.routing.resolve import resolve
 
     _validate(request)
-    loaded = load_profile_file(ws.profile_file, ws.cache_dir)
-    table = loaded.table
-    settings = loaded.table.proxy
-    decision = resolve(
-        table,
-        RouteRequest(
-            caste=request.caste,
-            task=request.task,
-            model=request.model,
-            pinned_model=request.pinned_model,
-            context_tokens=request.context_tokens,
-            tools=request.tools,
-        ),
-    )
+    table = load_profile_file(ws.profile_file, ws.cache_dir).table
+    settings = table.proxy
+    decision = resolve(table, request.route)
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
     standalone = request.no_proxy or settings.standalone
     session_id = None
@@ -167,30 +151,9 @@ def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
         state = Store(ws).load().state
         _check_respawn(state, request.respawn_of)
         session_id = state.session.id
-    activity.log(
-        ws,
-        "route_decision",
-        caste=decision.caste,
-        model=decision.model,
-        source=decision.source,
-        reason=decision.reason,
-        candidates=list(cands.models),
-        chain=list(cands.models[1:]),
-        chain_source=cands.source,
-        profile_hash=decision.profile_hash,
-    )
-    warnings = list(decision.warnings)
+    _log_decision(ws, decision, cands)
     if standalone:
-        how = "--no-proxy" if request.no_proxy else "proxy.standalone in the profile"
-        model = cands.models[0] if cands.models else decision.model
-        attempts: list[Any] = []
-        verification: dict[str, Any] = {
-            "method": "none",
-            "reason": how,
-            "note": "UNVERIFIED: no proxy check proved this model is served",
-        }
-        warnings.insert(0, f"UNVERIFIED spawn ({how}): nothing proved the worker runs on {model}")
-        activity.log(ws, "unverified_spawn", caste=decision.caste, model=model, reason=how)
+        proof = _unverified(ws, decision, cands, no_proxy=request.no_proxy)
     else:
         from aether.ops.spawn_verify import verify_route
 
@@ -204,24 +167,53 @@ def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
             lock_timeout=request.lock_timeout,
             skipped=cands.skipped,
         )
-        model, attempts = outcome.model, outcome.attempts
-        verification = outcome.verification
-        warnings.extend(outcome.warnings)
-    source, reason = source_and_reason(decision, cands, model, attempts)
+        warnings = [*decision.warnings, *outcome.warnings]
+        proof = _Proof(outcome.model, outcome.attempts, outcome.verification, warnings)
+    source, reason = source_and_reason(decision, cands, proof.model, proof.attempts)
     return VerifiedRoute(
         decision=decision,
         candidates=cands,
-        model=model,
+        model=proof.model,
         source=source,
         reason=reason,
         verified=not standalone,
-        verification=verification,
-        attempts=attempts,
-        warnings=warnings,
+        verification=proof.verification,
+        attempts=proof.attempts,
+        warnings=proof.warnings,
         endpoint=settings.endpoint,
         key_env=settings.key_env,
         session_id=session_id,
     )
+
+
+def _log_decision(ws: Workspace, decision: Any, cands: Any) -> None:
+    activity.log(
+        ws,
+        "route_decision",
+        caste=decision.caste,
+        model=decision.model,
+        source=decision.source,
+        reason=decision.reason,
+        candidates=list(cands.models),
+        chain=list(cands.models[1:]),
+        chain_source=cands.source,
+        profile_hash=decision.profile_hash,
+    )
+
+
+def _unverified(ws: Workspace, decision: Any, cands: Any, *, no_proxy: bool) -> _Proof:
+    """``--no-proxy`` or a standalone profile: the first candidate, said loudly to be
+    unproven (in the record, a warning and the activity log)."""
+    how = "--no-proxy" if no_proxy else "proxy.standalone in the profile"
+    model = cands.models[0] if cands.models else decision.model
+    verification: dict[str, Any] = {
+        "method": "none",
+        "reason": how,
+        "note": "UNVERIFIED: no proxy check proved this model is served",
+    }
+    warning = f"UNVERIFIED spawn ({how}): nothing proved the worker runs on {model}"
+    activity.log(ws, "unverified_spawn", caste=decision.caste, model=model, reason=how)
+    return _Proof(model, [], verification, [warning, *decision.warnings])
 
 
 def record_worker(
@@ -248,7 +240,7 @@ def record_worker(
         model_source=route.source,
         model_reason=route.reason,
         profile_hash=route.decision.profile_hash,
-        task=request.task,
+        task=request.route.task,
         session_id=s.session.id,
         status="spawned",
         spawned_at=iso(),
@@ -256,17 +248,27 @@ def record_worker(
         verification=route.verification,
         attempts=route.attempts,
         respawn_of=request.respawn_of,
-        routing=route.routing_record(request.tools),
+        routing=route.routing_record(request.route.tools),
         **extra,
     )
     s.workers.append(worker)
+    _link_and_announce(s, worker, route, request)
+    return worker
+
+
+def _link_and_announce(
+    s: ColonyState, worker: Worker, route: VerifiedRoute, request: SpawnRequest
+) -> None:
+    """A respawn replaces the worker it names; a task id links the plan's task; the spawn
+    (and an open proxy) become events."""
+    worker_id, caste, model = worker.id, worker.caste, worker.model
     if request.respawn_of is not None:
         old = s.worker(request.respawn_of)
         assert old is not None
         old.replaced_by = worker_id
     for phase in s.plan.phases:
         for task in phase.tasks:
-            if request.task is not None and task.id == request.task:
+            if request.route.task is not None and task.id == request.route.task:
                 task.worker_ids.append(worker_id)
     tag = "" if route.verified else " UNVERIFIED"
     s.add_event(
@@ -285,7 +287,6 @@ def record_worker(
             f"the proxy at {route.endpoint} accepts any key",
             endpoint=route.endpoint,
         )
-    return worker
 
 
 def log_spawned(ws: Workspace, worker: Worker, route: VerifiedRoute) -> None:
@@ -342,48 +343,3 @@ def source_and_reason(
     where = "next in the AETHER_MODEL_n list" if by_env else "next in the profile's chain"
     unavailable = "; ".join(failed) or "no detail"
     return "fallback", f"unavailable first: {unavailable}; {model} is {where}"
-
-
-def worker_env_public(result: SpawnResult) -> dict[str, str]:
-    """The variables a worker gets, without the token (which is passed by reference)."""
-    w = result.worker
-    env = {
-        "ANTHROPIC_MODEL": w.model,
-        WORKER_ID_VARIABLE: w.id,
-        "AETHER_CASTE": w.caste,
-        "AETHER_MODEL": w.model,
-        "AETHER_PROFILE_HASH": w.profile_hash,
-        "AETHER_VERIFIED": "1" if w.verified else "0",
-    }
-    if w.verified:
-        env["ANTHROPIC_BASE_URL"] = result.endpoint
-    return env
-
-
-def shell_exports(result: SpawnResult) -> str:
-    """``--print-env``: POSIX-shell lines for ``eval "$(aether spawn ... --print-env)"``."""
-    drop = [*CONFLICTING_VARS, *(["ANTHROPIC_API_KEY"] if result.worker.verified else [])]
-    lines = [f"unset {' '.join(drop)}"]
-    for name, value in sorted(worker_env_public(result).items()):
-        lines.append(f"export {name}={shlex.quote(value)}")
-    if result.worker.verified:
-        # by reference: the token never appears in aether's output (key_env is validated as
-        # an identifier by the profile schema)
-        lines.append(f'export ANTHROPIC_AUTH_TOKEN="${result.key_env}"')
-    return "\n".join(lines) + "\n"
-
-
-def worker_env(result: SpawnResult, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The complete environment ``--exec`` runs the worker with: aether's own environment
-    minus the variables that could redirect the model (``CONFLICTING_VARS``), plus the
-    worker's variables and the token."""
-    env = dict(os.environ if base is None else base)
-    for name in CONFLICTING_VARS:
-        env.pop(name, None)
-    env.update(worker_env_public(result))
-    if result.worker.verified:
-        env.pop("ANTHROPIC_API_KEY", None)
-        token = env.get(result.key_env, "")
-        if token:
-            env["ANTHROPIC_AUTH_TOKEN"] = token
-    return env
