@@ -1,9 +1,4 @@
-"""``aether pause``, ``aether resume``, ``aether doctor`` and ``aether worker respawn``.
-
-``respawn`` is a plain function here: the lead attaches it to the spawn family's ``worker``
-group (``worker_app.command("respawn")(respawn)``); this module registers only the top-level
-commands.
-"""
+"""``aether pause``, ``aether resume`` and ``aether doctor``."""
 
 from __future__ import annotations
 
@@ -19,7 +14,6 @@ if TYPE_CHECKING:
 
     from aether.ops.doctor import DoctorResult
     from aether.ops.pause import PauseResult
-    from aether.ops.respawn import RespawnOutcome
     from aether.ops.resume import ResumeResult
 
 
@@ -215,35 +209,6 @@ def _render_resume(result: ResumeResult, console: Console) -> None:
     if result.handoff_moved_to:
         console.print(f"handoff kept as {result.handoff_moved_to}", markup=False, soft_wrap=True)
     console.print(f"Session {s.session.id} started; colony active.")
-
-
-def respawn(
-    ctx: typer.Context,
-    worker_id: str = typer.Argument(..., metavar="ID", help="The lost or never-started worker."),
-    no_proxy: bool = typer.Option(
-        False, "--no-proxy", help="Spawn without proxy verification (recorded as unverified)."
-    ),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Replace a lost or never-started worker: same caste, task and pinned model, linked."""
-
-    def run() -> RespawnOutcome:
-        from aether.ops.respawn import respawn_worker
-
-        return respawn_worker(
-            workspace(ctx), worker_id, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx)
-        )
-
-    execute(json_out, run, _render_respawn)
-
-
-def _render_respawn(result: RespawnOutcome, console: Console) -> None:
-    worker = result.worker or {}
-    console.print(
-        f"Respawned {result.lost_id} as {worker.get('id')} ({result.caste} on "
-        f"{worker.get('model')}, pinned {result.pinned_model})",
-        markup=False,
-    )
 
 
 def doctor(

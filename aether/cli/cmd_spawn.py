@@ -1,4 +1,5 @@
-"""``aether spawn``, ``worker …``, ``workers``, ``costs`` and ``breaker …``."""
+"""``aether spawn``: route, prove and record a worker; ``--print-env`` and ``--exec`` hand it
+over (the worker's own reports are in cmd_workers.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from aether.cli.common import JSON_OPTION, execute, fail, lock_timeout, warn, workspace
+from aether.cli.common import JSON_OPTION, execute, fail, lock_timeout, warn_each, workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.spawn import SpawnResult
-    from aether.ops.workers import CostsResult, WorkerListResult, WorkerUpdateResult
+    from aether.ops.spawn import SpawnRequest, SpawnResult
 
-worker_app = typer.Typer(
-    help="Workers report back: report, heartbeat, done, fail.", no_args_is_help=True
-)
 _COMMAND = typer.Argument(None, help="The worker command (after --).")
-breaker_app = typer.Typer(
-    help="The per-model circuit breaker: status, reset.", no_args_is_help=True
-)
 
 
 def spawn(
@@ -49,6 +43,41 @@ def spawn(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Spawn a worker on the model its caste calls for, proven through the LiteLLM proxy."""
+    _refuse_flag_mix(print_env=print_env, exec_=exec_, json_out=json_out, command=command)
+    tool_list = tuple(t.strip() for t in tools.split(",")) if tools else ()
+    ws_holder: list[Any] = []
+
+    def run() -> SpawnResult:
+        from aether.ops.spawn import SpawnRequest
+        from aether.routing.resolve import RouteRequest
+
+        ws = workspace(ctx)
+        ws_holder.append(ws)
+        route = RouteRequest(caste, task, model, context_tokens=context_tokens, tools=tool_list)
+        request = SpawnRequest(route, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx))
+        return _spawn_or_fail(ws, request, json_out=json_out, handing_over=print_env or exec_)
+
+    if print_env:
+        result = execute(False, run, _render_nothing)
+        warn_each(result.warnings)
+        from aether.ops.worker_env import shell_exports
+
+        sys.stdout.write(shell_exports(result.worker, result.endpoint, result.key_env))
+        return
+    if not exec_:
+        result = execute(json_out, run, _render_spawn)
+        warn_each(result.warnings)
+        return
+    # --exec: a failed spawn still prints its JSON error with --json; a successful one prints
+    # nothing yet (the one JSON object is the finished worker)
+    result = execute(False, run, _render_nothing)
+    warn_each(result.warnings)
+    _exec(ctx, ws_holder[0], result, list(command or []), timeout, json_out)
+
+
+def _refuse_flag_mix(
+    *, print_env: bool, exec_: bool, json_out: bool, command: list[str] | None
+) -> None:
     if print_env and exec_:
         _usage("--print-env and --exec exclude each other")
     if print_env and json_out:
@@ -57,56 +86,30 @@ def spawn(
         _usage("a command was given without --exec")
     if exec_ and not command:
         _usage("--exec needs a command after --, e.g. --exec -- claude -p 'TASK'")
-    tool_list = tuple(t.strip() for t in tools.split(",")) if tools else ()
-    ws_holder: list[Any] = []
 
-    def run() -> SpawnResult:
-        from aether.errors import AetherError, AllModelsFailed
-        from aether.ops.spawn import SpawnRequest, spawn_worker
-        from aether.routing.resolve import RouteRequest
 
-        ws = workspace(ctx)
-        ws_holder.append(ws)
-        try:
-            return spawn_worker(
-                ws,
-                SpawnRequest(
-                    RouteRequest(
-                        caste, task, model, context_tokens=context_tokens, tools=tool_list
-                    ),
-                    no_proxy=no_proxy,
-                    lock_timeout=lock_timeout(ctx),
-                ),
-            )
-        except AllModelsFailed as exc:
-            if not json_out:  # people get the per-model table; --json carries it in the error
-                from aether.activity import redact
+def _spawn_or_fail(
+    ws: Any, request: SpawnRequest, *, json_out: bool, handing_over: bool
+) -> SpawnResult:
+    """The spawn; a failure that hands nothing over (``--print-env``, ``--exec``) is reported
+    here, since the spawn's own result is never printed on those paths."""
+    from aether.errors import AetherError, AllModelsFailed
+    from aether.ops.spawn import spawn_worker
 
-                sys.stderr.write(redact(attempts_table(exc.attempts)))
-            if print_env or exec_:
-                raise fail(exc, json_out) from None
-            raise
-        except AetherError as exc:
-            if print_env or exec_:  # the spawn's own result is not printed on these paths
-                raise fail(exc, json_out) from None
-            raise
+    try:
+        return spawn_worker(ws, request)
+    except AllModelsFailed as exc:
+        if not json_out:  # people get the per-model table; --json carries it in the error
+            from aether.activity import redact
 
-    if print_env:
-        result = execute(False, run, _render_nothing)
-        _warnings(result.warnings)
-        from aether.ops.worker_env import shell_exports
-
-        sys.stdout.write(shell_exports(result.worker, result.endpoint, result.key_env))
-        return
-    if not exec_:
-        result = execute(json_out, run, _render_spawn)
-        _warnings(result.warnings)
-        return
-    # --exec: a failed spawn still prints its JSON error with --json; a successful one prints
-    # nothing yet (the one JSON object is the finished worker)
-    result = execute(False, run, _render_nothing)
-    _warnings(result.warnings)
-    _exec(ctx, ws_holder[0], result, list(command or []), timeout, json_out)
+            sys.stderr.write(redact(attempts_table(exc.attempts)))
+        if handing_over:
+            raise fail(exc, json_out) from None
+        raise
+    except AetherError as exc:
+        if handing_over:
+            raise fail(exc, json_out) from None
+        raise
 
 
 def attempts_table(attempts: list[dict[str, Any]]) -> str:
@@ -136,11 +139,6 @@ def _usage(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _warnings(warnings: list[str]) -> None:
-    for w in warnings:
-        warn(w)
-
-
 def _exec(
     ctx: typer.Context,
     ws: Any,
@@ -166,7 +164,7 @@ def _exec(
         )
 
     result = execute(json_out, run, _render_exec)
-    _warnings(result.warnings)
+    warn_each(result.warnings)
     if result.exit_code != 0:
         raise typer.Exit(result.exit_code)
 
@@ -205,228 +203,5 @@ def _render_exec(result: Any, console: Console) -> None:
     console.print(f"{w.id} {w.status}: exit {w.exit_code}, {w.duration_s} s", markup=False)
 
 
-def _render_worker(result: WorkerUpdateResult, console: Console) -> None:
-    w = result.worker
-    console.print(f"{w.id}  {w.status}  {w.caste} on {w.model}", markup=False)
-    _warnings(result.warnings)
-
-
-@worker_app.command("report")
-def worker_report(
-    ctx: typer.Context,
-    worker_id: str = typer.Argument(..., metavar="ID"),
-    model_used: str = typer.Option(..., "--model-used", help="The model the worker ran on."),
-    tokens_in: int | None = typer.Option(None, "--tokens-in", min=0),
-    tokens_out: int | None = typer.Option(None, "--tokens-out", min=0),
-    cost: float | None = typer.Option(None, "--cost", min=0, help="Cost in USD."),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Report the model a worker used, and its tokens and cost (a mismatch is flagged)."""
-
-    def run() -> WorkerUpdateResult:
-        from aether.ops.workers import report
-
-        return report(
-            workspace(ctx),
-            worker_id,
-            model_used=model_used,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost=cost,
-            lock_timeout=lock_timeout(ctx),
-        )
-
-    result = execute(json_out, run, _render_worker)
-    if json_out:
-        _warnings(result.warnings)
-
-
-@worker_app.command("heartbeat")
-def worker_heartbeat(
-    ctx: typer.Context,
-    worker_id: str = typer.Argument(..., metavar="ID"),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Say the worker is alive (marks it running)."""
-
-    def run() -> WorkerUpdateResult:
-        from aether.ops.workers import heartbeat
-
-        return heartbeat(workspace(ctx), worker_id, lock_timeout=lock_timeout(ctx))
-
-    execute(json_out, run, _render_worker)
-
-
-@worker_app.command("done")
-def worker_done(
-    ctx: typer.Context,
-    worker_id: str = typer.Argument(..., metavar="ID"),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Mark the worker completed."""
-
-    def run() -> WorkerUpdateResult:
-        from aether.ops.workers import finish
-
-        return finish(workspace(ctx), worker_id, ok=True, lock_timeout=lock_timeout(ctx))
-
-    execute(json_out, run, _render_worker)
-
-
-@worker_app.command("fail")
-def worker_fail(
-    ctx: typer.Context,
-    worker_id: str = typer.Argument(..., metavar="ID"),
-    reason: str = typer.Option(..., "--reason", help="Why it failed."),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Mark the worker failed, with a reason."""
-
-    def run() -> WorkerUpdateResult:
-        from aether.ops.workers import finish
-
-        return finish(
-            workspace(ctx), worker_id, ok=False, reason=reason, lock_timeout=lock_timeout(ctx)
-        )
-
-    execute(json_out, run, _render_worker)
-
-
-def workers(
-    ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help="Only this status."),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """List the colony's workers: caste, model, verified, status, reported model."""
-
-    def run() -> WorkerListResult:
-        from aether.ops.workers import list_workers
-
-        return list_workers(workspace(ctx), status=status)
-
-    execute(json_out, run, _render_workers)
-
-
-def _render_workers(result: WorkerListResult, console: Console) -> None:
-    from aether.cli.plain import TextTable
-
-    if not result.workers:
-        console.print("no workers")
-        return
-    table = TextTable(
-        "id", "caste", "model", "verified", "status", "model used", "spawned", whole=("id",)
-    )
-    for w in result.workers:
-        used = (w.model_used or "") + (" MISMATCH" if w.model_mismatch else "")
-        table.add_row(
-            w.id, w.caste, w.model, "yes" if w.verified else "NO", w.status, used, w.spawned_at
-        )
-    console.print(table)
-
-
-def costs(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
-    """Tokens and cost reported by workers, per model and per caste."""
-
-    def run() -> CostsResult:
-        from aether.ops.workers import costs as costs_op
-
-        return costs_op(workspace(ctx))
-
-    execute(json_out, run, _render_costs)
-
-
-def _render_costs(result: CostsResult, console: Console) -> None:
-    from aether.cli.plain import TextTable
-
-    for title, rows in (("per model", result.by_model), ("per caste", result.by_caste)):
-        numbers = ("workers", "tokens in", "tokens out", "cost USD")
-        table = TextTable("name", *numbers, title=title, right=numbers)
-        for name, b in rows.items():
-            table.add_row(
-                name,
-                f"{b.get('workers', 0):g}",
-                f"{b.get('tokens_in', 0):g}",
-                f"{b.get('tokens_out', 0):g}",
-                f"{b.get('cost_usd', 0):.4f}",
-            )
-        console.print(table)
-
-
-class _BreakerResult:
-    def __init__(
-        self, rows: list[dict[str, Any]], reset: str | None = None, was_open: bool | None = None
-    ) -> None:
-        self.rows, self.reset, self.was_open = rows, reset, was_open
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ok": True, "models": self.rows}
-        if self.reset is not None:
-            out.update(reset=self.reset, had_state=self.was_open)
-        return out
-
-
-def _breaker(ctx: typer.Context) -> Any:
-    from aether.routing.breaker import Breaker
-    from aether.routing.loader import load_profile_file
-
-    ws = workspace(ctx)
-    dump = load_profile_file(ws.profile_file, ws.cache_dir).dump
-    b = dump.get("breaker") or {}
-    return Breaker(
-        ws,
-        failures=int(b.get("failures", 3)),
-        cooldown_s=float(b.get("cooldown_s", 60)),
-        lock_timeout=lock_timeout(ctx),
-    )
-
-
-@breaker_app.command("status")
-def breaker_status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
-    """Show each model's breaker: closed, open (until when) or half-open."""
-    execute(json_out, lambda: _BreakerResult(_breaker(ctx).status()), _render_breaker)
-
-
-@breaker_app.command("reset")
-def breaker_reset(
-    ctx: typer.Context,
-    model: str = typer.Argument(..., metavar="MODEL"),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """Close MODEL's breaker now (forget its failures)."""
-
-    def run() -> _BreakerResult:
-        breaker = _breaker(ctx)
-        had = breaker.reset(model)
-        return _BreakerResult(breaker.status(), reset=model, was_open=had)
-
-    execute(json_out, run, _render_breaker)
-
-
-def _render_breaker(result: _BreakerResult, console: Console) -> None:
-    if result.reset is not None:
-        console.print(
-            f"breaker of {result.reset} reset"
-            if result.was_open
-            else f"{result.reset} had no breaker state",
-            markup=False,
-        )
-    if not result.rows:
-        console.print("every breaker is closed (no failures recorded)")
-    for r in result.rows:
-        extra = f" until {r['retry_at']}" if r["state"] == "open" else ""
-        console.print(
-            f"{r['model']}: {r['state']}{extra}, {r['consecutive_failures']}/"
-            f"{r['threshold']} consecutive failures; last: {r['last_error'] or '-'}",
-            markup=False,
-        )
-
-
 def register(app: typer.Typer) -> None:
     app.command()(spawn)
-    app.command()(workers)
-    app.command()(costs)
-    from aether.cli.cmd_session import respawn
-
-    worker_app.command("respawn")(respawn)
-    app.add_typer(worker_app, name="worker")
-    app.add_typer(breaker_app, name="breaker")

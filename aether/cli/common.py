@@ -111,6 +111,11 @@ def warn(message: str) -> None:
     sys.stderr.write(f"aether: warning: {visible(message)}\n")
 
 
+def warn_each(warnings: list[str]) -> None:
+    for message in warnings:
+        warn(message)
+
+
 def execute(
     json_out: bool,
     run: Callable[[], R],
