@@ -162,7 +162,7 @@ def test_no_lock_is_held_across_a_network_call(
     lock) and re-open paths in one walk."""
     from filelock import FileLock, Timeout
 
-    from aether import proxy
+    from aether import proxy, proxy_http
     from aether.ops.spawn_verify import verify_route
     from aether.records import replace
     from aether.routing.loader import load_profile_file
@@ -176,7 +176,7 @@ def test_no_lock_is_held_across_a_network_call(
     calls: list[tuple[str, str | None]] = []
 
     def fake(
-        endpoint: proxy.Endpoint,
+        endpoint: proxy_http.Endpoint,
         method: str,
         path: str,
         *,
@@ -184,7 +184,7 @@ def test_no_lock_is_held_across_a_network_call(
         body: dict[str, object] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
-    ) -> proxy.HttpResponse:
+    ) -> proxy_http.HttpResponse:
         probe = FileLock(str(ws.lock_file))
         try:
             probe.acquire(timeout=0)
@@ -194,15 +194,17 @@ def test_no_lock_is_held_across_a_network_call(
         model = str(body["model"]) if body else None
         calls.append((path, model))
         if path == "/health/readiness":
-            return proxy.HttpResponse(200, {}, b'{"status": "healthy"}', 1.0)
+            return proxy_http.HttpResponse(200, {}, b'{"status": "healthy"}', 1.0)
         if path == "/v1/models":
             if key != good:
-                return proxy.HttpResponse(401, {}, b'{"error": {"message": "bad key"}}', 1.0)
+                return proxy_http.HttpResponse(401, {}, b'{"error": {"message": "bad key"}}', 1.0)
             data = {"data": [{"id": m} for m in models]}
-            return proxy.HttpResponse(200, {}, json.dumps(data).encode(), 1.0)
+            return proxy_http.HttpResponse(200, {}, json.dumps(data).encode(), 1.0)
         if model == models[2]:
-            return proxy.HttpResponse(200, {"x-litellm-model-name": f"openai/{model}"}, b"{}", 1.0)
-        return proxy.HttpResponse(503, {}, b'{"error": {"message": "down"}}', 1.0)
+            return proxy_http.HttpResponse(
+                200, {"x-litellm-model-name": f"openai/{model}"}, b"{}", 1.0
+            )
+        return proxy_http.HttpResponse(503, {}, b'{"error": {"message": "down"}}', 1.0)
 
     monkeypatch.setattr(proxy, "request", fake)
     monkeypatch.setenv("LITELLM_MASTER_KEY", good)

@@ -77,7 +77,7 @@ def _launcher_check(ws: Workspace) -> Check:
 
 
 def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
-    from aether import proxy
+    from aether import proxy, proxy_http
     from aether.routing.loader import load_profile_file
 
     if not check_proxy:
@@ -97,7 +97,7 @@ def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
         )
     try:
         proxy.check_key(settings.key_env, key)
-        listed = proxy.list_models(proxy.parse_endpoint(settings.endpoint), key, timeout=3)
+        listed = proxy.list_models(proxy_http.parse_endpoint(settings.endpoint), key, timeout=3)
     except AetherError as exc:
         return Check("claude models", "fail", exc.one_line())
     if not listed.ok:

@@ -23,7 +23,7 @@ from aether import activity
 from aether.errors import ColonyStateConflict, ConfirmationRequired, MemoryFileError
 from aether.files import fsync_dir, remove_file
 from aether.memory import count_items, memory_files
-from aether.ops.archive import Chamber, Progress, build_chamber, os_error
+from aether.ops.chamber import Chamber, Progress, build_chamber, os_error
 from aether.ops.handoff_file import move_handoff_to_history
 from aether.ops.memory_ops import write_export
 from aether.records import field, record

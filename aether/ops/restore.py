@@ -1,4 +1,5 @@
-"""``aether archive`` (create) and ``aether archive restore NAME``.
+"""``aether archive restore NAME``: put a verified chamber back (``aether archive`` itself, which
+makes chambers, is aether/ops/archive.py; the chamber format is aether/ops/chamber.py).
 
 Restore puts back the state side (``data/COLONY_STATE.json`` byte for byte, its compacted
 events/workers and breaker file), merges the chamber's memory into the current memory (a union:
@@ -24,7 +25,7 @@ from aether.errors import (
 )
 from aether.files import atomic_write_bytes
 from aether.memory import KINDS, load_kind, merge_items
-from aether.ops.archive import (
+from aether.ops.chamber import (
     ARCHIVED_DIRS,
     Chamber,
     Progress,
@@ -47,33 +48,6 @@ STATE_SIDE = (
     "data/workers.history.jsonl",
     "data/breaker.json",
 )
-
-
-@record
-class ArchiveResult:
-    chamber: Chamber
-    reset: Any = None  # a ResetResult when `archive --reset` ran
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ok": True, "verified": True, **self.chamber.to_json()}
-        if self.reset is not None:
-            out["reset"] = self.reset.to_json()
-        return out
-
-
-def archive_colony(
-    ws: Workspace,
-    *,
-    label: str | None = None,
-    progress: Progress | None = None,
-    lock_timeout: float | None = None,
-) -> ArchiveResult:
-    store = Store(ws, lock_timeout=lock_timeout)
-    with store.lock():
-        state = store.load().state
-        chamber = build_chamber(ws, state, label=label, progress=progress)
-    activity.log(ws, "archive", chamber=chamber.name, files=len(chamber.manifest["files"]))
-    return ArchiveResult(chamber)
 
 
 def has_working_state(state: ColonyState) -> bool:
@@ -165,8 +139,7 @@ def restore_chamber(
 ) -> RestoreResult:
     verified = require_verified(ws, name)  # a tampered chamber is refused before anything
     chamber = verified.chamber
-    files: dict[str, Any] = chamber.manifest["files"]
-    if "data/COLONY_STATE.json" not in files:
+    if "data/COLONY_STATE.json" not in chamber.manifest["files"]:
         raise ArchiveCorrupt(
             f"chamber {chamber.name} holds no colony state", fix="choose another chamber"
         )
@@ -174,52 +147,12 @@ def restore_chamber(
     store = Store(ws, lock_timeout=lock_timeout)
     stamp = iso().replace(":", "").replace("-", "")
     with store.lock():
-        safety: Chamber | None = None
-        current: ColonyState | None = None
-        if ws.exists():
-            try:
-                current = store.load().state
-            except (StateProblem, MigrationProblem):
-                current = None  # unreadable: restoring is the fix; it is backed up below
-        conflict = overwrite_conflict(current, chamber.manifest) if current else None
-        if current is not None and conflict is not None:
-            if not force:
-                raise ColonyStateConflict(
-                    conflict,
-                    meaning="nothing was changed",
-                    fix=f"archive it first, or run `aether archive restore {chamber.name} "
-                    "--force` (which archives the current colony before restoring)",
-                )
-            safety = build_chamber(ws, current, label="before-restore", progress=progress)
+        safety = _safety_chamber(ws, store, chamber, force=force, progress=progress)
         result = RestoreResult(chamber, safety, _backup_current(ws, stamp))
-        # 1. the state side, byte for byte; files the chamber lacks are set aside
-        for rel in STATE_SIDE:
-            target = ws.root / rel
-            if rel in files:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(target, (chamber.path / rel).read_bytes())
-                result.restored.append(rel)
-            elif target.exists():
-                aside = ws.backups_dir / f"{target.name}.before-restore-{stamp}"
-                ws.backups_dir.mkdir(parents=True, exist_ok=True)
-                os.replace(target, aside)
-                result.set_aside.append(str(aside))
-        # 2. memory: union, never a replacement
-        archived_memory = chamber.path / "memory"
-        if archived_memory.is_dir():
-            items = [i for kind in KINDS for i in load_kind(archived_memory, kind)]
-            result.memory_added = len(merge_items(ws.memory_dir, items))
-        # 3. handoff and its history
-        if "HANDOFF.md" in files:
-            move_handoff_to_history(ws, "replaced-by-restore", None)
-            atomic_write_bytes(ws.handoff_file, (chamber.path / "HANDOFF.md").read_bytes())
-            result.restored.append("HANDOFF.md")
-        for rel in files:
-            if rel.startswith(f"{ARCHIVED_DIRS[1]}/") and not (ws.root / rel).exists():
-                (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(chamber.path / rel, ws.root / rel)
-                result.restored.append(rel)
-        profile = files.get("model-profiles.yaml")
+        _restore_state_side(ws, chamber, stamp, result)
+        _merge_memory(ws, chamber, result)
+        _restore_handoff(ws, chamber, result)
+        profile = chamber.manifest["files"].get("model-profiles.yaml")
         if profile is not None:
             result.profile_differs = not ws.profile_file.is_file() or sha256_file(
                 ws.profile_file
@@ -232,3 +165,64 @@ def restore_chamber(
         memory_added=result.memory_added,
     )
     return result
+
+
+def _safety_chamber(
+    ws: Workspace, store: Store, chamber: Chamber, *, force: bool, progress: Progress | None
+) -> Chamber | None:
+    """Work the restore would overwrite is refused, or (``--force``) archived first."""
+    current: ColonyState | None = None
+    if ws.exists():
+        try:
+            current = store.load().state
+        except (StateProblem, MigrationProblem):
+            current = None  # unreadable: restoring is the fix; it is backed up below
+    conflict = overwrite_conflict(current, chamber.manifest) if current else None
+    if current is None or conflict is None:
+        return None
+    if not force:
+        raise ColonyStateConflict(
+            conflict,
+            meaning="nothing was changed",
+            fix=f"archive it first, or run `aether archive restore {chamber.name} "
+            "--force` (which archives the current colony before restoring)",
+        )
+    return build_chamber(ws, current, label="before-restore", progress=progress)
+
+
+def _restore_state_side(ws: Workspace, chamber: Chamber, stamp: str, result: RestoreResult) -> None:
+    """1. The state side, byte for byte; files the chamber lacks are set aside."""
+    files = chamber.manifest["files"]
+    for rel in STATE_SIDE:
+        target = ws.root / rel
+        if rel in files:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, (chamber.path / rel).read_bytes())
+            result.restored.append(rel)
+        elif target.exists():
+            aside = ws.backups_dir / f"{target.name}.before-restore-{stamp}"
+            ws.backups_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(target, aside)
+            result.set_aside.append(str(aside))
+
+
+def _merge_memory(ws: Workspace, chamber: Chamber, result: RestoreResult) -> None:
+    """2. Memory: a union, never a replacement."""
+    archived_memory = chamber.path / "memory"
+    if archived_memory.is_dir():
+        items = [i for kind in KINDS for i in load_kind(archived_memory, kind)]
+        result.memory_added = len(merge_items(ws.memory_dir, items))
+
+
+def _restore_handoff(ws: Workspace, chamber: Chamber, result: RestoreResult) -> None:
+    """3. The handoff (the current one goes to history) and the history files it lacks."""
+    files = chamber.manifest["files"]
+    if "HANDOFF.md" in files:
+        move_handoff_to_history(ws, "replaced-by-restore", None)
+        atomic_write_bytes(ws.handoff_file, (chamber.path / "HANDOFF.md").read_bytes())
+        result.restored.append("HANDOFF.md")
+    for rel in files:
+        if rel.startswith(f"{ARCHIVED_DIRS[1]}/") and not (ws.root / rel).exists():
+            (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(chamber.path / rel, ws.root / rel)
+            result.restored.append(rel)

@@ -122,24 +122,64 @@ def resume(
     raw, doc, problem = read_handoff(ws)
     store = Store(ws, lock_timeout=lock_timeout)
     refuse_early(store, doc, force=force, ignore_handoff=ignore_handoff)
+    handoff = _Handoff(raw, doc, problem)
+    result = _new_session(
+        ws,
+        store,
+        handoff,
+        adopt_profile=adopt_profile,
+        force=force,
+        ignore_handoff=ignore_handoff,
+        heartbeat_limit_s=heartbeat_limit_s,
+    )
+    if respawn:
+        _respawn_orphans(result, store, no_proxy=no_proxy, lock_timeout=lock_timeout)
+    result.pending = [
+        {"id": w.id, "caste": w.caste, "model": w.repin_to or w.model, "status": w.status}
+        for w in pending_orphans(result.state)
+    ]
+    return result
+
+
+@record(frozen=True)
+class _Handoff:
+    """HANDOFF.md as read before the lock: its bytes, its machine block, why unreadable."""
+
+    raw: bytes | None
+    doc: HandoffDocument | None
+    problem: str | None
+
+
+def _new_session(
+    ws: Workspace,
+    store: Store,
+    handoff: _Handoff,
+    *,
+    adopt_profile: bool,
+    force: bool,
+    ignore_handoff: bool,
+    heartbeat_limit_s: int | None,
+) -> ResumeResult:
+    """The one transaction: check, mark the unfinished workers, start the session; then the
+    handoff moves to history, still under the lock."""
+    doc = handoff.doc
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
     checks = Checks()
     moved: list[Path | None] = []
-
     with store.transaction() as tx:
         s = tx.state
         previous = s.session.model_copy(deep=True)
         was_paused = s.status == "paused"
         refuse(s.status, s.colony_id, doc, force=force, ignore_handoff=ignore_handoff)
-        _check_handoff(checks, s, doc, problem)
+        _check_handoff(checks, s, doc, handoff.problem)
         profile = _check_profile(checks, s, previous, snapshot, adopt_profile=adopt_profile)
         git_changes = _check_git(checks, previous, doc, git_now)
         moment = now()
         orphans = _mark_unfinished(checks, s, previous, was_paused, moment, heartbeat_limit_s)
         _start_session(s, previous, moment, orphans)
         # after the commit, under the same lock: a refused or failed resume keeps HANDOFF.md
-        tx.then(lambda _: moved.append(move_handoff_to_history(ws, previous.id, raw)))
+        tx.then(lambda _: moved.append(move_handoff_to_history(ws, previous.id, handoff.raw)))
     state = tx.state
     activity.log(
         ws,
@@ -150,12 +190,12 @@ def resume(
         drift=[d.caste for d in profile.drift],
         adopted=adopt_profile,
     )
-    result = ResumeResult(
+    return ResumeResult(
         ws=ws,
         state=state,
         previous_session=previous,
         handoff=doc if doc is not None and doc.colony_id == state.colony_id else None,
-        handoff_problem=problem,
+        handoff_problem=handoff.problem,
         handoff_age_s=age_seconds(doc.paused_at if doc else previous.paused_at),
         handoff_moved_to=moved[0] if moved else None,
         checks=checks,
@@ -168,13 +208,6 @@ def resume(
         orphans=orphans,
         was_paused=was_paused,
     )
-    if respawn:
-        _respawn_orphans(result, store, no_proxy=no_proxy, lock_timeout=lock_timeout)
-    result.pending = [
-        {"id": w.id, "caste": w.caste, "model": w.repin_to or w.model, "status": w.status}
-        for w in pending_orphans(result.state)
-    ]
-    return result
 
 
 # --- its parts, in the order they run -----------------------------------------------------------

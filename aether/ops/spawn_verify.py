@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from aether import activity, proxy
+from aether import activity, proxy, proxy_http
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.files import atomic_write_json
 from aether.records import field, record
@@ -135,7 +135,7 @@ class _Trial:
     """What every model's attempt in one verification shares."""
 
     ws: Workspace
-    ep: proxy.Endpoint
+    ep: proxy_http.Endpoint
     key: str
     table: RoutingTable
     settings: ProxyConnection
@@ -162,7 +162,7 @@ def verify_route(
     skipped: tuple[tuple[str, str], ...] = (),
 ) -> RouteOutcome:
     key = _proxy_key(ws, settings)
-    ep = proxy.parse_endpoint(settings.endpoint)
+    ep = proxy_http.parse_endpoint(settings.endpoint)
     cache = SessionCache.load(ws, session_id, ep.url, key)
     served = _served_models(ws, settings, ep, key, cache)
     warnings = _open_proxy_warnings(ws, settings, ep, cache)
@@ -209,7 +209,7 @@ def _proxy_key(ws: Workspace, settings: ProxyConnection) -> str:
 
 
 def _served_models(
-    ws: Workspace, settings: ProxyConnection, ep: proxy.Endpoint, key: str, cache: SessionCache
+    ws: Workspace, settings: ProxyConnection, ep: proxy_http.Endpoint, key: str, cache: SessionCache
 ) -> set[str]:
     """Readiness (once a session), then the authenticated model list (every time)."""
     if not cache.valid:
@@ -223,7 +223,7 @@ def _served_models(
 
 
 def _open_proxy_warnings(
-    ws: Workspace, settings: ProxyConnection, ep: proxy.Endpoint, cache: SessionCache
+    ws: Workspace, settings: ProxyConnection, ep: proxy_http.Endpoint, cache: SessionCache
 ) -> list[str]:
     if settings.open_proxy_check and cache.open_proxy is None:
         cache.open_proxy = proxy.check_open_proxy(ep, timeout=settings.connect_s)
@@ -263,7 +263,7 @@ def _verified(
 
 
 def _every_model_failed(
-    ep: proxy.Endpoint, candidates: tuple[str, ...], attempts: list[RoutingAttempt]
+    ep: proxy_http.Endpoint, candidates: tuple[str, ...], attempts: list[RoutingAttempt]
 ) -> Exception:
     tried = [a for a in attempts if a.outcome != "skipped" or a.model in candidates]
     if tried and all((a.error or "").startswith("not served") for a in tried):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aether import proxy
+from aether import proxy, proxy_http
 from aether.errors import ProxyAuthFailed, ProxyError, ProxyUnreachable
 from tests.proxy.conftest import CASTE_MODELS, MASTER_KEY, RunningProxy, free_port
 
 
 def test_readiness_and_models_with_the_right_key(litellm_proxy: RunningProxy) -> None:
-    ep = proxy.parse_endpoint(litellm_proxy.url)
+    ep = proxy_http.parse_endpoint(litellm_proxy.url)
     assert proxy.check_readiness(ep, timeout=5).ok
     check = proxy.list_models(ep, MASTER_KEY, timeout=5)
     assert check.ok, check
@@ -17,7 +17,7 @@ def test_readiness_and_models_with_the_right_key(litellm_proxy: RunningProxy) ->
 
 
 def test_wrong_key_is_rejected_not_healthy(litellm_proxy: RunningProxy) -> None:
-    ep = proxy.parse_endpoint(litellm_proxy.url)
+    ep = proxy_http.parse_endpoint(litellm_proxy.url)
     # readiness passes with any key: it says nothing about auth (the anchor's pitfall)
     assert proxy.check_readiness(ep, timeout=5).ok
     check = proxy.list_models(ep, "sk-wrong-key-123456", timeout=5)
@@ -27,7 +27,7 @@ def test_wrong_key_is_rejected_not_healthy(litellm_proxy: RunningProxy) -> None:
 
 
 def test_connection_refused_is_data() -> None:
-    ep = proxy.parse_endpoint(f"http://127.0.0.1:{free_port()}")
+    ep = proxy_http.parse_endpoint(f"http://127.0.0.1:{free_port()}")
     check = proxy.list_models(ep, MASTER_KEY, timeout=2)
     assert check.case == "connection-refused"
     assert isinstance(proxy.error_for(check, key_env="K"), ProxyUnreachable)
@@ -37,13 +37,13 @@ def test_connection_refused_is_data() -> None:
 
 
 def test_probe_names_the_deployment(litellm_proxy: RunningProxy) -> None:
-    ep = proxy.parse_endpoint(litellm_proxy.url)
+    ep = proxy_http.parse_endpoint(litellm_proxy.url)
     result = proxy.probe(ep, MASTER_KEY, "mock-builder", timeout_s=5)
     assert result.ok and result.deployment == "openai/mock-builder"
 
 
 def test_probe_failures_are_classified(litellm_proxy: RunningProxy) -> None:
-    ep = proxy.parse_endpoint(litellm_proxy.url)
+    ep = proxy_http.parse_endpoint(litellm_proxy.url)
     broken = proxy.probe(ep, MASTER_KEY, "broken", timeout_s=5)
     assert (broken.status, broken.availability_failure) == (500, True)
     limited = proxy.probe(ep, MASTER_KEY, "ratelimited", timeout_s=5)
@@ -59,7 +59,7 @@ def test_probe_failures_are_classified(litellm_proxy: RunningProxy) -> None:
 
 
 def test_all_deployments_in_cooldown_is_not_a_new_failure(litellm_proxy: RunningProxy) -> None:
-    ep = proxy.parse_endpoint(litellm_proxy.url)
+    ep = proxy_http.parse_endpoint(litellm_proxy.url)
     results = [proxy.probe(ep, MASTER_KEY, "cooling", timeout_s=5) for _ in range(4)]
     assert all(r.status == 429 for r in results)
     assert any(r.in_cooldown for r in results), [r.error for r in results]

@@ -76,6 +76,8 @@ def _current_phase(ctx: MigrationContext, doc: dict[str, Any], kept: dict[str, A
 
 
 def migrate(doc: dict[str, Any], ctx: MigrationContext) -> dict[str, Any]:
+    # long: one mapping read top to bottom, field by field as the docstring lists them; the
+    # step is frozen (a released migration never changes), so it is not restructured
     kept: dict[str, Any] = {k: v for k, v in doc.items() if k not in _MAPPED}
     text = {
         key: expect(ctx, doc, key, (str,), "a string")
