@@ -229,7 +229,7 @@ def build_chamber(
             digest, size = _copy(src, tmp / rel, done, total, progress)
             done += size
             files[rel] = {"sha256": digest, "bytes": size}
-        # re-read every copy before the chamber gets a name (issue: verify before success)
+        # re-read every copy before the chamber gets a name: verified before it counts as made
         for rel, meta in files.items():
             if sha256_file(tmp / rel) != meta["sha256"]:
                 raise ArchiveCorrupt(

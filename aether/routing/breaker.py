@@ -1,4 +1,4 @@
-"""A per-model circuit breaker that persists across processes (issue 5, item 4).
+"""A per-model circuit breaker that persists across processes (docs/spawn.md).
 
 Every CLI call is a new process, so the breaker lives in ``.aether/data/breaker.json``:
 

@@ -1,4 +1,4 @@
-"""The ordered list of models a spawn tries (the seed's δ fallback chain).
+"""The ordered list of models a spawn tries (docs/spawn.md explains how a spawn walks it).
 
 Normally: the decision's model, then its chain (``RoutingDecision.chain``: from the profile,
 already filtered for context window by ``resolve``). At most ``MAX_MODELS`` (8) in all.

@@ -1,4 +1,4 @@
-"""Deterministic intent scoring (the seed's δ router): which of the profile's models fits a prompt.
+"""Deterministic intent scoring (docs/routing.md): which of the profile's models fits a prompt.
 
 ``score(prompt, context)`` gives every model in the profile (never a hard-coded list) an integer
 0..100 from four factors, each rounded half-up to an integer so the parts add up to the total:
