@@ -207,7 +207,7 @@ def test_read_only_aether_dir(run_aether: RunAether, small_fs: Path) -> None:
 
 def test_large_archive_progress_callback() -> None:
     """The CLI draws a bar from this callback; the op reports monotonic byte counts."""
-    from aether.ops.chamber import build_chamber
+    from aether.chamber import build_chamber
     from aether.state.store import Store
     from aether.workspace import Workspace
 

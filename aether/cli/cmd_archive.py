@@ -20,8 +20,8 @@ from aether.cli.confirm import confirm_or_refuse, progress_bar
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.archive import ArchiveResult
-    from aether.ops.chamber import ChamberListResult, VerifyResult
+    from aether.chamber import VerifyResult
+    from aether.ops.archive import ArchiveResult, ChamberListResult
     from aether.ops.restore import RestoreResult
     from aether.workspace import Workspace
 
@@ -85,7 +85,7 @@ def list_(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """List chambers: name, goal, date, counts."""
 
     def run() -> ChamberListResult:
-        from aether.ops.chamber import list_chambers
+        from aether.ops.archive import list_chambers
 
         return list_chambers(_archive_ws(ctx))
 
@@ -134,7 +134,7 @@ def verify(
     """Re-check every file of a chamber against its manifest (exit 63 on any mismatch)."""
 
     def run() -> VerifyResult:
-        from aether.ops.chamber import require_verified
+        from aether.ops.archive import require_verified
 
         return require_verified(_archive_ws(ctx), name)
 

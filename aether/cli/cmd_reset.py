@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -47,16 +48,8 @@ def reset(
     Always archives first (a verified chamber) and says where. Refuses while workers may still
     be running, unless --force.
     """
-    # long: its seven options are declared in the signature, where Typer reads them
-    from pathlib import Path
-
-    def preview() -> ResetResult:
-        from aether.ops.reset import preview_reset
-
-        return preview_reset(workspace(ctx), forget_memory=forget_memory)
-
     if dry_run:
-        execute(json_out, preview, _render_reset)
+        execute(json_out, lambda: _preview(ctx, forget_memory), _render_reset)
         return
     ws, confirmation = _confirmed_reset(
         ctx,
@@ -82,6 +75,13 @@ def reset(
             )
 
     execute(json_out, run, _render_reset)
+
+
+def _preview(ctx: typer.Context, forget_memory: bool) -> ResetResult:
+    """``--dry-run``: what a reset would clear and keep."""
+    from aether.ops.reset import preview_reset
+
+    return preview_reset(workspace(ctx), forget_memory=forget_memory)
 
 
 def _confirmed_reset(

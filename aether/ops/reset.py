@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
+from aether.chamber import Chamber, Progress, build_chamber, os_error
 from aether.errors import ColonyStateConflict, ConfirmationRequired, MemoryFileError
 from aether.files import fsync_dir, remove_file
 from aether.memory import count_items, memory_files
-from aether.ops.chamber import Chamber, Progress, build_chamber, os_error
 from aether.ops.handoff_file import move_handoff_to_history
 from aether.ops.memory_ops import write_export
 from aether.records import field, record

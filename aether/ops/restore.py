@@ -1,5 +1,5 @@
 """``aether archive restore NAME``: put a verified chamber back (``aether archive`` itself, which
-makes chambers, is aether/ops/archive.py; the chamber format is aether/ops/chamber.py).
+makes chambers, is aether/ops/archive.py; the chamber format is aether/chamber.py).
 
 Restore puts back the state side (``data/COLONY_STATE.json`` byte for byte, its compacted
 events/workers and breaker file), merges the chamber's memory into the current memory (a union:
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
+from aether.chamber import ARCHIVED_DIRS, Chamber, Progress, build_chamber, os_error, sha256_file
 from aether.errors import (
     ArchiveCorrupt,
     ColonyStateConflict,
@@ -25,15 +26,7 @@ from aether.errors import (
 )
 from aether.files import atomic_write_bytes
 from aether.memory import KINDS, load_kind, merge_items
-from aether.ops.chamber import (
-    ARCHIVED_DIRS,
-    Chamber,
-    Progress,
-    build_chamber,
-    os_error,
-    require_verified,
-    sha256_file,
-)
+from aether.ops.archive import require_verified
 from aether.ops.handoff_file import move_handoff_to_history
 from aether.records import field, record
 from aether.state.model import ColonyState
@@ -152,11 +145,7 @@ def restore_chamber(
         _restore_state_side(ws, chamber, stamp, result)
         _merge_memory(ws, chamber, result)
         _restore_handoff(ws, chamber, result)
-        profile = chamber.manifest["files"].get("model-profiles.yaml")
-        if profile is not None:
-            result.profile_differs = not ws.profile_file.is_file() or sha256_file(
-                ws.profile_file
-            ) != profile.get("sha256")
+        result.profile_differs = _profile_differs(ws, chamber)
     activity.log(
         ws,
         "archive.restore",
@@ -226,3 +215,13 @@ def _restore_handoff(ws: Workspace, chamber: Chamber, result: RestoreResult) -> 
             (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(chamber.path / rel, ws.root / rel)
             result.restored.append(rel)
+
+
+def _profile_differs(ws: Workspace, chamber: Chamber) -> bool:
+    """4. The profile is never restored, only compared: does the current one differ?"""
+    archived = chamber.manifest["files"].get("model-profiles.yaml")
+    if archived is None:
+        return False
+    if not ws.profile_file.is_file():
+        return True
+    return bool(sha256_file(ws.profile_file) != archived.get("sha256"))

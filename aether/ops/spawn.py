@@ -14,7 +14,7 @@ never a key, a token count or a cost.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound
@@ -25,6 +25,9 @@ from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
 from aether.workspace import Workspace
+
+if TYPE_CHECKING:
+    from aether.routing.table import RoutingTable
 
 MAX_TASK_CHARS = 20_000
 MAX_TOOLS = 64
@@ -144,31 +147,12 @@ def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
     decision = resolve(table, request.route)
     cands = candidates(table, decision, context_tokens=decision.context_tokens)
     standalone = request.no_proxy or settings.standalone
-    session_id = None
-    if not standalone:
-        # read-only, no lock held: the session id and the respawn target before any network
-        # call (an unverified spawn needs neither before its one transaction)
-        state = Store(ws).load().state
-        _check_respawn(state, request.respawn_of)
-        session_id = state.session.id
+    session_id = None if standalone else _session_before_proof(ws, request)
     _log_decision(ws, decision, cands)
-    if standalone:
+    if session_id is None:
         proof = _unverified(ws, decision, cands, no_proxy=request.no_proxy)
     else:
-        from aether.ops.spawn_verify import verify_route
-
-        assert session_id is not None
-        outcome = verify_route(
-            ws,
-            table,
-            settings,
-            cands.models,
-            session_id=session_id,
-            lock_timeout=request.lock_timeout,
-            skipped=cands.skipped,
-        )
-        warnings = [*decision.warnings, *outcome.warnings]
-        proof = _Proof(outcome.model, outcome.attempts, outcome.verification, warnings)
+        proof = _proven(ws, table, decision, cands, session_id, request.lock_timeout)
     source, reason = source_and_reason(decision, cands, proof.model, proof.attempts)
     return VerifiedRoute(
         decision=decision,
@@ -184,6 +168,38 @@ def route_spawn(ws: Workspace, request: SpawnRequest) -> VerifiedRoute:
         key_env=settings.key_env,
         session_id=session_id,
     )
+
+
+def _session_before_proof(ws: Workspace, request: SpawnRequest) -> str:
+    """The session id, and the respawn target checked, before any network call: read-only,
+    no lock held (an unverified spawn needs neither before its one transaction)."""
+    state = Store(ws).load().state
+    _check_respawn(state, request.respawn_of)
+    return state.session.id
+
+
+def _proven(
+    ws: Workspace,
+    table: RoutingTable,
+    decision: Any,
+    cands: Any,
+    session_id: str,
+    lock_timeout: float | None,
+) -> _Proof:
+    """The first candidate the proxy proves it serves (aether/ops/spawn_verify.py)."""
+    from aether.ops.spawn_verify import verify_route
+
+    outcome = verify_route(
+        ws,
+        table,
+        table.proxy,
+        cands.models,
+        session_id=session_id,
+        lock_timeout=lock_timeout,
+        skipped=cands.skipped,
+    )
+    warnings = [*decision.warnings, *outcome.warnings]
+    return _Proof(outcome.model, outcome.attempts, outcome.verification, warnings)
 
 
 def _log_decision(ws: Workspace, decision: Any, cands: Any) -> None:

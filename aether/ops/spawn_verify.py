@@ -182,18 +182,23 @@ def verify_route(
         if attempt.record.outcome == "ok":
             return _verified(trial, model, attempt, attempts, warnings)
         nxt = candidates[index + 1] if index + 1 < len(candidates) else None
-        activity.log(
-            ws,
-            "fallback" if nxt else "proxy_failure",
-            model=model,
-            outcome=attempt.record.outcome,
-            status=attempt.record.status,
-            error=attempt.record.error,
-            timed_out=attempt.record.timed_out,
-            next=nxt,
-        )
+        _log_failure(ws, attempt.record, nxt)
     cache.save()
     raise _every_model_failed(ep, candidates, attempts)
+
+
+def _log_failure(ws: Workspace, failed: RoutingAttempt, nxt: str | None) -> None:
+    """A candidate that failed: a fallback to ``nxt``, or (the last one) a proxy failure."""
+    activity.log(
+        ws,
+        "fallback" if nxt else "proxy_failure",
+        model=failed.model,
+        outcome=failed.outcome,
+        status=failed.status,
+        error=failed.error,
+        timed_out=failed.timed_out,
+        next=nxt,
+    )
 
 
 def _proxy_key(ws: Workspace, settings: ProxyConnection) -> str:

@@ -1,4 +1,4 @@
-"""Chambers: verified copies of a colony under ``.aether/chambers/<slug>-<UTC stamp>/``.
+"""The chamber format: a verified copy of a colony in ``.aether/chambers/<slug>-<UTC stamp>/``.
 
 A chamber holds the state (and its compacted events/workers and breaker file), the memory, the
 handoff and its history, the activity log and the profile, plus ``manifest.json`` with the
@@ -9,6 +9,10 @@ fsynced, re-read and checked against the hashes computed while copying, and only
 to the final name. A failure removes the temp directory; no half chamber ever carries a name
 that ``archive list`` would show as good. The caller holds the colony lock while building so
 state and memory are copied as one consistent snapshot.
+
+This module is the format and its file IO only (no lock, no store, no activity log): the use
+cases are ``aether archive`` with ``list`` and ``verify`` (aether/ops/archive.py) and
+``archive restore`` (aether/ops/restore.py).
 """
 
 from __future__ import annotations
@@ -31,9 +35,8 @@ from aether.errors import (
     BadArchiveName,
     DiskFull,
     MemoryFileError,
-    SessionProblem,
 )
-from aether.files import TEMP_SUFFIX, atomic_write_json, canonical_json, fsync_dir, loads_strict
+from aether.files import TEMP_SUFFIX, atomic_write_json, fsync_dir, loads_strict
 from aether.files import os_error as _os_error
 from aether.memory import count_items
 from aether.records import field, record
@@ -208,49 +211,16 @@ def build_chamber(
 ) -> Chamber:
     """Copy, verify and name a chamber. The caller holds the colony lock."""
     sources = archived_sources(ws)
-    sizes = [src.stat().st_size for src, _ in sources]
-    total = sum(sizes)
-    slug = label_slug(label) if label else slugify(state.name or state.goal)
-    stamp = now().strftime("%Y%m%dT%H%M%SZ")
-    name = f"{slug}-{stamp}"
-    n = 2
-    while (ws.chambers_dir / name).exists():
-        name = f"{slug}-{stamp}-{n}"
-        n += 1
-    check_name(name)
+    total = sum(src.stat().st_size for src, _ in sources)
+    name = _unused_name(ws, label_slug(label) if label else slugify(state.name or state.goal))
     tmp = ws.chambers_dir / f".tmp-{name}-{secrets.token_hex(4)}"
     final = ws.chambers_dir / name
     try:
         ws.chambers_dir.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
-        files: dict[str, dict[str, Any]] = {}
-        done = 0
-        for src, rel in sources:
-            digest, size = _copy(src, tmp / rel, done, total, progress)
-            done += size
-            files[rel] = {"sha256": digest, "bytes": size}
-        # re-read every copy before the chamber gets a name: verified before it counts as made
-        for rel, meta in files.items():
-            if sha256_file(tmp / rel) != meta["sha256"]:
-                raise ArchiveCorrupt(
-                    f"the copy of {rel} does not match what was read",
-                    meaning="the disk returned different bytes; no chamber was created",
-                    fix="check the disk and archive again",
-                )
-        manifest = {
-            "kind": "aether-chamber",
-            "format": CHAMBER_FORMAT,
-            "aether_version": __version__,
-            "state_format": state.version,
-            "colony_id": state.colony_id,
-            "colony_name": state.name,
-            "goal": state.goal,
-            "label": label,
-            "created_at": iso(),
-            "state_serial": state.serial,
-            "counts": _counts(ws, state),
-            "files": files,
-        }
+        files = _copy_sources(sources, tmp, total, progress)
+        _check_copies(tmp, files)
+        manifest = _manifest(ws, state, label, files)
         atomic_write_json(tmp / MANIFEST, manifest)
         for directory in sorted({(tmp / rel).parent for rel in files} | {tmp}, reverse=True):
             fsync_dir(directory)
@@ -263,6 +233,60 @@ def build_chamber(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Chamber(name, final, manifest)
+
+
+def _unused_name(ws: Workspace, slug: str) -> str:
+    """``<slug>-<UTC stamp>``, then ``-2``, ``-3``, ... while a chamber has that name."""
+    stamp = now().strftime("%Y%m%dT%H%M%SZ")
+    name = f"{slug}-{stamp}"
+    n = 2
+    while (ws.chambers_dir / name).exists():
+        name = f"{slug}-{stamp}-{n}"
+        n += 1
+    return check_name(name)
+
+
+def _copy_sources(
+    sources: list[tuple[Path, str]], tmp: Path, total: int, progress: Progress | None
+) -> dict[str, dict[str, Any]]:
+    """Copy every source under ``tmp``: the manifest's ``files`` (sha256 and size of each)."""
+    files: dict[str, dict[str, Any]] = {}
+    done = 0
+    for src, rel in sources:
+        digest, size = _copy(src, tmp / rel, done, total, progress)
+        done += size
+        files[rel] = {"sha256": digest, "bytes": size}
+    return files
+
+
+def _check_copies(tmp: Path, files: dict[str, dict[str, Any]]) -> None:
+    """Re-read every copy before the chamber gets a name: verified before it counts as made."""
+    for rel, meta in files.items():
+        if sha256_file(tmp / rel) != meta["sha256"]:
+            raise ArchiveCorrupt(
+                f"the copy of {rel} does not match what was read",
+                meaning="the disk returned different bytes; no chamber was created",
+                fix="check the disk and archive again",
+            )
+
+
+def _manifest(
+    ws: Workspace, state: ColonyState, label: str | None, files: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "kind": "aether-chamber",
+        "format": CHAMBER_FORMAT,
+        "aether_version": __version__,
+        "state_format": state.version,
+        "colony_id": state.colony_id,
+        "colony_name": state.name,
+        "goal": state.goal,
+        "label": label,
+        "created_at": iso(),
+        "state_serial": state.serial,
+        "counts": _counts(ws, state),
+        "files": files,
+    }
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -337,49 +361,3 @@ def verify_chamber(ws: Workspace, name: str) -> VerifyResult:
         if extra.is_file() and rel != MANIFEST and rel not in listed:
             result.problems.append(f"{rel}: not in the manifest")
     return result
-
-
-def require_verified(ws: Workspace, name: str) -> VerifyResult:
-    result = verify_chamber(ws, name)
-    if not result.ok:
-        more = f" (and {len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
-        raise ArchiveCorrupt(
-            f"chamber {result.chamber.name} failed verification: "
-            + "; ".join(result.problems[:3])
-            + more,
-            meaning="its files are not what was archived; it is not trusted",
-            fix="use another chamber (`aether archive list`)",
-        )
-    return result
-
-
-@record
-class ChamberListResult:
-    chambers: list[Chamber]
-    unreadable: list[dict[str, str]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "chambers": [c.to_json() for c in self.chambers],
-            "unreadable": self.unreadable,
-        }
-
-
-def list_chambers(ws: Workspace) -> ChamberListResult:
-    chambers: list[Chamber] = []
-    unreadable: list[dict[str, str]] = []
-    if ws.chambers_dir.is_dir():
-        for path in sorted(ws.chambers_dir.iterdir()):
-            if path.name.startswith(".") or not path.is_dir() or path.is_symlink():
-                continue
-            try:
-                chambers.append(Chamber(path.name, path, read_manifest(path)))
-            except SessionProblem as exc:
-                unreadable.append({"name": path.name, "problem": exc.what})
-    chambers.sort(key=lambda c: (str(c.manifest.get("created_at")), c.name))
-    return ChamberListResult(chambers, unreadable)
-
-
-def manifest_json(chamber: Chamber) -> str:
-    return canonical_json(chamber.manifest)
