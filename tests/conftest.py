@@ -20,37 +20,32 @@ def project(tmp_path: Path) -> Path:
     return p
 
 
-@pytest.fixture
-def run_aether(project: Path) -> RunAether:
-    """``aether ARGS`` in-process (tests/helpers.py ``run_cli``), in ``project`` unless
-    ``cwd=`` says otherwise; keyword arguments ``env``, ``input``, ``timeout``."""
+def _in(project: Path, run: Callable[..., Result]) -> RunAether:
+    """``run`` with ``cwd=project`` unless the test says otherwise."""
 
-    def run(
+    def in_project(
         *args: str,
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         input: str | None = None,
         timeout: float = 60,
     ) -> Result:
-        return run_cli(*args, cwd=cwd or project, env=env, input=input, timeout=timeout)
+        return run(*args, cwd=cwd or project, env=env, input=input, timeout=timeout)
 
-    return run
+    return in_project
+
+
+@pytest.fixture
+def run_aether(project: Path) -> RunAether:
+    """``aether ARGS`` in-process (tests/helpers.py ``run_cli``), in ``project`` unless
+    ``cwd=`` says otherwise; keyword arguments ``env``, ``input``, ``timeout``."""
+    return _in(project, run_cli)
 
 
 @pytest.fixture
 def run_aether_process(project: Path) -> RunAether:
     """Like ``run_aether``, but always the installed entry point in a child process."""
-
-    def run(
-        *args: str,
-        cwd: Path | None = None,
-        env: dict[str, str] | None = None,
-        input: str | None = None,
-        timeout: float = 60,
-    ) -> Result:
-        return run_process(*args, cwd=cwd or project, env=env, input=input, timeout=timeout)
-
-    return run
+    return _in(project, run_process)
 
 
 @pytest.fixture
