@@ -204,41 +204,20 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> ProfileMigrateRes
     from aether.routing.legacy import from_v1
     from aether.routing.loader import analyse_data
     from aether.routing.profile_yaml import render_profile_yaml
-    from aether.routing.table import compile_table
     from aether.routing.yamlsafe import parse_profile_yaml, read_profile_bytes
 
     raw = read_profile_bytes(path)
     data = parse_profile_yaml(raw, path)
     before = analyse_data(data, path)
     if before.source_format == "2":
-        if before.errors:
-            raise ProfileInvalid(
-                f"{path}: {before.errors[0].line()}",
-                fix="run `aether profile validate` and fix the file",
-            )
-        assert before.dump is not None
-        return ProfileMigrateResult(
-            path, "2", None, False, dry_run, compile_table(before.dump).profile_hash
-        )
-    if before.errors or before.dump is None:
-        raise ProfileInvalid(
-            f"{path}: {before.errors[0].line() if before.errors else 'cannot be converted'}",
-            meaning="the old profile does not convert into a valid one; nothing was written",
-            fix="fix the old file (run `aether profile validate` to list every problem)",
-        )
+        return _already_current(path, before, dry_run)
+    before_dump = _convertible_dump(path, before)
     conv = from_v1(data)
     stamp = now.replace(":", "").replace("-", "")
     backup = path.with_name(f"{path.name}.{before.source_format}-{stamp}.bak")
     header = _converted_header(before.source_format, now, backup, conv.notes, conv.warnings)
     text = render_profile_yaml(conv.data, header)
-    after = analyse_data(parse_profile_yaml(text.encode("utf-8"), path), path)
-    old_hash = compile_table(before.dump).profile_hash
-    if after.errors or after.dump is None or compile_table(after.dump).profile_hash != old_hash:
-        raise ProfileInvalid(
-            f"{path}: the converted profile would route differently from the original",
-            meaning="this is a bug in aether; nothing was written",
-            fix="report it with the profile attached (remove secrets first)",
-        )
+    old_hash = _same_routing_hash(path, before_dump, text)
     if not dry_run:
         with _colony_lock(path):
             atomic_write_bytes(backup, raw, mode=0o600)
@@ -254,6 +233,50 @@ def migrate_profile(path: Path, *, dry_run: bool, now: str) -> ProfileMigrateRes
         conv.warnings,
         text,
     )
+
+
+def _already_current(path: Path, before: Analysis, dry_run: bool) -> ProfileMigrateResult:
+    """A profile in the current format: nothing to convert, unless it is invalid."""
+    from aether.routing.table import compile_table
+
+    if before.errors:
+        raise ProfileInvalid(
+            f"{path}: {before.errors[0].line()}",
+            fix="run `aether profile validate` and fix the file",
+        )
+    assert before.dump is not None
+    return ProfileMigrateResult(
+        path, "2", None, False, dry_run, compile_table(before.dump).profile_hash
+    )
+
+
+def _convertible_dump(path: Path, before: Analysis) -> dict[str, Any]:
+    """The old profile's validated dump, or why it cannot be converted."""
+    if before.errors or before.dump is None:
+        raise ProfileInvalid(
+            f"{path}: {before.errors[0].line() if before.errors else 'cannot be converted'}",
+            meaning="the old profile does not convert into a valid one; nothing was written",
+            fix="fix the old file (run `aether profile validate` to list every problem)",
+        )
+    return before.dump
+
+
+def _same_routing_hash(path: Path, before_dump: dict[str, Any], text: str) -> str:
+    """The profile hash the converted ``text`` shares with the original; a converted profile
+    that would route differently is refused."""
+    from aether.routing.loader import analyse_data
+    from aether.routing.table import compile_table
+    from aether.routing.yamlsafe import parse_profile_yaml
+
+    after = analyse_data(parse_profile_yaml(text.encode("utf-8"), path), path)
+    old_hash = compile_table(before_dump).profile_hash
+    if after.errors or after.dump is None or compile_table(after.dump).profile_hash != old_hash:
+        raise ProfileInvalid(
+            f"{path}: the converted profile would route differently from the original",
+            meaning="this is a bug in aether; nothing was written",
+            fix="report it with the profile attached (remove secrets first)",
+        )
+    return old_hash
 
 
 @record

@@ -61,7 +61,26 @@ def env_override(
     profile: Profile | RoutingTable, env: Mapping[str, str] | None = None
 ) -> list[str] | None:
     """The models named by ``AETHER_MODEL_1..8``, canonicalised; None when none is set."""
-    env = os.environ if env is None else env
+    slots = _env_slots(os.environ if env is None else env)
+    if not slots:
+        return None
+    missing = [n for n in range(1, max(slots) + 1) if n not in slots]
+    if missing:
+        raise BadModelOverride(
+            f"AETHER_MODEL_{max(slots)} is set but AETHER_MODEL_{missing[0]} is not",
+            meaning="the override slots must be filled in order from 1",
+            fix=f"set AETHER_MODEL_{missing[0]} or renumber the variables",
+        )
+    models: list[str] = []
+    for n in sorted(slots):
+        canonical = _slot_model(profile, n, slots[n])
+        if canonical not in models:
+            models.append(canonical)
+    return models
+
+
+def _env_slots(env: Mapping[str, str]) -> dict[int, str]:
+    """Slot number -> the value of each non-empty ``AETHER_MODEL_n`` (n in 1..8)."""
     slots: dict[int, str] = {}
     for name, value in env.items():
         match = _SLOT.match(name)
@@ -75,33 +94,24 @@ def env_override(
                 fix=f"unset {name}",
             )
         slots[n] = value.strip()
-    if not slots:
-        return None
-    missing = [n for n in range(1, max(slots) + 1) if n not in slots]
-    if missing:
+    return slots
+
+
+def _slot_model(profile: Profile | RoutingTable, n: int, raw: str) -> str:
+    """The canonical model ``AETHER_MODEL_n=raw`` names, or why it names none."""
+    if not _NAME.match(raw):
         raise BadModelOverride(
-            f"AETHER_MODEL_{max(slots)} is set but AETHER_MODEL_{missing[0]} is not",
-            meaning="the override slots must be filled in order from 1",
-            fix=f"set AETHER_MODEL_{missing[0]} or renumber the variables",
+            f"AETHER_MODEL_{n}={raw[:60]!r} is not a model name",
+            fix="use a model name or alias from .aether/model-profiles.yaml",
         )
-    models: list[str] = []
-    for n in sorted(slots):
-        raw = slots[n]
-        if not _NAME.match(raw):
-            raise BadModelOverride(
-                f"AETHER_MODEL_{n}={raw[:60]!r} is not a model name",
-                fix="use a model name or alias from .aether/model-profiles.yaml",
-            )
-        canonical = _canonical(profile, raw)
-        if canonical is None:
-            raise BadModelOverride(
-                f"AETHER_MODEL_{n}={raw!r} names no model or alias of the profile",
-                meaning="aether only routes to models the profile describes",
-                fix="add the model to .aether/model-profiles.yaml or fix the variable",
-            )
-        if canonical not in models:
-            models.append(canonical)
-    return models
+    canonical = _canonical(profile, raw)
+    if canonical is None:
+        raise BadModelOverride(
+            f"AETHER_MODEL_{n}={raw!r} names no model or alias of the profile",
+            meaning="aether only routes to models the profile describes",
+            fix="add the model to .aether/model-profiles.yaml or fix the variable",
+        )
+    return canonical
 
 
 def candidates(

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from aether.records import field, record
+from aether.routing.table import DEFAULT_ENDPOINT, DEFAULT_KEY_ENV, normalise_caste
 
 #: v1 speed words and cost tiers -> the 1..5 scales of the current format
 SPEED_WORDS = {"very-slow": 1, "slow": 2, "medium": 3, "fast": 4, "very-fast": 5}
@@ -85,32 +86,10 @@ def _convert_proxy(proxy: Any, conv: Conversion) -> dict[str, Any]:
     if isinstance(endpoint, str):
         if "${" in endpoint:
             conv.uses_env = True
-        out["endpoint"] = expand_env(endpoint).rstrip("/") or "http://127.0.0.1:4000"
+        out["endpoint"] = expand_env(endpoint).rstrip("/") or DEFAULT_ENDPOINT
     token = proxy.get("auth_token")
     if isinstance(token, str) and token:
-        m = _ENV_REF.match(token.strip())
-        if m:
-            out["key_env"] = m.group(1)
-            note = f"proxy.auth_token `${{{m.group(1)}...}}` became key_env: {m.group(1)}"
-            if m.group(2):
-                conv.warnings.append(
-                    f"proxy.auth_token: the fallback after ':-' in ${{{m.group(1)}:-...}} is a "
-                    f"literal secret; aether ignores it and reads the key only from "
-                    f"${m.group(1)} (set it in the environment)"
-                )
-                note += " (its literal fallback was dropped)"
-            conv.notes.append(note)
-        else:
-            out["key_env"] = "LITELLM_MASTER_KEY"
-            conv.warnings.append(
-                "SECRET IN PROFILE: proxy.auth_token holds a literal key. aether never reads "
-                "keys from the profile and ignores it: export it as LITELLM_MASTER_KEY and "
-                "write `key_env: LITELLM_MASTER_KEY` under proxy (run `aether profile migrate`)"
-            )
-            conv.notes.append(
-                "proxy.auth_token held a literal key; it was NOT copied. Export it as "
-                "LITELLM_MASTER_KEY (the variable named by key_env)"
-            )
+        out["key_env"] = _key_env_of(token, conv)
     if "health_check" in proxy:
         conv.notes.append(
             "proxy.health_check was dropped: aether checks the proxy with an authenticated "
@@ -119,6 +98,32 @@ def _convert_proxy(proxy: Any, conv: Conversion) -> dict[str, Any]:
     for key in sorted(set(proxy) - {"endpoint", "auth_token", "health_check"}):
         conv.warnings.append(f"proxy.{key}: not understood; ignored")
     return out
+
+
+def _key_env_of(token: str, conv: Conversion) -> str:
+    """The variable an ``auth_token`` names; a literal key is never copied, loudly."""
+    m = _ENV_REF.match(token.strip())
+    if m:
+        note = f"proxy.auth_token `${{{m.group(1)}...}}` became key_env: {m.group(1)}"
+        if m.group(2):
+            conv.warnings.append(
+                f"proxy.auth_token: the fallback after ':-' in ${{{m.group(1)}:-...}} is a "
+                f"literal secret; aether ignores it and reads the key only from "
+                f"${m.group(1)} (set it in the environment)"
+            )
+            note += " (its literal fallback was dropped)"
+        conv.notes.append(note)
+        return m.group(1)
+    conv.warnings.append(
+        "SECRET IN PROFILE: proxy.auth_token holds a literal key. aether never reads "
+        "keys from the profile and ignores it: export it as LITELLM_MASTER_KEY and "
+        "write `key_env: LITELLM_MASTER_KEY` under proxy (run `aether profile migrate`)"
+    )
+    conv.notes.append(
+        "proxy.auth_token held a literal key; it was NOT copied. Export it as "
+        "LITELLM_MASTER_KEY (the variable named by key_env)"
+    )
+    return DEFAULT_KEY_ENV
 
 
 def _models(metadata: Any, conv: Conversion) -> dict[str, Any]:
@@ -182,28 +187,7 @@ def from_v1(data: dict[str, Any]) -> Conversion:
     # the old tool fell back to a default model for anything it did not know: lenient
     out["strict"] = False
     out["models"] = _models(data.get("model_metadata"), conv)
-    castes: dict[str, Any] = {}
-    worker_models = data.get("worker_models") or {}
-    if isinstance(worker_models, dict):
-        for caste, model in worker_models.items():
-            target = model
-            if isinstance(slots, dict):
-                if model in slots:
-                    target = slots[model]
-                    if target is None:
-                        conv.warnings.append(
-                            f"worker_models.{caste}: slot {model!r} means 'use the parent's "
-                            f"model', which aether does not have; the caste is left out and "
-                            f"gets default_model in lenient mode"
-                        )
-                        continue
-            if not isinstance(target, str):
-                conv.warnings.append(f"worker_models.{caste}: {target!r} is not a model name")
-                continue
-            from aether.routing.table import normalise_caste
-
-            castes[normalise_caste(str(caste))] = {"model": target}
-    out["castes"] = castes
+    out["castes"] = _castes(data.get("worker_models") or {}, slots, conv)
     overrides = data.get("user_overrides")
     if isinstance(overrides, dict) and overrides:
         out["overrides"] = {str(k): str(v) for k, v in overrides.items() if isinstance(v, str)}
@@ -215,12 +199,41 @@ def from_v1(data: dict[str, Any]) -> Conversion:
     if proxy:
         out["proxy"] = proxy
     if isinstance(slots, dict):
-        conv.notes.append(
-            "model_slots (" + ", ".join(f"{k} -> {v}" for k, v in slots.items()) + ") were "
-            "resolved: each caste names its model directly"
-        )
-        for group in task_routing["groups"].values():
-            group["model"] = slots.get(group["model"], group["model"])
+        _resolve_group_slots(slots, task_routing["groups"], conv)
     for key in sorted(set(data) - V1_KEYS):
         conv.warnings.append(f"{key}: not part of the old profile format; ignored")
     return conv
+
+
+def _castes(worker_models: Any, slots: Any, conv: Conversion) -> dict[str, Any]:
+    """``worker_models`` as castes, each naming its model directly (a slot name resolved)."""
+    castes: dict[str, Any] = {}
+    if not isinstance(worker_models, dict):
+        return castes
+    for caste, model in worker_models.items():
+        target = model
+        if isinstance(slots, dict):
+            if model in slots:
+                target = slots[model]
+                if target is None:
+                    conv.warnings.append(
+                        f"worker_models.{caste}: slot {model!r} means 'use the parent's "
+                        f"model', which aether does not have; the caste is left out and "
+                        f"gets default_model in lenient mode"
+                    )
+                    continue
+        if not isinstance(target, str):
+            conv.warnings.append(f"worker_models.{caste}: {target!r} is not a model name")
+            continue
+        castes[normalise_caste(str(caste))] = {"model": target}
+    return castes
+
+
+def _resolve_group_slots(slots: dict[Any, Any], groups: dict[str, Any], conv: Conversion) -> None:
+    """Keyword groups naming a slot name its model instead (and the note saying so)."""
+    conv.notes.append(
+        "model_slots (" + ", ".join(f"{k} -> {v}" for k, v in slots.items()) + ") were "
+        "resolved: each caste names its model directly"
+    )
+    for group in groups.values():
+        group["model"] = slots.get(group["model"], group["model"])

@@ -94,31 +94,14 @@ def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
     documents that are not a profile at all; every other problem becomes a finding."""
     from pydantic import ValidationError
 
-    from aether.routing.legacy import from_v1
-    from aether.routing.profile import (
-        Finding,
-        check_profile,
-        parse_profile,
-        validation_findings,
-    )
+    from aether.routing.profile import check_profile, parse_profile, validation_findings
 
     source_format = _format_of(data, path)
-    findings: list[Finding] = []
+    current, uses_env = data, False
     notes: list[str] = []
-    uses_env = False
-    current = data
+    findings: list[Finding] = []
     if source_format != "2":
-        conv = from_v1(data)
-        current, uses_env, notes = conv.data, conv.uses_env, conv.notes
-        findings.append(
-            Finding(
-                "warning",
-                "",
-                f"this is the old tool's {source_format} format; it loads as-is, and "
-                f"`aether profile migrate` converts it (with a backup)",
-            )
-        )
-        findings.extend(Finding("warning", "", w) for w in conv.warnings)
+        current, uses_env, notes, findings = _converted(data, source_format)
     try:
         profile = parse_profile(current)
     except ValidationError as exc:
@@ -132,6 +115,22 @@ def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
         + [f for f in checked if f.severity == "warning"]
     )
     return Analysis(path, source_format, ordered, profile.model_dump(mode="json"), uses_env, notes)
+
+
+def _converted(
+    data: dict[str, Any], source_format: str
+) -> tuple[dict[str, Any], bool, list[str], list[Finding]]:
+    """An old-format document in the current format: (data, uses_env, notes, warnings)."""
+    from aether.routing.legacy import from_v1
+    from aether.routing.profile import Finding
+
+    conv = from_v1(data)
+    notice = (
+        f"this is the old tool's {source_format} format; it loads as-is, and "
+        f"`aether profile migrate` converts it (with a backup)"
+    )
+    findings = [Finding("warning", "", notice), *(Finding("warning", "", w) for w in conv.warnings)]
+    return conv.data, conv.uses_env, conv.notes, findings
 
 
 def analyse_file(path: Path) -> Analysis:

@@ -1,16 +1,16 @@
-"""The model profile (``.aether/model-profiles.yaml``): its schema, its checks, and loading it.
+"""The model profile (``.aether/model-profiles.yaml``): its schema, its checks, and validating it.
 
 The Pydantic models below are the current format (``format: 2``). Unknown keys are errors with
 a did-you-mean (a typo such as ``chian:`` must not be silently ignored). The old tool's formats
 are converted to this shape first (``aether.routing.legacy``). Cross-references — castes naming
 undeclared models, over-long chains, empty keyword groups — are checked by ``check_profile`` and
-reported as ``location: message`` findings; ``load_profile`` raises on the first error,
-``aether profile validate`` lists them all.
+reported as ``location: message`` findings; loading a profile (``aether.routing.loader``) raises
+on the first error, ``aether profile validate`` lists them all.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,9 +29,6 @@ from aether.routing.table import (
     normalise_caste,
 )
 from aether.text import did_you_mean
-
-if TYPE_CHECKING:
-    pass
 
 CURRENT_FORMAT = 2
 #: a caste's model plus its fallback chain

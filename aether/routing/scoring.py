@@ -81,45 +81,61 @@ def _clamp01(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
 
+@record(frozen=True)
+class _PromptNeeds:
+    """What a prompt asks of a model, each 0..1 (the four factors before weighting)."""
+
+    length: float
+    complexity: float
+    pressure: float
+    tool_need: float
+    tokens: int
+    largest_window: int
+
+
 def score(prompt: str, context: ScoringContext) -> ScoreResult:
     if not context.models:
         raise ValueError("scoring needs at least one model")
     cfg = context.config
     words = len(_WORD.findall(prompt))
     span = max(1, cfg.long_prompt_words - cfg.short_prompt_words)
-    length = _clamp01((words - cfg.short_prompt_words) / span)
     hits = matched_keywords(prompt, cfg.complexity_keywords)
-    complexity = min(len(hits), COMPLEXITY_SATURATION) / COMPLEXITY_SATURATION
     tokens = max(0, context.context_tokens)
-    pressure = _clamp01(tokens / max(1, cfg.large_context_tokens))
     unique_tools = len({t.strip().lower() for t in context.tools if t.strip()})
-    tool_need = _clamp01(unique_tools / cfg.tool_saturation)
-    largest = max(m.context_window for m in context.models.values())
-
-    scores: dict[str, int] = {}
-    factors: dict[str, dict[str, int]] = {}
-    for name in sorted(context.models):
-        m = context.models[name]
-        size = (m.cost - 1) / 4
-        fast = (m.speed - 1) / 4
-        caps = set(m.capabilities)
-        reasoning = 0.5 * (1.0 if "reasoning" in caps else 0.0) + 0.5 * size
-        tool_fit = 1.0 if "multi-tool" in caps else 0.25 if "tools" in caps else 0.0
-        parts = {
-            "length": _half_up(WEIGHTS["length"] * (length * size + (1 - length) * fast)),
-            "complexity": _half_up(
-                WEIGHTS["complexity"]
-                * (complexity * reasoning + (1 - complexity) * (1 - reasoning))
-            ),
-            "context": 0
-            if tokens > m.context_window
-            else _half_up(
-                WEIGHTS["context"]
-                * (pressure * (m.context_window / largest) + (1 - pressure) * 0.5)
-            ),
-            "tools": _half_up(WEIGHTS["tools"] * (tool_need * tool_fit + (1 - tool_need) * 0.5)),
-        }
-        factors[name] = parts
-        scores[name] = max(0, min(100, sum(parts.values())))
+    needs = _PromptNeeds(
+        length=_clamp01((words - cfg.short_prompt_words) / span),
+        complexity=min(len(hits), COMPLEXITY_SATURATION) / COMPLEXITY_SATURATION,
+        pressure=_clamp01(tokens / max(1, cfg.large_context_tokens)),
+        tool_need=_clamp01(unique_tools / cfg.tool_saturation),
+        tokens=tokens,
+        largest_window=max(m.context_window for m in context.models.values()),
+    )
+    factors = {name: _factors(context.models[name], needs) for name in sorted(context.models)}
+    scores = {name: max(0, min(100, sum(parts.values()))) for name, parts in factors.items()}
     winner = min(scores, key=lambda n: (-scores[n], n))
     return ScoreResult(scores, winner, factors, hits, unique_tools)
+
+
+def _factors(m: ModelInfo, needs: _PromptNeeds) -> dict[str, int]:
+    """One model's points for each factor."""
+    size = (m.cost - 1) / 4
+    fast = (m.speed - 1) / 4
+    caps = set(m.capabilities)
+    reasoning = 0.5 * (1.0 if "reasoning" in caps else 0.0) + 0.5 * size
+    tool_fit = 1.0 if "multi-tool" in caps else 0.25 if "tools" in caps else 0.0
+    length, complexity, pressure = needs.length, needs.complexity, needs.pressure
+    return {
+        "length": _half_up(WEIGHTS["length"] * (length * size + (1 - length) * fast)),
+        "complexity": _half_up(
+            WEIGHTS["complexity"] * (complexity * reasoning + (1 - complexity) * (1 - reasoning))
+        ),
+        "context": 0
+        if needs.tokens > m.context_window
+        else _half_up(
+            WEIGHTS["context"]
+            * (pressure * (m.context_window / needs.largest_window) + (1 - pressure) * 0.5)
+        ),
+        "tools": _half_up(
+            WEIGHTS["tools"] * (needs.tool_need * tool_fit + (1 - needs.tool_need) * 0.5)
+        ),
+    }

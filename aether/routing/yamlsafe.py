@@ -85,17 +85,7 @@ def _check_graph(root: Any, path: Path) -> None:
         key = id(node)
         if done:
             on_stack.discard(key)
-            total = 1
-            for child in _children(node, MappingNode, SequenceNode):
-                total += sizes[id(child)]
-                if total > MAX_EXPANDED_NODES:
-                    raise ProfileAliasBomb(
-                        f"{path}: {_mark(node)}: YAML aliases expand past "
-                        f"{MAX_EXPANDED_NODES} nodes",
-                        meaning="this looks like an alias bomb (billion laughs); nothing was read",
-                        fix="write the values out instead of nesting anchors and aliases",
-                    )
-            sizes[key] = total
+            sizes[key] = _expanded_size(node, sizes, path, MappingNode, SequenceNode)
             continue
         if key in sizes:
             continue
@@ -107,21 +97,42 @@ def _check_graph(root: Any, path: Path) -> None:
             )
         on_stack.add(key)
         if isinstance(node, MappingNode):
-            seen: dict[str, Any] = {}
-            for key_node, _value in node.value:
-                if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                    if key_node.value in seen:
-                        raise ProfileSyntax(
-                            f"{path}: {_mark(key_node)}: duplicate key {key_node.value!r} "
-                            f"(first at {_mark(seen[key_node.value])})",
-                            meaning="which of the two values is meant cannot be known",
-                            fix="delete one of them",
-                        )
-                    seen[key_node.value] = key_node
+            _check_unique_keys(node, path, ScalarNode)
         stack.append((node, True))
         for child in _children(node, MappingNode, SequenceNode):
             if id(child) not in sizes:
                 stack.append((child, False))
+
+
+def _expanded_size(
+    node: Any, sizes: dict[int, int], path: Path, mapping: type[Any], sequence: type[Any]
+) -> int:
+    """Nodes under ``node`` with every alias expanded (its children's sizes are known)."""
+    total = 1
+    for child in _children(node, mapping, sequence):
+        total += sizes[id(child)]
+        if total > MAX_EXPANDED_NODES:
+            raise ProfileAliasBomb(
+                f"{path}: {_mark(node)}: YAML aliases expand past {MAX_EXPANDED_NODES} nodes",
+                meaning="this looks like an alias bomb (billion laughs); nothing was read",
+                fix="write the values out instead of nesting anchors and aliases",
+            )
+    return total
+
+
+def _check_unique_keys(node: Any, path: Path, scalar: type[Any]) -> None:
+    """A mapping's scalar keys are unique (merge keys ``<<`` excepted)."""
+    seen: dict[str, Any] = {}
+    for key_node, _value in node.value:
+        if isinstance(key_node, scalar) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise ProfileSyntax(
+                    f"{path}: {_mark(key_node)}: duplicate key {key_node.value!r} "
+                    f"(first at {_mark(seen[key_node.value])})",
+                    meaning="which of the two values is meant cannot be known",
+                    fix="delete one of them",
+                )
+            seen[key_node.value] = key_node
 
 
 def _children(node: Any, mapping: type[Any], sequence: type[Any]) -> list[Any]:
@@ -140,32 +151,10 @@ def parse_profile_yaml(data: bytes, path: Path) -> dict[str, Any]:
     """Parse profile bytes into a mapping, or raise a one-line error naming file and place."""
     import yaml
 
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ProfileSyntax(
-            f"{path}: not UTF-8 text (byte {exc.start})",
-            fix="save the profile as UTF-8",
-        ) from None
-    loader = yaml.SafeLoader(text)
+    loader = yaml.SafeLoader(_decoded(data, path))
     try:
         try:
-            node = loader.get_single_node()
-            if node is None:
-                raise ProfileNotMapping(
-                    f"{path}: the profile is empty",
-                    fix="run `aether profile init --force` to write the documented default",
-                )
-            _check_graph(node, path)
-            if not isinstance(node, yaml.MappingNode):
-                kind = {"tag:yaml.org,2002:seq": "a list", "tag:yaml.org,2002:str": "a string"}
-                raise ProfileNotMapping(
-                    f"{path}: {_mark(node)}: the top level is "
-                    f"{kind.get(node.tag, 'a ' + node.tag.rsplit(':', 1)[-1])}, not a mapping",
-                    meaning="a profile maps keys such as `models:` and `castes:` to values",
-                    fix="see docs/routing.md for the format",
-                )
-            result = loader.construct_document(node)
+            result = _checked_document(loader, path)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -190,3 +179,35 @@ def parse_profile_yaml(data: bytes, path: Path) -> dict[str, Any]:
     if bad:
         raise ProfileSyntax(f"{path}: top-level key {bad[0]!r} is not a string")
     return result
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProfileSyntax(
+            f"{path}: not UTF-8 text (byte {exc.start})",
+            fix="save the profile as UTF-8",
+        ) from None
+
+
+def _checked_document(loader: Any, path: Path) -> Any:
+    """Compose the document, check its node graph, and only then build Python objects."""
+    import yaml
+
+    node = loader.get_single_node()
+    if node is None:
+        raise ProfileNotMapping(
+            f"{path}: the profile is empty",
+            fix="run `aether profile init --force` to write the documented default",
+        )
+    _check_graph(node, path)
+    if not isinstance(node, yaml.MappingNode):
+        kind = {"tag:yaml.org,2002:seq": "a list", "tag:yaml.org,2002:str": "a string"}
+        raise ProfileNotMapping(
+            f"{path}: {_mark(node)}: the top level is "
+            f"{kind.get(node.tag, 'a ' + node.tag.rsplit(':', 1)[-1])}, not a mapping",
+            meaning="a profile maps keys such as `models:` and `castes:` to values",
+            fix="see docs/routing.md for the format",
+        )
+    return loader.construct_document(node)
