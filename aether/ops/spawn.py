@@ -27,6 +27,8 @@ from aether.timeutil import iso, new_id
 from aether.workspace import Workspace
 
 if TYPE_CHECKING:
+    from aether.routing.fallback import Candidates
+    from aether.routing.resolve import RoutingDecision
     from aether.routing.table import RoutingTable
 
 MAX_TASK_CHARS = 20_000
@@ -181,8 +183,8 @@ def _session_before_proof(ws: Workspace, request: SpawnRequest) -> str:
 def _proven(
     ws: Workspace,
     table: RoutingTable,
-    decision: Any,
-    cands: Any,
+    decision: RoutingDecision,
+    cands: Candidates,
     session_id: str,
     lock_timeout: float | None,
 ) -> _Proof:
@@ -202,7 +204,7 @@ def _proven(
     return _Proof(outcome.model, outcome.attempts, outcome.verification, warnings)
 
 
-def _log_decision(ws: Workspace, decision: Any, cands: Any) -> None:
+def _log_decision(ws: Workspace, decision: RoutingDecision, cands: Candidates) -> None:
     activity.log(
         ws,
         "route_decision",
@@ -217,7 +219,9 @@ def _log_decision(ws: Workspace, decision: Any, cands: Any) -> None:
     )
 
 
-def _unverified(ws: Workspace, decision: Any, cands: Any, *, no_proxy: bool) -> _Proof:
+def _unverified(
+    ws: Workspace, decision: RoutingDecision, cands: Candidates, *, no_proxy: bool
+) -> _Proof:
     """``--no-proxy`` or a standalone profile: the first candidate, said loudly to be
     unproven (in the record, a warning and the activity log)."""
     how = "--no-proxy" if no_proxy else "proxy.standalone in the profile"
@@ -334,7 +338,7 @@ def spawn_worker(ws: Workspace, request: SpawnRequest) -> SpawnResult:
 
 
 def source_and_reason(
-    decision: Any, cands: Any, model: str, attempts: list[Any]
+    decision: RoutingDecision, cands: Candidates, model: str, attempts: list[Any]
 ) -> tuple[str, str]:
     """Where the spawned model came from, and why, as recorded on the worker.
 
