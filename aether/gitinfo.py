@@ -1,7 +1,10 @@
-"""HEAD and branch of the git repository holding a project, read from files (no subprocess).
+"""HEAD and branch of the git repository holding a project, and which worktree a directory is
+in — read from files (no subprocess).
 
-pause records them and resume reports what changed (docs/lifecycle.md); a worktree's
-``.git`` file and ``packed-refs`` are followed the way git itself does.
+pause records HEAD and branch and resume reports what changed (docs/lifecycle.md); a
+worktree's ``.git`` file and ``packed-refs`` are followed the way git itself does. A linked
+worktree (``git worktree add``) belongs to the colony of its repository's main worktree
+(aether.workspace.discover, docs/claude-code.md).
 """
 
 from __future__ import annotations
@@ -9,6 +12,37 @@ from __future__ import annotations
 from pathlib import Path
 
 from aether.handoff import GitInfo
+from aether.records import record
+
+
+@record(frozen=True)
+class Worktree:
+    """The git worktree holding a directory: its top directory, and for a linked worktree the
+    top of the repository's main worktree (None for the main worktree itself, or when the
+    repository has none: a bare one, or a git directory kept elsewhere)."""
+
+    top: Path
+    main: Path | None
+
+
+def worktree_of(path: Path) -> Worktree | None:
+    """The worktree holding ``path``; None outside a repository."""
+    for candidate in (path, *path.parents):
+        dotgit = candidate / ".git"
+        try:
+            if dotgit.is_dir():
+                return Worktree(candidate, None)
+            if not dotgit.is_file():
+                continue
+            gitdir = _linked_git_dir(candidate, dotgit)
+        except (OSError, UnicodeDecodeError):
+            return None
+        if gitdir is None:
+            return None
+        common = _common_dir(gitdir)
+        main = common.parent if common.name == ".git" and common != gitdir else None
+        return Worktree(candidate, main if main != candidate else None)
+    return None
 
 
 def read_git(project: Path) -> GitInfo | None:

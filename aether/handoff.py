@@ -22,7 +22,6 @@ from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 
 HANDOFF_FORMAT = 1
 MARKER = "<!-- aether:handoff"
-ORPHAN_STATUSES = frozenset({"lost", "never_started"})
 
 
 @record(frozen=True)
@@ -94,12 +93,17 @@ class HandoffDocument:
 
 
 def handoff_workers(state: ColonyState) -> list[Worker]:
-    """Workers a handoff lists: in flight, plus orphans nobody has replaced yet."""
+    """Workers a handoff lists: in flight, orphans awaiting a decision, and workers handed
+    back to be re-run (an agent session's own record is described with its session)."""
     return [
         w
         for w in state.workers
-        if w.status not in FINISHED_WORKER_STATUSES
-        or (w.status in ORPHAN_STATUSES and not w.replaced_by)
+        if not w.is_main_session
+        and (
+            w.status not in FINISHED_WORKER_STATUSES
+            or w.awaits_decision
+            or (w.rerun_requested_at is not None and not w.replaced_by)
+        )
     ]
 
 

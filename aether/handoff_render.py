@@ -14,18 +14,33 @@ from collections.abc import Sequence
 from aether.handoff import (
     HANDOFF_FORMAT,
     MARKER,
-    ORPHAN_STATUSES,
     GitInfo,
     document_for,
     handoff_workers,
 )
 from aether.memory import MemoryItem
-from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Phase, Worker
+from aether.session_report import (
+    cut_front,
+    session_label,
+    session_workers,
+    sessions_of,
+    tokens_text,
+)
+from aether.state.model import (
+    FINISHED_WORKER_STATUSES,
+    ORPHAN_WORKER_STATUSES,
+    ColonyState,
+    Phase,
+    Worker,
+)
 from aether.text import json_visible, visible
+from aether.worker_tree import indent, tree_order
 
 #: how many memory items of each kind the prose shows (all of them stay in .aether/memory/)
 RECENT_MEMORY = 5
 MAX_CELL = 80
+#: how much of a session's last message the handoff quotes (its end)
+LAST_WORDS_CHARS = 4000
 WORKER_COLUMNS = (
     "id",
     "caste",
@@ -54,12 +69,14 @@ def render_handoff(
         *_status(state, phase, git),
         *_phase_tasks(phase),
         *_workers(state, listed),
+        *_sessions(state),
         *_caste_models(state),
         *_memory(memory, "decision", "Recent decisions"),
         *_memory(memory, "learning", "Recent learnings"),
+        *_memory(memory, "instinct", "Instincts"),
         *_blockers(state),
         *_note(state),
-        *_next_steps(listed, phase),
+        *_next_steps(state, listed, phase),
         "## Machine-readable block",
         "",
         f"{MARKER} format {HANDOFF_FORMAT}: read by `aether resume`; do not edit -->",
@@ -111,6 +128,12 @@ def _header(s: ColonyState, aether_version: str) -> list[str]:
         else "If that session ended without `aether pause`, continue with this in the project "
         "directory (the one holding `.aether/`):"
     )
+    if sessions_of(s):
+        how = (
+            "To continue, start Claude Code in the project — any directory of it, or any "
+            "worktree of its repository: its session-start hook resumes the colony and briefs "
+            "the main agent. Without Claude Code, run this in the project directory:"
+        )
     return [
         f"# Handoff: {heading[:119] + '…' if len(heading) > 120 else heading}",
         "",
@@ -136,9 +159,11 @@ def _status(s: ColonyState, phase: Phase | None, git: GitInfo | None) -> list[st
     lines = [f"- status: {status}"]
     if phase is not None:
         lines.append(f"- current phase: {_cell(phase.id)} — {_cell(phase.name)} ({phase.status})")
-    else:
+    elif s.plan.phases:
         current = "-" if s.current_phase is None else s.current_phase
-        lines.append(f"- current phase: {current} (plan has {len(s.plan.phases)} phases)")
+        lines.append(f"- current phase: {current} (the plan has {len(s.plan.phases)} phases)")
+    else:
+        lines.append("- plan: none recorded yet")
     lines.append(f"- session started: {session.started_at}")
     if session.resumed_at:
         lines.append(f"- last resumed: {session.resumed_at}")
@@ -162,7 +187,9 @@ def _phase_tasks(phase: Phase | None) -> list[str]:
 def _workers(s: ColonyState, listed: list[Worker]) -> list[str]:
     lines: list[str] = []
     if listed:
-        lines.extend(_table(WORKER_COLUMNS, [_worker_row(w) for w in listed]))
+        ids = {w.id for w in listed}
+        rows = [(d, w) for d, w in tree_order(s.workers) if w.id in ids]
+        lines.extend(_table(WORKER_COLUMNS, [_worker_row(w, d) for d, w in rows]))
         unverified = sum(1 for w in listed if not w.verified)
         if unverified:
             lines += [
@@ -172,7 +199,7 @@ def _workers(s: ColonyState, listed: list[Worker]) -> list[str]:
             ]
     else:
         lines.append("None: no worker was running or waiting to start.")
-    finished = len(s.workers) - len(listed)
+    finished = sum(1 for w in s.workers if not w.is_main_session) - len(listed)
     compacted = sum(c.total for c in s.worker_counts.values())
     lines += [
         "",
@@ -182,18 +209,67 @@ def _workers(s: ColonyState, listed: list[Worker]) -> list[str]:
     return _section("Workers in flight", lines)
 
 
-def _worker_row(w: Worker) -> tuple[object, ...]:
+def _worker_row(w: Worker, depth: int = 0) -> tuple[object, ...]:
     verified = "yes" if w.verified else "no"
+    status = w.status + (" (handed back to be re-run)" if w.rerun_requested_at else "")
     return (
-        w.id,
+        indent(depth) + w.id,
         w.caste,
         w.model,
         w.profile_hash,
         verified,
         w.task,
-        w.status,
+        status,
         w.heartbeat_at or w.started_at,
     )
+
+
+def _sessions(s: ColonyState) -> list[str]:
+    """Every agent session of this colony session: where it ran, how it ended, its own
+    tokens, its last message (its end) and the workers it ran, with their outcome."""
+    sessions = sessions_of(s, s.session.id)
+    if not sessions:
+        return []
+    lines: list[str] = []
+    for session in sessions:
+        lines += _session(s, session)
+    return _section("Sessions", lines)
+
+
+def _session(s: ColonyState, session: Worker) -> list[str]:
+    rt = session.runtime or {}
+    where = rt.get("worktree") or rt.get("cwd") or "-"
+    ended = session.finished_at or "-"
+    lines = [
+        f"### {session_label(session)}",
+        "",
+        f"- in `{where}`, started {session.started_at}, "
+        + (f"ended {ended}" if session.status != "running" else "still live"),
+        f"- its main agent: {session.model}, {tokens_text(session)}",
+    ]
+    if session.fail_reason:
+        lines.append(f"- {_cell(session.fail_reason, 300)}")
+    lines.append("")
+    if session.result:
+        lines += ["Its last message (its end):", ""]
+        lines += [f"> {line}" if line else ">" for line in _quoted(session.result)]
+        lines.append("")
+    workers = session_workers(s, session)
+    if workers:
+        ids = {w.id for w in workers}
+        rows = [
+            (indent(d - 1) + w.id, w.caste, w.model, w.status, tokens_text(w), w.result)
+            for d, w in tree_order(s.workers)
+            if w.id in ids
+        ]
+        lines += _table(("worker", "caste", "model", "status", "tokens", "result"), rows)
+    else:
+        lines.append("It ran no workers.")
+    return [*lines, ""]
+
+
+def _quoted(text: str) -> list[str]:
+    return cut_front(text, LAST_WORDS_CHARS).splitlines()
 
 
 def _caste_models(s: ColonyState) -> list[str]:
@@ -243,16 +319,27 @@ def _note(s: ColonyState) -> list[str]:
     return _section("What was happening", lines)
 
 
-def _next_steps(listed: list[Worker], phase: Phase | None) -> list[str]:
+def _next_steps(s: ColonyState, listed: list[Worker], phase: Phase | None) -> list[str]:
+    runtime = bool(sessions_of(s))
     lines = [
-        "1. `aether resume` — checks this handoff, profile and git drift, and marks "
+        "1. Start Claude Code in the project: the colony resumes by itself (or run `aether "
+        "resume`, which checks this handoff, profile and git drift, and marks workers that did "
+        "not finish as `lost` or `never_started`)."
+        if runtime
+        else "1. `aether resume` — checks this handoff, profile and git drift, and marks "
         "workers that did not finish as `lost` or `never_started`."
     ]
     in_flight = [w for w in listed if w.status not in FINISHED_WORKER_STATUSES]
-    if in_flight or any(w.status in ORPHAN_STATUSES for w in listed):
+    if in_flight or any(w.status in ORPHAN_WORKER_STATUSES for w in listed):
         lines.append(
-            "2. Replace unfinished workers on their pinned model: "
-            "`aether resume --respawn` (or `aether worker respawn ID`)."
+            "2. For each unfinished worker: re-run it — a Claude Code subagent by spawning "
+            'it again with the Agent tool (its description saying "replaces ID"), others with '
+            "`aether resume --respawn` or `aether worker respawn ID` — or close it: "
+            '`aether worker close ID --reason "…"`.'
+            if runtime
+            else "2. Replace unfinished workers on their pinned model: "
+            "`aether resume --respawn` (or `aether worker respawn ID`), or close one that is "
+            'not needed: `aether worker close ID --reason "…"`.'
         )
     else:
         lines.append("2. Nothing was in flight; continue with the plan.")

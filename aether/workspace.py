@@ -1,9 +1,12 @@
 """Where a colony's files live.
 
 A colony lives in ``.aether/`` inside a project directory. Like git finds ``.git/``, aether
-walks up from the current directory to the first ``.aether/`` that holds a colony. The global
-``--dir PATH`` option and the ``AETHER_ROOT`` environment variable override the search (in
-that order); either may name the project directory or the ``.aether`` directory itself.
+walks up from the current directory to the first ``.aether/`` that holds a colony. In a linked
+git worktree (``git worktree add``) with no colony of its own on the way up, the colony is the
+one of the repository's main worktree: every worktree of a repository belongs to one colony.
+The global ``--dir PATH`` option and the ``AETHER_ROOT`` environment variable override the
+search (in that order); either may name the project directory or the ``.aether`` directory
+itself.
 """
 
 from __future__ import annotations
@@ -137,10 +140,22 @@ def discover(dir_option: str | None = None, *, start: Path | None = None) -> Wor
         ws = Workspace(candidate)
         if ws.exists():
             return ws
+    main = _main_worktree(here)
+    if main is not None and Workspace(main).exists():
+        return Workspace(main)
+    where = f" or in {main}, the main worktree of its repository" if main is not None else ""
     raise NoColony(
-        f"no colony found in {here} or any parent directory",
+        f"no colony found in {here} or any parent directory{where}",
         fix='create one with `aether init "GOAL"`, or pass --dir / set AETHER_ROOT',
     )
+
+
+def _main_worktree(here: Path) -> Path | None:
+    """The main worktree of the repository when ``here`` is in a linked worktree."""
+    from aether.gitinfo import worktree_of  # only when walking up found nothing
+
+    tree = worktree_of(here)
+    return tree.main if tree is not None else None
 
 
 def for_init(dir_option: str | None = None) -> Workspace:

@@ -12,6 +12,20 @@ from tests.helpers import Result, run_cli, run_process
 RunAether = Callable[..., Result]
 
 
+@pytest.fixture(autouse=True)
+def test_home(tmp_path: Path) -> Iterator[Path]:
+    """Each test's own home directory for the aether it runs (tests/helpers.py TEST_HOME)."""
+    from tests import helpers
+
+    home = tmp_path / "test-home"
+    home.mkdir()
+    helpers.TEST_HOME = home
+    try:
+        yield home
+    finally:
+        helpers.TEST_HOME = None
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """An empty project directory."""

@@ -50,11 +50,20 @@ def aether_executable() -> str:
 AETHER = aether_executable()
 
 
+#: the home directory aether sees in a test (each test gets its own: conftest.py): nothing a
+#: test runs may write to the real ``~/.claude/`` (``aether claude install`` adds its relay
+#: there)
+TEST_HOME: Path | None = None
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ``AETHER_*`` setting, 200 columns wide."""
+    """This process's environment without any ``AETHER_*`` setting, 200 columns wide, with the
+    test's own ``HOME``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
     env.pop("NO_COLOR", None)
     env["COLUMNS"] = "200"
+    if TEST_HOME is not None:
+        env["HOME"] = str(TEST_HOME)
     env.update(extra)
     return env
 
@@ -147,6 +156,16 @@ def run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     proc.wait(timeout=60)
     os.close(master)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def subagent_records(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The worker records of a state, without those that stand for agent sessions (their main
+    agent, ``runtime.role`` ``main``: aether/ops/agent_sessions.py)."""
+    return [w for w in state["workers"] if (w.get("runtime") or {}).get("role") != "main"]
+
+
+def session_records(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [w for w in state["workers"] if (w.get("runtime") or {}).get("role") == "main"]
 
 
 # --- checking results --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import clean_env, state_of
+from tests.helpers import clean_env, session_records, state_of, subagent_records
 from tests.lock_scripts import HOLDER, start_script
 
 HOOKS = [
@@ -161,7 +161,7 @@ def test_pre_agent_routes_by_the_task_and_records_the_worker(
     assert updated["subagent_type"] == "aether-builder--claude-haiku-4-5"  # quick-fix: typo
     assert "model" not in updated and updated["prompt"] == "fix the typo in the README"
     assert "UNVERIFIED" in answer["permissionDecisionReason"]  # a standalone profile
-    (worker,) = state_of(installed)["workers"]
+    (worker,) = subagent_records(state_of(installed))
     assert worker["model"] == "claude-haiku-4-5" and worker["model_source"] == "task-routing"
     assert worker["status"] == "spawned" and worker["verified"] is False
     assert worker["runtime"] == {
@@ -182,7 +182,7 @@ def test_pre_agent_denies_when_the_routed_definition_is_missing(
     answer = _answer(result)
     assert answer["permissionDecision"] == "deny"
     assert "aether claude install" in answer["permissionDecisionReason"]
-    assert state_of(installed)["workers"] == []
+    assert subagent_records(state_of(installed)) == []
 
 
 def test_pre_agent_denies_a_caste_the_profile_no_longer_has(
@@ -267,7 +267,7 @@ def test_a_subagents_life_is_recorded_and_a_swapped_start_is_corrected(
         ),
     )
     assert stopped.returncode == 0, stopped.stderr
-    workers = {w["runtime"]["tool_use_id"]: w for w in state_of(installed)["workers"]}
+    workers = {w["runtime"]["tool_use_id"]: w for w in subagent_records(state_of(installed))}
     a, b = workers["toolu_A"], workers["toolu_B"]
     assert a["runtime"]["agent_id"] == "agent_2" and b["runtime"]["agent_id"] == "agent_1"
     assert a["status"] == "completed" and b["status"] == "running"
@@ -297,7 +297,7 @@ def test_an_aether_subagent_nobody_routed_is_recorded_from_its_definition(
         hook_input("SubagentStart", agent_id="agent_9", agent_type="aether-scout"),
     )
     assert started.returncode == 0, started.stderr
-    (worker,) = state_of(installed)["workers"]
+    (worker,) = subagent_records(state_of(installed))
     assert worker["caste"] == "scout" and worker["model"] == "claude-haiku-4-5"
     assert worker["model_source"] == "definition" and worker["status"] == "running"
     assert worker["verified"] is False
@@ -325,10 +325,15 @@ def test_session_end_pauses_and_session_start_resumes_with_a_briefing(
 def test_session_start_on_an_active_colony_briefs_without_resuming(
     installed: Path, run_aether: RunAether
 ) -> None:
-    before = state_bytes(installed)
+    before = state_of(installed)
     started = run_hook(run_aether, "session-start", hook_input("SessionStart", source="compact"))
     assert "Goal: Test colony goal" in started.stdout and "Resumed" not in started.stdout
-    assert state_bytes(installed) == before
+    after = state_of(installed)
+    # joined, not resumed: the same colony session, with this agent session registered
+    assert after["session"] == before["session"] and after["status"] == "active"
+    (session,) = session_records(after)
+    assert session["status"] == "running" and session["runtime"]["session_id"] == SESSION
+    assert subagent_records(after) == []
 
 
 def test_pre_compact_writes_a_checkpoint_handoff_without_pausing(
@@ -375,7 +380,7 @@ def test_a_hook_is_served_by_aether_serve_with_its_stdin(
             run_aether_process, "pre-agent", agent_input("aether-scout", "find it", "t9")
         )
         assert _answer(result)["updatedInput"]["subagent_type"] == "aether-scout"
-        (worker,) = state_of(installed)["workers"]
+        (worker,) = subagent_records(state_of(installed))
         assert worker["runtime"]["tool_use_id"] == "t9"
         # the record was written by the server process, not by the hook's own
         holder = installed / ".aether" / "data" / "COLONY_STATE.json.lock.holder"
@@ -405,7 +410,7 @@ def test_a_transcript_path_that_is_not_a_regular_file_never_makes_the_hook_wait(
     )
     assert "transcript not read" in one_line(result, "subagent-stop")
     assert time.monotonic() - start < 10
-    (worker,) = state_of(installed)["workers"]
+    (worker,) = subagent_records(state_of(installed))
     assert worker["status"] == "completed" and worker["tokens_in"] is None
 
 
@@ -430,7 +435,7 @@ def test_a_swap_found_after_the_subagent_stopped_moves_its_tokens_and_mismatch(
         agent_transcript_path=str(path),
     )
     assert run_hook(run_aether, "subagent-stop", stop).returncode == 0
-    before = {w["runtime"]["tool_use_id"]: w for w in state_of(installed)["workers"]}
+    before = {w["runtime"]["tool_use_id"]: w for w in subagent_records(state_of(installed))}
     assert before["toolu_B"]["model_mismatch"] is True  # recorded on the wrong worker first
     result = hook_input(
         "PostToolUse",
@@ -441,7 +446,7 @@ def test_a_swap_found_after_the_subagent_stopped_moves_its_tokens_and_mismatch(
     )
     assert run_hook(run_aether, "agent-result", result).returncode == 0
     state = state_of(installed)
-    workers = {w["runtime"]["tool_use_id"]: w for w in state["workers"]}
+    workers = {w["runtime"]["tool_use_id"]: w for w in subagent_records(state)}
     a, b = workers["toolu_A"], workers["toolu_B"]
     assert a["runtime"]["agent_id"] == "agent_2" and a["status"] == "completed"
     assert a["model_mismatch"] is True and a["tokens_out"] == 3
@@ -461,7 +466,7 @@ def test_a_lenient_profile_without_the_caste_denies_its_stale_definition(
         answer["permissionDecision"] == "deny"
         and "no chaos caste" in answer["permissionDecisionReason"]
     )
-    assert state_of(installed)["workers"] == []
+    assert subagent_records(state_of(installed)) == []
 
 
 def test_the_handoff_note_never_holds_a_secret_from_the_last_message(

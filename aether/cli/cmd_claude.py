@@ -33,11 +33,20 @@ def install(
         "as AETHER_BIN there.",
     ),
     force: bool = _FORCE,
+    no_relay: bool = typer.Option(
+        False,
+        "--no-relay",
+        help="Do not add aether's relay to ~/.claude/ (sessions started in a subdirectory "
+        "then run aether subagents without aether's hooks).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Write caste subagents to .claude/agents/ and merge aether's hooks into the settings.
 
-    Run it again after changing .aether/model-profiles.yaml; a second run changes nothing.
+    Also adds aether's relay to ~/.claude/settings.json: Claude Code reads the project's
+    settings only in the directory it starts in, and the relay covers sessions started in a
+    subdirectory. Run it again after changing .aether/model-profiles.yaml; a second run
+    changes nothing.
     """
 
     def run() -> InstallResult:
@@ -48,6 +57,7 @@ def install(
             local=local,
             force=force,
             dry_run=dry_run,
+            relay=not no_relay,
             lock_timeout=lock_timeout(ctx),
         )
 
@@ -101,6 +111,12 @@ def _install_text(result: InstallResult) -> str:
     if plan.desired.env:
         values = ", ".join(f"{k}={v}" for k, v in sorted(plan.desired.env.items()))
         lines.append(f"  env: {values}")
+    if result.relay is not None:
+        state = "changed" if result.relay.changed else "in place"
+        lines.append(
+            f"  relay     {result.relay.home}/.claude/ ({state}): sessions started in a "
+            "subdirectory are routed too"
+        )
     if not result.dry_run:
         lines.append(f"Hooks run: {result.hook_runs or 'NO aether found (see the warning)'}")
         if plan.desired.endpoint:
@@ -109,6 +125,9 @@ def _install_text(result: InstallResult) -> str:
                 "  export LITELLM_MASTER_KEY=...   # the key aether verifies with",
                 '  export ANTHROPIC_AUTH_TOKEN="$LITELLM_MASTER_KEY"   # the key Claude Code sends',
                 "  claude",
+                "Claude Code reads .claude/settings.json only in the directory it starts in; to "
+                "start it in a subdirectory, also",
+                f"  export ANTHROPIC_BASE_URL={plan.desired.endpoint.rstrip('/')}",
             ]
     return "\n".join(lines) + "\n"
 

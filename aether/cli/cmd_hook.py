@@ -19,6 +19,7 @@ from aether.cli.common import JSON_OPTION, globals_of, lock_timeout, print_json
 
 if TYPE_CHECKING:
     from aether.ops.hooks import HookOutcome
+    from aether.runtimes.claude.hookio import HookInput
     from aether.workspace import Workspace
 
 
@@ -65,19 +66,36 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
     if event not in HANDLERS:
         return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})"
     ws: Workspace | None = None
+    parsed: HookInput | None = None
     try:
         from aether.cli.stdin import slurp_stdin
         from aether.ops.hooks import run_hook
         from aether.runtimes.claude.hookio import parse_hook_input
 
-        ws = _workspace(ctx)
         data, problem = slurp_stdin()
+        missing: AetherError | None = None
+        try:
+            ws = _workspace(ctx)
+        except AetherError as exc:
+            missing = exc  # said after the input is read: a spawn may need refusing
         if problem:
             raise InvalidInput(problem)
         parsed = parse_hook_input(data)
+        if missing is not None:
+            raise missing
+        assert ws is not None
         return run_hook(ws, event, parsed, lock_timeout=lock_timeout(ctx)), None
     except AetherError as exc:
         line = exc.one_line()
+        if event == "pre-agent" and parsed is not None:
+            # an aether subagent that cannot be routed (no colony found from where the session
+            # runs, a colony state that cannot be read) must not start unrouted: deny it
+            from aether.ops.pre_agent import refuse_unroutable
+
+            refusal = refuse_unroutable(parsed, line)
+            if refusal is not None:
+                _log_problem(ws, event, line)
+                return refusal, None
     except Exception as exc:  # a bug must not break the user's session either
         line = f"internal error ({type(exc).__name__}: {exc}); this is a bug in aether"
     _log_problem(ws, event, line)
@@ -85,8 +103,9 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
 
 
 def _workspace(ctx: typer.Context) -> Workspace:
-    """The colony of the session: --dir / AETHER_ROOT, else Claude Code's project directory
-    (``CLAUDE_PROJECT_DIR``), else the working directory Claude Code ran the hook in."""
+    """The colony of the session: --dir / AETHER_ROOT, else found from Claude Code's project
+    directory (``CLAUDE_PROJECT_DIR``: where the session started, perhaps a subdirectory or a
+    linked git worktree of the project), else from the working directory."""
     from pathlib import Path
 
     from aether.workspace import discover

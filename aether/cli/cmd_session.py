@@ -48,7 +48,9 @@ def _render_pause(result: PauseResult, console: Console) -> None:
         )
     from aether.state.model import FINISHED_WORKER_STATUSES
 
-    in_flight = [w for w in s.workers if w.status not in FINISHED_WORKER_STATUSES]
+    in_flight = [
+        w for w in s.workers if w.status not in FINISHED_WORKER_STATUSES and not w.is_main_session
+    ]
     if in_flight:
         unverified = sum(1 for w in in_flight if not w.verified)
         console.print(
@@ -191,15 +193,7 @@ def _render_resume(result: ResumeResult, console: Console) -> None:
         console.print(
             f"  [yellow]{o.status}[/yellow] {o.id} ({o.caste} on {o.model}): {escape(o.reason)}"
         )
-    for r in result.respawned:
-        if r.worker is not None:
-            console.print(
-                f"  respawned {r.lost_id} → {r.worker.get('id')} on {r.worker.get('model')}"
-            )
-        elif r.error is not None:
-            console.print(
-                f"  [red]respawn of {r.lost_id} failed:[/red] {escape(r.error.one_line())}"
-            )
+    _render_respawned(result, console)
     if result.pending and not result.respawned:
         console.print(
             f"{len(result.pending)} worker(s) await a replacement: "
@@ -209,6 +203,23 @@ def _render_resume(result: ResumeResult, console: Console) -> None:
     if result.handoff_moved_to:
         console.print(f"handoff kept as {result.handoff_moved_to}", markup=False, soft_wrap=True)
     console.print(f"Session {s.session.id} started; colony active.")
+
+
+def _render_respawned(result: ResumeResult, console: Console) -> None:
+    for r in result.respawned:
+        if r.handed_back:
+            console.print(
+                f"  {r.lost_id} ({r.caste}) handed back: the next Claude Code session re-runs it",
+                markup=False,
+            )
+        elif r.worker is not None:
+            console.print(
+                f"  respawned {r.lost_id} → {r.worker.get('id')} on {r.worker.get('model')}"
+            )
+        elif r.error is not None:
+            console.print(
+                f"  [red]respawn of {r.lost_id} failed:[/red] {escape_markup(r.error.one_line())}"
+            )
 
 
 def doctor(

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from aether.ops.workers import CostsResult, WorkerListResult, WorkerUpdateResult
 
 worker_app = typer.Typer(
-    help="Workers report back: report, heartbeat, done, fail.", no_args_is_help=True
+    help="Workers report back (report, heartbeat, done, fail); orphans are replaced "
+    "(respawn) or closed (close).",
+    no_args_is_help=True,
 )
 
 
@@ -107,6 +109,23 @@ def worker_fail(
     execute(json_out, run, _render_worker)
 
 
+@worker_app.command("close")
+def worker_close(
+    ctx: typer.Context,
+    worker_id: str = typer.Argument(..., metavar="ID", help="The lost or never-started worker."),
+    reason: str = typer.Option(..., "--reason", help="Why nobody will re-run it."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Close a lost or never-started worker: it is listed as waiting no more."""
+
+    def run() -> WorkerUpdateResult:
+        from aether.ops.workers import close
+
+        return close(workspace(ctx), worker_id, reason=reason, lock_timeout=lock_timeout(ctx))
+
+    execute(json_out, run, _render_worker)
+
+
 @worker_app.command("respawn")
 def respawn(
     ctx: typer.Context,
@@ -116,7 +135,10 @@ def respawn(
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Replace a lost or never-started worker: same caste, task and pinned model, linked."""
+    """Replace a lost or never-started worker: same caste, task and pinned model, linked.
+
+    A Claude Code subagent is handed back instead: the next session's main agent is asked to
+    re-run it, and that spawn is linked to it."""
 
     def run() -> RespawnOutcome:
         from aether.ops.respawn import respawn_worker
@@ -129,6 +151,14 @@ def respawn(
 
 
 def _render_respawn(result: RespawnOutcome, console: Console) -> None:
+    if result.handed_back:
+        console.print(
+            f"Handed {result.lost_id} ({result.caste}) back to be re-run: the next Claude Code "
+            "session's briefing asks its main agent to spawn it again, and that spawn is "
+            "linked to it",
+            markup=False,
+        )
+        return
     worker = result.worker or {}
     console.print(
         f"Respawned {result.lost_id} as {worker.get('id')} ({result.caste} on "

@@ -178,7 +178,7 @@ def _exchange(sock: Any, argv: list[str], request: dict[str, Any]) -> int | None
         sock.settimeout(COMMAND_REPLY_S)
     try:
         payload = {**request, "version": __version__, "code": code_fingerprint()}
-        _send(sock, {**payload, "env": dict(os.environ)})
+        _send(sock, {**payload, "env": _environment(argv)})
         reply = _receive(sock)
     except (OSError, ValueError):
         reply = None  # sent (maybe partly) and no answer: the outcome is unknown
@@ -198,6 +198,19 @@ def _exchange(sock: Any, argv: list[str], request: dict[str, Any]) -> int | None
     sys.stdout.flush()
     code = reply.get("exit")
     return code if isinstance(code, int) else 70
+
+
+def _environment(argv: list[str]) -> dict[str, str]:
+    """The command's environment as sent. A hook also names the agent runtime it runs under:
+    the server's own ancestors are not the session's (aether.process_identity)."""
+    env = dict(os.environ)
+    if argv[0] == "hook":
+        from aether.process_identity import RUNTIME_PROCESS_VARIABLE, find_runtime_process
+
+        process = find_runtime_process(os.getppid())
+        if process is not None:
+            env.setdefault(RUNTIME_PROCESS_VARIABLE, process.encode())
+    return env
 
 
 def _lost(argv: list[str]) -> int:

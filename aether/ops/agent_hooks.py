@@ -17,16 +17,23 @@ its transcript). So:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from aether.errors import ProfileProblem
+from aether.ops.agent_sessions import Sighting, observe, result_line
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
 from aether.runtimes.claude import agents, hookio
 from aether.runtimes.claude.hookio import HookInput
 from aether.runtimes.marker import ownership
-from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
+from aether.state.model import (
+    FINISHED_WORKER_STATUSES,
+    ORPHAN_WORKER_STATUSES,
+    ColonyState,
+    Worker,
+)
 from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id
 from aether.workspace import Workspace
@@ -34,11 +41,42 @@ from aether.workspace import Workspace
 RUNTIME = "claude-code"
 
 
-def definition_text(ws: Workspace, name: str) -> str | None:
-    try:
-        return (ws.project / ".claude" / "agents" / f"{name}.md").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+def definition_text(ws: Workspace | None, name: str, *, start: str = "") -> str | None:
+    """The subagent definition ``name`` as Claude Code sees it: in ``.claude/agents/`` of the
+    directory the session started in (``CLAUDE_PROJECT_DIR``; a worktree keeps its own copy)
+    or the nearest parent directory that has one (measured with 2.1.328), else the colony's."""
+    begin = os.environ.get("CLAUDE_PROJECT_DIR") or start
+    places = [Path(begin), *Path(begin).parents] if begin else []
+    if ws is not None:
+        places.append(ws.project)
+    for directory in places:
+        path = directory / ".claude" / "agents" / f"{name}.md"
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def sighting_of(hook: HookInput) -> Sighting | None:
+    """What this hook knows of its Claude Code session (None inside a headless worker aether
+    started: that session is the worker's, not one of the colony's)."""
+    from aether.ops.worker_env import WORKER_ID_VARIABLE
+    from aether.process_identity import runtime_process
+
+    if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
         return None
+    return Sighting(
+        runtime=RUNTIME,
+        session_id=hook.session_id,
+        cwd=os.environ.get("CLAUDE_PROJECT_DIR") or hook.cwd,
+        transcript_path=hook.transcript_path,
+        # Claude Code names its own process to hooks; a served hook's client sends it along
+        process=runtime_process(os.environ.get("CLAUDE_PID")),
+        main_model=os.environ.get("ANTHROPIC_MODEL") or None,
+    )
 
 
 def is_aether_type(ws: Workspace, name: str) -> bool:
@@ -57,14 +95,22 @@ def is_aether_type(ws: Workspace, name: str) -> bool:
 
 
 def runtime_record(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
-    return {
+    """The ``runtime`` block of a subagent's record. Its ``agent_id`` comes from the subagent's
+    own events; a ``PreToolUse`` inside a subagent carries the *caller's* id, kept as
+    ``parent_agent_id``."""
+    record: dict[str, Any] = {
         "kind": RUNTIME,
         "session_id": hook.session_id,
         "tool_use_id": hook.tool_use_id or None,
-        "agent_id": hook.agent_id or None,
+        "agent_id": None,
         "agent_type": target,
         "requested_type": requested,
     }
+    if hook.event == "PreToolUse" and hook.agent_id:
+        record["parent_agent_id"] = hook.agent_id
+    else:
+        record["agent_id"] = hook.agent_id or None
+    return record
 
 
 # --- finding a subagent's record ---------------------------------------------------------------
@@ -88,6 +134,11 @@ def _by(state: ColonyState, session_id: str, key: str, value: str) -> Worker | N
     return None
 
 
+def linked_worker(state: ColonyState, session_id: str, agent_id: str) -> Worker | None:
+    """The record of the subagent Claude Code calls ``agent_id`` in that session."""
+    return _by(state, session_id, "agent_id", agent_id)
+
+
 def _unlinked(state: ColonyState, hook: HookInput) -> Worker | None:
     """The oldest routed worker of this definition that no subagent has claimed yet."""
     for w in _claude_workers(state, hook.session_id):
@@ -98,8 +149,11 @@ def _unlinked(state: ColonyState, hook: HookInput) -> Worker | None:
     return None
 
 
-def _unrouted_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worker | None:
-    """A record for an aether subagent no ``pre-agent`` routed (hook missing or failed)."""
+def _unrouted_worker(
+    ws: Workspace, state: ColonyState, hook: HookInput, session: Worker | None
+) -> Worker | None:
+    """A record for an aether subagent no ``pre-agent`` routed (hook missing or failed); its
+    caller is unknown, so it hangs under the session's main agent."""
     parsed = agents.parse_agent_name(hook.agent_type)
     if parsed is None or not is_aether_type(ws, hook.agent_type):
         return None
@@ -118,6 +172,7 @@ def _unrouted_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Work
         session_id=state.session.id,
         spawned_at=iso(),
         runtime=runtime_record(hook, hook.agent_type, hook.agent_type),
+        parent_id=session.id if session is not None else None,
     )
     state.workers.append(worker)
     state.add_event(
@@ -145,11 +200,13 @@ def _start(state: ColonyState, worker: Worker, agent_id: str) -> None:
 def _started_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worker | None:
     """The record of the subagent ``hook`` names, marked started: linked by its agent id, else
     the oldest unlinked routed worker of its definition, else a new record from the definition
-    (None when the subagent is not aether's)."""
+    (None when the subagent is not aether's). The session is observed first: dead ones are
+    found, this one registered."""
+    session, _dead = observe(ws, state, sighting_of(hook))
     worker = (
         _by(state, hook.session_id, "agent_id", hook.agent_id)
         or _unlinked(state, hook)
-        or _unrouted_worker(ws, state, hook)
+        or _unrouted_worker(ws, state, hook, session)
     )
     if worker is not None:
         _start(state, worker, hook.agent_id)
@@ -227,6 +284,7 @@ def agent_result(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) 
     resolved = response.get("resolvedModel")
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
+        observe(ws, s, sighting_of(hook))
         worker = _by(s, hook.session_id, "tool_use_id", hook.tool_use_id) or _by(
             s, hook.session_id, "agent_id", str(agent_id)
         )
@@ -288,6 +346,8 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
             return outcome
         if usage is not None and usage.by_model:
             _record_usage(ws, s, worker, usage)
+        if hook.last_assistant_message:
+            worker.result = result_line(ws, hook.last_assistant_message)
         _complete(s, worker)
     outcome.worker_id = worker.id
     if worker.model_mismatch and usage is not None:
@@ -306,8 +366,20 @@ def _record_usage(ws: Workspace, state: ColonyState, worker: Worker, usage: Any)
 
 
 def _complete(state: ColonyState, worker: Worker) -> None:
-    if worker.status in FINISHED_WORKER_STATUSES:
+    """The subagent ended. A worker taken for lost (its session looked dead, or a resume
+    marked it) that reports its end after all is completed: the runtime's word beats the
+    presumption."""
+    if worker.status in FINISHED_WORKER_STATUSES and worker.status not in ORPHAN_WORKER_STATUSES:
         return
+    if worker.status in ORPHAN_WORKER_STATUSES:
+        state.add_event(
+            "worker.found",
+            f"{worker.id} was {worker.status} but its runtime reports it finished",
+            worker_id=worker.id,
+            was=worker.status,
+        )
+        worker.fail_reason = None
+        worker.closed_at = worker.close_reason = None
     stamp = iso()
     worker.status = "completed"
     worker.finished_at = stamp

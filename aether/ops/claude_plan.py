@@ -252,15 +252,16 @@ def _pristine_text(ws: Workspace, manifest: dict[str, Any], data: dict[str, Any]
         original = loads_strict(text)
     except (OSError, ValueError):
         return None
-    return text if _without_empty(original) == _without_empty(data) else None
+    return text if without_empty(original) == without_empty(data) else None
 
 
-def _without_empty(value: Any) -> Any:
+def without_empty(value: Any) -> Any:
+    """``value`` with empty objects and lists left out: equal settings compare equal."""
     if isinstance(value, dict):
-        kept = {k: _without_empty(v) for k, v in value.items()}
+        kept = {k: without_empty(v) for k, v in value.items()}
         return {k: v for k, v in kept.items() if v not in ({}, [])}
     if isinstance(value, list):
-        return [_without_empty(v) for v in value]
+        return [without_empty(v) for v in value]
     return value
 
 
@@ -293,6 +294,6 @@ def _leftover_text(
         if original is not None:
             restored.append(current.rel)
             return original
-        if manifest.get("created_settings") and not _without_empty(data):
+        if manifest.get("created_settings") and not without_empty(data):
             return None
     return text_or_same(current, data)

@@ -46,6 +46,15 @@ from aether.ops.claude_plan import (
     plan_install,
     settings_removal,
 )
+from aether.ops.claude_relay import (
+    RelayPlan,
+    apply_relay,
+    plan_relay_install,
+    plan_relay_removal,
+    read_relay_manifest,
+    relay_differences,
+    user_home,
+)
 from aether.records import field, record
 from aether.runtimes.claude import launcher
 from aether.runtimes.claude import settings as cs
@@ -128,11 +137,15 @@ class InstallResult:
     dry_run: bool
     warnings: list[str] = field(default_factory=list)
     hook_runs: str | None = None
+    #: the user-level relay for sessions started below the project's top (None: not asked)
+    relay: RelayPlan | None = None
 
     @property
     def changed(self) -> bool:
-        return any(f.action not in ("unchanged", "kept") for f in self.plan.files) or any(
-            c.changed for c in self.plan.settings
+        return (
+            any(f.action not in ("unchanged", "kept") for f in self.plan.files)
+            or any(c.changed for c in self.plan.settings)
+            or (self.relay is not None and self.relay.changed)
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -150,6 +163,7 @@ class InstallResult:
             ],
             "env": want.env,
             "hook_runs": self.hook_runs,
+            "relay": self.relay.to_json() if self.relay is not None else None,
             "warnings": self.warnings,
         }
 
@@ -160,6 +174,7 @@ def install(
     local: bool = False,
     force: bool = False,
     dry_run: bool = False,
+    relay: bool = True,
     lock_timeout: float | None = None,
 ) -> InstallResult:
     from aether.state.lock import colony_lock
@@ -167,7 +182,12 @@ def install(
     ws_exists(ws)
     with colony_lock(ws, lock_timeout=lock_timeout):
         plan = plan_install(ws, local=local, force=force)
+        # planned before anything is written: a user settings file that cannot be merged
+        # into refuses the whole install
+        relay_plan, relay_warning = _relay_plan(ws, force=force, wanted=relay)
         result = InstallResult(ws, plan, dry_run, warnings=list(plan.env_conflicts))
+        result.relay = relay_plan
+        result.warnings += [relay_warning] if relay_warning else []
         result.warnings += [f"{f.path} kept: {f.detail}" for f in plan.files if f.action == "kept"]
         result.warnings += _timeout_warnings(ws)
         if dry_run:
@@ -181,6 +201,10 @@ def install(
                 _apply_file(ws, action)
         for change in plan.settings:
             _write_settings(ws, change)
+        if relay_plan is not None and (
+            relay_plan.changed or relay_plan.manifest != read_relay_manifest(relay_plan.home)
+        ):
+            apply_relay(relay_plan)
     result.hook_runs = which_aether(ws)
     result.warnings += _resolution_warnings(result.hook_runs, local)
     if result.changed:
@@ -192,6 +216,22 @@ def install(
             kept=[f.path for f in plan.files if f.action == "kept"],
         )
     return result
+
+
+def _relay_plan(ws: Workspace, *, force: bool, wanted: bool) -> tuple[RelayPlan | None, str]:
+    """The relay's part of an install, or why there is none."""
+    if not wanted:
+        return None, (
+            "no relay (--no-relay): a Claude Code session started below the project's top "
+            "directory does not load .claude/settings.json and runs aether subagents unrouted"
+        )
+    home = user_home()
+    if home is None:
+        return None, "no relay: $HOME is not set or not a directory"
+    relay_plan = plan_relay_install(ws, home, force=force)
+    if relay_plan.script.action == "kept":
+        return relay_plan, f"~/{relay_plan.script.path} kept: {relay_plan.script.detail}"
+    return relay_plan, ""
 
 
 def _timeout_warnings(ws: Workspace) -> list[str]:
@@ -273,6 +313,9 @@ def check(ws: Workspace) -> CheckResult:
         if change.changed:
             diffs.append(f"{change.rel}: aether's hooks or env entries differ")
     diffs += [f"{plan.desired.settings_file}: {c}" for c in plan.env_conflicts]
+    home = user_home()
+    if home is not None and str(ws.project) in read_relay_manifest(home).get("projects", []):
+        diffs += relay_differences(home)
     return CheckResult(ws, diffs, plan.desired.settings_file, plan.desired.profile_hash)
 
 
@@ -286,11 +329,13 @@ class UninstallResult:
     settings: list[SettingsChange]
     dry_run: bool
     restored: list[str] = field(default_factory=list)
+    relay: RelayPlan | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": True,
             "dry_run": self.dry_run,
+            "relay": self.relay.to_json() if self.relay is not None else None,
             "files": [f.to_json() for f in self.files],
             "kept": [f.path for f in self.files if f.action == "kept"],
             "settings": [
@@ -325,7 +370,9 @@ def uninstall(
         if script is not None and ownership(script).owner != "user":
             owned[launcher.RELATIVE_PATH] = script
         files = [file_action(rel, text, None, force) for rel, text in owned.items()]
-        result = UninstallResult(ws, files, changes, dry_run, restored)
+        home = user_home()
+        relay_plan = plan_relay_removal(ws, home, force=force) if home is not None else None
+        result = UninstallResult(ws, files, changes, dry_run, restored, relay_plan)
         if dry_run:
             return result
         # the settings first: hooks without their definitions would refuse every spawn
@@ -337,6 +384,8 @@ def uninstall(
                 _apply_file(ws, action)
         _remove_empty_dirs(ws, manifest)
         remove_file(manifest_path(ws))
+        if relay_plan is not None:
+            apply_relay(relay_plan)
     activity.log(ws, "claude_uninstall", kept=[f.path for f in files if f.action == "kept"])
     return result
 

@@ -58,7 +58,7 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
     written: list[ColonyState] = []
 
     def write_handoff(state: ColonyState) -> None:
-        write_handoff_file(ws, state, _git_at_pause(state), warnings)
+        write_handoff_file(ws, state, git_at_pause(state), warnings)
         written.append(state)
 
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
@@ -71,7 +71,7 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
                 tx.state.session.note = note
                 tx.state.add_event("session.pause-refreshed", "handoff refreshed", source="pause")
         else:
-            _record_pause(tx.state, note, snapshot, git)
+            record_pause(tx.state, note, snapshot, git)
         tx.then(write_handoff)
     state = written[0]
     activity.log(
@@ -85,9 +85,11 @@ def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None)
     return PauseResult(ws, state, already, ws.handoff_file, warnings)
 
 
-def _record_pause(
+def record_pause(
     s: ColonyState, note: str | None, snapshot: ProfileSnapshot, git: GitInfo | None
 ) -> None:
+    """Mark ``s`` paused (inside the caller's transaction): what ``aether pause`` and the last
+    agent session to end both record."""
     stamp = iso()
     s.status = "paused"
     s.session.paused_at = stamp
@@ -105,6 +107,6 @@ def _record_pause(
     )
 
 
-def _git_at_pause(state: ColonyState) -> GitInfo | None:
+def git_at_pause(state: ColonyState) -> GitInfo | None:
     recorded = state.session.git_at_pause
     return GitInfo(head=recorded.get("head"), branch=recorded.get("branch")) if recorded else None

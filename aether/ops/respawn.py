@@ -115,12 +115,17 @@ def mark_orphans(
     """Mark orphans in ``state`` (the caller holds the transaction) and return them.
 
     ``limit_s`` overrides ``settings.heartbeat_limit_s`` for this call (``resume
-    --heartbeat-limit``).
+    --heartbeat-limit``). An agent session's own record, and the workers of a session that is
+    still live, are not resume's to judge (aether.ops.agent_sessions finds dead sessions).
     """
+    from aether.ops.agent_sessions import is_live_worker
+
     found: list[Orphan] = []
     stamp = iso(now)
     limit = limit_s if limit_s is not None else state.settings.heartbeat_limit_s
     for worker in state.workers:
+        if worker.is_main_session or is_live_worker(state, worker):
+            continue
         orphan = classify(worker, ended=ended, now=now, limit_s=limit)
         if orphan is None:
             continue
@@ -139,8 +144,39 @@ def mark_orphans(
 
 
 def pending_orphans(state: ColonyState) -> list[Worker]:
-    """Orphans nobody has replaced yet."""
-    return [w for w in state.workers if w.status in ORPHAN_STATUSES and not w.replaced_by]
+    """Orphans nobody has replaced, closed or handed back to be re-run yet."""
+    return [w for w in state.workers if w.awaits_decision]
+
+
+#: an orphan left undecided through this many resumes is closed (listed no more)
+ORPHAN_RESUME_LIMIT = 3
+
+
+def age_orphans(state: ColonyState, stamp: str) -> list[str]:
+    """At each resume every undecided orphan (and each re-run request nobody took up) waits
+    one more session; after ``ORPHAN_RESUME_LIMIT`` it is closed, so no stale table repeats in
+    every handoff and briefing. Returns the ids closed."""
+    closed: list[str] = []
+    for w in state.workers:
+        waiting = w.awaits_decision or (w.rerun_requested_at and not w.replaced_by)
+        if not waiting or w.closed_at:
+            continue
+        w.orphan_resumes += 1
+        if w.orphan_resumes >= ORPHAN_RESUME_LIMIT:
+            w.closed_at = stamp
+            w.close_reason = (
+                f"closed by aether: neither re-run nor closed in {ORPHAN_RESUME_LIMIT} sessions"
+            )
+            w.rerun_requested_at = None
+            closed.append(w.id)
+    if closed:
+        state.add_event(
+            "worker.closed",
+            f"{len(closed)} orphan(s) waited {ORPHAN_RESUME_LIMIT} sessions and were closed",
+            source="resume",
+            workers=closed,
+        )
+    return closed
 
 
 @record
@@ -150,6 +186,9 @@ class RespawnOutcome:
     pinned_model: str
     worker: dict[str, Any] | None = None
     error: AetherError | None = None
+    #: an agent runtime's subagent is not re-run by aether: it is handed back to the next
+    #: session's main agent (its briefing says "re-run these") and linked when one starts
+    handed_back: bool = False
 
     @property
     def ok(self) -> bool:
@@ -162,6 +201,7 @@ class RespawnOutcome:
             "caste": self.caste,
             "pinned_model": self.pinned_model,
             "worker": self.worker,
+            "handed_back": self.handed_back,
         }
         if self.error is not None:
             out["error"] = self.error.to_json()["error"]
@@ -181,6 +221,17 @@ def check_respawnable(state: ColonyState, worker_id: str) -> Worker:
             f"worker {worker_id} was already replaced by {worker.replaced_by}",
             fix=f"respawn {worker.replaced_by} instead if it was lost too",
         )
+    if worker.is_main_session:
+        raise WorkerStateConflict(
+            f"{worker_id} is the record of an agent session, not a worker",
+            meaning="a session is not respawned; start a new one",
+            fix=f"close it with `aether worker close {worker_id} --reason TEXT`",
+        )
+    if worker.closed_at:
+        raise WorkerStateConflict(
+            f"worker {worker_id} was closed ({worker.close_reason})",
+            fix="spawn a new worker for its task",
+        )
     if worker.status not in ORPHAN_STATUSES:
         raise WorkerStateConflict(
             f"worker {worker_id} is {worker.status}; only lost or never_started workers are "
@@ -195,9 +246,13 @@ def check_respawnable(state: ColonyState, worker_id: str) -> Worker:
 def respawn_one(
     ws: Workspace, worker: Worker, *, no_proxy: bool, lock_timeout: float | None
 ) -> RespawnOutcome:
-    """Spawn the replacement of one orphan through the spawn use case."""
+    """Spawn the replacement of one orphan through the spawn use case; an agent runtime's
+    subagent is handed back to be re-run instead (a record nothing runs would only turn
+    ``never_started`` and ask for another respawn)."""
     pinned = worker.repin_to or worker.model
     outcome = RespawnOutcome(lost_id=worker.id, caste=worker.caste, pinned_model=pinned)
+    if (worker.runtime or {}).get("kind") == "claude-code":
+        return _hand_back(ws, worker, outcome, lock_timeout)
     try:
         from aether.ops.spawn import SpawnRequest, spawn_worker
         from aether.routing.resolve import RouteRequest
@@ -217,6 +272,26 @@ def respawn_one(
         outcome.error = exc
         return outcome
     outcome.worker = result.worker.model_dump(mode="json")
+    return outcome
+
+
+def _hand_back(
+    ws: Workspace, worker: Worker, outcome: RespawnOutcome, lock_timeout: float | None
+) -> RespawnOutcome:
+    try:
+        with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
+            current = check_respawnable(tx.state, worker.id)
+            current.rerun_requested_at = iso()
+            current.orphan_resumes = 0
+            tx.state.add_event(
+                "worker.rerun_requested",
+                f"{current.id} ({current.caste}) handed back to be re-run by the next session",
+                worker_id=current.id,
+            )
+    except AetherError as exc:
+        outcome.error = exc
+        return outcome
+    outcome.handed_back = True
     return outcome
 
 

@@ -19,7 +19,13 @@ from aether.gitinfo import read_git
 from aether.handoff import GitInfo, HandoffDocument
 from aether.ops.handoff_file import move_handoff_to_history, read_handoff
 from aether.ops.profile_snapshot import CasteDrift, ProfileSnapshot, caste_drift, profile_snapshot
-from aether.ops.respawn import Orphan, RespawnOutcome, mark_orphans, pending_orphans, respawn_one
+from aether.ops.respawn import (
+    Orphan,
+    RespawnOutcome,
+    mark_orphans,
+    pending_orphans,
+    respawn_one,
+)
 from aether.ops.resume_guard import refuse, refuse_early
 from aether.records import field, record
 from aether.state.model import ColonyState, Session
@@ -176,6 +182,7 @@ def _new_session(
         profile = _check_profile(checks, s, previous, snapshot, adopt_profile=adopt_profile)
         git_changes = _check_git(checks, previous, doc, git_now)
         moment = now()
+        _close_stale_orphans(checks, s, moment)
         orphans = _mark_unfinished(checks, s, previous, was_paused, moment, heartbeat_limit_s)
         _start_session(s, previous, moment, orphans)
         # after the commit, under the same lock: a refused or failed resume keeps HANDOFF.md
@@ -358,6 +365,20 @@ def _mark_unfinished(
             "limit and were left as they are (they may still be running): " + ", ".join(alive[:8]),
         )
     return orphans
+
+
+def _close_stale_orphans(checks: Checks, s: ColonyState, moment: datetime) -> None:
+    """4a. Orphans that waited for a decision through too many sessions are closed."""
+    from aether.ops.respawn import age_orphans
+
+    closed = age_orphans(s, iso(moment))
+    if closed:
+        checks.add(
+            "workers",
+            "info",
+            f"{len(closed)} orphan(s) nobody re-ran or closed were closed: "
+            + ", ".join(closed[:8]),
+        )
 
 
 def _start_session(

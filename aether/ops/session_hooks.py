@@ -1,29 +1,42 @@
 """The Claude Code hooks at session boundaries: nobody has to type pause or resume.
 
+Several sessions may share one colony (aether.ops.agent_sessions keeps the list):
+
 * ``session_start``: a paused colony is resumed (``aether resume``: the same handoff, drift and
-  orphan checks), an active one is joined; either way the main model gets a bounded briefing
+  orphan checks), an active one is joined; the session is registered, and any session found
+  dead meanwhile is recorded with its workers lost. The main model gets a bounded briefing
   (``aether.briefing``) as its context.
 * ``pre_compact``: a checkpoint — ``HANDOFF.md`` rendered from the state as committed, without
   pausing — so a session whose context is compacted (or that dies later) leaves a handoff.
-* ``session_end``: ``aether pause``, with the session's last message as the note. Claude Code
-  gives SessionEnd hooks ~1.5 s, so this one waits at most ``SESSION_END_LOCK_S`` for the lock.
+* ``session_end``: the session's record is completed with its last message and its own tokens
+  (from its transcript). While another session is still live the colony stays active and
+  HANDOFF.md becomes a checkpoint that carries this session's words; the last session out
+  pauses the colony (``aether pause``). Claude Code gives SessionEnd hooks ~1.5 s, so this one
+  waits at most ``SESSION_END_LOCK_S`` for the lock.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from aether import activity
 from aether.briefing import Opening, render_briefing
-from aether.errors import AetherError, MemoryFileError, ProfileProblem
+from aether.errors import AetherError, MemoryFileError
+from aether.ops.agent_hooks import sighting_of
+from aether.ops.agent_sessions import (
+    DeadSession,
+    apply_transcript_facts,
+    end_session,
+    observe,
+    read_transcript_facts,
+)
 from aether.ops.hooks import HookOutcome
 from aether.runtimes.claude.hookio import HookInput
+from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.workspace import Workspace
 
 SESSION_END_LOCK_S = 0.8
-NOTE_CHARS = 600
 
 
 def _status(ws: Workspace) -> str | None:
@@ -44,43 +57,16 @@ def _inside_worker() -> bool:
 
 
 def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.memory import load_all
-    from aether.ops.profile_snapshot import profile_snapshot
-    from aether.ops.resume import resume
-
     outcome = HookOutcome(hook.event)
     if _inside_worker():
         return outcome
-    opening = Opening(resumed=False)
-    if _status(ws) == "paused":
-        try:
-            result = resume(ws, lock_timeout=lock_timeout)
-        except AetherError as exc:
-            state = Store(ws).load().state  # another session may have resumed it meanwhile
-            if state.status == "paused":
-                outcome.notes.append(f"the colony was not resumed: {exc.one_line()}")
-                opening.findings.append(f"the colony is still paused: {exc.one_line()}")
-        else:
-            state = result.state
-            opening = Opening(
-                resumed=True,
-                paused_at=result.previous_session.paused_at,
-                note=result.previous_session.note,
-                findings=[c["message"] for c in result.checks if c["level"] == "warning"],
-            )
-    else:
-        state = Store(ws).load().state
-    try:
-        memory = load_all(ws.memory_dir)
-    except MemoryFileError as exc:
-        memory = {}
-        outcome.notes.append(f"memory not in the briefing: {exc.one_line()}")
-    outcome.text = render_briefing(
-        state,
-        memory=memory,
-        caste_models=profile_snapshot(ws).caste_models,
-        opening=opening,
-    )
+    opening = _resume_if_paused(ws, outcome, lock_timeout)
+    with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
+        session, dead = observe(ws, tx.state, sighting_of(hook))
+    state = tx.state
+    opening.dead = [*opening.dead, *_dead_lines(state, dead)]
+    opening.session_worker = session.id if session is not None else None
+    outcome.text = _briefing(ws, state, opening, outcome)
     activity.log(
         ws,
         "hook_session_start",
@@ -88,8 +74,55 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         source=hook.source,
         resumed=opening.resumed,
         colony_session=state.session.id,
+        dead_sessions=[d.session_id for d in dead],
     )
     return outcome
+
+
+def _resume_if_paused(ws: Workspace, outcome: HookOutcome, lock_timeout: float | None) -> Opening:
+    from aether.ops.resume import resume
+
+    if _status(ws) != "paused":
+        return Opening(resumed=False)
+    try:
+        result = resume(ws, lock_timeout=lock_timeout)
+    except AetherError as exc:
+        if Store(ws).load().state.status == "paused":  # not resumed by another session
+            outcome.notes.append(f"the colony was not resumed: {exc.one_line()}")
+            return Opening(resumed=False, findings=[f"the colony is still paused: {exc.what}"])
+        return Opening(resumed=False)
+    return Opening(
+        resumed=True,
+        paused_at=result.previous_session.paused_at,
+        note=result.previous_session.note,
+        previous_session=result.previous_session.id,
+        findings=[c["message"] for c in result.checks if c["level"] == "warning"],
+    )
+
+
+def _dead_lines(state: ColonyState, dead: list[DeadSession]) -> list[str]:
+    lines = []
+    for d in dead:
+        lost = f"; its workers {', '.join(d.lost)} are lost" if d.lost else ""
+        lines.append(f"session {d.session_id} died without ending (its process is gone){lost}")
+    return lines
+
+
+def _briefing(ws: Workspace, state: ColonyState, opening: Opening, outcome: HookOutcome) -> str:
+    from aether.memory import load_all
+    from aether.ops.profile_snapshot import profile_snapshot
+
+    try:
+        memory = load_all(ws.memory_dir)
+    except MemoryFileError as exc:
+        memory = {}
+        outcome.notes.append(f"memory not in the briefing: {exc.one_line()}")
+    return render_briefing(
+        state,
+        memory=memory,
+        caste_models=profile_snapshot(ws).caste_models,
+        opening=opening,
+    )
 
 
 def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
@@ -103,9 +136,8 @@ def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
         return outcome
     git = read_git(ws.project)
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-        if tx.state.status == "paused":
-            tx.abort = True  # a paused colony's handoff already describes it
-        else:
+        observe(ws, tx.state, sighting_of(hook))
+        if tx.state.status != "paused":  # a paused colony's handoff already describes it
             tx.state.add_event(
                 "session.checkpoint",
                 f"context compaction ({hook.reason or 'Claude Code'})",
@@ -117,54 +149,46 @@ def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     return outcome
 
 
-def _last_words(ws: Workspace, hook: HookInput) -> str | None:
-    from aether.runtimes.claude.usage import last_assistant_text
-
-    if not hook.transcript_path:
-        return None
-    try:
-        text = last_assistant_text(Path(hook.transcript_path))
-    except OSError:
-        return None
-    if not text:
-        return None
-    flat = _scrubbed(ws, " ".join(text.split()))
-    return flat if len(flat) <= NOTE_CHARS else flat[: NOTE_CHARS - 1] + "…"
-
-
-def _scrubbed(ws: Workspace, text: str) -> str:
-    """The note goes into the state, HANDOFF.md and the next briefing: anything that looks like
-    a credential, and the proxy key's value whatever its variable is called, is taken out."""
-    from aether.activity import redact
-    from aether.routing.loader import load_profile_file
-
-    try:
-        key_env = load_profile_file(ws.profile_file, ws.cache_dir).table.proxy.key_env
-        key = os.environ.get(key_env, "")
-    except ProfileProblem:
-        key = os.environ.get("LITELLM_MASTER_KEY", "")
-    text = redact(text)
-    return text.replace(key, "[redacted]") if len(key) >= 4 else text
-
-
 def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.ops.pause import pause
-
-    outcome = HookOutcome(hook.event)
-    if _inside_worker():
-        return outcome
-    paused = _status(ws) == "paused"
-    note = None
-    if not paused:
-        note = f"Claude Code session {hook.session_id} ended ({hook.reason or 'no reason given'})."
-        last = _last_words(ws, hook)
-        if last:
-            note += f" Its last message: {last}"
+    from aether.gitinfo import read_git
+    from aether.ops.handoff_file import write_handoff_file
+    from aether.ops.pause import git_at_pause, record_pause
+    from aether.ops.profile_snapshot import profile_snapshot
     from aether.state.lock import lock_timeout_from_env
 
+    outcome = HookOutcome(hook.event)
+    sighting = sighting_of(hook)
+    if _inside_worker() or sighting is None:
+        return outcome
+    # read before the lock: a long transcript takes a moment
+    facts = read_transcript_facts(ws, hook.transcript_path)
+    outcome.notes += facts.problems
+    snapshot, git = profile_snapshot(ws), read_git(ws.project)
     configured = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
-    limit = min(configured, SESSION_END_LOCK_S)
-    result = pause(ws, note=note, lock_timeout=limit)
-    outcome.notes += result.warnings
-    activity.log(ws, "hook_session_end", claude_session=hook.session_id, reason=hook.reason)
+    last_out = False
+    with Store(ws, lock_timeout=min(configured, SESSION_END_LOCK_S)).transaction() as tx:
+        s = tx.state
+        session, _dead = observe(ws, s, sighting)
+        assert session is not None
+        apply_transcript_facts(ws, session, facts)
+        _lost, others = end_session(s, session, hook.reason)
+        if s.status != "paused" and not others:
+            last_out = True
+            note = f"Claude Code session {hook.session_id} ended "
+            note += f"({hook.reason or 'no reason given'}); it was the last one working."
+            record_pause(s, note, snapshot, git)
+        written = git_at_pause(s) if s.status == "paused" else git
+        tx.then(lambda state: write_handoff_file(ws, state, written, outcome.notes))
+    if snapshot.error and last_out:
+        outcome.notes.append(f"profile not recorded: {snapshot.error}")
+    activity.log(
+        ws,
+        "hook_session_end",
+        claude_session=hook.session_id,
+        reason=hook.reason,
+        paused=last_out,
+        still_live=len(others),
+    )
+    if last_out:
+        activity.log(ws, "pause", session_id=tx.state.session.id, serial=tx.state.serial)
     return outcome

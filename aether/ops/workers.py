@@ -17,7 +17,12 @@ from typing import Any
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound, WorkerStateConflict
 from aether.records import field, record
-from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
+from aether.state.model import (
+    FINISHED_WORKER_STATUSES,
+    ORPHAN_WORKER_STATUSES,
+    ColonyState,
+    Worker,
+)
 from aether.state.store import Store
 from aether.timeutil import iso
 from aether.workspace import Workspace
@@ -43,6 +48,8 @@ def find_worker(state: ColonyState, worker_id: str) -> Worker:
 
 def _refuse_finished(worker: Worker, action: str) -> None:
     if worker.status in FINISHED_WORKER_STATUSES:
+        if worker.status in ORPHAN_WORKER_STATUSES and action.startswith("be marked"):
+            return  # a lost worker that turns out to have finished (or failed) may say so
         raise WorkerStateConflict(
             f"worker {worker.id} is already {worker.status}; it cannot {action}",
             meaning="nothing was changed",
@@ -78,8 +85,16 @@ def finish(
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         w = find_worker(tx.state, worker_id)
         _refuse_finished(w, "be marked " + ("done" if ok else "failed"))
+        if w.status in ORPHAN_WORKER_STATUSES:
+            tx.state.add_event(
+                "worker.found",
+                f"{w.id} was {w.status}; reported {'done' if ok else 'failed'}",
+                worker_id=w.id,
+                was=w.status,
+            )
         w.status = "completed" if ok else "failed"
         w.finished_at = iso()
+        w.fail_reason = None
         if not ok:
             w.fail_reason = (reason or "").strip()[:2000]
         tx.state.add_event(
@@ -90,6 +105,31 @@ def finish(
     activity.log(
         ws, "worker_" + ("completed" if ok else "failed"), worker_id=w.id, reason=w.fail_reason
     )
+    return WorkerUpdateResult(w)
+
+
+def close(
+    ws: Workspace, worker_id: str, *, reason: str, lock_timeout: float | None = None
+) -> WorkerUpdateResult:
+    """``aether worker close ID --reason``: a lost or never-started worker nobody will re-run
+    is closed — it keeps its status and history and is no longer listed as waiting in
+    HANDOFF.md or the briefing. An agent session's record can be closed the same way."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("--reason is empty", fix="say why the worker is closed")
+    with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
+        w = find_worker(tx.state, worker_id)
+        if w.status not in ORPHAN_WORKER_STATUSES:
+            raise WorkerStateConflict(
+                f"worker {w.id} is {w.status}; only lost or never_started workers are closed",
+                meaning="nothing was changed",
+                fix="a running worker reports `aether worker done` or `fail` itself",
+            )
+        w.closed_at = iso()
+        w.close_reason = reason[:2000]
+        w.rerun_requested_at = None
+        tx.state.add_event("worker.closed", f"{w.id} closed: {w.close_reason}", worker_id=w.id)
+    activity.log(ws, "worker_closed", worker_id=w.id, reason=w.close_reason)
     return WorkerUpdateResult(w)
 
 

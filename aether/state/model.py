@@ -40,10 +40,15 @@ WorkerStatus = Literal[
     "lost",  # found by resume: started but never finished / heartbeat too old
 ]
 
-#: statuses after which a worker never changes again (except to be linked to a respawn)
+#: statuses after which a worker is done; a ``lost`` or ``never_started`` one may still be
+#: closed, replaced, or reported finished after all (the runtime's own word beats a presumption)
 FINISHED_WORKER_STATUSES: frozenset[str] = frozenset(
     {"completed", "failed", "never_started", "lost"}
 )
+#: what resume, or a session found dead, calls a worker that did not finish
+ORPHAN_WORKER_STATUSES: frozenset[str] = frozenset({"lost", "never_started"})
+#: ``runtime.role`` of the record that stands for an agent session's main agent (the queen)
+MAIN_SESSION_ROLE = "main"
 
 
 class _Open(BaseModel):
@@ -156,6 +161,36 @@ class Worker(_Open):
     #: tokens (and cost, when known) per model the worker used, from the runtime's own record
     #: (a transcript, a headless result): model -> {"tokens_in", "tokens_out", ...}
     usage_by_model: dict[str, dict[str, Any]] = {}
+    #: the worker that spawned this one (a subagent's caller; a session's top-level subagents
+    #: hang under the record of that session's main agent); None: spawned from outside
+    parent_id: str | None = None
+    #: what the worker said last: a subagent's final line, a session's last message (bounded)
+    result: str | None = None
+    #: a lost or never-started worker someone closed (``aether worker close``), and why
+    closed_at: str | None = None
+    close_reason: str | None = None
+    #: an agent runtime's worker handed back to be re-run by the next session's main agent
+    #: (``worker respawn`` of a subagent): linked when a subagent takes it up
+    rerun_requested_at: str | None = None
+    #: how many times the colony resumed while this orphan waited (closed at a limit)
+    orphan_resumes: int = 0
+
+    @property
+    def is_main_session(self) -> bool:
+        """Does this record stand for an agent session's main agent (the queen)?"""
+        return (self.runtime or {}).get("role") == MAIN_SESSION_ROLE
+
+    @property
+    def awaits_decision(self) -> bool:
+        """An orphan nobody has replaced, closed or handed back to be re-run: handoffs and
+        briefings list it until one of those happens."""
+        return (
+            self.status in ORPHAN_WORKER_STATUSES
+            and not self.replaced_by
+            and not self.closed_at
+            and not self.rerun_requested_at
+            and not self.is_main_session
+        )
 
 
 class Event(_Open):

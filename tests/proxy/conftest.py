@@ -65,7 +65,15 @@ FAILING = {
 SPARE = ["mock-spare-a", "mock-spare-b"]
 #: Anthropic-style deployments answered by the scripted upstream (tests/proxy/upstream.py):
 #: the models the Claude Code tests run the queen and its subagents on
-CLAUDE_MODELS = ["cc-queen", "cc-builder", "cc-opus", "cc-sonnet", "cc-haiku", "cc-scout"]
+CLAUDE_MODELS = [
+    "cc-queen",
+    "cc-builder",
+    "cc-opus",
+    "cc-sonnet",
+    "cc-haiku",
+    "cc-scout",
+    "cc-prime",
+]
 
 
 def venv_dir() -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
+from tests.helpers import subagent_records
 from tests.proxy.claude import ClaudeRun, claude_env, run_claude
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
 from tests.proxy.upstream import Script, Upstream
@@ -78,10 +79,10 @@ def cc_project(
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    h.mkdir()
-    return h
+def home(test_home: Path) -> Path:
+    """Claude Code's HOME is the one aether ran with: ``aether claude install`` put its relay
+    in ``~/.claude/`` there."""
+    return test_home
 
 
 def queen_run(
@@ -107,7 +108,7 @@ def test_a_builder_subagent_runs_on_its_caste_model_and_is_recorded_with_its_tok
     assert set(result["modelUsage"]) == {"cc-queen", "cc-builder"}
     assert result["permission_denials"] == []
     assert "cc-builder" in subagent_models(upstream)  # the proxy asked upstream for it
-    (worker,) = state_of(cc_project)["workers"]
+    (worker,) = subagent_records(state_of(cc_project))
     profile_hash = json.loads(run_aether("route", "x", "--caste", "builder", "--json").stdout)[
         "profile_hash"
     ]
@@ -142,7 +143,7 @@ def test_task_keywords_route_the_subagent_to_another_model_and_the_record_says_w
     assert run.result["subagent_stats"]["by_type"] == {"aether-builder--cc-opus": 1}
     assert subagent_models(upstream).count("cc-opus") >= 1
     assert "cc-builder" not in subagent_models(upstream)
-    (worker,) = state_of(cc_project)["workers"]
+    (worker,) = subagent_records(state_of(cc_project))
     assert worker["model"] == "cc-opus" and worker["model_source"] == "task-routing"
     assert "deep-design" in worker["model_reason"] and "'redesign'" in worker["model_reason"]
     assert worker["runtime"]["agent_type"] == "aether-builder--cc-opus"
@@ -161,7 +162,7 @@ def test_the_agent_tools_model_parameter_cannot_bypass_routing(
     # definition's model when passed through; pre-agent drops it
     assert "cc-builder" in subagent_models(upstream)
     assert "cc-opus" not in subagent_models(upstream)
-    (worker,) = state_of(cc_project)["workers"]
+    (worker,) = subagent_records(state_of(cc_project))
     assert worker["model"] == "cc-builder" and worker["model_mismatch"] is False
 
 
@@ -171,7 +172,7 @@ def _denied(run: ClaudeRun, upstream: Upstream, project: Path) -> str:
     (denial,) = result["permission_denials"]
     assert denial["tool_input"]["subagent_type"] == "aether-builder"
     assert subagent_models(upstream) == []  # no subagent ever reached a model
-    assert state_of(project)["workers"] == []  # nothing recorded as spawned
+    assert subagent_records(state_of(project)) == []  # nothing recorded as spawned
     replies = [s.text for s in upstream.seen if s.tool_results]
     reason = next(t for t in replies if "aether refused this spawn" in t)
     return reason
@@ -220,7 +221,7 @@ def test_a_forced_subagent_model_is_flagged_as_a_mismatch(
     )
     assert "cc-haiku" in subagent_models(upstream)
     state = state_of(cc_project)
-    (worker,) = state["workers"]
+    (worker,) = subagent_records(state)
     assert worker["model"] == "cc-builder"  # what aether assigned
     assert worker["resolved_model"] == "cc-haiku" and worker["model_mismatch"] is True
     assert worker["model_used"] == "cc-haiku"

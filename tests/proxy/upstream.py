@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,14 +36,36 @@ class Seen:
 
 @dataclass
 class Script:
-    """What the queen does: spawn these subagents (one ``Agent`` call a turn), then finish.
+    """What the models do. The queen spawns ``spawns`` (one ``Agent`` call a turn) or, when
+    ``turns`` is given, each turn's list of ``Agent`` calls at once; then it finishes with
+    ``queen_reply``. Any other model answers ``worker_reply`` — unless ``delegates`` gives it
+    turns of its own ``Agent`` calls first (a subagent that spawns subagents). ``delays`` makes
+    a model wait before answering (a slow model), per model name, in seconds.
 
     Each spawn is the ``Agent`` tool input: ``subagent_type``, ``description``, ``prompt``."""
 
     queen: str = "cc-queen"
     spawns: list[dict[str, str]] = field(default_factory=list)
+    turns: list[list[dict[str, str]]] | None = None
+    delegates: dict[str, list[list[dict[str, str]]]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
     worker_reply: str = "worker finished the task"
     queen_reply: str = "the queen is done"
+    replies: dict[str, str] = field(default_factory=dict)
+    #: another script for the conversations whose text holds the key (the user's prompt): two
+    #: sessions at once, each doing its own thing
+    by_prompt: dict[str, Script] = field(default_factory=dict)
+
+    def for_text(self, text: str) -> Script:
+        for key, script in self.by_prompt.items():
+            if key in text:
+                return script
+        return self
+
+    def turns_of(self, model: str) -> list[list[dict[str, str]]]:
+        if model == self.queen:
+            return self.turns if self.turns is not None else [[s] for s in self.spawns]
+        return self.delegates.get(model, [])
 
 
 def _text_of(content: Any) -> str:
@@ -58,6 +81,11 @@ def _text_of(content: Any) -> str:
             elif block.get("type") == "tool_result":
                 parts.append(_text_of(block.get("content")))
     return "\n".join(parts)
+
+
+def _count_assistant_turns(messages: list[Any]) -> int:
+    """How many turns the model has answered in this conversation so far."""
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
 
 
 def _count_tool_results(messages: list[Any]) -> int:
@@ -151,28 +179,29 @@ class Upstream:
             self._counter += 1
             return f"{prefix}_{self._counter:06d}"
 
-    def _content_for(self, model: str, messages: list[Any]) -> list[dict[str, Any]]:
-        script = self.script
-        if model != script.queen:
-            return [{"type": "text", "text": f"{script.worker_reply} ({model})"}]
-        done = _count_tool_results(messages)
-        if done < len(script.spawns):
+    def _content_for(self, script: Script, model: str, messages: list[Any]) -> list[dict[str, Any]]:
+        turns = script.turns_of(model)
+        done = _count_assistant_turns(messages)
+        if done < len(turns) and turns[done]:
             return [
-                {
-                    "type": "tool_use",
-                    "id": self._next_id("toolu"),
-                    "name": "Agent",
-                    "input": script.spawns[done],
-                }
+                {"type": "tool_use", "id": self._next_id("toolu"), "name": "Agent", "input": s}
+                for s in turns[done]
             ]
-        return [{"type": "text", "text": script.queen_reply}]
+        if model == script.queen:
+            return [{"type": "text", "text": script.replies.get(model, script.queen_reply)}]
+        reply = script.replies.get(model, f"{script.worker_reply} ({model})")
+        return [{"type": "text", "text": reply}]
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         model = str(body.get("model", ""))
         messages = body.get("messages") or []
-        content = self._content_for(model, messages)
-        system = _text_of(body.get("system"))
         text = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
+        script = self.script.for_text(text)
+        delay = script.delays.get(model)
+        if delay and body.get("stream"):
+            time.sleep(delay)
+        content = self._content_for(script, model, messages)
+        system = _text_of(body.get("system"))
         usage = {
             "input_tokens": 100 + len(text) // 40,
             "output_tokens": 7 + sum(len(json.dumps(c)) for c in content) // 40,

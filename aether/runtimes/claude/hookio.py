@@ -4,9 +4,11 @@ Inputs (measured with Claude Code 2.1.328; docs/claude-code.md): every event has
 ``session_id``, ``transcript_path``, ``cwd`` and ``hook_event_name``. ``PreToolUse`` and
 ``PostToolUse`` add ``tool_name``, ``tool_input`` and ``tool_use_id`` (``PostToolUse`` also
 ``tool_response``, with ``agentId`` and ``resolvedModel`` for the Agent tool); ``SubagentStart``
-adds ``agent_id`` and ``agent_type``; ``SubagentStop`` adds those and
-``agent_transcript_path``; ``SessionStart`` has ``source``, ``SessionEnd`` ``reason``,
-``PreCompact`` ``trigger``. Unknown fields are ignored; a missing one reads as empty.
+adds ``agent_id`` and ``agent_type``; ``SubagentStop`` adds those,
+``agent_transcript_path`` and ``last_assistant_message``; ``SessionStart`` has ``source``,
+``SessionEnd`` ``reason``, ``PreCompact`` ``trigger``. A hook that fires inside a subagent
+(a nested ``PreToolUse``/``PostToolUse``) carries that subagent's — the caller's — ``agent_id``
+and ``agent_type``. Unknown fields are ignored; a missing one reads as empty.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class HookInput:
     agent_transcript_path: str = ""
     source: str = ""
     reason: str = ""
+    last_assistant_message: str = ""
 
     @property
     def subagent_type(self) -> str:
@@ -74,6 +77,7 @@ def parse_hook_input(data: bytes) -> HookInput:
         agent_transcript_path=_text(doc, "agent_transcript_path"),
         source=_text(doc, "source"),
         reason=_text(doc, "reason"),
+        last_assistant_message=_text(doc, "last_assistant_message"),
     )
 
 

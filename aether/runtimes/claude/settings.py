@@ -14,6 +14,7 @@ the user's own key reaches Claude Code through their environment (docs/claude-co
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aether.errors import RuntimeSettingsInvalid
@@ -21,6 +22,9 @@ from aether.files import DuplicateKeyError, loads_strict
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.launcher import RELATIVE_PATH
+
+#: the user-level relay script, relative to the home directory (runtimes/claude/relay.py)
+RELAY_RELATIVE_PATH = ".claude/hooks/aether-relay"
 
 
 @record(frozen=True)
@@ -64,21 +68,30 @@ def hook_command(name: str) -> str:
     return f'"$CLAUDE_PROJECT_DIR"/{RELATIVE_PATH} {name}'
 
 
+def relay_command(name: str) -> str:
+    """The command of the user-level relay's entry for hook ``name`` (runtimes/claude/relay.py)."""
+    return f'"$HOME"/{RELAY_RELATIVE_PATH} {name}'
+
+
 _AETHER_COMMANDS = frozenset(hook_command(n) for n in HOOK_NAMES)
+_RELAY_COMMANDS = frozenset(relay_command(n) for n in HOOK_NAMES)
 
 
 def is_aether_hook(hook: Any) -> bool:
     return isinstance(hook, dict) and hook.get("command") in _AETHER_COMMANDS
 
 
-def hook_entry(spec: HookSpec) -> dict[str, Any]:
-    """The matcher group aether adds for ``spec``."""
+def is_relay_hook(hook: Any) -> bool:
+    return isinstance(hook, dict) and hook.get("command") in _RELAY_COMMANDS
+
+
+def hook_entry(spec: HookSpec, command: Callable[[str], str] = hook_command) -> dict[str, Any]:
+    """The matcher group aether adds for ``spec`` (its command: the project's launcher, or the
+    user-level relay)."""
     group: dict[str, Any] = {}
     if spec.matcher is not None:
         group["matcher"] = spec.matcher
-    group["hooks"] = [
-        {"type": "command", "command": hook_command(spec.name), "timeout": spec.timeout_s}
-    ]
+    group["hooks"] = [{"type": "command", "command": command(spec.name), "timeout": spec.timeout_s}]
     return group
 
 
@@ -125,27 +138,32 @@ def dump_settings(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def aether_groups(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """event -> the matcher groups holding aether hooks, as they are in the file."""
+def aether_groups(
+    data: dict[str, Any], mine: Callable[[Any], bool] = is_aether_hook
+) -> dict[str, list[dict[str, Any]]]:
+    """event -> the matcher groups holding aether hooks (or relay hooks), as in the file."""
     found: dict[str, list[dict[str, Any]]] = {}
     for event, groups in (data.get("hooks") or {}).items():
         for group in groups:
-            if any(is_aether_hook(h) for h in group.get("hooks", [])):
+            if any(mine(h) for h in group.get("hooks", [])):
                 found.setdefault(event, []).append(group)
     return found
 
 
-def hooks_match(data: dict[str, Any]) -> bool:
+def hooks_match(data: dict[str, Any], *, relay: bool = False) -> bool:
     """Are aether's hooks in ``data`` exactly the ones ``with_aether_hooks`` writes?"""
-    wanted = {spec.event: [hook_entry(spec)] for spec in HOOKS}
-    return aether_groups(data) == wanted
+    command, mine = (relay_command, is_relay_hook) if relay else (hook_command, is_aether_hook)
+    wanted = {spec.event: [hook_entry(spec, command)] for spec in HOOKS}
+    return aether_groups(data, mine) == wanted
 
 
 # --- changing ----------------------------------------------------------------------------------
 
 
-def without_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` minus every aether hook; a group or event left empty by that goes too."""
+def without_aether_hooks(data: dict[str, Any], *, relay: bool = False) -> dict[str, Any]:
+    """``data`` minus every aether hook (or relay hook); a group or event left empty by that
+    goes too."""
+    is_mine = is_relay_hook if relay else is_aether_hook
     out = dict(data)
     hooks = data.get("hooks")
     if not isinstance(hooks, dict):
@@ -154,7 +172,7 @@ def without_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
     for event, groups in hooks.items():
         kept_groups = []
         for group in groups:
-            own = [h for h in group.get("hooks", []) if not is_aether_hook(h)]
+            own = [h for h in group.get("hooks", []) if not is_mine(h)]
             if len(own) == len(group.get("hooks", [])):
                 kept_groups.append(group)
             elif own:
@@ -168,14 +186,16 @@ def without_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def with_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with exactly aether's hooks; unchanged (the same object) when they are there."""
-    if hooks_match(data):
+def with_aether_hooks(data: dict[str, Any], *, relay: bool = False) -> dict[str, Any]:
+    """``data`` with exactly aether's hooks (or the relay's); unchanged (the same object) when
+    they are there."""
+    if hooks_match(data, relay=relay):
         return data
-    out = without_aether_hooks(data)
+    out = without_aether_hooks(data, relay=relay)
     hooks = dict(out.get("hooks") or {})
+    command = relay_command if relay else hook_command
     for spec in HOOKS:
-        hooks[spec.event] = [*hooks.get(spec.event, []), hook_entry(spec)]
+        hooks[spec.event] = [*hooks.get(spec.event, []), hook_entry(spec, command)]
     out["hooks"] = hooks
     return out
 
