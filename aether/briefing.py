@@ -22,7 +22,7 @@ from aether.session_report import (
 )
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 from aether.text import visible
-from aether.worker_tree import indent, tree_order
+from aether.worker_tree import tree_order
 
 MAX_CHARS = 6000
 #: the sessions before this one that the briefing describes, and how much of each one's last
@@ -71,7 +71,7 @@ def relevant_memory(items: Sequence[MemoryItem], phase: str | None) -> list[Memo
 
 def _worker_line(w: Worker, depth: int = 0) -> str:
     task = f" — {one_line(w.task, 120)}" if w.task else ""
-    return f"{indent(depth)}- {w.id}: {w.caste} on {w.model} ({w.status}){task}"
+    return f"{'  ' * depth}- {w.id}: {w.caste} on {w.model} ({w.status}){task}"
 
 
 def _head(state: ColonyState, opening: Opening) -> list[str]:
@@ -143,7 +143,7 @@ def _last_sessions(state: ColonyState, opening: Opening) -> list[str]:
         if workers:
             out.append("Its workers:")
             out += [
-                f"{indent(depth)}- {w.id}: {visible(worker_summary(w))}"
+                f"{'  ' * depth}- {w.id}: {visible(worker_summary(w))}"
                 for depth, w in _depths(state, session, workers)[:10]
             ]
     return out

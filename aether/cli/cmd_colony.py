@@ -86,6 +86,7 @@ def _render_status(result: StatusResult, console: Console) -> None:
             console.print(f"[bold]{line}[/bold]" if i == 0 else line, markup=i == 0)
     else:
         console.print("workers: none yet")
+    _render_tree(result, console)
     if result.unverified_active:
         console.print(
             f"[yellow]{result.unverified_active} active worker(s) were spawned without proxy "
@@ -102,6 +103,22 @@ def _render_status(result: StatusResult, console: Console) -> None:
             console.print(f"  {e.ts}  {e.type}  {e.message}", markup=False)
     if result.temp_files:
         console.print(f"{result.temp_files} leftover temp file(s); the next write removes them")
+
+
+def _render_tree(result: StatusResult, console: Console) -> None:
+    """This colony session's agent sessions and the workers each ran, as a tree."""
+    from aether.session_report import session_label, tokens_text
+    from aether.worker_tree import indent
+
+    if not result.tree:
+        return
+    console.print("this session's workers (who spawned whom):")
+    for depth, w in result.tree:
+        if w.is_main_session:
+            line = f"{session_label(w)}: {w.model}, {tokens_text(w)}"
+        else:
+            line = f"{w.id}  {w.caste} on {w.model}  {w.status}"
+        console.print(f"  {indent(depth)}{line}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -191,10 +191,13 @@ def _render_workers(result: WorkerListResult, console: Console) -> None:
     table = TextTable(
         "id", "caste", "model", "verified", "status", "model used", "spawned", whole=("id",)
     )
-    for w in result.workers:
+    from aether.worker_tree import indent
+
+    for w, depth in zip(result.workers, result.depths, strict=True):
         used = (w.model_used or "") + (" MISMATCH" if w.model_mismatch else "")
+        verified = "session" if w.is_main_session else ("yes" if w.verified else "NO")
         table.add_row(
-            w.id, w.caste, w.model, "yes" if w.verified else "NO", w.status, used, w.spawned_at
+            indent(depth) + w.id, w.caste, w.model, verified, w.status, used, w.spawned_at
         )
     console.print(table)
 
@@ -222,9 +225,18 @@ def _render_costs(result: CostsResult, console: Console) -> None:
                 f"{b.get('workers', 0):g}",
                 f"{b.get('tokens_in', 0):g}",
                 f"{b.get('tokens_out', 0):g}",
-                f"{b.get('cost_usd', 0):.4f}",
+                _cost_text(b),
             )
         console.print(table)
+
+
+def _cost_text(bucket: dict[str, Any]) -> str:
+    """A known cost in USD; ``unknown`` when no worker's cost is known; the known part and how
+    many are unknown when some are."""
+    known, unknown = bucket.get("cost_usd"), bucket.get("cost_unknown", 0)
+    if known is None:
+        return "unknown"
+    return f"{known:.4f}" + (f" + {unknown} unknown" if unknown else "")
 
 
 def register(app: typer.Typer) -> None:

@@ -71,7 +71,7 @@ def sighting_of(hook: HookInput) -> Sighting | None:
     return Sighting(
         runtime=RUNTIME,
         session_id=hook.session_id,
-        cwd=os.environ.get("CLAUDE_PROJECT_DIR") or hook.cwd,
+        cwd=hook.cwd or os.environ.get("CLAUDE_PROJECT_DIR", ""),
         transcript_path=hook.transcript_path,
         # Claude Code names its own process to hooks; a served hook's client sends it along
         process=runtime_process(os.environ.get("CLAUDE_PID")),

@@ -11,10 +11,12 @@ from aether import activity
 from aether.errors import InvalidInput
 from aether.files import atomic_write_text, list_temp_files
 from aether.records import field, record
+from aether.session_report import session_state, sessions_of
 from aether.state.migrations import CURRENT_VERSION
-from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Session
+from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Session, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
+from aether.worker_tree import tree_order
 from aether.workspace import Workspace
 
 MAX_GOAL_CHARS = 10_000
@@ -94,6 +96,8 @@ class StatusResult:
     active_workers: int = 0
     unverified_active: int = 0
     mismatched: int = 0
+    #: (depth, worker) for the workers of the current colony session, in tree order
+    tree: list[tuple[int, Worker]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         s = self.state
@@ -119,6 +123,18 @@ class StatusResult:
                     {"caste": c, "model": m, "count": n} for c, m, n in self.workers_by_caste_model
                 ],
             },
+            "sessions": [_session_json(w) for w in sessions_of(s)],
+            "tree": [
+                {
+                    "id": w.id,
+                    "depth": depth,
+                    "parent_id": w.parent_id,
+                    "caste": w.caste,
+                    "model": w.model,
+                    "status": w.status,
+                }
+                for depth, w in self.tree
+            ],
             "events": [e.model_dump(mode="json") for e in s.events[-10:]],
             "events_archived": s.events_archived,
             "upgraded_from": self.upgraded_from,
@@ -127,11 +143,30 @@ class StatusResult:
         }
 
 
+def _session_json(w: Worker) -> dict[str, Any]:
+    rt = w.runtime or {}
+    return {
+        "worker_id": w.id,
+        "runtime": rt.get("kind"),
+        "session_id": rt.get("session_id"),
+        "status": session_state(w),
+        "cwd": rt.get("cwd"),
+        "worktree": rt.get("worktree"),
+        "started_at": w.started_at,
+        "last_seen": w.heartbeat_at,
+        "ended_at": w.finished_at,
+    }
+
+
 def colony_status(ws: Workspace) -> StatusResult:
+    """The colony at a glance. An agent session's own record is shown as a session, not
+    counted among the workers."""
     loaded = Store(ws).load()
     state = loaded.state
-    counts: Counter[tuple[str, str]] = Counter((w.caste, w.model) for w in state.workers)
-    active = [w for w in state.workers if w.status not in FINISHED_WORKER_STATUSES]
+    workers = [w for w in state.workers if not w.is_main_session]
+    counts: Counter[tuple[str, str]] = Counter((w.caste, w.model) for w in workers)
+    active = [w for w in workers if w.status not in FINISHED_WORKER_STATUSES]
+    mine = {w.id for w in state.workers if w.session_id == state.session.id}
     return StatusResult(
         ws=ws,
         state=state,
@@ -140,5 +175,6 @@ def colony_status(ws: Workspace) -> StatusResult:
         workers_by_caste_model=sorted((c, m, n) for (c, m), n in counts.items()),
         active_workers=len(active),
         unverified_active=sum(1 for w in active if not w.verified),
-        mismatched=sum(1 for w in state.workers if w.model_mismatch),
+        mismatched=sum(1 for w in workers if w.model_mismatch),
+        tree=[(d, w) for d, w in tree_order(state.workers) if w.id in mine],
     )

@@ -199,23 +199,39 @@ def report(
 
 @record
 class WorkerListResult:
+    """The workers in tree order (each followed by those it spawned), with each one's depth
+    in the tree; an agent session's own record is a root (caste queen)."""
+
     workers: list[Worker]
+    depths: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "workers": [w.model_dump(mode="json") for w in self.workers]}
+        return {
+            "ok": True,
+            "workers": [
+                {**w.model_dump(mode="json"), "depth": d}
+                for w, d in zip(self.workers, self.depths, strict=True)
+            ],
+        }
 
 
 def list_workers(ws: Workspace, *, status: str | None = None) -> WorkerListResult:
+    from aether.worker_tree import tree_order
+
     state = Store(ws).load().state
-    workers = [w for w in state.workers if status is None or w.status == status]
-    return WorkerListResult(workers)
+    rows = [(d, w) for d, w in tree_order(state.workers) if status is None or w.status == status]
+    return WorkerListResult([w for _, w in rows], [d for d, _ in rows])
 
 
 @record
 class CostsResult:
-    by_model: dict[str, dict[str, float]]
-    by_caste: dict[str, dict[str, float]]
-    total: dict[str, float]
+    """Per model, per caste and in all: ``workers``, ``tokens_in``, ``tokens_out``, ``cost_usd``
+    (the known costs' sum; None when none is known) and ``cost_unknown`` (how many workers'
+    cost is not known). The main agent of each agent session counts as caste ``queen``."""
+
+    by_model: dict[str, dict[str, Any]]
+    by_caste: dict[str, dict[str, Any]]
+    total: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -226,16 +242,24 @@ class CostsResult:
         }
 
 
-def _add(bucket: dict[str, float], w: dict[str, Any]) -> None:
+def _add(bucket: dict[str, Any], w: dict[str, Any]) -> None:
+    """Add a worker's tokens and cost to a bucket. A cost nobody reported stays unknown: the
+    bucket's ``cost_usd`` is the sum of the known ones (None while there is none) and
+    ``cost_unknown`` counts the workers whose cost is not known — never shown as 0."""
     bucket["workers"] = bucket.get("workers", 0) + 1
-    for key in ("tokens_in", "tokens_out", "cost_usd"):
+    for key in ("tokens_in", "tokens_out"):
         value = w.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             bucket[key] = bucket.get(key, 0) + value
-            if key == "cost_usd":
-                bucket[key] = round(bucket[key], 6)
         else:
             bucket.setdefault(key, 0)
+    cost = w.get("cost_usd")
+    bucket.setdefault("cost_usd", None)
+    bucket.setdefault("cost_unknown", 0)
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        bucket["cost_usd"] = round((bucket["cost_usd"] or 0) + cost, 6)
+    else:
+        bucket["cost_unknown"] += 1
 
 
 def _per_model(w: dict[str, Any], canonical: Any) -> dict[str, dict[str, Any]]:
@@ -278,9 +302,9 @@ def costs(ws: Workspace) -> CostsResult:
     for worker in state.workers:
         records[worker.id] = worker.model_dump(mode="json")
     table = profile_table(ws)
-    by_model: dict[str, dict[str, float]] = {}
-    by_caste: dict[str, dict[str, float]] = {}
-    total: dict[str, float] = {}
+    by_model: dict[str, dict[str, Any]] = {}
+    by_caste: dict[str, dict[str, Any]] = {}
+    total: dict[str, Any] = {}
     for w in records.values():
         for model, used in _per_model(w, lambda m: canonical(table, m)).items():
             _add(by_model.setdefault(model, {}), used)

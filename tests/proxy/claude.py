@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import AETHER
+from tests.proxy.upstream import Script, Upstream
 
 CLAUDE_VERSION = "2.1.328"
 PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_VERSION}"
@@ -126,3 +127,93 @@ def run_claude(
         stdin=subprocess.DEVNULL,
     )
     return ClaudeRun(done.returncode, done.stdout, done.stderr)
+
+
+def start_claude(project: Path, env: dict[str, str], prompt: str, *, max_turns: int = 6) -> Any:
+    """``claude -p`` started in the background (a ``subprocess.Popen``; its pid is Claude
+    Code's own: the binary is run directly)."""
+    binary = ensure_claude()
+    return subprocess.Popen(
+        [str(binary), "-p", prompt, "--output-format", "json", "--max-turns", str(max_turns)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# --- projects set up for the Claude Code tests ---------------------------------------------------
+
+
+GOAL = "Ship the frobnicator for the widget factory"
+
+
+def cc_profile(endpoint: str) -> str:
+    models = {
+        "cc-queen": "cost: 5",
+        "cc-builder": "cost: 3",
+        "cc-prime": "cost: 4",
+        "cc-opus": "cost: 5, aliases: [opus]",
+        "cc-sonnet": "cost: 3, aliases: [sonnet]",
+        "cc-haiku": "cost: 1, aliases: [haiku]",
+    }
+    lines = ["format: 2", "strict: true", "models:"]
+    lines += [
+        f"  {m}: {{provider: anthropic, context_window: 200000, capabilities: [code, tools], "
+        f"speed: 3, {extra}}}"
+        for m, extra in models.items()
+    ]
+    lines += [
+        "castes:",
+        "  queen: {model: cc-queen, chain: [cc-opus]}",
+        "  prime: {model: cc-prime, chain: [cc-opus]}",
+        "  builder: {model: cc-builder, chain: [cc-sonnet]}",
+        "  scout: {model: cc-haiku, chain: [cc-sonnet]}",
+        "task_routing:",
+        "  enabled: true",
+        "  groups:",
+        "    deep-design: {keywords: [architecture, redesign], model: cc-opus, castes: [builder]}",
+        "proxy:",
+        f"  endpoint: {endpoint}",
+        "  key_env: LITELLM_MASTER_KEY",
+        "  probe: first-use",
+        "timeouts: {attempt_s: 20, connect_s: 5}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def state_of(project: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(
+        (project / ".aether" / "data" / "COLONY_STATE.json").read_text()
+    )
+    return doc
+
+
+def spawn(subagent_type: str, prompt: str, description: str = "a task") -> dict[str, str]:
+    return {"subagent_type": subagent_type, "description": description, "prompt": prompt}
+
+
+def queen_run(
+    project: Path,
+    home: Path,
+    upstream: Upstream,
+    spawns: list[dict[str, str]] | Script,
+    *,
+    prompt: str = "go",
+    cwd: Path | None = None,
+    **env: str,
+) -> ClaudeRun:
+    """One ``claude -p`` session whose queen follows ``spawns`` (or a whole script)."""
+    from tests.proxy.conftest import MASTER_KEY
+
+    upstream.reset(spawns if isinstance(spawns, Script) else Script(spawns=spawns))
+    run = run_claude(cwd or project, claude_env(home, env.pop("key", MASTER_KEY), **env), prompt)
+    assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-3000:])
+    return run
+
+
+def subagent_models(upstream: Upstream) -> list[str]:
+    """Models of the requests that were not the queen's."""
+    return [m for m in upstream.models_seen() if m != "cc-queen"]

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RunAether
+from tests.proxy import claude
 from tests.proxy.upstream import Upstream
 
 LITELLM_VERSION = "1.106.2"
@@ -318,3 +320,22 @@ def proxy_env(key: str | None = MASTER_KEY, **extra: str) -> dict[str, str]:
     if key is not None:
         env[KEY_ENV] = key
     return env
+
+
+@pytest.fixture
+def cc_project(
+    project: Path, run_aether: RunAether, litellm_proxy: RunningProxy, upstream: Upstream
+) -> Path:
+    assert run_aether("init", claude.GOAL).returncode == 0
+    (project / ".aether" / "model-profiles.yaml").write_text(claude.cc_profile(litellm_proxy.url))
+    installed = run_aether("claude", "install", "--json")
+    assert installed.returncode == 0, installed.stderr
+    upstream.reset()
+    return project
+
+
+@pytest.fixture
+def home(test_home: Path) -> Path:
+    """Claude Code's HOME is the one aether ran with: ``aether claude install`` put its relay
+    in ``~/.claude/`` there."""
+    return test_home

@@ -10,93 +10,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from tests.conftest import RunAether
 from tests.helpers import subagent_records
-from tests.proxy.claude import ClaudeRun, claude_env, run_claude
+from tests.proxy.claude import (
+    GOAL,
+    ClaudeRun,
+    cc_profile,
+    claude_env,
+    queen_run,
+    spawn,
+    state_of,
+    subagent_models,
+)
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
-from tests.proxy.upstream import Script, Upstream
-
-GOAL = "Ship the frobnicator for the widget factory"
-
-
-def cc_profile(endpoint: str) -> str:
-    models = {
-        "cc-queen": "cost: 5",
-        "cc-builder": "cost: 3",
-        "cc-opus": "cost: 5, aliases: [opus]",
-        "cc-sonnet": "cost: 3, aliases: [sonnet]",
-        "cc-haiku": "cost: 1, aliases: [haiku]",
-    }
-    lines = ["format: 2", "strict: true", "models:"]
-    lines += [
-        f"  {m}: {{provider: anthropic, context_window: 200000, capabilities: [code, tools], "
-        f"speed: 3, {extra}}}"
-        for m, extra in models.items()
-    ]
-    lines += [
-        "castes:",
-        "  queen: {model: cc-queen, chain: [cc-opus]}",
-        "  builder: {model: cc-builder, chain: [cc-sonnet]}",
-        "  scout: {model: cc-haiku, chain: [cc-sonnet]}",
-        "task_routing:",
-        "  enabled: true",
-        "  groups:",
-        "    deep-design: {keywords: [architecture, redesign], model: cc-opus, castes: [builder]}",
-        "proxy:",
-        f"  endpoint: {endpoint}",
-        "  key_env: LITELLM_MASTER_KEY",
-        "  probe: first-use",
-        "timeouts: {attempt_s: 20, connect_s: 5}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def state_of(project: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(
-        (project / ".aether" / "data" / "COLONY_STATE.json").read_text()
-    )
-    return doc
-
-
-def spawn(subagent_type: str, prompt: str, description: str = "a task") -> dict[str, str]:
-    return {"subagent_type": subagent_type, "description": description, "prompt": prompt}
-
-
-@pytest.fixture
-def cc_project(
-    project: Path, run_aether: RunAether, litellm_proxy: RunningProxy, upstream: Upstream
-) -> Path:
-    assert run_aether("init", GOAL).returncode == 0
-    (project / ".aether" / "model-profiles.yaml").write_text(cc_profile(litellm_proxy.url))
-    installed = run_aether("claude", "install", "--json")
-    assert installed.returncode == 0, installed.stderr
-    upstream.reset()
-    return project
-
-
-@pytest.fixture
-def home(test_home: Path) -> Path:
-    """Claude Code's HOME is the one aether ran with: ``aether claude install`` put its relay
-    in ``~/.claude/`` there."""
-    return test_home
-
-
-def queen_run(
-    project: Path, home: Path, upstream: Upstream, spawns: list[dict[str, str]], **env: str
-) -> ClaudeRun:
-    upstream.reset(Script(spawns=spawns))
-    run = run_claude(project, claude_env(home, env.pop("key", MASTER_KEY), **env))
-    assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-3000:])
-    return run
-
-
-def subagent_models(upstream: Upstream) -> list[str]:
-    """Models of the requests that were not the queen's."""
-    return [m for m in upstream.models_seen() if m != "cc-queen"]
+from tests.proxy.upstream import Upstream
 
 
 def test_a_builder_subagent_runs_on_its_caste_model_and_is_recorded_with_its_tokens(
