@@ -110,6 +110,22 @@ def plan_relay_install(ws: Workspace, home: Path, *, force: bool) -> RelayPlan:
     return RelayPlan(home, script, change, new_manifest)
 
 
+def relay_for_install(ws: Workspace, *, force: bool, wanted: bool) -> tuple[RelayPlan | None, str]:
+    """The relay's part of an install, or why there is none."""
+    if not wanted:
+        return None, (
+            "no relay (--no-relay): a Claude Code session started below the project's top "
+            "directory does not load .claude/settings.json and runs aether subagents unrouted"
+        )
+    home = user_home()
+    if home is None:
+        return None, "no relay: $HOME is not set or not a directory"
+    relay_plan = plan_relay_install(ws, home, force=force)
+    if relay_plan.script.action == "kept":
+        return relay_plan, f"~/{relay_plan.script.path} kept: {relay_plan.script.detail}"
+    return relay_plan, ""
+
+
 def _same_relay(text: str) -> bool:
     """A relay aether wrote and nobody edited (perhaps pinning another aether): in sync."""
     return ownership(text).owner == "aether"

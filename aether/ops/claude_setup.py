@@ -49,10 +49,10 @@ from aether.ops.claude_plan import (
 from aether.ops.claude_relay import (
     RelayPlan,
     apply_relay,
-    plan_relay_install,
     plan_relay_removal,
     read_relay_manifest,
     relay_differences,
+    relay_for_install,
     user_home,
 )
 from aether.records import field, record
@@ -184,7 +184,7 @@ def install(
         plan = plan_install(ws, local=local, force=force)
         # planned before anything is written: a user settings file that cannot be merged
         # into refuses the whole install
-        relay_plan, relay_warning = _relay_plan(ws, force=force, wanted=relay)
+        relay_plan, relay_warning = relay_for_install(ws, force=force, wanted=relay)
         result = InstallResult(ws, plan, dry_run, warnings=list(plan.env_conflicts))
         result.relay = relay_plan
         result.warnings += [relay_warning] if relay_warning else []
@@ -216,22 +216,6 @@ def install(
             kept=[f.path for f in plan.files if f.action == "kept"],
         )
     return result
-
-
-def _relay_plan(ws: Workspace, *, force: bool, wanted: bool) -> tuple[RelayPlan | None, str]:
-    """The relay's part of an install, or why there is none."""
-    if not wanted:
-        return None, (
-            "no relay (--no-relay): a Claude Code session started below the project's top "
-            "directory does not load .claude/settings.json and runs aether subagents unrouted"
-        )
-    home = user_home()
-    if home is None:
-        return None, "no relay: $HOME is not set or not a directory"
-    relay_plan = plan_relay_install(ws, home, force=force)
-    if relay_plan.script.action == "kept":
-        return relay_plan, f"~/{relay_plan.script.path} kept: {relay_plan.script.detail}"
-    return relay_plan, ""
 
 
 def _timeout_warnings(ws: Workspace) -> list[str]:

@@ -19,18 +19,13 @@ from aether.gitinfo import read_git
 from aether.handoff import GitInfo, HandoffDocument
 from aether.ops.handoff_file import move_handoff_to_history, read_handoff
 from aether.ops.profile_snapshot import CasteDrift, ProfileSnapshot, caste_drift, profile_snapshot
-from aether.ops.respawn import (
-    Orphan,
-    RespawnOutcome,
-    mark_orphans,
-    pending_orphans,
-    respawn_one,
-)
+from aether.ops.respawn import Orphan, RespawnOutcome, pending_orphans, respawn_one
 from aether.ops.resume_guard import refuse, refuse_early
+from aether.ops.resume_workers import settle_workers
 from aether.records import field, record
 from aether.state.model import ColonyState, Session
 from aether.state.store import Store
-from aether.timeutil import age_seconds, iso, new_id, now, parse_iso
+from aether.timeutil import age_seconds, iso, new_id, now
 from aether.workspace import Workspace
 
 
@@ -182,8 +177,9 @@ def _new_session(
         profile = _check_profile(checks, s, previous, snapshot, adopt_profile=adopt_profile)
         git_changes = _check_git(checks, previous, doc, git_now)
         moment = now()
-        _close_stale_orphans(checks, s, moment)
-        orphans = _mark_unfinished(checks, s, previous, was_paused, moment, heartbeat_limit_s)
+        orphans, found = settle_workers(s, previous, was_paused, moment, heartbeat_limit_s)
+        for level, message in found:
+            checks.add("workers", level, message)
         _start_session(s, previous, moment, orphans)
         # after the commit, under the same lock: a refused or failed resume keeps HANDOFF.md
         tx.then(lambda _: moved.append(move_handoff_to_history(ws, previous.id, handoff.raw)))
@@ -331,54 +327,6 @@ def _check_git(
         changes.append(f"HEAD {before.get('head')} → {git_now.head}")
     checks.add("git", "info", "; ".join(changes) or "HEAD and branch unchanged")
     return changes
-
-
-def _mark_unfinished(
-    checks: Checks,
-    s: ColonyState,
-    previous: Session,
-    was_paused: bool,
-    moment: datetime,
-    heartbeat_limit_s: int | None,
-) -> list[Orphan]:
-    """4. Workers of the previous session that did not finish are marked lost (never re-run
-    here). A session that ended without a pause has no known end: the heartbeat limit decides,
-    and workers with a recent sign of life are left as they are."""
-    ended = parse_iso(previous.paused_at) if was_paused and previous.paused_at else None
-    orphans = mark_orphans(s, ended=ended, now=moment, limit_s=heartbeat_limit_s)
-    if orphans:
-        checks.add(
-            "workers",
-            "warning",
-            f"{len(orphans)} worker(s) did not finish: "
-            + ", ".join(f"{o.id} {o.status}" for o in orphans[:8]),
-        )
-    else:
-        checks.add("workers", "ok", "no orphaned workers")
-    alive = [w.id for w in s.workers if w.status in ("spawned", "running")]
-    if ended is None and alive:
-        limit = heartbeat_limit_s or s.settings.heartbeat_limit_s
-        checks.add(
-            "workers",
-            "info",
-            f"{len(alive)} worker(s) showed a sign of life within the {limit} s heartbeat "
-            "limit and were left as they are (they may still be running): " + ", ".join(alive[:8]),
-        )
-    return orphans
-
-
-def _close_stale_orphans(checks: Checks, s: ColonyState, moment: datetime) -> None:
-    """4a. Orphans that waited for a decision through too many sessions are closed."""
-    from aether.ops.respawn import age_orphans
-
-    closed = age_orphans(s, iso(moment))
-    if closed:
-        checks.add(
-            "workers",
-            "info",
-            f"{len(closed)} orphan(s) nobody re-ran or closed were closed: "
-            + ", ".join(closed[:8]),
-        )
 
 
 def _start_session(

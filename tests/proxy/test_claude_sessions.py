@@ -366,3 +366,36 @@ def test_a_denial_among_several_spawns_of_one_turn_is_recorded_by_aether(
     assert [w["caste"] for w in subagent_records(state)] == ["builder"]
     (denied,) = [e for e in state["events"] if e["type"] == "spawn.denied"]
     assert denied["data"]["subagent_type"] == "aether-scout"
+
+
+def test_a_session_whose_requests_bypass_the_proxy_is_refused_aether_spawns(
+    cc_project: Path, run_aether: RunAether, litellm_proxy: RunningProxy
+) -> None:
+    from tests.helpers import clean_env
+
+    hook = json.dumps(
+        {
+            "session_id": "s-1",
+            "transcript_path": "",
+            "cwd": str(cc_project),
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Agent",
+            "tool_input": {"subagent_type": "aether-builder", "prompt": "x", "description": "x"},
+            "tool_use_id": "toolu_1",
+        }
+    )
+
+    def answer(**env: str) -> dict[str, Any]:
+        ran = run_aether("hook", "pre-agent", input=hook, env=clean_env(**env))
+        decision: dict[str, Any] = json.loads(ran.stdout)["hookSpecificOutput"]
+        return decision
+
+    key = {"LITELLM_MASTER_KEY": MASTER_KEY}
+    # no ANTHROPIC_BASE_URL: Claude Code would send the subagent to Anthropic's API directly
+    off = answer(**key)
+    assert off["permissionDecision"] == "deny"
+    assert "Anthropic's API" in off["permissionDecisionReason"]
+    assert "ANTHROPIC_BASE_URL" in off["permissionDecisionReason"]
+    # the same endpoint spelled another way is the same proxy
+    same = litellm_proxy.url.replace("127.0.0.1", "localhost") + "/"
+    assert answer(**key, ANTHROPIC_BASE_URL=same)["permissionDecision"] == "allow"

@@ -40,7 +40,8 @@ project="$start"
 until [ -f "$project/.claude/hooks/aether-hook" ] ||
     [ -f "$project/.aether/claude-install.json" ]; do
   [ "$project" = "/" ] || [ -z "$project" ] && exit 0
-  project=$(dirname "$project")
+  project="${project%/*}"
+  [ -n "$project" ] || project=/
 done
 input=$(cat)
 refuse_aether_spawn() {
