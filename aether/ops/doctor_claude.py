@@ -42,9 +42,30 @@ def claude_checks(ws: Workspace, *, check_proxy: bool) -> list[Check]:
     return [
         _sync_check(ws),
         _launcher_check(ws),
+        _relay_check(ws),
         _models_check(ws, models, check_proxy),
         _overrides_check(ws, models),
     ]
+
+
+def _relay_check(ws: Workspace) -> Check:
+    """The user-level relay that covers sessions started below the project's top."""
+    from aether.ops.claude_relay import read_relay_manifest, relay_differences, user_home
+
+    home = user_home()
+    if home is None:
+        return Check("claude relay", "warning", "$HOME is not set: no relay can be checked")
+    if str(ws.project) not in read_relay_manifest(home).get("projects", []):
+        return Check(
+            "claude relay",
+            "warning",
+            "no relay in ~/.claude for this project: a session started in a subdirectory runs "
+            "aether subagents without aether's hooks (`aether claude install` adds it)",
+        )
+    problems = relay_differences(home)
+    if problems:
+        return Check("claude relay", "fail", "; ".join(problems))
+    return Check("claude relay", "ok", "sessions started in a subdirectory are covered")
 
 
 def _sync_check(ws: Workspace) -> Check:
