@@ -149,6 +149,49 @@ def run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+# --- aether serve ------------------------------------------------------------------------------
+
+
+def start_server(project: Path, run_dir: Path, *args: str) -> subprocess.Popen[str]:
+    """``aether serve`` for ``project``, its socket under ``run_dir`` (the server's own
+    TMPDIR), returned once it says it is serving; its stderr stays open for the test."""
+    proc = subprocess.Popen(
+        [AETHER, "serve", "--idle-timeout", "120", *args],
+        cwd=project,
+        env=clean_env(TMPDIR=str(run_dir)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "serving" in line, line
+    return proc
+
+
+def server_socket(project: Path, run_dir: Path) -> str:
+    """The socket a server started by :func:`start_server` listens on."""
+    from aether.cli.server import socket_path
+
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(run_dir)
+    try:
+        return socket_path(str(project / ".aether"))
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+
+
+def was_served(result: Result) -> bool:
+    """Whether a command run with ``PYTHONPROFILEIMPORTTIME=1`` was answered by a server: the
+    client that hands a command over never imports Typer."""
+    return not any(
+        line.startswith("import time:") and line.rstrip().endswith(" typer")
+        for line in result.stderr.splitlines()
+    )
+
+
 # --- checking results --------------------------------------------------------------------------
 
 
