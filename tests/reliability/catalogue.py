@@ -112,16 +112,43 @@ def read_only_data_dir(project: Path) -> Cleanup:
     return lambda: _umount(data)
 
 
-def full_disk(project: Path) -> Cleanup:
-    """Put the data directory on a 256 KiB tmpfs and fill it to the last byte."""
+def _data_on_tmpfs(project: Path) -> Path:
+    """Put the data directory (and what it holds) on a 256 KiB tmpfs."""
     data = project / ".aether/data"
     saved = project / "saved-data"
     shutil.copytree(data, saved)
     _mount(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(data)])
     shutil.copytree(saved, data, dirs_exist_ok=True)
     shutil.rmtree(saved)
+    return data
+
+
+def full_disk(project: Path) -> Cleanup:
+    """Put the data directory on a 256 KiB tmpfs and fill it to the last byte."""
+    data = _data_on_tmpfs(project)
     try:
         _fill(data / "filler.bin")
+    except BaseException:
+        _umount(str(data))
+        raise
+    return lambda: _umount(str(data))
+
+
+def legacy_state_on_a_nearly_full_disk(project: Path) -> Cleanup:
+    """A 2.0 state (one page) on a tmpfs with one page free: room for its pre-migration backup,
+    none for the upgraded state (two pages). The lock files exist already, so taking the lock
+    needs no new page; a learning exists already, so a merge into its file shows."""
+    import os
+
+    _aether(project, "memory", "add", "learning", "learnt before the migration")
+    legacy = Path(__file__).resolve().parents[2] / "fixtures/legacy-states/v2.0-full.in.json"
+    (project / STATE).write_bytes(legacy.read_bytes())
+    for name, content in ((".lock", b""), (".lock.holder", b"{}")):
+        (project / STATE).with_name(STATE.name + name).write_bytes(content)
+    data = _data_on_tmpfs(project)
+    try:
+        vfs = os.statvfs(data)
+        (data / "filler.bin").write_bytes(b"\0" * (vfs.f_bavail - 1) * vfs.f_frsize)
     except BaseException:
         _umount(str(data))
         raise
@@ -600,6 +627,16 @@ ENTRIES: list[BadInput] = [
         24,
         "no space",
         full_disk,
+    ),
+    BadInput(
+        "migrate-disk-full",
+        "file system",
+        "migrate with room for the pre-migration backup but not for the upgraded state (a "
+        "tmpfs): no backup folder, no memory file is left",
+        ("migrate",),
+        24,
+        "no space",
+        legacy_state_on_a_nearly_full_disk,
     ),
     # --- profiles -------------------------------------------------------------------------------
     BadInput(
