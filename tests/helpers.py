@@ -51,10 +51,16 @@ AETHER = aether_executable()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ``AETHER_*`` setting, 200 columns wide."""
+    """This process's environment without any ``AETHER_*`` setting, 200 columns wide, with the
+    aether under test first on PATH, as in its activated virtualenv: whatever looks ``aether``
+    up by PATH (the hook launcher, ``doctor``) finds this one, never another install, and the
+    suite passes in a virtualenv that is not activated."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
     env.pop("NO_COLOR", None)
     env["COLUMNS"] = "200"
+    env["PATH"] = os.pathsep.join(
+        [str(Path(AETHER).parent), *env.get("PATH", "").split(os.pathsep)]
+    )
     env.update(extra)
     return env
 
