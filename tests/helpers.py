@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,6 +197,38 @@ def was_served(result: Result) -> bool:
         line.startswith("import time:") and line.rstrip().endswith(" typer")
         for line in result.stderr.splitlines()
     )
+
+
+# --- waiting for a process ---------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` every 10 ms until it holds (never a fixed sleep that guesses how long
+    something takes); fail naming ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.01)
+
+
+def working_directory(pid: int) -> str | None:
+    """Where process ``pid`` is now (Linux: /proc); None once it is gone. ``aether serve``
+    moves into a client's directory for the command it runs, and back."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+
+
+def signal_pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` was sent to ``pid`` and not yet delivered (Linux: /proc)."""
+    bit = 1 << (signum - 1)
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        masks = [line.split()[1] for line in fh if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return any(int(mask, 16) & bit for mask in masks)
 
 
 # --- checking results --------------------------------------------------------------------------

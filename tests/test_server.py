@@ -19,8 +19,12 @@ from tests.helpers import (
     assert_clean_error,
     clean_env,
     server_socket,
+    signal_pending,
     start_server,
+    state_of,
+    wait_for,
     was_served,
+    working_directory,
 )
 from tests.lock_scripts import HOLDER, start_script
 
@@ -67,12 +71,15 @@ def served(
     return result.returncode, result.stdout, rest, was_served(result)
 
 
-def spawn_clients(colony: Path, run_dir: Path, n: int, **env: str) -> list[subprocess.Popen[str]]:
-    """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them."""
+def spawn_clients(
+    colony: Path, run_dir: Path, n: int, cwd: Path | None = None, **env: str
+) -> list[subprocess.Popen[str]]:
+    """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them (in
+    ``cwd``, the colony's directory unless told)."""
     return [
         subprocess.Popen(
             [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
+            cwd=cwd or colony,
             env=env_for(run_dir, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -80,6 +87,14 @@ def spawn_clients(colony: Path, run_dir: Path, n: int, **env: str) -> list[subpr
         )
         for _ in range(n)
     ]
+
+
+def running_it(server: subprocess.Popen[str], client_dir: Path) -> None:
+    """Wait until ``server`` runs the command of the client started in ``client_dir`` (the
+    server moves into a client's directory for its command)."""
+    wait_for(
+        lambda: working_directory(server.pid) == str(client_dir), f"the command from {client_dir}"
+    )
 
 
 def test_short_commands_are_served_with_the_same_output(
@@ -206,13 +221,15 @@ def test_a_server_killed_mid_command_is_reported_never_retried(
 ) -> None:
     """The served spawn waits for a lock another process holds; the server is killed: the
     client says the outcome is unknown (27) and does not run the spawn itself."""
+    agent = colony / "agent"
+    agent.mkdir()
     proc = start_server(colony, run_dir)
     holder, line = start_script(HOLDER, colony, clean_env())
     try:
         assert line == "locked"
         before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)
-        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
-        time.sleep(1.5)
+        (client,) = spawn_clients(colony, run_dir, 1, agent, AETHER_LOCK_TIMEOUT="60")
+        running_it(proc, agent)  # and waiting for the lock the holder keeps
         proc.kill()
         out, err = client.communicate(timeout=30)
     finally:
@@ -272,8 +289,10 @@ def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
     import random
 
     proc = start_server(colony, run_dir)
+    start = state_of(colony)["serial"]
     clients = spawn_clients(colony, run_dir, 20)
-    time.sleep(random.Random(seed).uniform(0.02, 0.4))
+    served = random.Random(seed).randint(1, 19)  # killed after this many spawns, mid-storm
+    wait_for(lambda: state_of(colony)["serial"] >= start + served, f"{served} served spawns")
     proc.kill()
     proc.wait()
     acknowledged, unknown = [], 0
@@ -310,14 +329,16 @@ def test_a_client_never_talks_to_a_socket_in_a_shared_directory(
 def test_sigterm_lets_the_running_command_finish_then_stops(
     colony: Path, run_aether: RunAether, run_dir: Path
 ) -> None:
+    agent = colony / "agent"
+    agent.mkdir()
     proc = start_server(colony, run_dir)
     holder, line = start_script(HOLDER, colony, clean_env())
     try:
         assert line == "locked"
-        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
-        time.sleep(1.0)  # the served spawn is waiting for the lock
+        (client,) = spawn_clients(colony, run_dir, 1, agent, AETHER_LOCK_TIMEOUT="60")
+        running_it(proc, agent)  # the served spawn is waiting for the lock
         proc.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_for(lambda: not signal_pending(proc.pid, signal.SIGTERM), "SIGTERM's delivery")
         assert proc.poll() is None, "the server stopped in the middle of a command"
     finally:
         holder.kill()
