@@ -493,3 +493,21 @@ def test_a_request_larger_than_a_server_takes_is_not_sent(
     assert (
         server_module._request(["status"], str(colony), str(colony / ".aether"), b"x" * 300) is None
     )
+
+
+def test_a_connection_that_fails_unexpectedly_is_dropped_and_the_server_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last resort behind the request checks: one line on the server's stderr (redacted),
+    and the accept loop is told to go on."""
+    import aether.cli.server_loop as loop
+
+    def broken(conn: object, info: object, command: object) -> bool:
+        raise RuntimeError("unforeseen\nwith Authorization: Bearer sk-live-0123456789abcdef")
+
+    monkeypatch.setattr(loop, "_handle", broken)
+    info = loop.ServerInfo("/colony/.aether", 60.0, "code", "2031-01-01T00:00:00Z", 1)
+    assert loop._handle_guarded(None, info, None) is True
+    err = capsys.readouterr().err
+    assert err.startswith("aether: warning: a request failed unexpectedly") and err.count("\n") == 1
+    assert "sk-live-0123456789abcdef" not in err
