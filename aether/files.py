@@ -12,7 +12,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,17 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     Temp file in the same directory, fsync, ``os.replace``, fsync the directory. The target must
     not be a symbolic link (a link could redirect the write outside the colony).
     """
-    directory = path.parent
+    tmp = _write_temp(path, data, mode)
+    try:
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise os_error(exc, path, "writing") from None
+
+
+def _write_temp(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` written and fsynced in a temp file beside ``path``, which it is to replace."""
     if path.is_symlink():
         raise UnsafePath(
             f"{path} is a symbolic link",
@@ -140,7 +151,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             meaning="nothing was changed",
             fix="move the directory out of the way",
         )
-    tmp = directory / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:
@@ -151,14 +162,114 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-        fsync_dir(directory)
     except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise os_error(exc, path, "writing") from None
+    return tmp
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+class StagedFiles:
+    """Files changed together, all or none (``staged_files``).
+
+    Each part is prepared where it will live: a new file's bytes written and fsynced in a temp
+    file beside its target, an append made (its file's length before it noted), a link made,
+    a missing directory created. Only when every part is prepared are the temp files moved
+    over their targets, in the order they were staged, each directory fsynced. A failure
+    while preparing undoes every part — temp files and links removed, appends cut back, new
+    directories removed — so the files are as they were. The moves need no space; should one
+    still fail, those before it stand and the rest are removed.
+    """
+
+    def __init__(self) -> None:
+        self._moves: list[tuple[Path, Path]] = []
+        self._appended: list[tuple[Path, int | None]] = []
+        self._linked: list[Path] = []
+        self._made: list[Path] = []
+
+    def make_dirs(self, directory: Path) -> None:
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
+        for new in reversed(missing):
+            try:
+                new.mkdir()
+            except OSError as exc:
+                raise os_error(exc, new, "creating") from None
+            self._made.append(new)
+
+    def write(self, path: Path, data: bytes, *, mode: int = 0o644) -> None:
+        self._moves.append((_write_temp(path, data, mode), path))
+
+    def link_or_copy(self, source: Path, target: Path) -> None:
+        """``target`` as a hard link to ``source`` (no bytes copied), else a copy."""
+        try:
+            os.link(source, target)
+        except OSError:
+            self.write(target, source.read_bytes())
+            return
+        self._linked.append(target)
+
+    def append(self, path: Path, lines: Iterable[str]) -> None:
+        try:
+            size: int | None = os.lstat(path).st_size
+        except FileNotFoundError:
+            size = None
+        except OSError as exc:
+            raise os_error(exc, path, "appending to") from None
+        self._appended.append((path, size))
+        append_lines(path, lines)
+
+    def commit(self) -> None:
+        done, target = 0, Path()
+        try:
+            for made in self._made:  # new directories first: what moves into them is kept
+                target = made
+                fsync_dir(made.parent)
+            for tmp, target in self._moves:
+                os.replace(tmp, target)
+                done += 1
+                fsync_dir(target.parent)
+        except OSError as exc:
+            for left, _ in self._moves[done:]:
+                _unlink_quietly(left)
+            raise os_error(exc, target, "writing") from None
+
+    def undo(self) -> None:
+        for tmp, _ in self._moves:
+            _unlink_quietly(tmp)
+        for linked in self._linked:
+            _unlink_quietly(linked)
+        for path, size in reversed(self._appended):
+            try:
+                if size is None:
+                    path.unlink()
+                else:
+                    os.truncate(path, size)
+            except OSError:
+                pass
+        for made in reversed(self._made):
+            try:
+                made.rmdir()
+            except OSError:
+                pass
+
+
+@contextmanager
+def staged_files() -> Iterator[StagedFiles]:
+    """Stage every part of a change in the block; they are committed when it ends, and all
+    undone when it raises (see ``StagedFiles``)."""
+    staged = StagedFiles()
+    try:
+        yield staged
+    except BaseException:
+        staged.undo()
+        raise
+    staged.commit()
 
 
 def remove_file(path: Path) -> None:

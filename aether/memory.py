@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aether.errors import MemoryFileError
-from aether.files import atomic_write_json, loads_strict
+from aether.files import StagedFiles, canonical_json, loads_strict
 
 MemoryKind = Literal["learning", "decision", "instinct", "pattern"]
 KINDS: tuple[MemoryKind, ...] = ("learning", "decision", "instinct", "pattern")
@@ -81,10 +81,22 @@ def load_all(memory_dir: Path) -> dict[str, list[MemoryItem]]:
 
 
 def merge_items(memory_dir: Path, new_items: list[MemoryItem]) -> list[MemoryItem]:
-    """Add items not already present (same kind and text); return those added.
+    """Add items not already present (same kind and text); return those added. Every kind's
+    file is written, or none is.
 
     The caller must hold the colony lock.
     """
+    from aether.files import staged_files
+
+    with staged_files() as staged:
+        return stage_merge(staged, memory_dir, new_items)
+
+
+def stage_merge(
+    staged: StagedFiles, memory_dir: Path, new_items: list[MemoryItem]
+) -> list[MemoryItem]:
+    """``merge_items`` as part of a larger change (aether.files.StagedFiles): the files are
+    staged, and written only when the whole change commits."""
     added: list[MemoryItem] = []
     by_kind: dict[str, list[MemoryItem]] = {}
     for item in new_items:
@@ -100,13 +112,13 @@ def merge_items(memory_dir: Path, new_items: list[MemoryItem]) -> list[MemoryIte
             seen.add(key)
             fresh.append(item)
         if fresh:
-            memory_dir.mkdir(parents=True, exist_ok=True)
+            staged.make_dirs(memory_dir)
             doc = {
                 "format": MEMORY_FORMAT,
                 "kind": kind,
                 "items": [i.model_dump(mode="json", exclude_none=False) for i in existing + fresh],
             }
-            atomic_write_json(kind_file(memory_dir, kind), doc)
+            staged.write(kind_file(memory_dir, kind), canonical_json(doc).encode("utf-8"))
             added.extend(fresh)
     return added
 

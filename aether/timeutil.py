@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 
 
@@ -11,6 +12,14 @@ def now() -> datetime:
     if frozen:
         return parse_iso(frozen)
     return datetime.now(UTC)
+
+
+def epoch() -> float:
+    """The same clock as ``now()``, in seconds since the epoch (``AETHER_NOW`` sets it too)."""
+    frozen = os.environ.get("AETHER_NOW")
+    if frozen:
+        return parse_iso(frozen).timestamp()
+    return time.time()
 
 
 def iso(moment: datetime | None = None) -> str:

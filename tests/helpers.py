@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,10 +59,15 @@ TEST_HOME: Path | None = None
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any ``AETHER_*`` setting, 200 columns wide, with the
-    test's own ``HOME``."""
+    aether under test first on PATH, as in its activated virtualenv: whatever looks ``aether``
+    up by PATH (the hook launcher, ``doctor``) finds this one, never another install, and the
+    suite passes in a virtualenv that is not activated; and the test's own ``HOME``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
     env.pop("NO_COLOR", None)
     env["COLUMNS"] = "200"
+    env["PATH"] = os.pathsep.join(
+        [str(Path(AETHER).parent), *env.get("PATH", "").split(os.pathsep)]
+    )
     if TEST_HOME is not None:
         env["HOME"] = str(TEST_HOME)
     env.update(extra)
@@ -166,6 +172,81 @@ def subagent_records(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 def session_records(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [w for w in state["workers"] if (w.get("runtime") or {}).get("role") == "main"]
+
+
+# --- aether serve ------------------------------------------------------------------------------
+
+
+def start_server(project: Path, run_dir: Path, *args: str) -> subprocess.Popen[str]:
+    """``aether serve`` for ``project``, its socket under ``run_dir`` (the server's own
+    TMPDIR), returned once it says it is serving; its stderr stays open for the test."""
+    proc = subprocess.Popen(
+        [AETHER, "serve", "--idle-timeout", "120", *args],
+        cwd=project,
+        env=clean_env(TMPDIR=str(run_dir)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "serving" in line, line
+    return proc
+
+
+def server_socket(project: Path, run_dir: Path) -> str:
+    """The socket a server started by :func:`start_server` listens on."""
+    from aether.cli.server import socket_path
+
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(run_dir)
+    try:
+        return socket_path(str(project / ".aether"))
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+
+
+def was_served(result: Result) -> bool:
+    """Whether a command run with ``PYTHONPROFILEIMPORTTIME=1`` was answered by a server: the
+    client that hands a command over never imports Typer."""
+    return not any(
+        line.startswith("import time:") and line.rstrip().endswith(" typer")
+        for line in result.stderr.splitlines()
+    )
+
+
+# --- waiting for a process ---------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` every 10 ms until it holds (never a fixed sleep that guesses how long
+    something takes); fail naming ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.01)
+
+
+def working_directory(pid: int) -> str | None:
+    """Where process ``pid`` is now (Linux: /proc); None once it is gone. ``aether serve``
+    moves into a client's directory for the command it runs, and back."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+
+
+def signal_pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` was sent to ``pid`` and not yet delivered (Linux: /proc)."""
+    bit = 1 << (signum - 1)
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        masks = [line.split()[1] for line in fh if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return any(int(mask, 16) & bit for mask in masks)
 
 
 # --- checking results --------------------------------------------------------------------------

@@ -25,16 +25,25 @@ HOLDER = textwrap.dedent(
     """
 )
 
-#: prints "waiting", blocks on the lock, then prints time.monotonic() when it holds it
+#: prints "waiting" once it has found the lock held (one attempt that did not get it), blocks
+#: on it, then prints time.monotonic() when it holds it; no caller has to guess how long
+#: starting up and reaching the lock takes
 WAITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
+    from aether.errors import LockTimeout
     from aether.state.store import Store
     from aether.workspace import Workspace
-    lock = Store(Workspace(Path(sys.argv[1])), lock_timeout=30).lock()
-    print("waiting", flush=True)
-    lock.acquire()
+    lock = Store(Workspace(Path(sys.argv[1])), lock_timeout=0).lock()
+    try:
+        lock.acquire()
+    except LockTimeout:
+        print("waiting", flush=True)
+        lock.timeout = 30
+        lock.acquire()
+    else:
+        print("waiting", flush=True)  # it was free
     print(time.monotonic(), flush=True)
     lock.release()
     """

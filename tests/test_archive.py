@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import RunAether
 from tests.helpers import (
+    AETHER,
     assert_clean_error,
     clean_env,
     data_snapshot,
@@ -218,7 +219,7 @@ def test_large_archive_progress_callback() -> None:
         project = Path(d)
         assert (
             subprocess.run(
-                ["aether", "init", "big"], cwd=project, env=clean_env(), capture_output=True
+                [AETHER, "init", "big"], cwd=project, env=clean_env(), capture_output=True
             ).returncode
             == 0
         )

@@ -222,3 +222,17 @@ def test_no_lock_is_held_across_a_network_call(
     # the stand-in does catch a held lock
     with Store(ws, lock_timeout=2).lock(), pytest.raises(pytest.fail.Exception):
         verify_route(ws, table, settings, tuple(models), session_id=session, lock_timeout=2)
+
+
+def test_the_default_clock_is_aethers_clock(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an injected clock the breaker reads the same clock as every timestamp aether
+    writes, so ``AETHER_NOW`` moves it too: the process-level tests (a real proxy) step past a
+    cooldown without sleeping through it."""
+    monkeypatch.setenv("AETHER_NOW", "2031-05-01T10:00:00Z")
+    b = Breaker(ws, failures=1, cooldown_s=30, lock_timeout=2)
+    assert b.record_failure("m", "boom")
+    gate = b.gate("m")
+    assert not gate.allowed and gate.retry_at == 1935396030.0  # 10:00:30 that day
+    monkeypatch.setenv("AETHER_NOW", "2031-05-01T10:00:31Z")
+    gate = b.gate("m")
+    assert gate.allowed and gate.state == "half-open" and gate.probe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -45,3 +46,54 @@ def test_duplicate_keys_are_refused_at_any_depth() -> None:
         except DuplicateKeyError:
             continue
         raise AssertionError(f"accepted {text}")
+
+
+def test_staged_files_undo_every_part_when_one_fails(tmp_path: Path) -> None:
+    """A write, an append to a file that exists and to one that does not, a link and a new
+    directory are prepared; then a part fails: every file is as it was, nothing new is left."""
+    import pytest
+
+    from aether.errors import UnsafePath
+    from aether.files import staged_files
+
+    kept = tmp_path / "kept.json"
+    kept.write_bytes(b"old\n")
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"line 1\n")
+    blocker = tmp_path / "is-a-directory"
+    blocker.mkdir()
+    before = _tree(tmp_path)
+    with pytest.raises(UnsafePath), staged_files() as staged:
+        staged.write(kept, b"new\n")
+        staged.append(log, ["line 2"])
+        staged.append(tmp_path / "new.jsonl", ["first"])
+        staged.make_dirs(tmp_path / "a" / "b")
+        staged.link_or_copy(kept, tmp_path / "a" / "b" / "link.json")
+        staged.write(tmp_path / "a" / "b" / "c.json", b"c\n")
+        staged.write(blocker, b"cannot replace a directory\n")
+    assert _tree(tmp_path) == before
+
+
+def test_staged_files_commit_every_part_in_order(tmp_path: Path) -> None:
+    from aether.files import staged_files
+
+    kept = tmp_path / "kept.json"
+    kept.write_bytes(b"old\n")
+    with staged_files() as staged:
+        staged.make_dirs(tmp_path / "backups")
+        staged.link_or_copy(kept, tmp_path / "backups" / "kept.1.json")
+        staged.write(kept, b"new\n")
+        staged.append(tmp_path / "log.jsonl", ["one", "two"])
+        assert kept.read_bytes() == b"old\n"  # nothing moved before the block ends
+    assert kept.read_bytes() == b"new\n"
+    assert (tmp_path / "backups" / "kept.1.json").read_bytes() == b"old\n"
+    assert (tmp_path / "log.jsonl").read_text() == "one\ntwo\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backups", "kept.json", "log.jsonl"]
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root``: a file's bytes, None for a directory."""
+    return {
+        str(p.relative_to(root)): None if p.is_dir() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+    }

@@ -238,3 +238,102 @@ def test_dry_run_shows_exactly_the_file_migrate_writes_and_last_updated_survives
     assert state["serial"] == 1 and state["updated_at"] != original
     diff_lines = json.loads(preview.stdout)["diff"].splitlines()
     assert '+  "serial": 1,' in diff_lines
+
+
+def _mount_tmpfs(directory: Path, pages: int) -> None:
+    """Put ``directory`` (and what it holds) on a tmpfs of ``pages`` 4 KiB pages."""
+    import subprocess
+
+    saved = directory.with_name(directory.name + ".saved")
+    shutil.copytree(directory, saved)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={pages * 4}k", "tmpfs", str(directory)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(saved)
+        pytest.skip(f"this machine does not allow mounting a tmpfs: {done.stderr.strip()}")
+    shutil.copytree(saved, directory, dirs_exist_ok=True)
+    shutil.rmtree(saved)
+
+
+def _leave_free(directory: Path, pages: int) -> None:
+    """Fill the file system under ``directory`` until exactly ``pages`` pages are free."""
+    import os
+
+    vfs = os.statvfs(directory)
+    assert vfs.f_frsize == 4096, vfs
+    filler = (vfs.f_bavail - pages) * vfs.f_frsize
+    (directory / "filler.bin").write_bytes(b"\0" * filler)
+    assert os.statvfs(directory).f_bavail == pages
+
+
+def test_a_migration_whose_state_write_fails_changes_nothing(
+    project: Path, run_aether: RunAether
+) -> None:
+    """On a full file system `migrate` said "nothing was changed" after merging the memory
+    files and leaving a backup folder. The data directory here is a tiny tmpfs with room for
+    the pre-migration backup (one page) but not for the upgraded state (two pages); the
+    memory directory is elsewhere, with room to spare."""
+    import subprocess
+
+    state_file = install(FIXTURES / "v2.0-full.in.json", project)
+    data = state_file.parent
+    assert len(state_file.read_bytes()) <= 4096  # the backup: one page
+    (data / "COLONY_STATE.json.lock").write_bytes(b"")
+    (data / "COLONY_STATE.json.lock.holder").write_text("{}")  # rewritten in its own page
+    _mount_tmpfs(data, pages=64)
+    try:
+        _leave_free(data, pages=1)
+        before = snapshot(project)
+        failed = run_aether("migrate")
+        after = snapshot(project)
+        dirs = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_dir())
+    finally:
+        subprocess.run(["umount", "-l", str(data)], capture_output=True)
+    assert_clean_error(failed, 24)
+    assert "no space" in failed.stderr
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert changed == [".aether/data/COLONY_STATE.json.lock.holder"], changed
+    assert dirs == [".aether", ".aether/data"], "a folder was left behind"
+
+
+def test_a_failed_migration_write_undoes_every_part(
+    project: Path, run_aether: RunAether, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same without a mount (any machine): the write of the upgraded state fails at the
+    file layer (ENOSPC), after the backup and the memory files were prepared."""
+    import errno
+    import os
+
+    state_file = install(FIXTURES / "v2.0-full.in.json", project)
+    data = state_file.parent
+    real_open, real_write = os.open, os.write
+    failing: set[int] = set()
+
+    def open_(path: str | os.PathLike[str], flags: int, mode: int = 0o777, **kw: object) -> int:
+        fd = real_open(path, flags, mode, **kw)  # type: ignore[arg-type]
+        name = Path(path)
+        if name.parent == data and name.name.startswith(".COLONY_STATE.json."):
+            failing.add(fd)
+        return fd
+
+    def write(fd: int, payload: bytes) -> int:
+        if fd in failing:
+            failing.discard(fd)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, payload)
+
+    before = snapshot(project)
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "write", write)
+    failed = run_aether("migrate")
+    monkeypatch.undo()
+    assert_clean_error(failed, 24)
+    after = snapshot(project)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not [k for k in changed if not k.endswith((".lock", ".lock.holder"))], changed
+    assert not (project / ".aether/memory").exists() and not (data / "backups").exists()
+    done = run_aether("migrate", "--json")  # and with the disk back, it migrates
+    assert done.returncode == 0 and json.loads(done.stdout)["counts"]["memory_items_new"] > 0

@@ -13,11 +13,23 @@ from aether.ops.profiles import default_profile_loaded, render_docs
 from tests.conftest import RunAether
 from tests.helpers import REPO, SHARED, assert_clean_error, snapshot
 
+#: the project's own profiles in the old tool's formats (fixtures/profiles/README.md)
+FIXTURES = REPO / "fixtures" / "profiles"
+V1_LITERAL = FIXTURES / "v1-literal-key.yaml"
+V1_ENV = FIXTURES / "v1-env-key.yaml"
+V2_SLOTS = FIXTURES / "v2-slots.yaml"
+#: the real profiles of the old tool, when the shared corpus is there (acceptance, optional)
 ANCHORS = SHARED / "anchor-profiles"
-V1_LITERAL = ANCHORS / "model-profiles.v1.49f46408.yaml"
-V1_ENV = ANCHORS / "model-profiles.v1.e6674407.yaml"
-V2_SLOTS = ANCHORS / "model-profiles.v2-slots.6eb183d8.yaml"
-needs_anchors = pytest.mark.skipif(not ANCHORS.is_dir(), reason="../shared/anchor-profiles absent")
+#: every old-format profile with the literal secret it holds (never to be copied)
+OLD_PROFILES = [
+    pytest.param(V1_LITERAL, "sk-fixture-literal-0000", id="v1-literal-key"),
+    pytest.param(V1_ENV, "sk-fixture-fallback-1111", id="v1-env-key"),
+    pytest.param(V2_SLOTS, "sk-fixture-fallback-2222", id="v2-slots"),
+    *(
+        pytest.param(path, "sk-litellm-local", id=f"anchor-{path.name}")
+        for path in sorted(ANCHORS.glob("*.yaml") if ANCHORS.is_dir() else [])
+    ),
+]
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
@@ -107,29 +119,28 @@ def test_validate_lists_every_problem_with_did_you_mean(
     assert human.returncode == 42 and "kimik2.5" in human.stdout
 
 
-@needs_anchors
-def test_v1_anchor_loads_as_is_and_warns_about_the_literal_secret(
+def test_v1_loads_as_is_and_warns_about_the_literal_secret(
     colony: Path, run_aether: RunAether
 ) -> None:
     write_profile(colony, V1_LITERAL.read_bytes())
     result = run_aether("route", "design the schema", "--caste", "route_setter", "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert (out["model"], out["source"]) == ("glm-5", "task-routing")
+    assert (out["model"], out["source"]) == ("deepthink-9", "task-routing")
     assert out["profile_format"] == "v1"
     assert any("SECRET IN PROFILE" in w for w in out["profile_warnings"])
-    assert "sk-litellm-local" not in result.stdout + result.stderr
+    assert "sk-fixture-literal-0000" not in result.stdout + result.stderr
     human = run_aether("route", "x", "--caste", "builder")
     assert "SECRET IN PROFILE" in human.stderr and "key_env" in human.stderr
 
 
-@needs_anchors
-@pytest.mark.parametrize("anchor", [V1_LITERAL, V1_ENV, V2_SLOTS], ids=lambda p: p.name)
-def test_migrate_anchor_keeps_meaning_backs_up_and_drops_secrets(
-    tmp_path: Path, run_aether: RunAether, anchor: Path
+@pytest.mark.parametrize(("old", "secret"), OLD_PROFILES)
+def test_migrate_keeps_meaning_backs_up_and_drops_secrets(
+    tmp_path: Path, run_aether: RunAether, old: Path, secret: str
 ) -> None:
     path = tmp_path / "model-profiles.yaml"
-    original = anchor.read_bytes()
+    original = old.read_bytes()
+    assert secret.encode() in original
     path.write_bytes(original)
     before = json.loads(run_aether("profile", "validate", str(path), "--json").stdout)
     result = run_aether("profile", "migrate", str(path), "--json")
@@ -139,9 +150,10 @@ def test_migrate_anchor_keeps_meaning_backs_up_and_drops_secrets(
     assert out["profile_hash"] == before["profile_hash"]
     text = path.read_text()
     assert text.startswith("# aether model profile") and "format: 2" in text
-    assert "sk-litellm-local" not in text.split("\nformat: 2", 1)[1]  # not in the data
-    assert "auth_token" not in text.split("\nformat: 2", 1)[1]
-    assert "key_env:" in text and "route_setter:" not in text.split("\nformat: 2", 1)[1]
+    data = text.split("\nformat: 2", 1)[1]
+    assert secret not in text and "auth_token" not in data
+    assert "key_env:" in data and "route_setter:" not in data
+    assert "model_slots" not in data and "worker_models" not in data
     after = json.loads(run_aether("profile", "validate", str(path), "--json").stdout)
     assert after["ok"] and after["profile_format"] == "2"
     assert after["profile_hash"] == before["profile_hash"]
@@ -149,14 +161,42 @@ def test_migrate_anchor_keeps_meaning_backs_up_and_drops_secrets(
     assert again["written"] is False and again["from_format"] == "2"
 
 
-@needs_anchors
 def test_migrate_dry_run_writes_nothing(tmp_path: Path, run_aether: RunAether) -> None:
     path = tmp_path / "p.yaml"
     path.write_bytes(V1_ENV.read_bytes())
     before = snapshot(tmp_path)
     result = run_aether("profile", "migrate", str(path), "--dry-run")
-    assert result.returncode == 0 and "key_env: LITELLM_AUTH_TOKEN" in result.stdout
+    assert result.returncode == 0 and "key_env: FIXTURE_PROXY_TOKEN" in result.stdout
+    assert "sk-fixture-fallback-1111" not in result.stdout + result.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_v2_slots_route_each_caste_to_its_slots_model(colony: Path, run_aether: RunAether) -> None:
+    """Castes and keyword groups name slots; ``inherit`` castes fall to the lenient default,
+    saying so; the migrated file routes exactly as the slot file did."""
+    write_profile(colony, V2_SLOTS.read_bytes())
+    expected = {
+        ("scout", "x"): ("lite-1", "caste-default"),
+        ("route_setter", "x"): ("deepthink-9", "caste-default"),
+        ("keeper", "x"): ("swiftcoder-3", "lenient-default"),
+        ("builder", "design the api"): ("deepthink-9", "task-routing"),
+        ("queen", "format the notes"): ("lite-1", "task-routing"),
+    }
+
+    def routes() -> dict[tuple[str, str], tuple[str, str]]:
+        found = {}
+        for caste, task in expected:
+            result = run_aether("route", task, "--caste", caste, "--json")
+            assert result.returncode == 0, result.stderr
+            out = json.loads(result.stdout)
+            found[(caste, task)] = (out["model"], out["source"])
+        return found
+
+    assert routes() == expected
+    warnings = json.loads(run_aether("profile", "validate", "--json").stdout)["warnings"]
+    assert sum("slot 'inherit'" in w["message"] for w in warnings) == 2
+    assert run_aether("profile", "migrate").returncode == 0
+    assert routes() == expected
 
 
 def test_show_and_route_json(colony: Path, run_aether: RunAether) -> None:

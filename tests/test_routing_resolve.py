@@ -256,6 +256,21 @@ def test_default_profile_covers_the_issue_castes() -> None:
     assert t.strict
 
 
+def test_a_v1_profile_routes_like_the_old_table_minus_its_bugs() -> None:
+    """The project's own v1 fixture (fixtures/profiles/): castes matched whatever their
+    spelling, a keyword group only when its keyword is in the task, overrides first."""
+    t = load_profile_file(REPO / "fixtures" / "profiles" / "v1-literal-key.yaml", None).table
+    assert resolve(t, RouteRequest("Route_Setter")).model == "swiftcoder-3"
+    assert resolve(t, RouteRequest("CHAOS")).model == "swiftcoder-3"  # written "Chaos"
+    d = resolve(t, RouteRequest("prime", task="verify the latest numbers"))
+    assert (d.model, d.source, d.matched_keywords) == ("scholar-2", "task-routing", ("verify",))
+    d = resolve(t, RouteRequest("prime", task="summarise the latest numbers"))
+    assert (d.model, d.source) == ("deepthink-9", "caste-default")
+    assert (resolve(t, RouteRequest("scout", task="fix it")).source) == "override"
+    d = resolve(t, RouteRequest("nobody"))
+    assert (d.model, d.source) == ("swiftcoder-3", "lenient-default")
+
+
 @pytest.mark.skipif(not V1.exists(), reason="anchor profiles not present (../shared)")
 def test_v1_anchor_routes_like_the_old_table_minus_its_bugs() -> None:
     t = load_profile_file(V1, None).table

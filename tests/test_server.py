@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import AETHER, assert_clean_error, clean_env
+from tests.helpers import (
+    AETHER,
+    assert_clean_error,
+    clean_env,
+    server_socket,
+    signal_pending,
+    start_server,
+    state_of,
+    wait_for,
+    was_served,
+    working_directory,
+)
 from tests.lock_scripts import HOLDER, start_script
 
 FAKE_KEY = "sk-served-secret-0123456789"
@@ -38,20 +49,6 @@ def env_for(run_dir: Path, **extra: str) -> dict[str, str]:
     return clean_env(TMPDIR=str(run_dir), **extra)
 
 
-def start_server(colony: Path, run_dir: Path, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [AETHER, "serve", "--idle-timeout", "120", *args],
-        cwd=colony,
-        env=env_for(run_dir),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert "serving" in line, line
-    return proc
-
-
 @pytest.fixture
 def server(colony: Path, run_dir: Path) -> Iterator[subprocess.Popen[str]]:
     proc = start_server(colony, run_dir)
@@ -70,18 +67,19 @@ def served(
     """(exit code, stdout, stderr without import lines, whether the server answered)."""
     result = run_aether(*args, env=env_for(run_dir, PYTHONPROFILEIMPORTTIME="1", **env))
     lines = result.stderr.splitlines()
-    imports = [line for line in lines if line.startswith("import time:")]
     rest = "".join(line + "\n" for line in lines if not line.startswith("import time:"))
-    answered = not any(line.rstrip().endswith(" typer") for line in imports)
-    return result.returncode, result.stdout, rest, answered
+    return result.returncode, result.stdout, rest, was_served(result)
 
 
-def spawn_clients(colony: Path, run_dir: Path, n: int, **env: str) -> list[subprocess.Popen[str]]:
-    """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them."""
+def spawn_clients(
+    colony: Path, run_dir: Path, n: int, cwd: Path | None = None, **env: str
+) -> list[subprocess.Popen[str]]:
+    """``n`` concurrent `aether spawn --no-proxy --json`, as agents would start them (in
+    ``cwd``, the colony's directory unless told)."""
     return [
         subprocess.Popen(
             [AETHER, "spawn", "--caste", "scout", "--no-proxy", "--json"],
-            cwd=colony,
+            cwd=cwd or colony,
             env=env_for(run_dir, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -89,6 +87,14 @@ def spawn_clients(colony: Path, run_dir: Path, n: int, **env: str) -> list[subpr
         )
         for _ in range(n)
     ]
+
+
+def running_it(server: subprocess.Popen[str], client_dir: Path) -> None:
+    """Wait until ``server`` runs the command of the client started in ``client_dir`` (the
+    server moves into a client's directory for its command)."""
+    wait_for(
+        lambda: working_directory(server.pid) == str(client_dir), f"the command from {client_dir}"
+    )
 
 
 def test_short_commands_are_served_with_the_same_output(
@@ -215,13 +221,15 @@ def test_a_server_killed_mid_command_is_reported_never_retried(
 ) -> None:
     """The served spawn waits for a lock another process holds; the server is killed: the
     client says the outcome is unknown (27) and does not run the spawn itself."""
+    agent = colony / "agent"
+    agent.mkdir()
     proc = start_server(colony, run_dir)
     holder, line = start_script(HOLDER, colony, clean_env())
     try:
         assert line == "locked"
         before = json.loads(run_aether("status", "--json", env=env_for(run_dir)).stdout)
-        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
-        time.sleep(1.5)
+        (client,) = spawn_clients(colony, run_dir, 1, agent, AETHER_LOCK_TIMEOUT="60")
+        running_it(proc, agent)  # and waiting for the lock the holder keeps
         proc.kill()
         out, err = client.communicate(timeout=30)
     finally:
@@ -242,13 +250,9 @@ def test_another_version_is_refused_before_anything_runs(
 ) -> None:
     import socket
 
-    from aether.cli.server import _receive, _send, socket_path
+    from aether.cli.server import _receive, _send
 
-    os.environ["TMPDIR"] = str(run_dir)
-    try:
-        path = socket_path(str(colony / ".aether"))
-    finally:
-        del os.environ["TMPDIR"]
+    path = server_socket(colony, run_dir)
     before = (colony / ".aether/data/COLONY_STATE.json").read_bytes()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(path)
@@ -285,8 +289,10 @@ def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
     import random
 
     proc = start_server(colony, run_dir)
+    start = state_of(colony)["serial"]
     clients = spawn_clients(colony, run_dir, 20)
-    time.sleep(random.Random(seed).uniform(0.02, 0.4))
+    served = random.Random(seed).randint(1, 19)  # killed after this many spawns, mid-storm
+    wait_for(lambda: state_of(colony)["serial"] >= start + served, f"{served} served spawns")
     proc.kill()
     proc.wait()
     acknowledged, unknown = [], 0
@@ -323,14 +329,16 @@ def test_a_client_never_talks_to_a_socket_in_a_shared_directory(
 def test_sigterm_lets_the_running_command_finish_then_stops(
     colony: Path, run_aether: RunAether, run_dir: Path
 ) -> None:
+    agent = colony / "agent"
+    agent.mkdir()
     proc = start_server(colony, run_dir)
     holder, line = start_script(HOLDER, colony, clean_env())
     try:
         assert line == "locked"
-        (client,) = spawn_clients(colony, run_dir, 1, AETHER_LOCK_TIMEOUT="60")
-        time.sleep(1.0)  # the served spawn is waiting for the lock
+        (client,) = spawn_clients(colony, run_dir, 1, agent, AETHER_LOCK_TIMEOUT="60")
+        running_it(proc, agent)  # the served spawn is waiting for the lock
         proc.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_for(lambda: not signal_pending(proc.pid, signal.SIGTERM), "SIGTERM's delivery")
         assert proc.poll() is None, "the server stopped in the middle of a command"
     finally:
         holder.kill()
@@ -351,13 +359,7 @@ def test_a_client_that_sends_nothing_delays_other_commands_by_a_second_at_most(
     every aether command in the colony behind it."""
     import socket
 
-    from aether.cli.server import socket_path
-
-    os.environ["TMPDIR"] = str(run_dir)
-    try:
-        path = socket_path(str(colony / ".aether"))
-    finally:
-        del os.environ["TMPDIR"]
+    path = server_socket(colony, run_dir)
     stuck = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
     try:
         for sock in stuck:
@@ -404,3 +406,108 @@ def test_a_server_whose_installed_code_changed_stops_serving_it(
         assert server.stderr is not None and "changed" in server.stderr.read()
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_client_that_drips_its_request_delays_other_commands_by_a_second_at_most(
+    server: subprocess.Popen[str], colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """The request's deadline is for the whole request: a client sending one byte every 0.2 s
+    (each read then had its own second) held every command queued behind it for as long as
+    it kept dripping."""
+    import socket
+    import threading
+
+    body = json.dumps({"argv": ["status"], "cwd": str(colony), "env": {}}).encode()
+    frame = len(body).to_bytes(8, "big") + body
+    dripper = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dripper.connect(server_socket(colony, run_dir))
+    cut_off = threading.Event()
+
+    def drip() -> None:
+        give_up = time.monotonic() + 8  # the pace of the attack, not a wait for a condition
+        for byte in frame:
+            try:
+                dripper.send(bytes([byte]))
+            except OSError:
+                cut_off.set()
+                return
+            if time.monotonic() > give_up:
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        code, _, err, answered = served(run_aether, run_dir, "status", "--json")
+        elapsed = time.monotonic() - started
+    finally:
+        thread.join(timeout=15)
+        dripper.close()
+    assert code == 0 and answered, err
+    assert elapsed < 1.0 + 1.5, f"a status queued behind the dripping client took {elapsed:.1f} s"
+    assert cut_off.is_set(), "the server kept reading the dripping client"
+    print(f"\nstatus queued behind a client dripping its request: {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("12.6 MB of non-ASCII text", 6_300_000), ("past the 16 MiB limit", 8_400_000)],
+)
+def test_a_large_hook_input_is_answered_as_a_local_run_answers_it(
+    server: subprocess.Popen[str], run_aether: RunAether, run_dir: Path, name: str, size: int
+) -> None:
+    """A hook input under the 16 MiB limit failed only when served (escaped in JSON it grew
+    past the server's 64 MiB), and one past the limit was cut and sent, not refused."""
+    big = json.dumps(
+        {"session_id": "s-big", "agent_id": "a-1", "agent_type": "general-purpose",
+         "padding": "é" * size},
+        ensure_ascii=False,
+    )  # fmt: skip
+    local = run_aether(
+        "hook", "subagent-start", "--json", input=big, env=env_for(run_dir, AETHER_SERVER="off")
+    )
+    result = run_aether(
+        "hook", "subagent-start", "--json", input=big,
+        env=env_for(run_dir, PYTHONPROFILEIMPORTTIME="1"),
+    )  # fmt: skip
+    rest = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    assert (result.returncode, result.stdout, rest) == (
+        local.returncode,
+        local.stdout,
+        local.stderr.splitlines(),
+    ), name
+    assert json.loads(result.stdout)["ok"] is (size < 8_000_000)
+    assert was_served(result) is (size < 8_000_000)  # one past the limit runs on its own
+
+
+def test_a_request_larger_than_a_server_takes_is_not_sent(
+    monkeypatch: pytest.MonkeyPatch, colony: Path
+) -> None:
+    """Served and local accept the same inputs: what a server would drop unread runs locally."""
+    import aether.cli.server as server_module
+
+    request = server_module._request(["status"], str(colony), str(colony / ".aether"), b"x" * 300)
+    assert request is not None
+    monkeypatch.setattr(server_module, "MAX_MESSAGE", len(request) - 8 - 1)
+    assert (
+        server_module._request(["status"], str(colony), str(colony / ".aether"), b"x" * 300) is None
+    )
+
+
+def test_a_connection_that_fails_unexpectedly_is_dropped_and_the_server_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last resort behind the request checks: one line on the server's stderr (redacted),
+    and the accept loop is told to go on."""
+    import aether.cli.server_loop as loop
+
+    def broken(conn: object, info: object, command: object) -> bool:
+        raise RuntimeError("unforeseen\nwith Authorization: Bearer sk-live-0123456789abcdef")
+
+    monkeypatch.setattr(loop, "_handle", broken)
+    info = loop.ServerInfo("/colony/.aether", 60.0, "code", "2031-01-01T00:00:00Z", 1)
+    assert loop._handle_guarded(None, info, None) is True
+    err = capsys.readouterr().err
+    assert err.startswith("aether: warning: a request failed unexpectedly") and err.count("\n") == 1
+    assert "sk-live-0123456789abcdef" not in err

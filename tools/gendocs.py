@@ -150,7 +150,27 @@ def robustness_md() -> str:
             *rows,
             "",
         ]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines + _frames_section()).rstrip() + "\n"
+
+
+def _frames_section() -> list[str]:
+    from tests.reliability.catalogue import FRAMES
+
+    answers = {
+        "refused": 'answered `{"refused": "request"}`, nothing run',
+        "closed": "closed unanswered",
+    }
+    return [
+        "## frames sent to `aether serve`\n",
+        f"{len(FRAMES)} frames a client of the same user sent straight to a running "
+        "[`aether serve`](server.md), each a test in `tests/reliability/test_bad_inputs.py`. "
+        "For every one the server answers as below, prints nothing, and serves the next "
+        "command of a real client as before.\n",
+        "| id | frame | the server |",
+        "|---|---|---|",
+        *(f"| `{f.id}` | {f.what} | {answers[f.answer]} |" for f in FRAMES),
+        "",
+    ]
 
 
 def state_schema_json() -> str:

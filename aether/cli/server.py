@@ -21,6 +21,14 @@ Safety rules:
   says so (exit 27) rather than risk doing the work twice.
 * The server refuses (and the client runs the command itself) when the client's aether version
   differs; it exits after ``--idle-timeout`` seconds without a request.
+* Every wait has a bound on the whole message, not on each read: the server gives a client
+  ``REQUEST_READ_S`` (aether/cli/server_loop.py) for its whole request, however it paces its
+  bytes, and a client waits for its whole answer no longer than the command may take.
+* Served and local runs accept the same inputs: stdin travels as base64 (a third larger, where
+  JSON's escapes made non-ASCII bytes six times larger), a request too large to send runs
+  locally, and a stdin the client could not read whole (too large, or not ended in time) is
+  not forwarded: the command runs here and reports it as it would have. A request no real
+  client could send (a NUL byte, an ``=`` in a variable's name) is refused, never run.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 #: commands a client hands to a server: short, non-interactive, no child processes
@@ -86,29 +95,45 @@ def _find_aether_dir() -> str | None:
         return None
 
 
-def _send(sock: Any, payload: dict[str, Any]) -> None:
+def encode_message(payload: dict[str, Any]) -> bytes:
+    """A message as it travels: an 8-byte big-endian length, then the JSON."""
     data = json.dumps(payload).encode("utf-8")
-    sock.sendall(len(data).to_bytes(8, "big") + data)
+    return len(data).to_bytes(8, "big") + data
 
 
-def _receive(sock: Any) -> dict[str, Any] | None:
-    """One message, or None if the peer closed the connection first."""
-    header = _read_exactly(sock, 8)
+def _send(sock: Any, payload: dict[str, Any]) -> None:
+    sock.sendall(encode_message(payload))
+
+
+def _receive(sock: Any, deadline: float | None = None) -> dict[str, Any] | None:
+    """One message, or None if the peer closed the connection first (or announced more than
+    ``MAX_MESSAGE``). With a ``deadline`` (``time.monotonic()``), the whole message must have
+    arrived by then, however the peer paces its bytes (TimeoutError). A body that is not a
+    JSON object is a ValueError, whatever broke it (nesting past the parser's recursion too)."""
+    header = _read_exactly(sock, 8, deadline)
     if header is None:
         return None
     size = int.from_bytes(header, "big")
     if size > MAX_MESSAGE:
         return None
-    body = _read_exactly(sock, size)
+    body = _read_exactly(sock, size, deadline)
     if body is None:
         return None
-    message = json.loads(body)
+    try:
+        message = json.loads(body)
+    except RecursionError:
+        raise ValueError("the message nests deeper than the JSON parser recurses") from None
     return message if isinstance(message, dict) else None
 
 
-def _read_exactly(sock: Any, size: int) -> bytes | None:
+def _read_exactly(sock: Any, size: int, deadline: float | None) -> bytes | None:
     chunks: list[bytes] = []
     while size:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the message did not arrive in time")
+            sock.settimeout(left)
         chunk = sock.recv(min(size, 1 << 20))
         if not chunk:
             return None
@@ -125,14 +150,16 @@ def forward(argv: list[str]) -> int | None:
     if where is None:
         return None
     aether_dir, path, cwd = where
-    request: dict[str, Any] = {"argv": argv, "cwd": cwd, "aether_dir": aether_dir}
+    stdin: bytes | None = None
     if argv[0] in WITH_STDIN:
         # read before connecting: the server serves one client at a time and must not wait
         # on this one's stdin
         stdin = _take_stdin()
         if stdin is None:
             return None
-        request["stdin"] = stdin.decode("latin-1")  # bytes through JSON, losslessly
+    message = _request(argv, cwd, aether_dir, stdin)
+    if message is None:
+        return None  # larger than a server takes: run it here, as it would run without one
     import socket
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -143,9 +170,30 @@ def forward(argv: list[str]) -> int | None:
                 return None  # a server of another user: nothing was sent, run it here
         except OSError:
             return None  # no server (or a stale socket): nothing was sent, run it here
-        return _exchange(sock, argv, request)
+        return _exchange(sock, argv, message, stdin)
     finally:
         sock.close()
+
+
+def _request(argv: list[str], cwd: str, aether_dir: str, stdin: bytes | None) -> bytes | None:
+    """The request as sent, built before connecting (the server's deadline is for the
+    sending); None when it is larger than a server accepts."""
+    import base64
+
+    from aether import __version__
+
+    request: dict[str, Any] = {
+        "argv": argv,
+        "cwd": cwd,
+        "aether_dir": aether_dir,
+        "version": __version__,
+        "code": code_fingerprint(),
+        "env": _environment(argv),
+    }
+    if stdin is not None:
+        request["stdin"] = base64.b64encode(stdin).decode("ascii")
+    message = encode_message(request)
+    return message if len(message) - 8 <= MAX_MESSAGE else None
 
 
 def _server_for_here() -> tuple[str, str, str] | None:
@@ -163,33 +211,34 @@ def _server_for_here() -> tuple[str, str, str] | None:
     if aether_dir is None:
         return None
     try:
-        return aether_dir, socket_path(aether_dir), cwd
+        path = socket_path(aether_dir)
     except OSError:
         return None
+    # no socket, no server: spare building the request (its code fingerprint is ~2 ms)
+    return (aether_dir, path, cwd) if os.path.exists(path) else None
 
 
-def _exchange(sock: Any, argv: list[str], request: dict[str, Any]) -> int | None:
+def _exchange(sock: Any, argv: list[str], message: bytes, stdin: bytes | None) -> int | None:
     """Send the request and relay the answer; None when the server refused it unrun."""
-    from aether import __version__
-
     if argv[0] in WITH_STDIN:  # a hook never waits past its own budget
-        sock.settimeout(HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""]))
+        wait = HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""])
     else:
-        sock.settimeout(COMMAND_REPLY_S)
+        wait = COMMAND_REPLY_S
+    deadline = time.monotonic() + wait
     try:
-        payload = {**request, "version": __version__, "code": code_fingerprint()}
-        _send(sock, {**payload, "env": _environment(argv)})
-        reply = _receive(sock)
+        sock.settimeout(wait)
+        sock.sendall(message)
+        reply = _receive(sock, deadline)
     except (OSError, ValueError):
         reply = None  # sent (maybe partly) and no answer: the outcome is unknown
     except KeyboardInterrupt:
         sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
         return 130
     if reply is not None and reply.get("refused"):
-        if "stdin" in request:
+        if stdin is not None:
             from aether.cli.stdin import replace_stdin
 
-            replace_stdin(str(request["stdin"]).encode("latin-1"))
+            replace_stdin(stdin)
         return None  # refused before running anything (another version): run it here
     if reply is None:
         return _lost(argv)
@@ -229,15 +278,18 @@ def _lost(argv: list[str]) -> int:
 
 
 def _take_stdin() -> bytes | None:
-    """This command's stdin for the server; None when it must stay local (a terminal). What
-    was read is put back as stdin, in case the command ends up running here after all."""
+    """This command's stdin for the server, read whole; None when the command must run here:
+    on a terminal (left unread), or when the read did not get the whole input (larger than
+    the limit, or not ended in time). What was read is put back as stdin, with the reason the
+    read stopped short, so a command run here reports exactly what it would have reported
+    without a server."""
     from aether.cli.stdin import replace_stdin, slurp_stdin
 
     data, problem = slurp_stdin()
     if problem and not data and "terminal" in problem:
         return None
-    replace_stdin(data)
-    return data
+    replace_stdin(data, problem)
+    return None if problem else data
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -317,7 +369,7 @@ def control(aether_dir: str, action: str, timeout: float = 5.0) -> dict[str, Any
         if _peer_uid(sock) not in (None, os.getuid()):
             return None
         _send(sock, {"control": action, "aether_dir": aether_dir})
-        return _receive(sock)
+        return _receive(sock, time.monotonic() + timeout)
     except (OSError, ValueError):
         return None
     finally:

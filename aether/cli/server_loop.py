@@ -2,15 +2,23 @@
 
 The client side and the protocol (length-prefixed JSON over a private Unix socket) are in
 ``aether.cli.server``. Every wait here is bounded: a client gets ``REQUEST_READ_S`` to send its
-request and ``REPLY_WRITE_S`` to take its answer, so one stuck client delays the commands
-queued behind it by at most that; the accept loop ends after ``--idle-timeout``.
+whole request and ``REPLY_WRITE_S`` to take its whole answer, so one stuck or slow client
+delays the commands queued behind it by at most that; the accept loop ends after
+``--idle-timeout``.
+
+No frame may stop the server. A request is run only when it is one a real client could have
+sent: every argument, environment entry and the working directory as a process could have
+them (no NUL byte, no ``=`` in a variable's name, nothing the file system's encoding cannot
+hold), stdin as base64. Anything else is refused unrun, and whatever still fails while one
+connection is served is dropped with one line on the server's stderr.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+import time
+from typing import Any, TypeGuard
 
 from aether.cli.server import (
     _peer_uid,
@@ -85,7 +93,7 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
             with conn:
                 state["busy"] = True
                 try:
-                    if not _handle(conn, info, command):
+                    if not _handle_guarded(conn, info, command):
                         state["stop"] = True  # never clears a SIGTERM that came meanwhile
                 finally:
                     state["busy"] = False
@@ -135,24 +143,46 @@ def _listen(aether_dir: str) -> tuple[Any, str, int]:
     return server, path, os.stat(path).st_ino
 
 
+@record(frozen=True)
+class ServedCommand:
+    """A command line to run as a process started by the client would have run it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    stdin: bytes
+
+
+def _handle_guarded(conn: Any, info: ServerInfo, command: Any) -> bool:
+    """``_handle`` with the server's last resort: a connection that fails in a way no check
+    foresaw is dropped with one line on the server's stderr, and the server goes on."""
+    try:
+        return _handle(conn, info, command)
+    except Exception as exc:
+        from aether.activity import redact
+
+        line = f"a request failed unexpectedly and was dropped ({type(exc).__name__}: {exc})"
+        sys.stderr.write(f"aether: warning: {' '.join(redact(line).split())}; a bug in aether\n")
+        return True
+
+
 def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
     """Serve one connection; False when the server should stop."""
     if _peer_uid(conn) not in (None, os.getuid()):
         return True  # another user: close without reading a byte
-    conn.settimeout(REQUEST_READ_S)
     try:
-        request = _receive(conn)
+        request = _receive(conn, time.monotonic() + REQUEST_READ_S)
     except (OSError, ValueError):
-        return True  # silent or garbled for a second: dropped, the queue moves on
+        return True  # not all there in time, or garbled: dropped, the queue moves on
     if request is None:
         return True
     conn.settimeout(REPLY_WRITE_S)
     if "control" in request:
         return _control(conn, request, info)
-    refused = _refusal(request, info)
-    if refused is not None:
-        _answer(conn, {"refused": refused})
-        if refused == "code" and code_fingerprint() != info.code:
+    served = _command_of(request, info)
+    if isinstance(served, str):
+        _answer(conn, {"refused": served})
+        if served == "code" and code_fingerprint() != info.code:
             # not only another install: this server's own code changed on disk since it
             # started, so everything it would serve from now on is old code
             sys.stderr.write(
@@ -161,13 +191,15 @@ def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
             )
             return False
         return True
-    reply = _run_command(request, command)
+    reply = _run_command(served, command)
     info.served += 1
     _answer(conn, reply)
     return True
 
 
-def _refusal(request: dict[str, Any], info: ServerInfo) -> str | None:
+def _command_of(request: dict[str, Any], info: ServerInfo) -> ServedCommand | str:
+    """The command a request asks for, or why it is refused unrun: ``version`` or ``code``
+    (another aether), ``request`` (no real client sends that), ``colony`` (another colony)."""
     from aether import __version__
 
     argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
@@ -175,18 +207,62 @@ def _refusal(request: dict[str, Any], info: ServerInfo) -> str | None:
         return "version"
     if request.get("code") != info.code:
         return "code"
-    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+    if not (isinstance(argv, list) and all(map(_is_process_text, argv)) and forwardable(argv)):
         return "request"
-    if not (isinstance(env, dict) and isinstance(cwd, str)) or not forwardable(argv):
+    if not (isinstance(env, dict) and all(_is_env_entry(k, v) for k, v in env.items())):
         return "request"
-    if os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(info.aether_dir):
+    if not (_is_process_text(cwd) and os.path.isabs(cwd)):
+        return "request"
+    stdin = _stdin_of(request)
+    if stdin is None or not _is_process_text(request.get("aether_dir")):
+        return "request"
+    if not _same_colony(request, info):
         return "colony"
-    return None
+    return ServedCommand(argv, env, cwd, stdin)
+
+
+def _is_process_text(value: object) -> TypeGuard[str]:
+    """A string a process can be given (an argument, a variable, its directory): no NUL byte,
+    and nothing the file system's encoding cannot hold (bytes it cannot decode arrive as
+    surrogate escapes; any other lone surrogate cannot come from a process)."""
+    if not isinstance(value, str) or "\0" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_env_entry(name: str, value: object) -> bool:
+    return bool(name) and "=" not in name and _is_process_text(name) and _is_process_text(value)
+
+
+def _stdin_of(request: dict[str, Any]) -> bytes | None:
+    """The request's stdin (base64; empty when there is none), or None when it is not base64."""
+    import base64
+    import binascii
+
+    text = request.get("stdin", "")
+    if not isinstance(text, str):
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _same_colony(request: dict[str, Any], info: ServerInfo) -> bool:
+    """Whether the request names this server's colony (its ``aether_dir`` already checked)."""
+    return os.path.realpath(str(request["aether_dir"])) == os.path.realpath(info.aether_dir)
 
 
 def _control(conn: Any, request: dict[str, Any], info: ServerInfo) -> bool:
     action = request.get("control")
-    if os.path.realpath(str(request.get("aether_dir"))) != os.path.realpath(info.aether_dir):
+    if not _is_process_text(request.get("aether_dir")):
+        _answer(conn, {"refused": "request"})
+        return True
+    if not _same_colony(request, info):
         _answer(conn, {"refused": "colony"})
         return True
     if action == "status":
@@ -206,17 +282,12 @@ def _answer(conn: Any, reply: dict[str, Any]) -> None:
         pass  # the client went away or stopped reading; the command's effect stands
 
 
-def _run_command(request: dict[str, Any], command: Any) -> dict[str, Any]:
-    """Run the request's command line in this process (aether.cli.inprocess), with the
-    client's environment, working directory, argv and stdin."""
+def _run_command(served: ServedCommand, command: Any) -> dict[str, Any]:
+    """Run the command line in this process (aether.cli.inprocess), with the client's
+    environment, working directory, argv and stdin."""
     from aether.cli.inprocess import run_in_process
 
-    stdin = request.get("stdin")
     ran = run_in_process(
-        request["argv"],
-        env={str(k): str(v) for k, v in request["env"].items()},
-        cwd=request["cwd"],
-        stdin=stdin.encode("latin-1") if isinstance(stdin, str) else b"",
-        command=command,
+        served.argv, env=served.env, cwd=served.cwd, stdin=served.stdin, command=command
     )
     return {"exit": ran.exit, "stdout": ran.stdout, "stderr": ran.stderr}

@@ -22,6 +22,8 @@ def slurp_stdin(limit: int = MAX_BYTES, wait_s: float = WAIT_S) -> tuple[bytes, 
     stream = sys.stdin
     if stream is None:
         return b"", "there is no stdin"
+    if isinstance(stream, ReplayedStdin):
+        return bytes(stream.buffer.read()), stream.problem
     try:
         fd = stream.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
@@ -60,6 +62,17 @@ def _read_fd(fd: int, limit: int, wait_s: float) -> tuple[bytes, str | None]:
     return _checked(b"".join(chunks), limit, None)
 
 
-def replace_stdin(data: bytes) -> None:
-    """Make ``data`` what this process reads as stdin (after the real stdin was consumed)."""
-    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+class ReplayedStdin(io.TextIOWrapper):
+    """A stdin this process read once already (the ``aether serve`` client does, to send it):
+    the same bytes, and the reason that read stopped short of the whole input, which the next
+    ``slurp_stdin`` reports as its own."""
+
+    def __init__(self, data: bytes, problem: str | None) -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8", errors="replace")
+        self.problem = problem
+
+
+def replace_stdin(data: bytes, problem: str | None = None) -> None:
+    """Make ``data`` what this process reads as stdin (after the real stdin was consumed);
+    ``problem``: why that read did not get the whole input."""
+    sys.stdin = ReplayedStdin(data, problem)

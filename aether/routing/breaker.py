@@ -17,14 +17,14 @@ Every CLI call is a new process, so the breaker lives in ``.aether/data/breaker.
 Writes happen under the colony lock, held only for the read-modify-write of this small file,
 never across a network call. A corrupt file is moved aside (``breaker.json.corrupt-<time>``)
 and reported in the activity log, never silently overwritten. The clock is injectable so the
-unit tests need no sleeping.
+unit tests need no sleeping; by default it is aether's clock (``aether.timeutil.epoch``), which
+``AETHER_NOW`` sets, so a test of whole processes steps past a cooldown without waiting.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +33,7 @@ from aether.activity import redact
 from aether.files import atomic_write_json
 from aether.records import record
 from aether.routing.table import DEFAULT_BREAKER_COOLDOWN_S, DEFAULT_BREAKER_FAILURES
+from aether.timeutil import epoch
 from aether.workspace import Workspace
 
 FORMAT = 1
@@ -52,12 +53,12 @@ class Gate:
     reason: str = ""
 
 
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
         return None
     from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Breaker:
@@ -67,7 +68,7 @@ class Breaker:
         *,
         failures: int = DEFAULT_BREAKER_FAILURES,
         cooldown_s: float = DEFAULT_BREAKER_COOLDOWN_S,
-        clock: Clock = time.time,
+        clock: Clock = epoch,
         lock_timeout: float | None = None,
         claim_ttl_s: float = 120.0,
     ) -> None:

@@ -11,13 +11,15 @@
 5. move overflowing events and finished workers to their append-only archives;
 6. bump the serial, link the previous file into ``backups/``, write atomically, release.
 
-A corrupt file is never overwritten: every error is raised before anything is written.
+A corrupt file is never overwritten: every error is raised before anything is written. The
+write is all or nothing (``aether.files.staged_files``): the pre-migration backup, the memory
+files, the archive appends, the backup link and the state file are all prepared first and moved
+into place only when every one is ready, so a full disk or a read-only directory midway leaves
+every file as it was.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +32,10 @@ from aether.errors import (
     StateDuplicateKeys,
 )
 from aether.files import (
-    append_lines,
-    atomic_write_bytes,
+    StagedFiles,
     compact_json,
     os_error,
+    staged_files,
     state_json,
 )
 from aether.records import field, record
@@ -226,65 +228,70 @@ class Store:
                 for step in tx.after:
                     step(tx.state)
                 return
-            if loaded.upgrade is not None and loaded.upgrade.changed:
-                tx.pre_migration_backup = self._pre_migration_backup(loaded.raw, loaded.upgrade)
-                from aether.memory import MemoryItem
+            with staged_files() as staged:  # every part is written, or none is
+                if loaded.upgrade is not None and loaded.upgrade.changed:
+                    tx.pre_migration_backup = self._pre_migration_backup(
+                        staged, loaded.raw, loaded.upgrade
+                    )
+                    from aether.memory import MemoryItem
 
-                tx.memory_to_add = [
-                    MemoryItem.model_validate(m) for m in loaded.upgrade.memory
-                ] + tx.memory_to_add
-            self._commit(tx, previous_serial=loaded.state.serial if loaded.upgrade is None else -1)
+                    tx.memory_to_add = [
+                        MemoryItem.model_validate(m) for m in loaded.upgrade.memory
+                    ] + tx.memory_to_add
+                previous = loaded.state.serial if loaded.upgrade is None else -1
+                self._commit(tx, staged, previous_serial=previous)
+            self._prune_rolling_backups()
             for step in tx.after:
                 step(tx.state)
 
-    def _commit(self, tx: Transaction, *, previous_serial: int) -> None:
+    def _commit(self, tx: Transaction, staged: StagedFiles, *, previous_serial: int) -> None:
         if tx.memory_to_add:
-            from aether.memory import merge_items
+            from aether.memory import stage_merge
 
-            merge_items(self.ws.memory_dir, tx.memory_to_add)
+            stage_merge(staged, self.ws.memory_dir, tx.memory_to_add)
         prepared = prepare_write(tx.state, self.ws)
         if prepared.archived_events:
-            append_lines(
+            staged.append(
                 self.ws.events_archive,
                 (compact_json(e.model_dump(mode="json")) for e in prepared.archived_events),
             )
         if prepared.moved_workers:
-            append_lines(
+            staged.append(
                 self.ws.workers_history,
                 (compact_json(w.model_dump(mode="json")) for w in prepared.moved_workers),
             )
         if previous_serial >= 0:
-            self._rolling_backup(previous_serial)
-        atomic_write_bytes(self.ws.state_file, prepared.payload)
+            self._rolling_backup(staged, previous_serial)
+        staged.write(self.ws.state_file, prepared.payload)
         tx.state = prepared.state
 
-    def _rolling_backup(self, serial: int) -> None:
+    def _rolling_backup(self, staged: StagedFiles, serial: int) -> None:
         """Hard-link the file about to be replaced into backups/ (free: no bytes copied)."""
-        backups = self.ws.backups_dir
+        staged.make_dirs(self.ws.backups_dir)
+        target = self.ws.backups_dir / f"COLONY_STATE.serial-{serial:08d}.json"
+        if not target.exists():
+            staged.link_or_copy(self.ws.state_file, target)
+
+    def _prune_rolling_backups(self) -> None:
+        """Keep the last ``ROLLING_BACKUPS``, once the write they back up has committed (one
+        that cannot be removed now is removed by a later write)."""
         try:
-            backups.mkdir(parents=True, exist_ok=True)
-            target = backups / f"COLONY_STATE.serial-{serial:08d}.json"
-            if not target.exists():
-                try:
-                    os.link(self.ws.state_file, target)
-                except OSError:
-                    shutil.copy2(self.ws.state_file, target)
-            rolling = sorted(backups.glob("COLONY_STATE.serial-*.json"))
+            rolling = sorted(self.ws.backups_dir.glob("COLONY_STATE.serial-*.json"))
             for old in rolling[:-ROLLING_BACKUPS]:
                 old.unlink()
-        except OSError as exc:
-            raise os_error(exc, backups, "backing up into") from None
+        except OSError:
+            pass
 
-    def _pre_migration_backup(self, raw: bytes, result: UpgradeResult) -> Path:
+    def _pre_migration_backup(self, staged: StagedFiles, raw: bytes, result: UpgradeResult) -> Path:
         """A real copy of the old file and its siblings, never rotated away."""
         folder = self.ws.backups_dir / "pre-migration" / f"{result.from_version}-{iso()}"
         folder = Path(str(folder).replace(":", ""))
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(folder / self.ws.state_file.name, raw)
+        staged.make_dirs(folder)
+        staged.write(folder / self.ws.state_file.name, raw)
         for name in LEGACY_SIBLINGS:
             sibling = self.ws.data_dir / name
             if sibling.is_file():
-                atomic_write_bytes(folder / name, sibling.read_bytes())
+                staged.write(folder / name, sibling.read_bytes())
         return folder
 
     def create(self, state: ColonyState, *, force: bool) -> Path | None:
@@ -299,16 +306,19 @@ class Store:
                         fix="use `aether status` to see it, or `aether init --force` to back it "
                         "up and start over",
                     )
-                backup = self._backup_before_replace()
             payload = state_json(state.model_dump(mode="json")).encode("utf-8")
-            atomic_write_bytes(self.ws.state_file, payload)
+            with staged_files() as staged:  # the backup and the new colony, or neither
+                if self.ws.exists():
+                    backup = self._backup_before_replace(staged)
+                staged.write(self.ws.state_file, payload)
             return backup
 
-    def _backup_before_replace(self) -> Path:
-        self.ws.backups_dir.mkdir(parents=True, exist_ok=True)
+    def _backup_before_replace(self, staged: StagedFiles) -> Path:
+        staged.make_dirs(self.ws.backups_dir)
         target = self.ws.backups_dir / f"COLONY_STATE.before-init-{iso().replace(':', '')}.json"
         try:
-            atomic_write_bytes(target, self.ws.state_file.read_bytes())
+            old = self.ws.state_file.read_bytes()
         except OSError as exc:
             raise os_error(exc, self.ws.state_file, "backing up") from None
+        staged.write(target, old)
         return target

@@ -190,14 +190,16 @@ def test_half_open_after_cooldown_allows_one_probe(
         cooldown_s=1,
         castes={"builder": ("broken", ["mock-spare-a"])},
     )
-    assert spawn_json(run_aether, "--caste", "builder")["attempts"][0]["status"] == 500
-    assert spawn_json(run_aether, "--caste", "builder")["attempts"][0]["outcome"] == "skipped"
-    import time
-
-    time.sleep(1.1)
-    w = spawn_json(run_aether, "--caste", "builder")
+    # the breaker reads aether's clock: AETHER_NOW steps past the cooldown, no sleeping
+    opened, cooled = (proxy_env(AETHER_NOW=f"2031-05-01T10:00:0{s}Z") for s in (0, 2))
+    w = spawn_json(run_aether, "--caste", "builder", env=opened)
+    assert w["attempts"][0]["status"] == 500
+    w = spawn_json(run_aether, "--caste", "builder", env=opened)
+    assert w["attempts"][0]["outcome"] == "skipped"
+    w = spawn_json(run_aether, "--caste", "builder", env=cooled)
     assert w["attempts"][0]["status"] == 500  # the one probe, failed: open again
-    assert spawn_json(run_aether, "--caste", "builder")["attempts"][0]["outcome"] == "skipped"
+    w = spawn_json(run_aether, "--caste", "builder", env=cooled)
+    assert w["attempts"][0]["outcome"] == "skipped"
 
 
 def test_proxy_cooldown_429_is_not_a_new_breaker_failure(

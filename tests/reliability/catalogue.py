@@ -112,16 +112,43 @@ def read_only_data_dir(project: Path) -> Cleanup:
     return lambda: _umount(data)
 
 
-def full_disk(project: Path) -> Cleanup:
-    """Put the data directory on a 256 KiB tmpfs and fill it to the last byte."""
+def _data_on_tmpfs(project: Path) -> Path:
+    """Put the data directory (and what it holds) on a 256 KiB tmpfs."""
     data = project / ".aether/data"
     saved = project / "saved-data"
     shutil.copytree(data, saved)
     _mount(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(data)])
     shutil.copytree(saved, data, dirs_exist_ok=True)
     shutil.rmtree(saved)
+    return data
+
+
+def full_disk(project: Path) -> Cleanup:
+    """Put the data directory on a 256 KiB tmpfs and fill it to the last byte."""
+    data = _data_on_tmpfs(project)
     try:
         _fill(data / "filler.bin")
+    except BaseException:
+        _umount(str(data))
+        raise
+    return lambda: _umount(str(data))
+
+
+def legacy_state_on_a_nearly_full_disk(project: Path) -> Cleanup:
+    """A 2.0 state (one page) on a tmpfs with one page free: room for its pre-migration backup,
+    none for the upgraded state (two pages). The lock files exist already, so taking the lock
+    needs no new page; a learning exists already, so a merge into its file shows."""
+    import os
+
+    _aether(project, "memory", "add", "learning", "learnt before the migration")
+    legacy = Path(__file__).resolve().parents[2] / "fixtures/legacy-states/v2.0-full.in.json"
+    (project / STATE).write_bytes(legacy.read_bytes())
+    for name, content in ((".lock", b""), (".lock.holder", b"{}")):
+        (project / STATE).with_name(STATE.name + name).write_bytes(content)
+    data = _data_on_tmpfs(project)
+    try:
+        vfs = os.statvfs(data)
+        (data / "filler.bin").write_bytes(b"\0" * (vfs.f_bavail - 1) * vfs.f_frsize)
     except BaseException:
         _umount(str(data))
         raise
@@ -601,6 +628,16 @@ ENTRIES: list[BadInput] = [
         "no space",
         full_disk,
     ),
+    BadInput(
+        "migrate-disk-full",
+        "file system",
+        "migrate with room for the pre-migration backup but not for the upgraded state (a "
+        "tmpfs): no backup folder, no memory file is left",
+        ("migrate",),
+        24,
+        "no space",
+        legacy_state_on_a_nearly_full_disk,
+    ),
     # --- profiles -------------------------------------------------------------------------------
     BadInput(
         "profile-missing",
@@ -890,5 +927,141 @@ ENTRIES: list[BadInput] = [
         ("memory", "import", "missing.json"),
         66,
         "does not exist",
+    ),
+]
+
+
+# --- frames a same-user client may send to `aether serve` ---------------------------------------
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """One frame sent straight to a running ``aether serve`` (tests/reliability/
+    test_bad_inputs.py): the server must answer it as ``answer`` says, print nothing, and go
+    on serving the next command."""
+
+    id: str
+    what: str
+    #: the bytes sent, built from the request a real client would send for ``aether status``
+    frame: Callable[[dict[str, object]], bytes]
+    #: ``refused``: answered ``{"refused": "request"}`` (a real client would then run the
+    #: command itself); ``closed``: the connection is closed unanswered
+    answer: str
+
+
+def framed(body: bytes) -> bytes:
+    """The protocol's framing: an 8-byte big-endian length, then the body."""
+    return len(body).to_bytes(8, "big") + body
+
+
+def raw(body: bytes) -> Callable[[dict[str, object]], bytes]:
+    return lambda request: framed(body)
+
+
+def request_with(**changes: object) -> Callable[[dict[str, object]], bytes]:
+    def build(request: dict[str, object]) -> bytes:
+        return framed(json.dumps({**request, **changes}).encode("utf-8"))
+
+    return build
+
+
+def env_with(name: str, value: object) -> Callable[[dict[str, object]], bytes]:
+    def build(request: dict[str, object]) -> bytes:
+        env = dict(request["env"])  # type: ignore[call-overload]
+        env[name] = value
+        return framed(json.dumps({**request, "env": env}).encode("utf-8"))
+
+    return build
+
+
+def control_with(aether_dir: str) -> Callable[[dict[str, object]], bytes]:
+    return lambda request: framed(
+        json.dumps({"control": "status", "aether_dir": aether_dir}).encode("utf-8")
+    )
+
+
+FRAMES: list[BadFrame] = [
+    BadFrame(
+        "frame-deep-nesting",
+        "100,000 nested arrays (deeper than the JSON parser recurses)",
+        raw(b"[" * 100_000),
+        "closed",
+    ),
+    BadFrame("frame-not-json", "bytes that are not JSON", raw(b"\xff\x00 garbage }{"), "closed"),
+    BadFrame("frame-not-object", "a JSON array instead of an object", raw(b"[1, 2]"), "closed"),
+    BadFrame(
+        "frame-huge-length",
+        "a length prefix of 2^63 bytes",
+        lambda request: (1 << 63).to_bytes(8, "big") + b"{}",
+        "closed",
+    ),
+    BadFrame(
+        "frame-cut-short",
+        "a length prefix of 1,000 bytes, then 10 bytes and silence",
+        lambda request: (1000).to_bytes(8, "big") + b'{"argv": [',
+        "closed",
+    ),
+    BadFrame(
+        "frame-nul-in-cwd",
+        "a NUL byte in the working directory",
+        request_with(cwd="/tmp/a\0b"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-relative-cwd",
+        "a relative working directory",
+        request_with(cwd="some/where"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-nul-in-env-value",
+        "a NUL byte in an environment value",
+        env_with("AETHER_FRAME_TEST", "a\0b"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-equals-in-env-name",
+        "`=` in an environment variable's name",
+        env_with("A=B", "x"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-empty-env-name", "an empty environment variable name", env_with("", "x"), "refused"
+    ),
+    BadFrame(
+        "frame-surrogate-in-env",
+        'an environment value holding a lone surrogate ("\\ud800"): no process can have it',
+        env_with("AETHER_FRAME_TEST", "\ud800"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-env-number",
+        "an environment value that is a number, not a string",
+        env_with("AETHER_FRAME_TEST", 5),
+        "refused",
+    ),
+    BadFrame(
+        "frame-nul-in-argv",
+        "a NUL byte in an argument",
+        request_with(argv=["route", "a\0b"]),
+        "refused",
+    ),
+    BadFrame(
+        "frame-stdin-not-base64",
+        "a hook stdin that is not base64: a euro sign (the old latin-1 transport crashed on it)",
+        request_with(argv=["hook", "subagent-start"], stdin="€"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-nul-in-colony",
+        "a NUL byte in the colony directory",
+        request_with(aether_dir="/tmp/a\0b"),
+        "refused",
+    ),
+    BadFrame(
+        "frame-control-nul-in-colony",
+        "`serve --status` asked for a colony directory holding a NUL byte",
+        control_with("/tmp/a\0b"),
+        "refused",
     ),
 ]

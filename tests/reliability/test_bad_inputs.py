@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import AETHER, clean_env
-from tests.reliability.catalogue import ENTRIES, BadInput, archive_name
+from tests.helpers import AETHER, clean_env, server_socket, start_server, was_served
+from tests.reliability.catalogue import ENTRIES, FRAMES, BadFrame, BadInput, archive_name
 
 #: lock metadata is rewritten by whichever command takes the lock; it holds no colony data
 LOCK_METADATA = (".lock", ".lock.holder")
@@ -87,3 +89,64 @@ def test_bad_input(entry: BadInput, template_colony: Path, tmp_path: Path) -> No
         if "KEY" in name and len(secret) >= 8:
             assert secret not in output, (entry.id, name)
             assert not [k for k, v in after.items() if secret.encode() in v], (entry.id, name)
+
+
+def _exchange(path: str, frame: bytes) -> bytes:
+    """Send ``frame`` on a new connection and return everything the server answers before it
+    closes (bounded: the server's own deadline is 1 s)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(path)
+        try:
+            sock.sendall(frame)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed on an early part of the frame
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass  # closed with part of the frame unread
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("entry", FRAMES, ids=[f.id for f in FRAMES])
+def test_bad_frame(entry: BadFrame, template_colony: Path, tmp_path: Path) -> None:
+    from aether import __version__
+    from aether.cli.server import code_fingerprint
+
+    project, run_dir = tmp_path / "project", tmp_path / "run"
+    shutil.copytree(template_colony, project, symlinks=True)
+    run_dir.mkdir()
+    server = start_server(project, run_dir)
+    try:
+        request: dict[str, object] = {
+            "argv": ["status"],
+            "cwd": str(project),
+            "aether_dir": str(project / ".aether"),
+            "version": __version__,
+            "code": code_fingerprint(),
+            "env": clean_env(TMPDIR=str(run_dir)),
+        }
+        answer = _exchange(server_socket(project, run_dir), entry.frame(request))
+        # the server goes on: the next command of a real client is served
+        after = subprocess.run(
+            [AETHER, "status", "--json"],
+            cwd=project,
+            env=clean_env(TMPDIR=str(run_dir), PYTHONPROFILEIMPORTTIME="1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+    if entry.answer == "closed":
+        assert answer == b"", answer[:200]
+    else:
+        assert json.loads(answer[8:]) == {"refused": "request"}, answer[:200]
+    assert after.returncode == 0 and was_served(after), after.stderr[-500:]
+    assert server.returncode == 0
+    assert server.stderr is not None and server.stderr.read() == ""  # no crash, no warning

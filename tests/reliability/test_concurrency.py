@@ -133,8 +133,7 @@ def test_sigkilled_holder_delays_waiters_by_at_most_100ms(fresh_colony: Path) ->
         return start_script(script, fresh_colony, clean_env())[0]
 
     holder = start(HOLDER)
-    waiters = [start(WAITER) for _ in range(5)]
-    time.sleep(0.3)  # every waiter is now blocked on the lock
+    waiters = [start(WAITER) for _ in range(5)]  # each has found the lock held
     killed_at = time.monotonic()
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
