@@ -11,9 +11,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from aether.activity import redact
 from aether.errors import InvalidInput
 from aether.records import record
+from aether.redaction import redact
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 

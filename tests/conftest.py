@@ -13,12 +13,12 @@ RunAether = Callable[..., Result]
 
 
 @pytest.fixture(autouse=True)
-def test_home(tmp_path: Path) -> Iterator[Path]:
-    """Each test's own home directory for the aether it runs (tests/helpers.py TEST_HOME)."""
+def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each test's own home directory for the aether it runs (tests/helpers.py TEST_HOME),
+    beside its tmp_path, not in it."""
     from tests import helpers
 
-    home = tmp_path / "test-home"
-    home.mkdir()
+    home = tmp_path_factory.mktemp("home")
     helpers.TEST_HOME = home
     try:
         yield home

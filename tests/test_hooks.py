@@ -497,3 +497,28 @@ def test_the_hook_table_and_the_installed_hooks_agree() -> None:
     from aether.runtimes.claude.settings import HOOK_NAMES
 
     assert set(HANDLERS) == set(HOOK_NAMES) == set(HOOKS)
+
+
+def test_a_bad_path_field_is_dropped_with_a_line_and_the_hook_still_does_its_work(
+    installed: Path, run_aether: RunAether
+) -> None:
+    """A NUL byte in a path made session-end fail before its transaction (no pause, no
+    HANDOFF.md) and subagent-stop leave its worker running."""
+    started = hook_input("SubagentStart", agent_id="a1", agent_type="aether-builder")
+    assert run_hook(run_aether, "subagent-start", started).returncode == 0
+    stop = hook_input(
+        "SubagentStop",
+        agent_id="a1",
+        agent_type="aether-builder",
+        agent_transcript_path="/tmp/x\0y.jsonl",
+    )
+    line = one_line(run_hook(run_aether, "subagent-stop", stop), "subagent-stop")
+    assert "agent_transcript_path left out" in line
+    (worker,) = subagent_records(state_of(installed))
+    assert worker["status"] == "completed"
+    end = json.loads(hook_input("SessionEnd", reason="other"))
+    end["transcript_path"] = "/proc/self/x\0"
+    line = one_line(run_hook(run_aether, "session-end", json.dumps(end)), "session-end")
+    assert "transcript_path left out" in line
+    assert state_of(installed)["status"] == "paused"
+    assert (installed / ".aether" / "HANDOFF.md").exists()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aether.activity import redact
 from aether.cli.common import debug_traceback
+from aether.redaction import redact
 from tests.conftest import RunAether
 
 KEY = "sk-proxy-secret-value-7731"
@@ -88,3 +88,16 @@ def test_a_lock_timeout_is_never_reported_as_an_unreadable_profile(
 
     monkeypatch.setattr(aether.routing.loader, "load_profile_file", invalid)
     assert profile_snapshot(Workspace(tmp_path)).error is not None  # a profile problem: data
+
+
+def test_the_lock_holder_note_names_the_command_not_its_arguments(
+    colony: Path, run_aether_process: RunAether
+) -> None:
+    typed = "remember sk-pasted-by-mistake-4411 for later"
+    assert run_aether_process("memory", "add", "learning", typed).returncode == 0
+    holder = colony / ".aether" / "data" / "COLONY_STATE.json.lock.holder"
+    import json
+
+    note = json.loads(holder.read_text())
+    assert note["command"] == "aether memory add"
+    assert holder.stat().st_mode & 0o777 == 0o600

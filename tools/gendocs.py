@@ -150,7 +150,27 @@ def robustness_md() -> str:
             *rows,
             "",
         ]
-    return "\n".join(lines + _frames_section()).rstrip() + "\n"
+    return "\n".join(lines + _frames_section() + _secrets_section()).rstrip() + "\n"
+
+
+def _secrets_section() -> list[str]:
+    from tests.reliability.catalogue import SECRET_WAYS_IN
+
+    return [
+        "## keys typed where text is asked for\n",
+        "A key pasted into a note or a prompt is still a key. One test "
+        "(`test_no_way_in_keeps_a_key` in `tests/reliability/test_bad_inputs.py`) plants keys — "
+        "`sk-…`, `ghp_…`, `AKIA…`, `Bearer …`, `api_key=…`, and the value of a secret-named "
+        "variable of the environment — in each of these "
+        f"{len(SECRET_WAYS_IN)} ways in, then looks for them in every file under `.aether/` "
+        "(state, backups, memory, HANDOFF.md and its history, an archived chamber, the activity "
+        "log, the lock holder note) and in the output of `status`, `workers`, `memory list` and "
+        "`costs`: they are `[redacted]` everywhere (aether/redaction.py).\n",
+        "| id | way in |",
+        "|---|---|",
+        *(f"| `{w.id}` | {w.what} |" for w in SECRET_WAYS_IN),
+        "",
+    ]
 
 
 def _frames_section() -> list[str]:

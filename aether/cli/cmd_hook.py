@@ -54,7 +54,7 @@ def hook(
 
 
 def _redacted(text: str) -> str:
-    from aether.activity import redact
+    from aether.redaction import redact
 
     return redact(text)
 

@@ -100,7 +100,7 @@ def _spawn_or_fail(
         return spawn_worker(ws, request)
     except AllModelsFailed as exc:
         if not json_out:  # people get the per-model table; --json carries it in the error
-            from aether.activity import redact
+            from aether.redaction import redact
 
             sys.stderr.write(redact(attempts_table(exc.attempts)))
         if handing_over:

@@ -93,7 +93,7 @@ def print_json(payload: dict[str, Any]) -> None:
 
 def fail(error: AetherError, json_out: bool) -> typer.Exit:
     """Report ``error`` (one line on stderr; the JSON error object on stdout with --json)."""
-    from aether.activity import redact
+    from aether.redaction import redact
     from aether.text import visible
 
     line = visible(redact(error.one_line()))
@@ -175,7 +175,7 @@ def debug_traceback(exc: BaseException) -> None:
         return
     import traceback
 
-    from aether.activity import redact
+    from aether.redaction import redact
 
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     sys.stderr.write(redact(text))

@@ -73,9 +73,9 @@ def _run_guarded(argv: list[str], command: Any, err: io.StringIO) -> int:
     try:
         return run(argv, command=command)
     except Exception as exc:
-        from aether.activity import redact
         from aether.cli.common import debug_traceback
         from aether.errors import AetherError
+        from aether.redaction import redact
 
         debug_traceback(exc)
         internal = AetherError(f"internal error: {type(exc).__name__}: {exc}")

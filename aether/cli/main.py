@@ -60,8 +60,8 @@ def main() -> None:
         code = forward(argv)  # a running `aether serve` for this colony, if any
         sys.exit(code if code is not None else run(argv))
     except Exception as exc:  # the last resort: one line, a traceback only when asked for
-        from aether.activity import redact
         from aether.cli.common import debug_traceback
+        from aether.redaction import redact
 
         debug_traceback(exc)
         line = redact(f"internal error: {type(exc).__name__}: {exc}")

@@ -159,7 +159,7 @@ def _handle_guarded(conn: Any, info: ServerInfo, command: Any) -> bool:
     try:
         return _handle(conn, info, command)
     except Exception as exc:
-        from aether.activity import redact
+        from aether.redaction import redact
 
         line = f"a request failed unexpectedly and was dropped ({type(exc).__name__}: {exc})"
         sys.stderr.write(f"aether: warning: {' '.join(redact(line).split())}; a bug in aether\n")

@@ -338,6 +338,8 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
             usage = read_transcript(Path(hook.agent_transcript_path))
         except OSError as exc:
             outcome.notes.append(f"transcript not read ({exc.strerror or exc})")
+        except Exception as exc:  # a transcript must never cost the worker its completion
+            outcome.notes.append(f"transcript not read ({type(exc).__name__}: {exc})")
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
         worker = _started_worker(ws, s, hook)

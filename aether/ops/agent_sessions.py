@@ -268,8 +268,10 @@ def read_transcript_facts(ws: Workspace, path: str) -> TranscriptFacts:
         facts.usage = dict(read_transcript(Path(path)).by_model)
     except FileNotFoundError:
         pass  # a session that never wrote one (nothing was said)
-    except (OSError, ValueError) as exc:
-        facts.problems.append(f"transcript not read ({getattr(exc, 'strerror', None) or exc})")
+    except OSError as exc:
+        facts.problems.append(f"transcript not read ({exc.strerror or exc})")
+    except Exception as exc:  # a transcript must never cost a session its end (or its pause)
+        facts.problems.append(f"transcript not read ({type(exc).__name__}: {exc})")
     return facts
 
 
@@ -347,8 +349,8 @@ def scrubbed(ws: Workspace, text: str) -> str:
     """Text from a session goes into the state, HANDOFF.md and the next briefing: anything that
     looks like a credential, and the proxy key's value whatever its variable is called, is
     taken out."""
-    from aether.activity import redact
     from aether.errors import ProfileProblem
+    from aether.redaction import admitted
     from aether.routing.loader import load_profile_file
 
     try:
@@ -356,5 +358,4 @@ def scrubbed(ws: Workspace, text: str) -> str:
         key = os.environ.get(key_env, "")
     except ProfileProblem:
         key = os.environ.get("LITELLM_MASTER_KEY", "")
-    text = redact(text)
-    return text.replace(key, "[redacted]") if len(key) >= 4 else text
+    return admitted(text, also=(key,))

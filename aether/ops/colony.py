@@ -11,6 +11,7 @@ from aether import activity
 from aether.errors import InvalidInput
 from aether.files import atomic_write_text, list_temp_files
 from aether.records import field, record
+from aether.redaction import admitted, admitted_or_none
 from aether.session_report import session_state, sessions_of
 from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Session, Worker
@@ -44,7 +45,8 @@ class InitResult:
 
 
 def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = None) -> InitResult:
-    goal = goal.strip()
+    goal = admitted(goal.strip())
+    name = admitted_or_none(name)
     if not goal:
         raise InvalidInput(
             "the goal is empty", fix='say what the colony is for: aether init "GOAL"'

@@ -63,4 +63,5 @@ def run_hook(
     if lock_timeout is None and not os.environ.get("AETHER_LOCK_TIMEOUT"):
         lock_timeout = HOOK_LOCK_TIMEOUT_S
     outcome: HookOutcome = handler(ws, hook, lock_timeout=lock_timeout)
+    outcome.notes[:0] = list(hook.dropped)
     return outcome

@@ -27,6 +27,7 @@ from aether.memory import (
     normalise_text,
 )
 from aether.records import field, record
+from aether.redaction import admitted
 from aether.state.lock import colony_lock
 from aether.timeutil import iso
 from aether.workspace import Workspace
@@ -68,7 +69,7 @@ def add_memory(
         raise InvalidInput(
             f"unknown memory kind {kind!r}", fix=f"use one of: {', '.join(ADDABLE_KINDS)}"
         )
-    text = text.strip()
+    text = admitted(text.strip())
     if not text:
         raise InvalidInput(
             "the text is empty", fix=f'say what to remember: aether memory add {kind} "TEXT"'
@@ -239,6 +240,7 @@ def read_import(path: Path) -> list[MemoryItem]:
             raise _bad_import(path, f"item {n}: {loc}: {err['msg']}") from None
         if not item.text.strip():
             raise _bad_import(path, f"item {n} has empty text")
+        item.text = admitted(item.text)
         items.append(item)
     return items
 

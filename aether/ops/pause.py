@@ -17,6 +17,7 @@ from aether.handoff import GitInfo
 from aether.ops.handoff_file import write_handoff_file
 from aether.ops.profile_snapshot import ProfileSnapshot, profile_snapshot
 from aether.records import field, record
+from aether.redaction import admitted_or_none
 from aether.state.model import ColonyState
 from aether.state.store import Store
 from aether.timeutil import iso
@@ -50,6 +51,7 @@ class PauseResult:
 
 
 def pause(ws: Workspace, *, note: str | None, lock_timeout: float | None = None) -> PauseResult:
+    note = admitted_or_none(note)
     warnings: list[str] = []
     snapshot = profile_snapshot(ws)
     if snapshot.error:

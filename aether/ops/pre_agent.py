@@ -26,6 +26,7 @@ from aether.ops.agent_hooks import (
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
 from aether.records import replace
+from aether.redaction import admitted
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, hookio
 from aether.runtimes.claude.hookio import HookInput
@@ -53,6 +54,7 @@ def _deny(ws: Workspace | None, hook: HookInput, reason: str) -> HookOutcome:
     shows it as "PreToolUse:Agent hook error: …"), and the colony records the denial — the
     ``claude -p`` result lists it under ``permission_denials`` only when every call of that
     turn was denied (measured with 2.1.328)."""
+    reason = admitted(reason)
     text = f"aether refused this spawn of {hook.subagent_type}: {reason}"
     if ws is not None:
         _record_denial(ws, hook, reason)
@@ -223,7 +225,7 @@ def _task_label(tool_input: dict[str, Any]) -> str | None:
     for key in ("description", "prompt"):
         value = tool_input.get(key)
         if isinstance(value, str) and value.strip():
-            return " ".join(value.split())[:TASK_CHARS]
+            return admitted(" ".join(value.split()))[:TASK_CHARS]
     return None
 
 

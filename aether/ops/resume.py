@@ -17,7 +17,6 @@ from aether import activity
 from aether.errors import InvalidInput
 from aether.gitinfo import read_git
 from aether.handoff import GitInfo, HandoffDocument
-from aether.ops.agent_sessions import reap
 from aether.ops.handoff_file import move_handoff_to_history, read_handoff
 from aether.ops.profile_snapshot import CasteDrift, ProfileSnapshot, caste_drift, profile_snapshot
 from aether.ops.respawn import Orphan, RespawnOutcome, pending_orphans, respawn_one
@@ -178,8 +177,7 @@ def _new_session(
         profile = _check_profile(checks, s, previous, snapshot, adopt_profile=adopt_profile)
         git_changes = _check_git(checks, previous, doc, git_now)
         moment = now()
-        reap(ws, s, None)  # agent sessions whose process is gone: their workers lost first
-        orphans, found = settle_workers(s, previous, was_paused, moment, heartbeat_limit_s)
+        orphans, found = settle_workers(ws, s, previous, was_paused, moment, heartbeat_limit_s)
         for level, message in found:
             checks.add("workers", level, message)
         _start_session(s, previous, moment, orphans)

@@ -14,9 +14,11 @@ from datetime import datetime
 from aether.ops.respawn import Orphan, age_orphans, mark_orphans
 from aether.state.model import ColonyState, Session
 from aether.timeutil import iso, parse_iso
+from aether.workspace import Workspace
 
 
 def settle_workers(
+    ws: Workspace,
     s: ColonyState,
     previous: Session,
     was_paused: bool,
@@ -24,7 +26,10 @@ def settle_workers(
     heartbeat_limit_s: int | None,
 ) -> tuple[list[Orphan], list[tuple[str, str]]]:
     """(the orphans marked now, what resume reports about workers: (level, message) pairs)."""
+    from aether.ops.agent_sessions import reap
+
     found: list[tuple[str, str]] = []
+    reap(ws, s, None)  # agent sessions whose process is gone: their workers lost first
     closed = age_orphans(s, iso(moment))
     if closed:
         found.append(

@@ -31,6 +31,7 @@ from aether.ops.agent_sessions import (
     read_transcript_facts,
 )
 from aether.ops.hooks import HookOutcome
+from aether.redaction import admitted
 from aether.runtimes.claude.hookio import HookInput
 from aether.state.model import ColonyState
 from aether.state.store import Store
@@ -171,11 +172,12 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
         session, _dead = observe(ws, s, sighting)
         assert session is not None
         apply_transcript_facts(ws, session, facts)
-        _lost, others = end_session(s, session, hook.reason)
+        reason = admitted(hook.reason)
+        _lost, others = end_session(s, session, reason)
         if s.status != "paused" and not others:
             last_out = True
             note = f"Claude Code session {hook.session_id} ended "
-            note += f"({hook.reason or 'no reason given'}); it was the last one working."
+            note += f"({reason or 'no reason given'}); it was the last one working."
             record_pause(s, note, snapshot, git)
         written = git_at_pause(s) if s.status == "paused" else git
         tx.then(lambda state: write_handoff_file(ws, state, written, outcome.notes))
@@ -185,7 +187,7 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
         ws,
         "hook_session_end",
         claude_session=hook.session_id,
-        reason=hook.reason,
+        reason=reason,
         paused=last_out,
         still_live=len(others),
     )

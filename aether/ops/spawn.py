@@ -20,6 +20,7 @@ from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound
 from aether.ops.worker_env import worker_env_public
 from aether.records import field, record
+from aether.redaction import admitted_or_none
 from aether.routing.resolve import RouteRequest
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
@@ -260,7 +261,7 @@ def record_worker(
         model_source=route.source,
         model_reason=route.reason,
         profile_hash=route.decision.profile_hash,
-        task=request.route.task,
+        task=admitted_or_none(request.route.task),
         session_id=s.session.id,
         status="spawned",
         spawned_at=iso(),

@@ -120,7 +120,7 @@ def deployment_matches(deployment: str, names: list[str]) -> bool:
 
 def _without_key(text: str, key: str) -> str:
     """The key's literal value out of a proxy's error text, whatever the variable's name
-    (``activity.redact`` scrubs by variable name and by shape; ``key_env`` may match neither)."""
+    (``aether.redaction`` scrubs by variable name and by shape; ``key_env`` may match neither)."""
     return text.replace(key, "[redacted]") if key and len(key) >= 4 else text
 
 

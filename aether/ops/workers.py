@@ -17,6 +17,7 @@ from typing import Any
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound, WorkerStateConflict
 from aether.records import field, record
+from aether.redaction import admitted
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
     ORPHAN_WORKER_STATUSES,
@@ -96,7 +97,7 @@ def finish(
         w.finished_at = iso()
         w.fail_reason = None
         if not ok:
-            w.fail_reason = (reason or "").strip()[:2000]
+            w.fail_reason = admitted((reason or "").strip())[:2000]
         tx.state.add_event(
             "worker_completed" if ok else "worker_failed",
             f"{w.id} {'completed' if ok else 'failed: ' + (w.fail_reason or '')}",
@@ -126,7 +127,7 @@ def close(
                 fix="a running worker reports `aether worker done` or `fail` itself",
             )
         w.closed_at = iso()
-        w.close_reason = reason[:2000]
+        w.close_reason = admitted(reason)[:2000]
         w.rerun_requested_at = None
         tx.state.add_event("worker.closed", f"{w.id} closed: {w.close_reason}", worker_id=w.id)
     activity.log(ws, "worker_closed", worker_id=w.id, reason=w.close_reason)
@@ -155,7 +156,7 @@ def report(
     cost: float | None = None,
     lock_timeout: float | None = None,
 ) -> WorkerUpdateResult:
-    model_used = model_used.strip()
+    model_used = admitted(model_used.strip())
     if not model_used:
         raise InvalidInput("--model-used is empty", fix="name the model the worker ran on")
     for name, value in (("--tokens-in", tokens_in), ("--tokens-out", tokens_out)):

@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from aether.activity import redact
 from aether.files import atomic_write_json
 from aether.records import record
+from aether.redaction import redact
 from aether.routing.table import DEFAULT_BREAKER_COOLDOWN_S, DEFAULT_BREAKER_FAILURES
 from aether.timeutil import epoch
 from aether.workspace import Workspace

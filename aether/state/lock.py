@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -122,8 +123,10 @@ class ColonyLock:
         }
         try:
             # Informational only, so no fsync: after a crash the OS lock is free anyway.
-            fd = os.open(self.holder_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+            fd = os.open(self.holder_file, flags, 0o600)
             try:
+                os.fchmod(fd, 0o600)  # one left by an older aether may be world-readable
                 os.write(fd, json.dumps(info).encode())
             finally:
                 os.close(fd)
@@ -169,5 +172,15 @@ def colony_lock(
 
 
 def command_line() -> str:
-    args = [os.path.basename(sys.argv[0]) if sys.argv else "aether", *sys.argv[1:]]
-    return " ".join(args)[:200]
+    """Which command holds the lock, for the holder note: the program and its command words
+    (``aether memory add``), never its arguments — a note, a task or a key may be among them."""
+    words = [os.path.basename(sys.argv[0]) if sys.argv else "aether"]
+    for arg in sys.argv[1:3]:
+        if not _COMMAND_WORD.fullmatch(arg):
+            break
+        words.append(arg)
+    return " ".join(words)[:80]
+
+
+#: what a command word looks like (``worker``, ``pre-agent``); anything else is an argument
+_COMMAND_WORD = re.compile(r"[a-z][a-z-]{0,30}")

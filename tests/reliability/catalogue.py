@@ -1065,3 +1065,31 @@ FRAMES: list[BadFrame] = [
         "refused",
     ),
 ]
+
+
+# --- secrets typed where text is asked for ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretWayIn:
+    """A way text from outside enters the colony; the test in test_bad_inputs.py plants keys
+    in it and looks for them in every file under .aether/ and every command's output."""
+
+    id: str
+    what: str
+
+
+SECRET_WAYS_IN = [
+    SecretWayIn("init-goal", "the goal of `aether init`"),
+    SecretWayIn("spawn-task", "`aether spawn --task`"),
+    SecretWayIn("worker-report", "`aether worker report --model-used`"),
+    SecretWayIn("worker-fail", "`aether worker fail --reason`"),
+    SecretWayIn("worker-close", "`aether worker close --reason`"),
+    SecretWayIn("memory-add", "`aether memory add`"),
+    SecretWayIn("memory-import", "an item of `aether memory import FILE`"),
+    SecretWayIn("pause-note", "`aether pause --note`"),
+    SecretWayIn("pre-agent", "a subagent's description and prompt (the `pre-agent` hook)"),
+    SecretWayIn("subagent-stop", "a subagent's last message (the `subagent-stop` hook)"),
+    SecretWayIn("session-end-reason", "the `reason` of the `session-end` hook"),
+    SecretWayIn("session-transcript", "a session's last message, read from its transcript"),
+]

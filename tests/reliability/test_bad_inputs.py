@@ -150,3 +150,117 @@ def test_bad_frame(entry: BadFrame, template_colony: Path, tmp_path: Path) -> No
     assert after.returncode == 0 and was_served(after), after.stderr[-500:]
     assert server.returncode == 0
     assert server.stderr is not None and server.stderr.read() == ""  # no crash, no warning
+
+
+# --- keys typed where text is asked for ----------------------------------------------------------
+
+#: the keys planted in every way in: by shape, and by the value of a secret-named variable
+PLANTED = {
+    "sk": "sk-live-4f9c2a7b1e8d3c6a",
+    "github": "ghp_" + "Z7yK2pQ9rT4wX8vB1nM6cL3hJ5gF0dSaE2uR",
+    "aws": "AKIA" + "QX7ZP4RT2KLM9WNB",
+    "bearer-token": "eyJhbGciOi.planted-bearer-77",
+    "api-key": "plantedassignedkey99",
+    "env-value": "an-ordinary-looking-credential-31337",
+}
+SECRET_TEXT = (
+    f"use {PLANTED['sk']} and {PLANTED['github']} with {PLANTED['aws']}; "
+    f"Authorization: Bearer {PLANTED['bearer-token']}; api_key={PLANTED['api-key']}; "
+    f"and {PLANTED['env-value']}"
+)
+
+
+def _hook(event: str, **fields: object) -> str:
+    base = {"session_id": "s-secret", "transcript_path": "", "cwd": "/", **fields}
+    return json.dumps({**base, "hook_event_name": event})
+
+
+def _drive_every_way_in(project: Path, env: dict[str, str]) -> set[str]:
+    """Run each way in of SECRET_WAYS_IN with SECRET_TEXT; the ids driven."""
+
+    def aether(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [AETHER, *args], cwd=project, env=env, input=stdin, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout
+
+    driven = {"init-goal"}
+    aether("init", f"Ship it. {SECRET_TEXT}")
+    profile = project / ".aether" / "model-profiles.yaml"
+    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    aether("claude", "install", "--no-relay")
+    spawned = json.loads(aether("spawn", "--caste", "builder", "--task", SECRET_TEXT, "--json"))
+    aether("worker", "report", spawned["id"], "--model-used", SECRET_TEXT)
+    aether("worker", "fail", spawned["id"], "--reason", SECRET_TEXT)
+    driven |= {"spawn-task", "worker-report", "worker-fail"}
+    never = json.loads(aether("spawn", "--caste", "scout", "--json"))["id"]
+    for kind in ("learning", "decision", "instinct"):
+        aether("memory", "add", kind, f"{kind}: {SECRET_TEXT}")
+    export = project.parent / "memory-export.json"
+    aether("memory", "export", str(export))
+    doc = json.loads(export.read_text())
+    doc["items"] = [{**doc["items"][0], "id": "m-imported", "text": f"imported {SECRET_TEXT}"}]
+    export.write_text(json.dumps(doc))
+    aether("memory", "import", str(export))
+    driven |= {"memory-add", "memory-import"}
+    # the hooks of a Claude Code session: a subagent routed, started, stopped; then its end
+    tool_input = {"subagent_type": "aether-builder", "description": SECRET_TEXT}
+    tool_input["prompt"] = SECRET_TEXT
+    aether("hook", "session-start", stdin=_hook("SessionStart", source="startup"))
+    aether("hook", "pre-agent", stdin=_hook("PreToolUse", tool_input=tool_input, tool_use_id="t"))
+    aether(
+        "hook",
+        "subagent-start",
+        stdin=_hook("SubagentStart", agent_id="a1", agent_type="aether-builder"),
+    )
+    stop = _hook(
+        "SubagentStop",
+        agent_id="a1",
+        agent_type="aether-builder",
+        last_assistant_message=SECRET_TEXT,
+    )
+    aether("hook", "subagent-stop", stdin=stop)
+    transcript = project.parent / "session.jsonl"
+    line = {"message": {"role": "assistant", "model": "m", "content": SECRET_TEXT}}
+    transcript.write_text(json.dumps(line) + "\n")
+    end = _hook("SessionEnd", reason=SECRET_TEXT, transcript_path=str(transcript))
+    aether("hook", "session-end", stdin=end)  # the last session out: paused
+    driven |= {"pre-agent", "subagent-stop", "session-end-reason", "session-transcript"}
+    aether("pause", "--note", SECRET_TEXT)
+    driven.add("pause-note")
+    aether("resume")  # the scout spawned but never started: never_started
+    aether("worker", "close", never, "--reason", SECRET_TEXT)
+    driven.add("worker-close")
+    aether("archive")
+    return driven
+
+
+def test_no_way_in_keeps_a_key(tmp_path: Path) -> None:
+    from tests.reliability.catalogue import SECRET_WAYS_IN
+
+    project = tmp_path / "project"
+    project.mkdir()
+    env = clean_env(AETHER_SERVER="off", MY_SERVICE_TOKEN=PLANTED["env-value"])
+    driven = _drive_every_way_in(project, env)
+    assert driven == {w.id for w in SECRET_WAYS_IN}
+    outputs = [
+        subprocess.run([AETHER, *args], cwd=project, env=env, capture_output=True, text=True).stdout
+        for args in (
+            ("status", "--json"),
+            ("status",),
+            ("workers", "--json"),
+            ("workers",),
+            ("memory", "list", "--json"),
+            ("costs",),
+        )
+    ]
+    everything = b"\n".join(
+        [*files_of(project / ".aether").values(), *(o.encode() for o in outputs)]
+    )
+    holder = project / ".aether" / "data" / "COLONY_STATE.json.lock.holder"
+    everything += holder.read_bytes()
+    leaks = [name for name, value in PLANTED.items() if value.encode() in everything]
+    assert leaks == [], f"kept in a file or printed: {leaks}"
+    assert b"[redacted]" in everything  # the text itself is kept, the keys taken out
+    assert holder.stat().st_mode & 0o777 == 0o600

@@ -36,6 +36,9 @@ class HookInput:
     source: str = ""
     reason: str = ""
     last_assistant_message: str = ""
+    #: fields left out because no file could be named by them (a NUL byte in a path): the hook
+    #: says so in a line and does the rest of its work
+    dropped: tuple[str, ...] = ()
 
     @property
     def subagent_type(self) -> str:
@@ -63,6 +66,9 @@ def parse_hook_input(data: bytes) -> HookInput:
         ) from None
     if not isinstance(doc, dict):
         raise InvalidInput("the hook input on stdin is not a JSON object")
+    dropped = tuple(key for key in _PATH_FIELDS if "\0" in _text(doc, key))
+    for key in dropped:
+        doc[key] = ""
     return HookInput(
         event=_text(doc, "hook_event_name"),
         session_id=_text(doc, "session_id"),
@@ -78,7 +84,14 @@ def parse_hook_input(data: bytes) -> HookInput:
         source=_text(doc, "source"),
         reason=_text(doc, "reason"),
         last_assistant_message=_text(doc, "last_assistant_message"),
+        dropped=tuple(
+            f"{key} left out: it holds a NUL byte, no file has that name" for key in dropped
+        ),
     )
+
+
+#: the fields that name files aether may read
+_PATH_FIELDS = ("transcript_path", "agent_transcript_path", "cwd")
 
 
 def allow(reason: str, updated_input: dict[str, Any] | None = None) -> dict[str, Any]:
