@@ -1,4 +1,4 @@
-"""File primitives: atomic writes, canonical JSON, strict JSON reads, temp-file sweeping.
+"""File primitives: atomic writes, bounded reads, canonical JSON, strict JSON, temp-file sweeping.
 
 Correctness of the data on disk comes from the atomic replace, not from the lock: a reader
 that never takes the lock still sees either the old file or the new one, never a torn one.
@@ -12,14 +12,22 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
+import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aether.errors import AetherError, DiskFull, FilesystemError, ReadOnly, UnsafePath
 
 #: temp files are named ``.<target>.<random>.aether-tmp`` in the target's directory
 TEMP_SUFFIX = ".aether-tmp"
+#: what ``read_regular`` reads at most unless told otherwise
+MAX_READ_BYTES = 16 * 1024 * 1024
+#: how long ``read_regular`` may take (a regular file of a few MiB takes milliseconds; a
+#: stuck network mount or a trickling special file must not hold a command or a hook)
+READ_WAIT_S = 5.0
+_CHUNK = 1 << 20
 
 
 class DuplicateKeyError(ValueError):
@@ -80,8 +88,83 @@ def state_json(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+class NotRegularFile(OSError):
+    """A FIFO, device, socket or directory where a regular file is read: opening a FIFO for
+    reading waits for a writer, reading a device may never end, so neither is read."""
+
+
+class FileTooLarge(OSError):
+    """A file over the size its reader accepts."""
+
+
+class ReadTooSlow(OSError):
+    """A file whose reading took longer than its reader waits."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (links followed); anything else is
+    ``NotRegularFile``. Opened non-blocking, so even the open of a FIFO never waits."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+            raise NotRegularFile(errno.EINVAL, f"{kind}, not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, *, limit: int = MAX_READ_BYTES, wait_s: float = READ_WAIT_S) -> bytes:
+    """The bytes of the regular file ``path``, bounded in size (``FileTooLarge`` past
+    ``limit``) and in time (``ReadTooSlow`` past ``wait_s``). Every failure is an ``OSError``
+    (``FileNotFoundError`` when it is absent); ``os_error`` turns it into one line."""
+    deadline = time.monotonic() + wait_s
+    chunks: list[bytes] = []
+    size = 0
+    with open_regular(path) as fh:
+        fd = fh.fileno()
+        while chunk := os.read(fd, min(_CHUNK, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(
+                    errno.EFBIG, f"it is larger than the {_size(limit)} aether reads", str(path)
+                )
+            if time.monotonic() > deadline:
+                raise ReadTooSlow(errno.ETIMEDOUT, f"it took longer than {wait_s:g} s", str(path))
+    return b"".join(chunks)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:g} MiB" if n >= 1048576 else f"{n} bytes"
+
+
 def os_error(exc: OSError, path: Path, action: str) -> AetherError:
     """Translate an OSError into the aether error a user can act on."""
+    if isinstance(exc, NotRegularFile):
+        return UnsafePath(
+            f"{path} is {exc.strerror}",
+            meaning="aether reads only regular files there: a FIFO or a device could make it "
+            "wait forever; nothing was changed",
+            fix="replace it with a regular file",
+        )
+    if isinstance(exc, FileTooLarge | ReadTooSlow):
+        return FilesystemError(
+            f"{path} was not read: {exc.strerror}",
+            meaning="nothing was changed",
+            fix="check the file (its size, the file system it is on)",
+        )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFull(
             f"no space left while {action} {path}",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aether.errors import ProfileProblem
+from aether.files import read_regular
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
 from aether.runtimes.claude import agents, hookio
@@ -36,7 +37,7 @@ RUNTIME = "claude-code"
 
 def definition_text(ws: Workspace, name: str) -> str | None:
     try:
-        return (ws.project / ".claude" / "agents" / f"{name}.md").read_text(encoding="utf-8")
+        return read_regular(ws.project / ".claude" / "agents" / f"{name}.md").decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 

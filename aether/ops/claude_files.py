@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aether.errors import RuntimeNotInstalled, RuntimeProblem
-from aether.files import loads_strict, os_error
+from aether.files import loads_strict, os_error, read_regular
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, launcher
@@ -119,7 +119,7 @@ def read_text_file(path: Path) -> str | None:
             fix="replace the link with a regular file",
         )
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -150,7 +150,7 @@ def read_settings(ws: Workspace, rel: str) -> SettingsFile:
 
 def read_manifest(ws: Workspace) -> dict[str, Any]:
     try:
-        data = loads_strict(manifest_path(ws).read_text(encoding="utf-8"))
+        data = loads_strict(read_regular(manifest_path(ws)).decode("utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else {}
@@ -188,7 +188,7 @@ def which_aether(ws: Workspace) -> str | None:
 
     script = ws.project / launcher.RELATIVE_PATH
     try:
-        if script.is_symlink() or script.read_text(encoding="utf-8") != launcher.render():
+        if script.is_symlink() or read_regular(script).decode("utf-8") != launcher.render():
             return None
     except (OSError, UnicodeDecodeError):
         return None

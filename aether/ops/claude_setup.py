@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
+from aether.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    os_error,
+    read_regular,
+    remove_file,
+)
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
     LOCAL_SETTINGS,
@@ -76,7 +82,10 @@ def _backup(ws: Workspace, rel: str, data: bytes) -> str:
 def _apply_file(ws: Workspace, action: FileAction) -> None:
     path = ws.project / action.path
     if action.backup and path.exists():
-        _backup(ws, action.path, path.read_bytes())
+        try:
+            _backup(ws, action.path, read_regular(path))
+        except OSError as exc:
+            raise os_error(exc, path, "backing up") from None
     if action.action == "remove":
         remove_file(path)
         return

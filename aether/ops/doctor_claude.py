@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from aether.errors import AetherError, ProfileProblem
+from aether.files import read_regular
 from aether.ops import claude_files, claude_setup
 from aether.ops.doctor_checks import Check
 from aether.runtimes.claude import settings as cs
@@ -123,7 +124,7 @@ def _settings_documents(ws: Workspace) -> list[tuple[str, dict[str, object]]]:
     found: list[tuple[str, dict[str, object]]] = []
     for label, path in places:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular(path).decode("utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(data, dict):

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from aether import __version__, activity
 from aether.errors import InvalidInput, MemoryFileError
-from aether.files import atomic_write_json, loads_strict, os_error
+from aether.files import atomic_write_json, loads_strict, os_error, read_regular
 from aether.memory import (
     KINDS,
     MEMORY_FORMAT,
@@ -208,7 +208,7 @@ def read_import(path: Path) -> list[MemoryItem]:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
             raise _bad_import(path, f"it is {size} bytes (limit {MAX_IMPORT_BYTES})")
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=MAX_IMPORT_BYTES)
     except FileNotFoundError:
         raise MemoryFileError(f"{path} does not exist", fix="check the path") from None
     except IsADirectoryError:

@@ -314,11 +314,11 @@ def render_docs(loaded: LoadedProfile, source: str) -> str:
 
 
 def write_docs(loaded: LoadedProfile, source: str, output: Path, *, check: bool) -> DocsResult:
-    from aether.files import atomic_write_text
+    from aether.files import atomic_write_text, read_regular
 
     text = render_docs(loaded, source)
     try:
-        current = output.read_text(encoding="utf-8")
+        current = read_regular(output).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         current = None
     changed = current != text
@@ -349,7 +349,7 @@ class InitProfileResult:
 
 def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
     from aether.errors import ConfirmationRequired
-    from aether.files import atomic_write_bytes, atomic_write_text
+    from aether.files import atomic_write_bytes, atomic_write_text, os_error, read_regular
     from aether.routing.defaults import default_profile_text
 
     backup = None
@@ -362,7 +362,11 @@ def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
     with _colony_lock(path):
         if path.exists():
             backup = path.with_name(f"{path.name}.{now.replace(':', '').replace('-', '')}.bak")
-            atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
+            try:
+                current = read_regular(path)
+            except OSError as exc:
+                raise os_error(exc, path, "backing up") from None
+            atomic_write_bytes(backup, current, mode=0o600)
         atomic_write_text(path, default_profile_text())
     return InitProfileResult(path, backup)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from aether import activity, proxy, proxy_http
 from aether.errors import AllModelsFailed, ModelNotServed
-from aether.files import atomic_write_json
+from aether.files import atomic_write_json, read_regular
 from aether.records import field, record
 from aether.routing.breaker import Breaker
 from aether.routing.table import ProxyConnection, RoutingTable
@@ -54,7 +54,7 @@ class SessionCache:
         safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
         path = ws.cache_dir / f"proxy-session-{safe}.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular(path).decode("utf-8"))
             if (
                 isinstance(data, dict)
                 and data.get("format") == CACHE_FORMAT

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from aether.activity import redact
-from aether.files import atomic_write_json
+from aether.files import atomic_write_json, read_regular
 from aether.records import record
 from aether.routing.table import DEFAULT_BREAKER_COOLDOWN_S, DEFAULT_BREAKER_FAILURES
 from aether.workspace import Workspace
@@ -85,7 +85,7 @@ class Breaker:
     def _read(self) -> dict[str, dict[str, Any]]:
         path = self.ws.breaker_file
         try:
-            raw = path.read_text(encoding="utf-8")
+            raw = read_regular(path).decode("utf-8")
         except FileNotFoundError:
             return {}
         try:

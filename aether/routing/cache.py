@@ -19,6 +19,7 @@ from typing import Any
 
 from aether import __version__
 from aether.errors import AetherError
+from aether.files import read_regular
 from aether.records import record
 from aether.routing.table import RoutingTable, compile_table
 
@@ -42,7 +43,7 @@ def read_cache(cache_dir: Path | None, key: str) -> CachedProfile | None:
     if cache_dir is None:
         return None
     try:
-        record = json.loads((cache_dir / CACHE_NAME).read_text(encoding="utf-8"))
+        record = json.loads(read_regular(cache_dir / CACHE_NAME).decode("utf-8"))
         if not isinstance(record, dict) or record.get("key") != key:
             return None
         dump = record["profile"]

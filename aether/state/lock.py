@@ -47,7 +47,9 @@ def lock_timeout_from_env() -> float:
 
 def read_holder(holder_file: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(holder_file.read_text(encoding="utf-8"))
+        from aether.files import read_regular
+
+        data = json.loads(read_regular(holder_file, limit=64 * 1024).decode("utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

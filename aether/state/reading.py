@@ -25,7 +25,7 @@ from aether.errors import (
     StateTooLarge,
     UnsafePath,
 )
-from aether.files import DuplicateKeyError, loads_strict, os_error
+from aether.files import DuplicateKeyError, loads_strict, os_error, read_regular
 from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import ColonyState
 from aether.workspace import Workspace
@@ -88,7 +88,7 @@ def read_state_bytes(ws: Workspace) -> bytes:
                 fix=f"inspect it by hand; {backups_hint(ws)} (AETHER_MAX_STATE_BYTES raises "
                 "the limit)",
             )
-        return path.read_bytes()
+        return read_regular(path, limit=limit)
     except FileNotFoundError:
         raise NoColony(
             f"no colony state at {path}",
@@ -205,7 +205,7 @@ def read_siblings(data_dir: Path) -> dict[str, Any]:
         if not path.is_file():
             continue
         try:
-            found[name] = loads_strict(path.read_bytes().decode("utf-8"))
+            found[name] = loads_strict(read_regular(path).decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise SiblingFileError(
                 f"the legacy file {path} cannot be read ({str(exc).splitlines()[0]})",

@@ -249,6 +249,21 @@ def nonsense_handoff(project: Path) -> None:
     (project / ".aether/HANDOFF.md").write_text("garbage ][ {{ not a handoff\n")
 
 
+def fifo_at(rel: str) -> Setup:
+    """A FIFO where aether reads a file: opening it would wait for a writer that never comes."""
+
+    def setup(project: Path) -> None:
+        import os
+
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.unlink()
+        os.mkfifo(path)
+
+    return setup
+
+
 def finished_worker(project: Path) -> None:
     out = _aether(project, "spawn", "--caste", "builder", "--no-proxy", "--json")
     worker_id = json.loads(out)["id"]
@@ -890,5 +905,60 @@ ENTRIES: list[BadInput] = [
         ("memory", "import", "missing.json"),
         66,
         "does not exist",
+    ),
+    # --- files aether does not own ----------------------------------------------------------------
+    BadInput(
+        "state-fifo",
+        "files aether does not own",
+        "a FIFO in place of the state file (a read used to wait for a writer)",
+        ("status",),
+        26,
+        "FIFO",
+        fifo_at(".aether/data/COLONY_STATE.json"),
+    ),
+    BadInput(
+        "profile-fifo",
+        "files aether does not own",
+        "a FIFO in place of the model profile",
+        ("route", "x"),
+        40,
+        "FIFO",
+        fifo_at(".aether/model-profiles.yaml"),
+    ),
+    BadInput(
+        "memory-fifo",
+        "files aether does not own",
+        "a FIFO in place of a memory file",
+        ("memory", "list"),
+        66,
+        "FIFO",
+        fifo_at(".aether/memory/learnings.json"),
+    ),
+    BadInput(
+        "claude-settings-fifo",
+        "files aether does not own",
+        "a FIFO in place of .claude/settings.json (install used to hang holding the colony lock)",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/settings.json"),
+    ),
+    BadInput(
+        "claude-agent-fifo",
+        "files aether does not own",
+        "a FIFO in place of an agent definition",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/agents/aether-builder.md"),
+    ),
+    BadInput(
+        "claude-launcher-fifo",
+        "files aether does not own",
+        "a FIFO in place of the hook launcher",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/hooks/aether-hook"),
     ),
 ]
