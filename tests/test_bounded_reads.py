@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import assert_clean_error, state_of
+from tests.helpers import AETHER, assert_clean_error, clean_env, state_of
 
 #: a healthy command takes well under a second; a hung one is stopped here
 BOUND_S = 15
@@ -231,3 +231,67 @@ def test_a_transcript_line_longer_than_the_line_limit_is_skipped_whole(
     usage = read_transcript(path)
     assert set(usage.by_model) == {"claude-haiku-4-5"}
     assert usage.lines == 2
+
+
+# --- the launcher's own read of stdin ----------------------------------------------------------
+
+
+def _launcher(colony: Path, run_aether: RunAether) -> Path:
+    assert run_aether("claude", "install").returncode == 0
+    return colony / ".claude" / "hooks" / "aether-hook"
+
+
+def test_the_launcher_stops_reading_a_stdin_that_never_ends(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """With coreutils' timeout and without it (a PATH that has only cat, head and sleep)."""
+    launcher = _launcher(colony, run_aether)
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("cat", "head", "sleep"):
+        found = subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True)
+        (bare / tool).symlink_to(found.stdout.strip())
+    started = []
+    for path in (os.environ["PATH"], str(bare)):
+        env = {"PATH": path, "AETHER_BIN": AETHER, "CLAUDE_PROJECT_DIR": str(colony)}
+        proc = subprocess.Popen(
+            ["/bin/sh", str(launcher), "pre-agent"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(b'{"tool_input": {"subagent_type": "aether-builder", "prompt": "p"')
+        proc.stdin.flush()  # and never closed
+        started.append(proc)
+    begin = time.monotonic()
+    try:
+        for proc in started:
+            assert proc.wait(timeout=BOUND_S) == 2  # an aether spawn that was not routed
+            assert proc.stderr is not None
+            lines = proc.stderr.read().decode().splitlines()
+            assert len(lines) == 1 and "did not end within 10 s" in lines[0], lines
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()
+    assert time.monotonic() - begin < BOUND_S
+
+
+def test_the_launcher_passes_a_large_input_on_in_time(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """A single 20 MB line: read up to the 16 MiB cap, and aether says it is too large."""
+    launcher = _launcher(colony, run_aether)
+    env = clean_env(AETHER_BIN=AETHER, CLAUDE_PROJECT_DIR=str(colony))
+    done = subprocess.run(
+        ["/bin/sh", str(launcher), "subagent-stop"],
+        input=b"x" * (20 * 1024 * 1024),
+        capture_output=True,
+        env=env,
+        timeout=BOUND_S,
+    )
+    assert done.returncode == 0
+    (line,) = done.stderr.decode().splitlines()
+    assert "larger than" in line
