@@ -244,6 +244,38 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise os_error(exc, path, "writing") from None
 
 
+def linked_directory(directory: Path, below: Path) -> Path | None:
+    """The first path from ``below`` (exclusive) down to ``directory`` that is a symbolic link
+    or not a directory; None when there is none (a missing one is fine: aether creates it)."""
+    current = below
+    for part in directory.relative_to(below).parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise os_error(exc, current, "checking") from None
+        if not stat.S_ISDIR(mode):
+            return current
+    return None
+
+
+def refuse_linked_directory(directory: Path, below: Path) -> None:
+    """Refuse to write into ``directory`` when the way to it from ``below`` passes a link: a
+    linked directory would take aether's writes outside the project."""
+    found = linked_directory(directory, below)
+    if found is None:
+        return
+    what = "a symbolic link" if found.is_symlink() else "not a directory"
+    raise UnsafePath(
+        f"{found} is {what}",
+        meaning="aether writes nothing through a linked directory (it could lead outside the "
+        "project); nothing was changed",
+        fix="replace it with a real directory",
+    )
+
+
 def remove_file(path: Path) -> None:
     """Delete ``path`` if it is there; any other failure is the aether error for it."""
     try:

@@ -385,3 +385,26 @@ def test_a_hook_never_passes_on_a_failing_aethers_exit_code(
         # one line, with what the failing aether said in it (it used to be two lines)
         (line,) = done.stderr.splitlines()
         assert f"{fake} exited 2 (No such command hook.)" in line
+
+
+def test_temp_files_a_killed_install_left_are_swept_and_uninstall_removes_everything(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """A SIGKILLed install or uninstall leaves ``.<name>.<random>.aether-tmp`` files beside
+    what it was writing; the next install or uninstall sweeps them (it used to leave them, and
+    then uninstall could not remove the directories aether had created)."""
+    install(run_aether)
+    claude = colony / ".claude"
+    backups = colony / ".aether" / "data" / "backups" / "claude"
+    backups.mkdir(parents=True, exist_ok=True)
+    leftovers = [
+        claude / ".settings.json.0badc0de.aether-tmp",
+        claude / "agents" / ".aether-builder.md.0badc0de.aether-tmp",
+        claude / "hooks" / ".aether-hook.0badc0de.aether-tmp",
+        backups / ".settings.json.20261204T000000Z.ab12.0badc0de.aether-tmp",
+    ]
+    for path in leftovers:
+        path.write_text("half a file")
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert not [p for p in leftovers if p.exists()]
+    assert not claude.exists()

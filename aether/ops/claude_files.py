@@ -38,6 +38,13 @@ def backups_dir(ws: Workspace) -> Path:
     return ws.backups_dir / "claude"
 
 
+def directories(ws: Workspace) -> tuple[Path, ...]:
+    """Every directory install and uninstall write into: none may be a link (a linked
+    ``.claude`` is often the user's own ``~/.claude``), and a killed run's temp files are
+    swept from them."""
+    return (*(ws.project / rel for rel in CLAUDE_DIRS), backups_dir(ws))
+
+
 # --- what the profile calls for ----------------------------------------------------------------
 
 

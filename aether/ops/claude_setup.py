@@ -34,6 +34,7 @@ from aether.ops.claude_files import (
     LOCAL_SETTINGS,
     SHARED_SETTINGS,
     backups_dir,
+    directories,
     installed_aether,
     installed_settings_file,
     manifest_path,
@@ -174,7 +175,7 @@ def install(
     from aether.state.lock import colony_lock
 
     ws_exists(ws)
-    with colony_lock(ws, lock_timeout=lock_timeout):
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
         plan = plan_install(ws, local=local, force=force)
         result = InstallResult(ws, plan, dry_run, warnings=list(plan.env_conflicts))
         result.warnings += [f"{f.path} kept: {f.detail}" for f in plan.files if f.action == "kept"]
@@ -320,7 +321,7 @@ def uninstall(
     from aether.state.lock import colony_lock
 
     ws_exists(ws)
-    with colony_lock(ws, lock_timeout=lock_timeout):
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
         require_installed(ws)
         manifest = read_manifest(ws)
         restored: list[str] = []

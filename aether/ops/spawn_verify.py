@@ -22,7 +22,7 @@ from typing import Any
 
 from aether import activity, proxy, proxy_http
 from aether.errors import AllModelsFailed, ModelNotServed
-from aether.files import atomic_write_json, read_regular
+from aether.files import atomic_write_json, linked_directory, read_regular
 from aether.records import field, record
 from aether.routing.breaker import Breaker
 from aether.routing.table import ProxyConnection, RoutingTable
@@ -79,8 +79,11 @@ class SessionCache:
         return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
 
     def save(self) -> None:
+        directory = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if linked_directory(directory, directory.parent) is not None:
+                return  # nothing is written through a linked directory, not even a cache
+            directory.mkdir(parents=True, exist_ok=True)
             atomic_write_json(
                 self.path,
                 {

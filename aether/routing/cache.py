@@ -70,7 +70,7 @@ def write_cache(
 ) -> None:
     if cache_dir is None:
         return
-    from aether.files import atomic_write_json
+    from aether.files import atomic_write_json, linked_directory
 
     record = {
         "key": key,
@@ -80,6 +80,8 @@ def write_cache(
         "profile": dump,
     }
     try:
+        if linked_directory(cache_dir, cache_dir.parent) is not None:
+            return  # nothing is written through a linked directory, not even a cache
         cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(cache_dir / CACHE_NAME, record)
     except (OSError, AetherError):

@@ -264,6 +264,24 @@ def fifo_at(rel: str) -> Setup:
     return setup
 
 
+def linked_dir(rel: str, before: Setup | None = None) -> Setup:
+    """``rel`` as a symbolic link to a directory outside the project (after ``before``)."""
+
+    def setup(project: Path) -> None:
+        if before is not None:
+            before(project)
+        path = project / rel
+        outside = project.parent / "outside"
+        if path.is_dir():
+            shutil.copytree(path, outside, dirs_exist_ok=True)
+            shutil.rmtree(path)
+        outside.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(outside, target_is_directory=True)
+
+    return setup
+
+
 def finished_worker(project: Path) -> None:
     out = _aether(project, "spawn", "--caste", "builder", "--no-proxy", "--json")
     worker_id = json.loads(out)["id"]
@@ -960,5 +978,60 @@ ENTRIES: list[BadInput] = [
         26,
         "FIFO",
         fifo_at(".claude/hooks/aether-hook"),
+    ),
+    # --- directories that link elsewhere ----------------------------------------------------------
+    BadInput(
+        "claude-dir-link",
+        "linked directories",
+        ".claude links to a directory outside the project (install wrote 31 files there)",
+        ("claude", "install"),
+        26,
+        "symbolic link",
+        linked_dir(".claude"),
+    ),
+    BadInput(
+        "claude-agents-link",
+        "linked directories",
+        ".claude/agents links outside the project",
+        ("claude", "install"),
+        26,
+        "symbolic link",
+        linked_dir(".claude/agents"),
+    ),
+    BadInput(
+        "handoff-history-link",
+        "linked directories",
+        ".aether/handoff-history links outside the project",
+        ("resume",),
+        26,
+        "symbolic link",
+        linked_dir(".aether/handoff-history", paused),
+    ),
+    BadInput(
+        "backups-link",
+        "linked directories",
+        ".aether/data/backups links outside the project",
+        ("pause", "--note", "x"),
+        26,
+        "symbolic link",
+        linked_dir(".aether/data/backups"),
+    ),
+    BadInput(
+        "cache-link",
+        "linked directories",
+        ".aether/cache links outside the project (a writer refuses; routing skips the cache)",
+        ("memory", "add", "learning", "x"),
+        26,
+        "symbolic link",
+        linked_dir(".aether/cache"),
+    ),
+    BadInput(
+        "chambers-link",
+        "linked directories",
+        ".aether/chambers links outside the project",
+        ("archive",),
+        26,
+        "symbolic link",
+        linked_dir(".aether/chambers"),
     ),
 ]
