@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import time
 from collections.abc import Iterable
@@ -48,6 +49,48 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def loads_strict(text: str) -> Any:
     """Parse JSON, rejecting duplicate object keys (``json`` silently keeps the last)."""
     return json.loads(text, object_pairs_hook=_reject_duplicates)
+
+
+#: a JSON escape of a UTF-16 surrogate; only a lone one (not half of a pair) is refused
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def lone_surrogate(text: str, doc: Any) -> str | None:
+    """Where the JSON document ``doc`` (parsed from ``text``) holds a lone surrogate escape
+    (``"\\ud800"``): a string no UTF-8 writer can encode, so every command that printed or
+    wrote it would fail. The place as ``a.b[3]`` ("" for the top level); None when there is
+    none. The text scan is cheap; the document is walked only when an escape is there at all."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return None
+    return _lone_surrogate_path(doc, "")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _lone_surrogate_path(value: Any, path: str) -> str | None:
+    """Where in ``value`` a string (or a key) holds a lone surrogate, as ``a.b[3]``; None."""
+    if isinstance(value, str):
+        return path if _has_lone_surrogate(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _has_lone_surrogate(key):
+                return path or "a key"
+            found = _lone_surrogate_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def canonical_json(data: Any) -> str:

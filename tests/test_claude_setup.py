@@ -142,8 +142,25 @@ def test_uninstall_after_aether_created_the_settings_removes_everything_it_wrote
 
 @pytest.mark.parametrize(
     "text",
-    ["{ not json", '{"hooks": {}, "hooks": {}}', "[1, 2]", '{"hooks": []}', '{"env": {"A": 1}}'],
-    ids=["garbage", "duplicate-key", "array", "hooks-not-object", "env-not-strings"],
+    [
+        "{ not json",
+        '{"hooks": {}, "hooks": {}}',
+        "[1, 2]",
+        '{"hooks": []}',
+        '{"env": {"A": 1}}',
+        # read back fine, failed only when written: install stopped half-way, exit 70
+        '{"env": {"NOTE": "\\ud800"}}',
+        '{"a": ' * 100_000 + "1" + "}" * 100_000,  # deeper than the parser recurses
+    ],
+    ids=[
+        "garbage",
+        "duplicate-key",
+        "array",
+        "hooks-not-object",
+        "env-not-strings",
+        "lone-surrogate",
+        "too-deep",
+    ],
 )
 def test_a_malformed_settings_file_is_refused_and_nothing_is_written(
     colony: Path, run_aether: RunAether, text: str

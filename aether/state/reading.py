@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from aether.errors import (
     StateTooLarge,
     UnsafePath,
 )
-from aether.files import DuplicateKeyError, loads_strict, os_error, read_regular
+from aether.files import DuplicateKeyError, loads_strict, lone_surrogate, os_error, read_regular
 from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import ColonyState
 from aether.workspace import Workspace
@@ -135,17 +134,10 @@ def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
     return doc
 
 
-#: a JSON escape of a UTF-16 surrogate; only a lone one (not half of a pair) is refused
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
 def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
     """A ``\\ud800`` escaped alone in the JSON decodes to a string no UTF-8 writer can encode:
-    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8.
-    The text scan is cheap; the document is walked only when an escape is there at all."""
-    if not _SURROGATE_ESCAPE.search(text):
-        return
-    where = _lone_surrogate_path(doc, "")
+    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8."""
+    where = lone_surrogate(text, doc)
     if where is not None:
         raise StateNotUtf8(
             f"the state file {ws.state_file} holds text that is not valid Unicode (a lone "
@@ -153,34 +145,6 @@ def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
             meaning="no command could print or save it; the file was not touched",
             fix=f"fix that value by hand, or restore: {backups_hint(ws)}",
         )
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _lone_surrogate_path(value: Any, path: str) -> str | None:
-    """Where in ``value`` a string (or a key) holds a lone surrogate, as ``a.b[3]``; None."""
-    if isinstance(value, str):
-        return path if _has_lone_surrogate(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if _has_lone_surrogate(key):
-                return path or "a key"
-            found = _lone_surrogate_path(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _lone_surrogate_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 def peek(ws: Workspace) -> dict[str, Any] | None:

@@ -205,6 +205,7 @@ def unreachable_proxy(project: Path) -> None:
 
 def garbage_file(name: str, content: bytes) -> Setup:
     def setup(project: Path) -> None:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_bytes(content)
 
     return setup
@@ -1033,5 +1034,24 @@ ENTRIES: list[BadInput] = [
         26,
         "symbolic link",
         linked_dir(".aether/chambers"),
+    ),
+    # --- Claude Code settings ---------------------------------------------------------------------
+    BadInput(
+        "claude-settings-lone-surrogate",
+        "Claude Code settings",
+        'a lone surrogate escape ("\\ud800") in .claude/settings.json (was exit 70, half-way)',
+        ("claude", "install"),
+        80,
+        "lone surrogate",
+        garbage_file(".claude/settings.json", b'{"env": {"NOTE": "\\ud800"}}'),
+    ),
+    BadInput(
+        "claude-settings-too-deep",
+        "Claude Code settings",
+        "100,000 nested objects in .claude/settings.json (was an internal error)",
+        ("claude", "install"),
+        80,
+        "nests",
+        garbage_file(".claude/settings.json", b'{"a": ' * 100_000 + b"1" + b"}" * 100_000),
     ),
 ]
