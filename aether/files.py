@@ -247,11 +247,13 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, umask: bool = True) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
 
     Temp file in the same directory, fsync, ``os.replace``, fsync the directory. The target must
-    not be a symbolic link (a link could redirect the write outside the colony).
+    not be a symbolic link (a link could redirect the write outside the colony). The new file
+    has ``mode`` less the process umask, or exactly ``mode`` with ``umask=False`` (to keep the
+    mode of a file that is not aether's).
     """
     directory = path.parent
     if path.is_symlink():
@@ -270,6 +272,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:
+            if not umask:
+                os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import AETHER, assert_clean_error, clean_env, snapshot
+from tests.helpers import AETHER, assert_clean_error, clean_env, data_snapshot, snapshot
 
 EVENTS = {
     "PreToolUse": "pre-agent",
@@ -425,3 +425,40 @@ def test_temp_files_a_killed_install_left_are_swept_and_uninstall_removes_everyt
     assert run_aether("claude", "uninstall").returncode == 0
     assert not [p for p in leftovers if p.exists()]
     assert not claude.exists()
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o664, 0o600])
+def test_the_settings_file_keeps_its_mode(colony: Path, run_aether: RunAether, mode: int) -> None:
+    """A 0444 settings file became 0644 (and 0664 lost its group bit to the umask)."""
+    path = colony / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(USER_SETTINGS)
+    path.chmod(mode)
+    install(run_aether)
+    assert "aether-hook" in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert path.read_text() == USER_SETTINGS
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_a_read_only_claude_directory_changes_nothing_at_all(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """It said "nothing was changed" but had written the manifest and a backup first."""
+    from tests.reliability.catalogue import read_only
+
+    (colony / ".claude").mkdir()
+    (colony / ".claude" / "settings.json").write_text(USER_SETTINGS)
+    before = data_snapshot(colony)
+    undo = read_only(".claude")(colony)
+    try:
+        result = run_aether("claude", "install")
+    finally:
+        assert undo is not None
+        undo()
+    assert_clean_error(result, 25)
+    assert ".claude" in result.stderr
+    assert not (colony / ".aether" / "claude-install.json").exists()
+    assert not (colony / ".aether" / "data" / "backups" / "claude").exists()
+    assert data_snapshot(colony) == before

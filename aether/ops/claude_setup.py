@@ -18,10 +18,12 @@ write, or one it wrote and someone edited, is never replaced or removed without 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from aether import activity
+from aether.errors import ReadOnly
 from aether.files import (
     atomic_write_bytes,
     atomic_write_json,
@@ -123,9 +125,37 @@ def _write_settings(ws: Workspace, change: SettingsChange) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)  # the user's file keeps its mode (0444 too)
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
         raise os_error(exc, path.parent, "creating") from None
-    atomic_write_bytes(path, change.after.encode("utf-8"))
+    data = change.after.encode("utf-8")
+    if mode is None:
+        atomic_write_bytes(path, data)
+    else:
+        atomic_write_bytes(path, data, mode=mode, umask=False)
+
+
+def _refuse_read_only(
+    ws: Workspace, files: list[FileAction], settings: list[SettingsChange]
+) -> None:
+    """Before anything is written, every directory a write lands in must take it: a read-only
+    ``.claude/`` used to fail after the manifest and the backups were written."""
+    targets = [ws.project / f.path for f in files if f.action in ("create", "update", "remove")]
+    targets += [ws.project / c.rel for c in settings if c.changed]
+    if targets:
+        targets += [manifest_path(ws), backups_dir(ws) / "backup"]
+    for directory in dict.fromkeys(path.parent for path in targets):
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not os.access(existing, os.W_OK):
+            raise ReadOnly(
+                f"cannot write {existing} (read-only, or not this user's to write)",
+                meaning="nothing was changed",
+                fix=f"make {existing} writable, then run the command again",
+            )
 
 
 # --- install -----------------------------------------------------------------------------------
@@ -182,6 +212,7 @@ def install(
         result.warnings += _timeout_warnings(ws)
         if dry_run:
             return result
+        _refuse_read_only(ws, plan.files, plan.settings)
         # backups and the manifest first: a failure part-way leaves what uninstall needs
         _back_up_settings(ws, plan.settings, plan.manifest)
         if plan.manifest != read_manifest(ws):
@@ -338,6 +369,7 @@ def uninstall(
         result = UninstallResult(ws, files, changes, dry_run, restored)
         if dry_run:
             return result
+        _refuse_read_only(ws, files, changes)
         # the settings first: hooks without their definitions would refuse every spawn
         _back_up_settings(ws, changes, {})
         for change in changes:

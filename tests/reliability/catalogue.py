@@ -105,11 +105,26 @@ def _mount(args: list[str]) -> None:
         pytest.skip(f"this machine does not allow `{' '.join(args[:3])}`: {result.stderr.strip()}")
 
 
-def read_only_data_dir(project: Path) -> Cleanup:
-    data = str(project / ".aether/data")
-    _mount(["mount", "--bind", data, data])
-    _mount(["mount", "-o", "remount,ro,bind", data])
-    return lambda: _umount(data)
+def read_only(rel: str, before: Setup | None = None) -> Setup:
+    """``rel`` (a directory, created if missing, after ``before``) on a read-only bind mount."""
+
+    def setup(project: Path) -> Cleanup:
+        if before is not None:
+            before(project)
+        (project / rel).mkdir(parents=True, exist_ok=True)
+        path = str(project / rel)
+        _mount(["mount", "--bind", path, path])
+        try:
+            _mount(["mount", "-o", "remount,ro,bind", path])
+        except BaseException:
+            _umount(path)
+            raise
+        return lambda: _umount(path)
+
+    return setup
+
+
+read_only_data_dir = read_only(".aether/data")
 
 
 def full_disk(project: Path) -> Cleanup:
@@ -1053,5 +1068,14 @@ ENTRIES: list[BadInput] = [
         80,
         "nests",
         garbage_file(".claude/settings.json", b'{"a": ' * 100_000 + b"1" + b"}" * 100_000),
+    ),
+    BadInput(
+        "claude-read-only",
+        "Claude Code settings",
+        ".claude/ on a read-only mount (the manifest and a backup used to be written first)",
+        ("claude", "install"),
+        25,
+        "read-only",
+        read_only(".claude"),
     ),
 ]
