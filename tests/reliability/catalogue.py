@@ -1078,4 +1078,23 @@ ENTRIES: list[BadInput] = [
         "read-only",
         read_only(".claude"),
     ),
+    # --- aether serve -----------------------------------------------------------------------------
+    BadInput(
+        "serve-no-colony",
+        "aether serve",
+        "serve where there is no colony (was an internal error, 70)",
+        ("serve", "--idle-timeout", "1"),
+        10,
+        "no colony",
+        colony=False,
+    ),
+    BadInput(
+        "serve-bad-tmpdir",
+        "aether serve",
+        "TMPDIR names a directory that does not exist (was an internal error, 70)",
+        ("serve", "--idle-timeout", "1"),
+        28,
+        "socket directory",
+        env={"TMPDIR": "/nonexistent/aether-tmp"},
+    ),
 ]
