@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from aether.ops.workers import CostsResult, WorkerListResult, WorkerUpdateResult
 
 worker_app = typer.Typer(
-    help="Workers report back: report, heartbeat, done, fail.", no_args_is_help=True
+    help="Workers report back (report, heartbeat, done, fail) or are replaced (respawn).",
+    no_args_is_help=True,
 )
 
 
