@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 from aether.errors import CheckFailed, InvalidInput, ProfileInvalid
 from aether.records import field, record
 from aether.routing.loader import LoadedProfile, load_profile_file
-from aether.routing.resolve import RouteRequest, RoutingDecision, resolve
+from aether.routing.resolve import RouteRequest, RoutingDecision, check_context_tokens, resolve
 
 if TYPE_CHECKING:
     from aether.routing.loader import Analysis
 
 MAX_TASK_CHARS = 200_000
-MAX_CONTEXT_TOKENS = 100_000_000
 
 
 @record
@@ -55,10 +54,7 @@ def route_task(
             f"the task text is {len(request.task)} characters (limit {MAX_TASK_CHARS})",
             fix="describe the task; pass sizes with --context-tokens",
         )
-    if request.context_tokens is not None and not 0 <= request.context_tokens <= MAX_CONTEXT_TOKENS:
-        raise InvalidInput(
-            f"--context-tokens {request.context_tokens} is out of range (0..{MAX_CONTEXT_TOKENS})"
-        )
+    check_context_tokens(request.context_tokens)
     loaded = load(path, cache_dir)
     decision = resolve(loaded.table, request)
     result = RouteResult(decision, path, loaded.source_format, loaded.warnings)

@@ -755,6 +755,14 @@ ENTRIES: list[BadInput] = [
         "--context-tokens",
     ),
     BadInput(
+        "zero-context-tokens",
+        "CLI arguments",
+        "--context-tokens 0 (route took it where spawn refused it)",
+        ("route", "x", "--context-tokens", "0"),
+        2,
+        "--context-tokens",
+    ),
+    BadInput(
         "absurd-context-tokens",
         "CLI arguments",
         "--context-tokens 99999999999",
