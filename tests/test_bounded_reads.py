@@ -106,8 +106,9 @@ def test_read_regular_is_bounded_in_size_and_time(tmp_path: Path) -> None:
         (".aether/model-profiles.yaml", ("route", "fix the parser"), 40),
         (".aether/memory/learnings.json", ("memory", "list"), 66),
         (".aether/data/COLONY_STATE.json", ("status",), 26),
+        ("export.json", ("memory", "import", "export.json"), 66),
     ],
-    ids=["settings", "launcher", "agent", "profile", "memory", "state"],
+    ids=["settings", "launcher", "agent", "profile", "memory", "state", "memory-import"],
 )
 def test_a_fifo_where_aether_reads_is_refused_with_one_line(
     colony: Path, run_aether: RunAether, rel: str, args: tuple[str, ...], code: int

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from aether import __version__, activity
 from aether.errors import InvalidInput, MemoryFileError
-from aether.files import atomic_write_json, loads_strict, os_error, read_regular
+from aether.files import NotRegularFile, atomic_write_json, loads_strict, os_error, read_regular
 from aether.memory import (
     KINDS,
     MEMORY_FORMAT,
@@ -211,8 +211,8 @@ def read_import(path: Path) -> list[MemoryItem]:
         raw = read_regular(path, limit=MAX_IMPORT_BYTES)
     except FileNotFoundError:
         raise MemoryFileError(f"{path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise MemoryFileError(f"{path} is a directory", fix="name the export file") from None
+    except NotRegularFile as exc:  # a directory, or a FIFO that would never end
+        raise MemoryFileError(f"{path} is {exc.strerror}", fix="name the export file") from None
     except OSError as exc:
         raise os_error(exc, path, "reading") from None
     try:

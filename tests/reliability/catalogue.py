@@ -977,6 +977,15 @@ ENTRIES: list[BadInput] = [
         fifo_at(".aether/memory/learnings.json"),
     ),
     BadInput(
+        "memory-import-fifo",
+        "files aether does not own",
+        "memory import of a FIFO (the read used to wait for a writer)",
+        ("memory", "import", "export.json"),
+        66,
+        "FIFO",
+        fifo_at("export.json"),
+    ),
+    BadInput(
         "claude-settings-fifo",
         "files aether does not own",
         "a FIFO in place of .claude/settings.json (install used to hang holding the colony lock)",
