@@ -177,16 +177,20 @@ def read_regular(path: Path, *, limit: int = MAX_READ_BYTES, wait_s: float = REA
     size = 0
     with open_regular(path) as fh:
         fd = fh.fileno()
-        while chunk := os.read(fd, min(_CHUNK, limit + 1 - size)):
+        while True:
+            wanted = min(_CHUNK, limit + 1 - size)
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 raise FileTooLarge(
                     errno.EFBIG, f"it is larger than the {_size(limit)} aether reads", str(path)
                 )
-            if time.monotonic() > deadline:
+            # a short read is the end of the file: the time bound matters only for more
+            if len(chunk) == wanted and time.monotonic() > deadline:
                 raise ReadTooSlow(errno.ETIMEDOUT, f"it took longer than {wait_s:g} s", str(path))
-    return b"".join(chunks)
 
 
 def _size(n: int) -> str:
