@@ -165,8 +165,8 @@ def colony_lock(
     lock ``Store.lock()`` returns, without importing the state models.
 
     Every writer takes it, so it is where a linked directory is refused before anything is
-    written (the colony's own directories, and ``writes_into``: those outside the colony this
-    writer uses, whose leftover temp files it also sweeps)."""
+    written: the colony's own directories, and ``writes_into``, the others this writer uses
+    (``aether claude``'s), whose leftover temp files it also sweeps."""
     for directory in (*ws.own_directories(), *writes_into):
         ws.refuse_linked(directory)
     timeout = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
