@@ -186,15 +186,13 @@ def read_regular(path: Path, *, limit: int = MAX_READ_BYTES, wait_s: float = REA
             size += len(chunk)
             if size > limit:
                 raise FileTooLarge(
-                    errno.EFBIG, f"it is larger than the {_size(limit)} aether reads", str(path)
+                    errno.EFBIG,
+                    f"it is larger than the {limit / 1048576:g} MiB aether reads",
+                    str(path),
                 )
             # a short read is the end of the file: the time bound matters only for more
             if len(chunk) == wanted and time.monotonic() > deadline:
                 raise ReadTooSlow(errno.ETIMEDOUT, f"it took longer than {wait_s:g} s", str(path))
-
-
-def _size(n: int) -> str:
-    return f"{n / 1048576:g} MiB" if n >= 1048576 else f"{n} bytes"
 
 
 def os_error(exc: OSError, path: Path, action: str) -> AetherError:
