@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import __version__
+from aether.bounded_read import read_regular
 from aether.errors import (
     AetherError,
     ArchiveCorrupt,
@@ -36,8 +37,9 @@ from aether.errors import (
     DiskFull,
     MemoryFileError,
 )
-from aether.files import TEMP_SUFFIX, atomic_write_json, fsync_dir, loads_strict
+from aether.files import TEMP_SUFFIX, atomic_write_json, fsync_dir
 from aether.files import os_error as _os_error
+from aether.json_text import loads_strict
 from aether.memory import count_items
 from aether.records import field, record
 from aether.state.model import ColonyState
@@ -291,7 +293,7 @@ def _manifest(
 
 def read_manifest(path: Path) -> dict[str, Any]:
     try:
-        doc = loads_strict((path / MANIFEST).read_bytes().decode("utf-8"))
+        doc = loads_strict(read_regular(path / MANIFEST).decode("utf-8"))
     except FileNotFoundError:
         raise ArchiveCorrupt(
             f"chamber {path.name} has no {MANIFEST}",

@@ -1,4 +1,6 @@
-"""File primitives: atomic writes, canonical JSON, strict JSON reads, temp-file sweeping.
+"""File primitives: atomic and staged writes, appends, linked directories, temp-file sweeping.
+
+Reading files aether does not own is aether/bounded_read.py; JSON text is aether/json_text.py.
 
 Correctness of the data on disk comes from the atomic replace, not from the lock: a reader
 that never takes the lock still sees either the old file or the new one, never a torn one.
@@ -10,79 +12,36 @@ fsync tore it 0 times but left temp files behind, which ``sweep_temp_files`` rem
 from __future__ import annotations
 
 import errno
-import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aether.bounded_read import FileTooLarge, NotRegularFile, ReadTooSlow
 from aether.errors import AetherError, DiskFull, FilesystemError, ReadOnly, UnsafePath
+from aether.json_text import canonical_json
 
 #: temp files are named ``.<target>.<random>.aether-tmp`` in the target's directory
 TEMP_SUFFIX = ".aether-tmp"
 
 
-class DuplicateKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(f"duplicate key {key!r}")
-        self.key = key
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise DuplicateKeyError(key)
-        result[key] = value
-    return result
-
-
-def loads_strict(text: str) -> Any:
-    """Parse JSON, rejecting duplicate object keys (``json`` silently keeps the last)."""
-    return json.loads(text, object_pairs_hook=_reject_duplicates)
-
-
-def canonical_json(data: Any) -> str:
-    """Sorted keys, 2-space indent, trailing newline: stable bytes for stable diffs.
-
-    For small files (manifests, memory, docs). The state file uses ``state_json``: ``indent``
-    forces Python's pure-Python encoder, which was half the cost of a write at 200 workers.
-    """
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-
-
-def compact_json(data: Any) -> str:
-    """Sorted keys, no whitespace, one line (C encoder): for JSON-lines files."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def state_json(data: dict[str, Any]) -> str:
-    """The state file's canonical form: sorted keys, one top-level field per line and one list
-    item (a worker, an event) per line, so diffs stay readable — all encoded by the C encoder.
-    The same data always gives the same bytes.
-    """
-    keys = sorted(data)
-    lines = ["{"]
-    for i, key in enumerate(keys):
-        comma = "," if i < len(keys) - 1 else ""
-        name = json.dumps(key, ensure_ascii=False)
-        value = data[key]
-        if isinstance(value, list) and value:
-            lines.append(f"  {name}: [")
-            last = len(value) - 1
-            lines.extend(
-                f"    {compact_json(item)}{',' if j < last else ''}" for j, item in enumerate(value)
-            )
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {name}: {compact_json(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 def os_error(exc: OSError, path: Path, action: str) -> AetherError:
     """Translate an OSError into the aether error a user can act on."""
+    if isinstance(exc, NotRegularFile):
+        return UnsafePath(
+            f"{path} is {exc.strerror}",
+            meaning="aether reads only regular files there: a FIFO or a device could make it "
+            "wait forever; nothing was changed",
+            fix="replace it with a regular file",
+        )
+    if isinstance(exc, FileTooLarge | ReadTooSlow):
+        return FilesystemError(
+            f"{path} was not read: {exc.strerror}",
+            meaning="nothing was changed",
+            fix="check the file (its size, the file system it is on)",
+        )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFull(
             f"no space left while {action} {path}",
@@ -122,13 +81,15 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, umask: bool = True) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
 
     Temp file in the same directory, fsync, ``os.replace``, fsync the directory. The target must
-    not be a symbolic link (a link could redirect the write outside the colony).
+    not be a symbolic link (a link could redirect the write outside the colony). The new file
+    has ``mode`` less the process umask, or exactly ``mode`` with ``umask=False`` (to keep the
+    mode of a file that is not aether's).
     """
-    tmp = _write_temp(path, data, mode)
+    tmp = _write_temp(path, data, mode, umask=umask)
     try:
         os.replace(tmp, path)
         fsync_dir(path.parent)
@@ -137,8 +98,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise os_error(exc, path, "writing") from None
 
 
-def _write_temp(path: Path, data: bytes, mode: int) -> Path:
-    """``data`` written and fsynced in a temp file beside ``path``, which it is to replace."""
+def _write_temp(path: Path, data: bytes, mode: int, *, umask: bool = True) -> Path:
+    """``data`` written and fsynced in a temp file beside ``path``, which it is to replace
+    (its mode: ``mode`` less the umask, or exactly ``mode`` with ``umask=False``)."""
     if path.is_symlink():
         raise UnsafePath(
             f"{path} is a symbolic link",
@@ -155,6 +117,8 @@ def _write_temp(path: Path, data: bytes, mode: int) -> Path:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:
+            if not umask:
+                os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -270,6 +234,38 @@ def staged_files() -> Iterator[StagedFiles]:
         staged.undo()
         raise
     staged.commit()
+
+
+def linked_directory(directory: Path, below: Path) -> Path | None:
+    """The first path from ``below`` (exclusive) down to ``directory`` that is a symbolic link
+    or not a directory; None when there is none (a missing one is fine: aether creates it)."""
+    current = below
+    for part in directory.relative_to(below).parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise os_error(exc, current, "checking") from None
+        if not stat.S_ISDIR(mode):
+            return current
+    return None
+
+
+def refuse_linked_directory(directory: Path, below: Path) -> None:
+    """Refuse to write into ``directory`` when the way to it from ``below`` passes a link: a
+    linked directory would take aether's writes outside the project."""
+    found = linked_directory(directory, below)
+    if found is None:
+        return
+    what = "a symbolic link" if found.is_symlink() else "not a directory"
+    raise UnsafePath(
+        f"{found} is {what}",
+        meaning="aether writes nothing through a linked directory (it could lead outside the "
+        "project); nothing was changed",
+        fix="replace it with a real directory",
+    )
 
 
 def remove_file(path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aether.bounded_read import read_regular
 from aether.handoff import GitInfo
 from aether.records import record
 
@@ -45,6 +46,11 @@ def worktree_of(path: Path) -> Worktree | None:
     return None
 
 
+def _text(path: Path) -> str:
+    """A git file's text, stripped (OSError when it cannot be read: absent, special, huge)."""
+    return read_regular(path, limit=64 * 1024 * 1024).decode("utf-8", errors="replace").strip()
+
+
 def read_git(project: Path) -> GitInfo | None:
     """HEAD and branch of the repository holding ``project``; None outside a repository."""
     for candidate in (project, *project.parents):
@@ -58,7 +64,7 @@ def read_git(project: Path) -> GitInfo | None:
                 continue
             if gitdir is None:
                 return None  # a `.git` file that names no git directory
-            head = (gitdir / "HEAD").read_text(encoding="utf-8").strip()
+            head = _text(gitdir / "HEAD")
         except OSError:
             return None
         if head.startswith("ref:"):
@@ -70,7 +76,7 @@ def read_git(project: Path) -> GitInfo | None:
 
 def _linked_git_dir(candidate: Path, dotgit: Path) -> Path | None:
     """The git directory a ``.git`` *file* (a worktree's, a submodule's) points to."""
-    text = dotgit.read_text(encoding="utf-8").strip()
+    text = _text(dotgit)
     if not text.startswith("gitdir:"):
         return None
     return (candidate / text.split(":", 1)[1].strip()).resolve()
@@ -79,11 +85,11 @@ def _linked_git_dir(candidate: Path, dotgit: Path) -> Path | None:
 def _read_ref(gitdir: Path, ref: str) -> str | None:
     for base in (gitdir, _common_dir(gitdir)):
         try:
-            return (base / ref).read_text(encoding="utf-8").strip() or None
+            return _text(base / ref) or None
         except OSError:
             pass
         try:
-            for line in (base / "packed-refs").read_text(encoding="utf-8").splitlines():
+            for line in _text(base / "packed-refs").splitlines():
                 parts = line.split()
                 if len(parts) == 2 and parts[1] == ref:
                     return parts[0]
@@ -94,7 +100,7 @@ def _read_ref(gitdir: Path, ref: str) -> str | None:
 
 def _common_dir(gitdir: Path) -> Path:
     try:
-        common = (gitdir / "commondir").read_text(encoding="utf-8").strip()
+        common = _text(gitdir / "commondir")
     except OSError:
         return gitdir
     return (gitdir / common).resolve()

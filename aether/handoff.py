@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from aether.errors import HandoffError
-from aether.files import loads_strict
+from aether.json_text import loads_strict
 from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 

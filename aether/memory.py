@@ -18,8 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aether.bounded_read import read_regular
 from aether.errors import MemoryFileError
-from aether.files import StagedFiles, canonical_json, loads_strict
+from aether.files import StagedFiles
+from aether.json_text import canonical_json, loads_strict
 
 MemoryKind = Literal["learning", "decision", "instinct", "pattern"]
 KINDS: tuple[MemoryKind, ...] = ("learning", "decision", "instinct", "pattern")
@@ -56,7 +58,7 @@ def kind_file(memory_dir: Path, kind: str) -> Path:
 def load_kind(memory_dir: Path, kind: str) -> list[MemoryItem]:
     path = kind_file(memory_dir, kind)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return []
     except OSError as exc:

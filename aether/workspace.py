@@ -95,6 +95,27 @@ class Workspace:
     def chambers_dir(self) -> Path:
         return self.root / "chambers"
 
+    def own_directories(self) -> tuple[Path, ...]:
+        """The directories aether writes into inside ``.aether/``. None of them may be a link;
+        ``.aether`` itself may (the colony then lives where it points, and is found there)."""
+        return (
+            self.data_dir,
+            self.backups_dir,
+            self.backups_dir / "pre-migration",
+            self.memory_dir,
+            self.cache_dir,
+            self.chambers_dir,
+            self.handoff_history_dir,
+        )
+
+    def refuse_linked(self, directory: Path) -> None:
+        """``UnsafePath`` when the way to ``directory`` passes a link: from ``.aether/`` for
+        the colony's own directories, else from the project (``.claude/`` and below)."""
+        from aether.files import refuse_linked_directory
+
+        inside = directory.is_relative_to(self.root)
+        refuse_linked_directory(directory, self.root if inside else self.project)
+
     def exists(self) -> bool:
         return self.state_file.exists() or self.state_file.is_symlink()
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import AETHER, assert_clean_error, clean_env, snapshot
+from tests.helpers import AETHER, assert_clean_error, clean_env, data_snapshot, snapshot
 
 EVENTS = {
     "PreToolUse": "pre-agent",
@@ -142,8 +142,25 @@ def test_uninstall_after_aether_created_the_settings_removes_everything_it_wrote
 
 @pytest.mark.parametrize(
     "text",
-    ["{ not json", '{"hooks": {}, "hooks": {}}', "[1, 2]", '{"hooks": []}', '{"env": {"A": 1}}'],
-    ids=["garbage", "duplicate-key", "array", "hooks-not-object", "env-not-strings"],
+    [
+        "{ not json",
+        '{"hooks": {}, "hooks": {}}',
+        "[1, 2]",
+        '{"hooks": []}',
+        '{"env": {"A": 1}}',
+        # read back fine, failed only when written: install stopped half-way, exit 70
+        '{"env": {"NOTE": "\\ud800"}}',
+        '{"a": ' * 100_000 + "1" + "}" * 100_000,  # deeper than the parser recurses
+    ],
+    ids=[
+        "garbage",
+        "duplicate-key",
+        "array",
+        "hooks-not-object",
+        "env-not-strings",
+        "lone-surrogate",
+        "too-deep",
+    ],
 )
 def test_a_malformed_settings_file_is_refused_and_nothing_is_written(
     colony: Path, run_aether: RunAether, text: str
@@ -382,4 +399,66 @@ def test_a_hook_never_passes_on_a_failing_aethers_exit_code(
             [str(launcher), event], input=stdin, capture_output=True, text=True, env=env
         )
         assert done.returncode == code, (event, stdin, done.stderr)
-        assert f"{fake} exited 2" in done.stderr.splitlines()[-1]
+        # one line, with what the failing aether said in it (it used to be two lines)
+        (line,) = done.stderr.splitlines()
+        assert f"{fake} exited 2 (No such command hook.)" in line
+
+
+def test_temp_files_a_killed_install_left_are_swept_and_uninstall_removes_everything(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """A SIGKILLed install or uninstall leaves ``.<name>.<random>.aether-tmp`` files beside
+    what it was writing; the next install or uninstall sweeps them (it used to leave them, and
+    then uninstall could not remove the directories aether had created)."""
+    install(run_aether)
+    claude = colony / ".claude"
+    backups = colony / ".aether" / "data" / "backups" / "claude"
+    backups.mkdir(parents=True, exist_ok=True)
+    leftovers = [
+        claude / ".settings.json.0badc0de.aether-tmp",
+        claude / "agents" / ".aether-builder.md.0badc0de.aether-tmp",
+        claude / "hooks" / ".aether-hook.0badc0de.aether-tmp",
+        backups / ".settings.json.20261204T000000Z.ab12.0badc0de.aether-tmp",
+    ]
+    for path in leftovers:
+        path.write_text("half a file")
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert not [p for p in leftovers if p.exists()]
+    assert not claude.exists()
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o664, 0o600])
+def test_the_settings_file_keeps_its_mode(colony: Path, run_aether: RunAether, mode: int) -> None:
+    """A 0444 settings file became 0644 (and 0664 lost its group bit to the umask)."""
+    path = colony / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(USER_SETTINGS)
+    path.chmod(mode)
+    install(run_aether)
+    assert "aether-hook" in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert run_aether("claude", "uninstall").returncode == 0
+    assert path.read_text() == USER_SETTINGS
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_a_read_only_claude_directory_changes_nothing_at_all(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """It said "nothing was changed" but had written the manifest and a backup first."""
+    from tests.reliability.catalogue import read_only
+
+    (colony / ".claude").mkdir()
+    (colony / ".claude" / "settings.json").write_text(USER_SETTINGS)
+    before = data_snapshot(colony)
+    undo = read_only(".claude")(colony)
+    try:
+        result = run_aether("claude", "install")
+    finally:
+        assert undo is not None
+        undo()
+    assert_clean_error(result, 25)
+    assert ".claude" in result.stderr
+    assert not (colony / ".aether" / "claude-install.json").exists()
+    assert not (colony / ".aether" / "data" / "backups" / "claude").exists()
+    assert data_snapshot(colony) == before

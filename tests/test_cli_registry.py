@@ -68,3 +68,21 @@ def test_a_command_does_not_pay_for_pydantic_plugin_discovery(colony: Path) -> N
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"] is True  # the models still build and validate
     assert "METADATA=False" in result.stderr
+
+
+def test_a_group_help_that_lists_its_commands_lists_them_all() -> None:
+    """`worker --help` said "report, heartbeat, done, fail" and left out respawn: a group's
+    help that names two or more of its commands must name every one."""
+    import re
+
+    from aether.cli.app import app, register
+
+    root = get_command(register(app))
+    checked = 0
+    for name, group in getattr(root, "commands", {}).items():
+        subcommands = set(getattr(group, "commands", {}))
+        named = {c for c in subcommands if re.search(rf"\b{re.escape(c)}\b", group.help or "")}
+        if len(named) >= 2:
+            checked += 1
+            assert named == subcommands, (name, group.help, sorted(subcommands - named))
+    assert checked >= 2  # worker and breaker list theirs

@@ -57,3 +57,45 @@ def test_handoff_prose_is_escaped_and_its_block_reads_back_exactly(
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["handoff"]["readable"] is True
     assert json.loads(resumed.stdout)["goal"] == GOAL
+
+
+def test_hook_notes_show_model_names_from_claude_code_visibly(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """resolvedModel and a transcript's model names come from outside; a hook's note on stderr
+    shows their control characters as escapes (they reached the terminal raw)."""
+    profile = colony / ".aether" / "model-profiles.yaml"
+    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    assert run_aether("claude", "install").returncode == 0
+    evil = "claude-\x1b[2J\u202eevil\x07"
+
+    def hook(event: str, name: str, **fields: object) -> str:
+        doc = {"session_id": "s-1", "cwd": "/", "hook_event_name": name, **fields}
+        result = run_aether("hook", event, input=json.dumps(doc))
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    spawn = {"subagent_type": "aether-builder", "description": "d", "prompt": "write it"}
+    hook("pre-agent", "PreToolUse", tool_name="Agent", tool_input=spawn, tool_use_id="t1")
+    hook("subagent-start", "SubagentStart", agent_id="a1", agent_type="aether-builder")
+    response = {"status": "completed", "agentId": "a1", "resolvedModel": evil}
+    noted = hook(
+        "agent-result",
+        "PostToolUse",
+        tool_name="Agent",
+        tool_use_id="t1",
+        tool_input={"subagent_type": "aether-builder"},
+        tool_response=response,
+    )
+    line = {"message": {"id": "m", "role": "assistant", "model": evil, "usage": {}}}
+    transcript = tmp_path / "agent.jsonl"
+    transcript.write_text(json.dumps(line) + "\n")
+    noted += hook(
+        "subagent-stop",
+        "SubagentStop",
+        agent_id="a1",
+        agent_type="aether-builder",
+        agent_transcript_path=str(transcript),
+    )
+    assert noted.count("claude-\\x1b[2J\\u202eevil\\x07") == 2, noted
+    assert not any(ch in noted for ch in RAW)

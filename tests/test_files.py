@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aether.files import DuplicateKeyError, loads_strict, state_json
+from aether.json_text import DuplicateKeyError, loads_strict, state_json
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

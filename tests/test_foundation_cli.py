@@ -28,7 +28,7 @@ def test_init_creates_the_documented_layout(project: Path, run_aether: RunAether
     assert state["colony_id"] == payload["colony_id"]
     assert state["serial"] == 1
     # canonical on disk: sorted keys, one field / list item per line, trailing newline
-    from aether.files import state_json
+    from aether.json_text import state_json
 
     text = (root / "data/COLONY_STATE.json").read_text()
     assert text == state_json(state)

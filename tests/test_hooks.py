@@ -99,6 +99,13 @@ def test_no_colony_exits_0_with_one_line(project: Path, run_aether: RunAether, e
     assert "no colony" in line
 
 
+def test_hook_input_nested_deeper_than_the_parser_goes_is_one_clear_line(
+    installed: Path, run_aether: RunAether
+) -> None:
+    line = one_line(run_hook(run_aether, "pre-agent", "[" * 100_000), "pre-agent")
+    assert "nests arrays or objects deeper" in line and "internal error" not in line
+
+
 def test_an_unknown_event_exits_0_with_one_line(installed: Path, run_aether: RunAether) -> None:
     assert "unknown hook event" in one_line(run_hook(run_aether, "pre-tool", "{}"), "pre-tool")
 

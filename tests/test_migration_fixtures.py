@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aether.files import canonical_json
+from aether.json_text import canonical_json
 from aether.memory import MemoryItem
 from aether.state.model import ColonyState
 from tests.helpers import (

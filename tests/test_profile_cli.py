@@ -280,3 +280,17 @@ def test_route_says_what_an_aether_model_override_changes(
     assert "claude-haiku-4-5 -> claude-opus-4-5 (set by AETHER_MODEL_n)" in human
     bad = run_aether("route", "fix the bug", env=clean_env(AETHER_MODEL_2="claude-opus-4-5"))
     assert bad.returncode == 0 and "spawn would stop (exit 46)" in bad.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "100000001"])
+def test_route_and_spawn_agree_on_the_context_tokens_they_accept(
+    colony: Path, run_aether: RunAether, value: str
+) -> None:
+    """route took --context-tokens 0 where spawn refused it; both refuse the same values with
+    the same exit code (0 and below: a usage error; past 100,000,000: out of range)."""
+    routed = run_aether("route", "x", "--context-tokens", value)
+    spawned = run_aether("spawn", "--caste", "builder", "--no-proxy", "--context-tokens", value)
+    assert routed.returncode == spawned.returncode != 0, (routed.stderr, spawned.stderr)
+    assert routed.returncode == (21 if value == "100000001" else 2)
+    for result in (routed, spawned):
+        assert "--context-tokens" in result.stderr and len(result.stderr.splitlines()) == 1

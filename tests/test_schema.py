@@ -21,7 +21,7 @@ def test_schema_command_prints_one_json_object(run_aether: RunAether) -> None:
 
 def test_committed_schema_is_current() -> None:
     committed = (REPO / "docs" / "state-schema.json").read_text(encoding="utf-8")
-    from aether.files import canonical_json
+    from aether.json_text import canonical_json
 
     assert committed == canonical_json(state_schema()), (
         "docs/state-schema.json is stale: run `python -m tools.gendocs`"

@@ -280,6 +280,25 @@ def test_a_shared_socket_directory_is_refused(
     shared.chmod(0o700)
 
 
+@pytest.mark.parametrize("tmpdir", ["missing", "a-file"])
+def test_a_tmpdir_where_no_socket_directory_can_be_made_is_refused(
+    colony: Path, run_aether: RunAether, tmp_path: Path, tmpdir: str
+) -> None:
+    """It was an internal error (70) from the directory's mkdir."""
+    (tmp_path / "a-file").write_text("not a directory")
+    env = clean_env(TMPDIR=str(tmp_path / tmpdir))
+    result = run_aether("serve", "--idle-timeout", "1", env=env, timeout=30)
+    assert_clean_error(result, 28)
+    assert "socket directory" in result.stderr
+
+
+def test_serve_outside_a_colony_says_so(project: Path, run_aether: RunAether) -> None:
+    """It was an internal error (70): the colony was looked up outside the error boundary."""
+    result = run_aether("serve", "--idle-timeout", "1", timeout=30)
+    assert_clean_error(result, 10)
+    assert "no colony" in result.stderr
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_server_killed_during_a_storm_loses_no_acknowledged_spawn(
     colony: Path, run_aether: RunAether, run_dir: Path, seed: int

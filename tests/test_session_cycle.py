@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aether.files import canonical_json
 from aether.handoff import parse_handoff
+from aether.json_text import canonical_json
 from tests.conftest import RunAether
 from tests.helpers import AETHER, clean_env, edit_profile_model, state_of
 

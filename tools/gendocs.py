@@ -194,7 +194,7 @@ def _frames_section() -> list[str]:
 
 
 def state_schema_json() -> str:
-    from aether.files import canonical_json
+    from aether.json_text import canonical_json
     from aether.ops.migrate_state import state_schema
 
     return canonical_json(state_schema())

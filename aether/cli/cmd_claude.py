@@ -9,7 +9,8 @@ import typer
 from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
 
 if TYPE_CHECKING:
-    from aether.ops.claude_setup import CheckResult, InstallResult, UninstallResult
+    from aether.ops.claude_check import CheckResult
+    from aether.ops.claude_setup import InstallResult, UninstallResult
 
 claude_app = typer.Typer(
     help="Claude Code integration: caste subagents, hooks, proxy alignment.",
@@ -137,7 +138,7 @@ def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Exit 1 and list the differences when the files or hooks no longer match the profile."""
 
     def run() -> CheckResult:
-        from aether.ops.claude_setup import check as check_op
+        from aether.ops.claude_check import check as check_op
 
         return check_op(workspace(ctx))
 

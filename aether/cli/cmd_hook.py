@@ -49,7 +49,7 @@ def hook(
         sys.stdout.flush()
     if notes:
         line = " ".join("; ".join(notes).split())
-        sys.stderr.write(f"aether hook {event}: {_redacted(line)}\n")
+        sys.stderr.write(f"aether hook {event}: {_shown(line)}\n")
     raise typer.Exit(0)
 
 
@@ -57,6 +57,14 @@ def _redacted(text: str) -> str:
     from aether.redaction import redact
 
     return redact(text)
+
+
+def _shown(text: str) -> str:
+    """A note as it may reach a terminal: no secret, and control characters (a model name
+    from a transcript or ``resolvedModel`` is Claude Code's text, not aether's) as escapes."""
+    from aether.text import visible
+
+    return visible(_redacted(text))
 
 
 def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None]:

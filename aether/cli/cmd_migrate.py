@@ -100,7 +100,7 @@ def schema(json_out: bool = JSON_OPTION) -> None:
 def _render_schema(result: SchemaResult, console: Console) -> None:
     import sys
 
-    from aether.files import canonical_json
+    from aether.json_text import canonical_json
 
     sys.stdout.write(canonical_json(result.to_json()))
     sys.stdout.flush()

@@ -67,7 +67,7 @@ def route(
         None, "--model", "-m", help="Ask for this model (an unknown model is an error)."
     ),
     context_tokens: int | None = typer.Option(
-        None, "--context-tokens", min=0, help="Context size (default: estimated from the task)."
+        None, "--context-tokens", min=1, help="Context size (default: estimated from the task)."
     ),
     tools: str = typer.Option("", "--tools", help="Comma-separated tools the task needs."),
     pinned: str | None = typer.Option(

@@ -36,7 +36,10 @@ def serve(
     """
     from aether.errors import AetherError
 
-    ws = workspace(ctx)
+    try:
+        ws = workspace(ctx)
+    except AetherError as exc:  # no colony here: its own exit code, not the last resort's 70
+        raise fail(exc, json_out=json_out) from None
     if status or stop:
         _ask(str(ws.root), "stop" if stop else "status", json_out)
     from aether.cli.server_loop import serve_forever

@@ -24,7 +24,10 @@ def spawn(
     task: str | None = typer.Option(None, "--task", help="What the worker is to do."),
     model: str | None = typer.Option(None, "--model", help="Use this model (must be known)."),
     context_tokens: int | None = typer.Option(
-        None, "--context-tokens", help="Expected context size; models too small are skipped."
+        None,
+        "--context-tokens",
+        min=1,
+        help="Expected context size; models too small are skipped.",
     ),
     tools: str | None = typer.Option(None, "--tools", help="Comma-separated tool names."),
     no_proxy: bool = typer.Option(

@@ -312,6 +312,11 @@ def _private_socket_dir() -> str:
         os.mkdir(directory, 0o700)
     except FileExistsError:
         pass
+    except OSError as exc:  # TMPDIR names nothing, a file, a read-only place
+        raise ServerUnavailable(
+            f"cannot create the socket directory {directory} ({exc.strerror})",
+            fix="set TMPDIR to a directory this user can write, or unset it (/tmp is used)",
+        ) from None
     if not _is_private_dir(directory):
         raise ServerUnavailable(
             f"{directory} is not a private directory of this user",

@@ -14,7 +14,8 @@ class ProfileProblem(AetherError):
 
 
 class ProfileMissing(ProfileProblem):
-    """The model profile `.aether/model-profiles.yaml` does not exist."""
+    """The model profile `.aether/model-profiles.yaml` does not exist or cannot be read (a
+    FIFO or device in its place is not read)."""
 
     exit_code = 40
     kind = "profile_missing"

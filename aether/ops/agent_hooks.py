@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from aether.bounded_read import read_regular
 from aether.errors import ProfileProblem
 from aether.ops.agent_sessions import Sighting, observe, result_line
 from aether.ops.hooks import HookOutcome
@@ -52,7 +53,7 @@ def definition_text(ws: Workspace | None, name: str, *, start: str = "") -> str 
     for directory in places:
         path = directory / ".claude" / "agents" / f"{name}.md"
         try:
-            return path.read_text(encoding="utf-8")
+            return read_regular(path).decode("utf-8")
         except FileNotFoundError:
             continue
         except (OSError, UnicodeDecodeError):

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeProblem
-from aether.files import loads_strict, os_error
+from aether.files import os_error
+from aether.json_text import loads_strict
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, launcher
@@ -36,6 +38,13 @@ def manifest_path(ws: Workspace) -> Path:
 
 def backups_dir(ws: Workspace) -> Path:
     return ws.backups_dir / "claude"
+
+
+def directories(ws: Workspace) -> tuple[Path, ...]:
+    """Every directory install and uninstall write into: none may be a link (a linked
+    ``.claude`` is often the user's own ``~/.claude``), and a killed run's temp files are
+    swept from them."""
+    return (*(ws.project / rel for rel in CLAUDE_DIRS), backups_dir(ws))
 
 
 # --- what the profile calls for ----------------------------------------------------------------
@@ -119,7 +128,7 @@ def read_text_file(path: Path) -> str | None:
             fix="replace the link with a regular file",
         )
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -150,7 +159,7 @@ def read_settings(ws: Workspace, rel: str) -> SettingsFile:
 
 def read_manifest(ws: Workspace) -> dict[str, Any]:
     try:
-        data = loads_strict(manifest_path(ws).read_text(encoding="utf-8"))
+        data = loads_strict(read_regular(manifest_path(ws)).decode("utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else {}
@@ -188,7 +197,7 @@ def which_aether(ws: Workspace) -> str | None:
 
     script = ws.project / launcher.RELATIVE_PATH
     try:
-        if script.is_symlink() or script.read_text(encoding="utf-8") != launcher.render():
+        if script.is_symlink() or read_regular(script).decode("utf-8") != launcher.render():
             return None
     except (OSError, UnicodeDecodeError):
         return None

@@ -12,8 +12,9 @@ import difflib
 import os
 from typing import Any
 
+from aether.bounded_read import read_regular
 from aether.errors import ProfileProblem
-from aether.files import loads_strict
+from aether.json_text import loads_strict
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
     LOCAL_SETTINGS,
@@ -248,7 +249,7 @@ def _pristine_text(ws: Workspace, manifest: dict[str, Any], data: dict[str, Any]
     if not isinstance(backup, str):
         return None
     try:
-        text = (ws.project / backup).read_bytes().decode("utf-8")
+        text = read_regular(ws.project / backup).decode("utf-8")
         original = loads_strict(text)
     except (OSError, ValueError):
         return None

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from aether.errors import LockTimeout
-from aether.files import atomic_write_bytes, canonical_json, loads_strict, os_error, remove_file
+from aether.files import atomic_write_bytes, os_error, remove_file
+from aether.json_text import canonical_json, loads_strict
 from aether.ops.claude_files import installed_aether, read_settings, read_text_file
 from aether.ops.claude_plan import FileAction, SettingsChange, file_action, text_or_same
 from aether.records import record

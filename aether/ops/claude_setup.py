@@ -18,18 +18,21 @@ write, or one it wrote and someone edited, is never replaced or removed without 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from aether import activity
+from aether.bounded_read import read_regular
+from aether.errors import ReadOnly
 from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
     LOCAL_SETTINGS,
     SHARED_SETTINGS,
     backups_dir,
+    directories,
     installed_aether,
-    installed_settings_file,
     manifest_path,
     owned_agent_files,
     read_manifest,
@@ -51,7 +54,6 @@ from aether.ops.claude_relay import (
     apply_relay,
     plan_relay_removal,
     read_relay_manifest,
-    relay_differences,
     relay_for_install,
     user_home,
 )
@@ -85,7 +87,10 @@ def _backup(ws: Workspace, rel: str, data: bytes) -> str:
 def _apply_file(ws: Workspace, action: FileAction) -> None:
     path = ws.project / action.path
     if action.backup and path.exists():
-        _backup(ws, action.path, path.read_bytes())
+        try:
+            _backup(ws, action.path, read_regular(path))
+        except OSError as exc:
+            raise os_error(exc, path, "backing up") from None
     if action.action == "remove":
         remove_file(path)
         return
@@ -122,9 +127,37 @@ def _write_settings(ws: Workspace, change: SettingsChange) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)  # the user's file keeps its mode (0444 too)
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
         raise os_error(exc, path.parent, "creating") from None
-    atomic_write_bytes(path, change.after.encode("utf-8"))
+    data = change.after.encode("utf-8")
+    if mode is None:
+        atomic_write_bytes(path, data)
+    else:
+        atomic_write_bytes(path, data, mode=mode, umask=False)
+
+
+def _refuse_read_only(
+    ws: Workspace, files: list[FileAction], settings: list[SettingsChange]
+) -> None:
+    """Before anything is written, every directory a write lands in must take it: a read-only
+    ``.claude/`` used to fail after the manifest and the backups were written."""
+    targets = [ws.project / f.path for f in files if f.action in ("create", "update", "remove")]
+    targets += [ws.project / c.rel for c in settings if c.changed]
+    if targets:
+        targets += [manifest_path(ws), backups_dir(ws) / "backup"]
+    for directory in dict.fromkeys(path.parent for path in targets):
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not os.access(existing, os.W_OK):
+            raise ReadOnly(
+                f"cannot write {existing} (read-only, or not this user's to write)",
+                meaning="nothing was changed",
+                fix=f"make {existing} writable, then run the command again",
+            )
 
 
 # --- install -----------------------------------------------------------------------------------
@@ -180,7 +213,7 @@ def install(
     from aether.state.lock import colony_lock
 
     ws_exists(ws)
-    with colony_lock(ws, lock_timeout=lock_timeout):
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
         plan = plan_install(ws, local=local, force=force)
         # planned before anything is written: a user settings file that cannot be merged
         # into refuses the whole install
@@ -192,6 +225,7 @@ def install(
         result.warnings += _timeout_warnings(ws)
         if dry_run:
             return result
+        _refuse_read_only(ws, plan.files, plan.settings)
         # backups and the manifest first: a failure part-way leaves what uninstall needs
         _back_up_settings(ws, plan.settings, plan.manifest)
         if plan.manifest != read_manifest(ws):
@@ -250,59 +284,6 @@ def _resolution_warnings(runs: str | None, local: bool) -> list[str]:
     return []
 
 
-# --- check -------------------------------------------------------------------------------------
-
-
-@record
-class CheckResult:
-    ws: Workspace
-    differences: list[str]
-    settings_file: str
-    profile_hash: str
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "settings_file": self.settings_file,
-            "profile_hash": self.profile_hash,
-            "differences": self.differences,
-        }
-
-
-def check(ws: Workspace) -> CheckResult:
-    ws_exists(ws)
-    rel = installed_settings_file(ws)
-    local = rel == LOCAL_SETTINGS
-    plan = plan_install(ws, local=local, force=False, checking=True)
-    diffs: list[str] = []
-    if rel is None and not owned_agent_files(ws):
-        diffs.append("not installed: run `aether claude install`")
-    for f in plan.files:
-        if f.action == "create":
-            diffs.append(f"{f.path}: missing")
-        elif f.action == "update":
-            diffs.append(f"{f.path}: differs from what the profile calls for")
-        elif f.action == "remove":
-            diffs.append(f"{f.path}: no longer called for by the profile")
-        elif f.action == "kept":
-            diffs.append(f"{f.path}: {f.detail.split(';')[0]}")
-    script = ws.project / launcher.RELATIVE_PATH
-    if script.is_file() and not os.access(script, os.X_OK):
-        diffs.append(f"{launcher.RELATIVE_PATH}: not executable")
-    for change in plan.settings:
-        if change.changed:
-            diffs.append(f"{change.rel}: aether's hooks or env entries differ")
-    diffs += [f"{plan.desired.settings_file}: {c}" for c in plan.env_conflicts]
-    home = user_home()
-    if home is not None and str(ws.project) in read_relay_manifest(home).get("projects", []):
-        diffs += relay_differences(home)
-    return CheckResult(ws, diffs, plan.desired.settings_file, plan.desired.profile_hash)
-
-
 # --- uninstall ---------------------------------------------------------------------------------
 
 
@@ -340,7 +321,7 @@ def uninstall(
     from aether.state.lock import colony_lock
 
     ws_exists(ws)
-    with colony_lock(ws, lock_timeout=lock_timeout):
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
         require_installed(ws)
         manifest = read_manifest(ws)
         restored: list[str] = []
@@ -359,6 +340,7 @@ def uninstall(
         result = UninstallResult(ws, files, changes, dry_run, restored, relay_plan)
         if dry_run:
             return result
+        _refuse_read_only(ws, files, changes)
         # the settings first: hooks without their definitions would refuse every spawn
         _back_up_settings(ws, changes, {})
         for change in changes:

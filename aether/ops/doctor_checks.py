@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aether.bounded_read import open_regular, read_regular
 from aether.errors import AetherError
 from aether.files import list_temp_files
 from aether.records import field, record
@@ -114,9 +115,11 @@ def handoff_checks(ws: Workspace, state: ColonyState | None) -> list[Check]:
     from aether.handoff import parse_handoff
 
     try:
-        doc = parse_handoff(ws.handoff_file.read_text(encoding="utf-8", errors="replace"))
+        doc = parse_handoff(read_regular(ws.handoff_file).decode("utf-8", errors="replace"))
     except AetherError as exc:
         return [Check("handoff", "warning", exc.one_line())]
+    except OSError as exc:
+        return [Check("handoff", "warning", f"HANDOFF.md cannot be read ({exc.strerror})")]
     if state is None or doc.colony_id == state.colony_id:
         return [Check("handoff", "ok", f"paused {doc.paused_at}, serial {doc.serial}")]
     return [Check("handoff", "warning", f"belongs to colony {doc.colony_id}")]
@@ -131,7 +134,7 @@ def _size(path: Path) -> int | None:
 
 def _count_lines(path: Path) -> int:
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
     except OSError:
         return 0

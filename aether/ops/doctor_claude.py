@@ -15,8 +15,9 @@ import json
 import os
 from pathlib import Path
 
+from aether.bounded_read import read_regular
 from aether.errors import AetherError, ProfileProblem
-from aether.ops import claude_files, claude_setup
+from aether.ops import claude_check, claude_files
 from aether.ops.doctor_checks import Check
 from aether.runtimes.claude import settings as cs
 from aether.workspace import Workspace
@@ -70,7 +71,7 @@ def _relay_check(ws: Workspace) -> Check:
 
 def _sync_check(ws: Workspace) -> Check:
     try:
-        result = claude_setup.check(ws)
+        result = claude_check.check(ws)
     except AetherError as exc:
         return Check("claude", "fail", exc.one_line())
     if result.ok:
@@ -144,7 +145,7 @@ def _settings_documents(ws: Workspace) -> list[tuple[str, dict[str, object]]]:
     found: list[tuple[str, dict[str, object]]] = []
     for label, path in places:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular(path).decode("utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(data, dict):

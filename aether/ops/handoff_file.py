@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from aether import __version__
+from aether.bounded_read import read_regular
 from aether.errors import HandoffError, MemoryFileError
 from aether.files import atomic_write_text, fsync_dir, os_error
 from aether.handoff import GitInfo, HandoffDocument, parse_handoff
@@ -40,7 +41,7 @@ def _memory_or_empty(ws: Workspace, warnings: list[str]) -> dict[str, list[Memor
 def read_handoff(ws: Workspace) -> tuple[bytes | None, HandoffDocument | None, str | None]:
     """(the file's bytes, its machine block, why it is unreadable); all None without a file."""
     try:
-        raw = ws.handoff_file.read_bytes()
+        raw = read_regular(ws.handoff_file)
     except FileNotFoundError:
         return None, None, None
     except OSError as exc:
@@ -56,7 +57,7 @@ def read_handoff(ws: Workspace) -> tuple[bytes | None, HandoffDocument | None, s
 def move_handoff_to_history(ws: Workspace, session_id: str, expected: bytes | None) -> Path | None:
     """Move HANDOFF.md into handoff-history/ if it is still the one ``expected`` (caller locks)."""
     try:
-        current = ws.handoff_file.read_bytes()
+        current = read_regular(ws.handoff_file)
     except FileNotFoundError:
         return None
     except OSError as exc:

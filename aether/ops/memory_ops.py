@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from aether import __version__, activity
+from aether.bounded_read import NotRegularFile, read_regular
 from aether.errors import InvalidInput, MemoryFileError
-from aether.files import atomic_write_json, loads_strict, os_error
+from aether.files import atomic_write_json, os_error
+from aether.json_text import loads_strict
 from aether.memory import (
     KINDS,
     MEMORY_FORMAT,
@@ -209,11 +211,11 @@ def read_import(path: Path) -> list[MemoryItem]:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
             raise _bad_import(path, f"it is {size} bytes (limit {MAX_IMPORT_BYTES})")
-        raw = path.read_bytes()
+        raw = read_regular(path, limit=MAX_IMPORT_BYTES)
     except FileNotFoundError:
         raise MemoryFileError(f"{path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise MemoryFileError(f"{path} is a directory", fix="name the export file") from None
+    except NotRegularFile as exc:  # a directory, or a FIFO that would never end
+        raise MemoryFileError(f"{path} is {exc.strerror}", fix="name the export file") from None
     except OSError as exc:
         raise os_error(exc, path, "reading") from None
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aether.errors import CheckFailed, ProfileProblem
-from aether.files import canonical_json, loads_strict, state_json
+from aether.json_text import canonical_json, loads_strict, state_json
 from aether.records import field, record
 from aether.state.migrations import CURRENT_VERSION, MigrationStep, UpgradeResult
 from aether.state.model import ColonyState

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 from aether.errors import CheckFailed, InvalidInput, ProfileInvalid
 from aether.records import field, record
 from aether.routing.loader import LoadedProfile, load_profile_file
-from aether.routing.resolve import RouteRequest, RoutingDecision, resolve
+from aether.routing.resolve import RouteRequest, RoutingDecision, check_context_tokens, resolve
 
 if TYPE_CHECKING:
     from aether.routing.loader import Analysis
 
 MAX_TASK_CHARS = 200_000
-MAX_CONTEXT_TOKENS = 100_000_000
 
 
 @record
@@ -55,10 +54,7 @@ def route_task(
             f"the task text is {len(request.task)} characters (limit {MAX_TASK_CHARS})",
             fix="describe the task; pass sizes with --context-tokens",
         )
-    if request.context_tokens is not None and not 0 <= request.context_tokens <= MAX_CONTEXT_TOKENS:
-        raise InvalidInput(
-            f"--context-tokens {request.context_tokens} is out of range (0..{MAX_CONTEXT_TOKENS})"
-        )
+    check_context_tokens(request.context_tokens)
     loaded = load(path, cache_dir)
     decision = resolve(loaded.table, request)
     result = RouteResult(decision, path, loaded.source_format, loaded.warnings)
@@ -314,11 +310,12 @@ def render_docs(loaded: LoadedProfile, source: str) -> str:
 
 
 def write_docs(loaded: LoadedProfile, source: str, output: Path, *, check: bool) -> DocsResult:
+    from aether.bounded_read import read_regular
     from aether.files import atomic_write_text
 
     text = render_docs(loaded, source)
     try:
-        current = output.read_text(encoding="utf-8")
+        current = read_regular(output).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         current = None
     changed = current != text
@@ -348,8 +345,9 @@ class InitProfileResult:
 
 
 def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
+    from aether.bounded_read import read_regular
     from aether.errors import ConfirmationRequired
-    from aether.files import atomic_write_bytes, atomic_write_text
+    from aether.files import atomic_write_bytes, atomic_write_text, os_error
     from aether.routing.defaults import default_profile_text
 
     backup = None
@@ -362,7 +360,11 @@ def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
     with _colony_lock(path):
         if path.exists():
             backup = path.with_name(f"{path.name}.{now.replace(':', '').replace('-', '')}.bak")
-            atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
+            try:
+                current = read_regular(path)
+            except OSError as exc:
+                raise os_error(exc, path, "backing up") from None
+            atomic_write_bytes(backup, current, mode=0o600)
         atomic_write_text(path, default_profile_text())
     return InitProfileResult(path, backup)
 

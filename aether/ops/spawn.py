@@ -21,7 +21,7 @@ from aether.errors import InvalidInput, WorkerNotFound
 from aether.ops.worker_env import worker_env_public
 from aether.records import field, record
 from aether.redaction import admitted_or_none
-from aether.routing.resolve import RouteRequest
+from aether.routing.resolve import RouteRequest, check_context_tokens
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, new_id
@@ -70,14 +70,7 @@ def _validate(request: SpawnRequest) -> None:
             f"the task is {len(request.route.task)} characters long (limit {MAX_TASK_CHARS})",
             fix="describe the task briefly; put details in the plan",
         )
-    if (
-        request.route.context_tokens is not None
-        and not 0 < request.route.context_tokens <= 100_000_000
-    ):
-        raise InvalidInput(
-            f"--context-tokens {request.route.context_tokens} is not between 1 and 100000000",
-            fix="pass the expected context size in tokens",
-        )
+    check_context_tokens(request.route.context_tokens)
     if len(request.route.tools) > MAX_TOOLS or any(not t.strip() for t in request.route.tools):
         raise InvalidInput(
             "--tools must be a comma-separated list of up to 64 tool names",

@@ -21,8 +21,9 @@ import time
 from typing import Any
 
 from aether import activity, proxy, proxy_http
+from aether.bounded_read import read_regular
 from aether.errors import AllModelsFailed, ModelNotServed
-from aether.files import atomic_write_json
+from aether.files import atomic_write_json, linked_directory
 from aether.records import field, record
 from aether.routing.breaker import Breaker
 from aether.routing.table import ProxyConnection, RoutingTable
@@ -54,7 +55,7 @@ class SessionCache:
         safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
         path = ws.cache_dir / f"proxy-session-{safe}.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_regular(path).decode("utf-8"))
             if (
                 isinstance(data, dict)
                 and data.get("format") == CACHE_FORMAT
@@ -79,8 +80,11 @@ class SessionCache:
         return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
 
     def save(self) -> None:
+        directory = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if linked_directory(directory, directory.parent) is not None:
+                return  # nothing is written through a linked directory, not even a cache
+            directory.mkdir(parents=True, exist_ok=True)
             atomic_write_json(
                 self.path,
                 {

@@ -285,12 +285,13 @@ def costs(ws: Workspace) -> CostsResult:
     compacted into workers.history.jsonl. Per model: what each worker's runtime reported per
     model, else the model it reported (or was assigned); names are mapped to the profile's
     (an alias, a provider prefix, a dated release, Claude Code's ``[1m]``)."""
+    from aether.bounded_read import open_regular
     from aether.ops.worker_usage import canonical, profile_table
 
     state = Store(ws).load().state
     records: dict[str, dict[str, Any]] = {}
     try:
-        with ws.workers_history.open(encoding="utf-8") as fh:
+        with open_regular(ws.workers_history) as fh:
             for line in fh:
                 try:
                     item = json.loads(line)

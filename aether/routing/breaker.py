@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from aether.bounded_read import read_regular
 from aether.files import atomic_write_json
 from aether.records import record
 from aether.redaction import redact
@@ -86,7 +87,7 @@ class Breaker:
     def _read(self) -> dict[str, dict[str, Any]]:
         path = self.ws.breaker_file
         try:
-            raw = path.read_text(encoding="utf-8")
+            raw = read_regular(path).decode("utf-8")
         except FileNotFoundError:
             return {}
         try:

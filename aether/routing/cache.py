@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aether import __version__
+from aether.bounded_read import read_regular
 from aether.errors import AetherError
 from aether.records import record
 from aether.routing.table import RoutingTable, compile_table
@@ -42,7 +43,7 @@ def read_cache(cache_dir: Path | None, key: str) -> CachedProfile | None:
     if cache_dir is None:
         return None
     try:
-        record = json.loads((cache_dir / CACHE_NAME).read_text(encoding="utf-8"))
+        record = json.loads(read_regular(cache_dir / CACHE_NAME).decode("utf-8"))
         if not isinstance(record, dict) or record.get("key") != key:
             return None
         dump = record["profile"]
@@ -69,7 +70,7 @@ def write_cache(
 ) -> None:
     if cache_dir is None:
         return
-    from aether.files import atomic_write_json
+    from aether.files import atomic_write_json, linked_directory
 
     record = {
         "key": key,
@@ -79,6 +80,8 @@ def write_cache(
         "profile": dump,
     }
     try:
+        if linked_directory(cache_dir, cache_dir.parent) is not None:
+            return  # nothing is written through a linked directory, not even a cache
         cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(cache_dir / CACHE_NAME, record)
     except (OSError, AetherError):

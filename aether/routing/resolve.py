@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aether.errors import ContextTooLarge, UnknownCaste, UnknownModel
+from aether.errors import ContextTooLarge, InvalidInput, UnknownCaste, UnknownModel
 from aether.records import record
 from aether.routing.scoring import ScoreResult, ScoringContext, matched_keywords, score
 from aether.routing.table import KeywordGroup, RoutingTable, normalise_caste
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 __all__ = ["RouteRequest", "RoutingDecision", "estimate_tokens", "normalise_caste", "resolve"]
 
 MAX_CANDIDATES = 8
+#: the largest context a request may name (no model's window comes near it)
+MAX_CONTEXT_TOKENS = 100_000_000
+
+
+def check_context_tokens(tokens: int | None) -> None:
+    """A context size given by hand (``route``, ``spawn``) is 1 to ``MAX_CONTEXT_TOKENS``."""
+    if tokens is not None and not 0 < tokens <= MAX_CONTEXT_TOKENS:
+        raise InvalidInput(
+            f"--context-tokens {tokens} is out of range (1..{MAX_CONTEXT_TOKENS})",
+            fix="pass the expected context size in tokens",
+        )
 
 
 @record(frozen=True)

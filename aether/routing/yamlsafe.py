@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aether.bounded_read import FileTooLarge, read_regular
 from aether.errors import (
     ProfileAliasBomb,
     ProfileMissing,
@@ -56,13 +57,11 @@ def read_profile_bytes(path: Path) -> bytes:
             fix="restore the profile from a backup or run `aether profile init --force`",
         )
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_PROFILE_BYTES + 1)
+        return read_regular(path, limit=MAX_PROFILE_BYTES)
+    except FileTooLarge:  # grew between stat and read
+        raise ProfileTooLarge(f"{path}: the profile is over {MAX_PROFILE_BYTES} bytes") from None
     except OSError as exc:
         raise ProfileMissing(f"{path}: cannot read the model profile ({exc.strerror})") from None
-    if len(data) > MAX_PROFILE_BYTES:  # grew between stat and read, or a special file
-        raise ProfileTooLarge(f"{path}: the profile is over {MAX_PROFILE_BYTES} bytes")
-    return data
 
 
 def _mark(node: Any) -> str:

@@ -48,7 +48,9 @@ def lock_timeout_from_env() -> float:
 
 def read_holder(holder_file: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(holder_file.read_text(encoding="utf-8"))
+        from aether.bounded_read import read_regular
+
+        data = json.loads(read_regular(holder_file, limit=64 * 1024).decode("utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -156,10 +158,20 @@ class ColonyLock:
 
 
 def colony_lock(
-    ws: Workspace, *, lock_timeout: float | None = None, command: str = ""
+    ws: Workspace,
+    *,
+    lock_timeout: float | None = None,
+    command: str = "",
+    writes_into: tuple[Path, ...] = (),
 ) -> ColonyLock:
     """The colony's lock, for writers that do not touch the state file (memory files): the same
-    lock ``Store.lock()`` returns, without importing the state models."""
+    lock ``Store.lock()`` returns, without importing the state models.
+
+    Every writer takes it, so it is where a linked directory is refused before anything is
+    written: the colony's own directories, and ``writes_into``, the others this writer uses
+    (``aether claude``'s), whose leftover temp files it also sweeps."""
+    for directory in (*ws.own_directories(), *writes_into):
+        ws.refuse_linked(directory)
     timeout = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
     ws.data_dir.mkdir(parents=True, exist_ok=True)
     return ColonyLock(
@@ -167,7 +179,7 @@ def colony_lock(
         ws.lock_holder_file,
         timeout=timeout,
         command=command or command_line(),
-        sweep=(ws.data_dir, ws.memory_dir, ws.root),
+        sweep=(ws.data_dir, ws.memory_dir, ws.root, *writes_into),
     )
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from aether.bounded_read import read_regular
 from aether.errors import (
     AetherError,
     NoColony,
@@ -25,7 +25,8 @@ from aether.errors import (
     StateTooLarge,
     UnsafePath,
 )
-from aether.files import DuplicateKeyError, loads_strict, os_error
+from aether.files import os_error
+from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
 from aether.state.migrations import CURRENT_VERSION
 from aether.state.model import ColonyState
 from aether.workspace import Workspace
@@ -88,7 +89,7 @@ def read_state_bytes(ws: Workspace) -> bytes:
                 fix=f"inspect it by hand; {backups_hint(ws)} (AETHER_MAX_STATE_BYTES raises "
                 "the limit)",
             )
-        return path.read_bytes()
+        return read_regular(path, limit=limit)
     except FileNotFoundError:
         raise NoColony(
             f"no colony state at {path}",
@@ -135,17 +136,10 @@ def parse_state_bytes(raw: bytes, ws: Workspace) -> Any:
     return doc
 
 
-#: a JSON escape of a UTF-16 surrogate; only a lone one (not half of a pair) is refused
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
 def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
     """A ``\\ud800`` escaped alone in the JSON decodes to a string no UTF-8 writer can encode:
-    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8.
-    The text scan is cheap; the document is walked only when an escape is there at all."""
-    if not _SURROGATE_ESCAPE.search(text):
-        return
-    where = _lone_surrogate_path(doc, "")
+    every command that printed or wrote it would fail. Refused like bytes that are not UTF-8."""
+    where = lone_surrogate(text, doc)
     if where is not None:
         raise StateNotUtf8(
             f"the state file {ws.state_file} holds text that is not valid Unicode (a lone "
@@ -153,34 +147,6 @@ def _refuse_lone_surrogates(text: str, doc: Any, ws: Workspace) -> None:
             meaning="no command could print or save it; the file was not touched",
             fix=f"fix that value by hand, or restore: {backups_hint(ws)}",
         )
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _lone_surrogate_path(value: Any, path: str) -> str | None:
-    """Where in ``value`` a string (or a key) holds a lone surrogate, as ``a.b[3]``; None."""
-    if isinstance(value, str):
-        return path if _has_lone_surrogate(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if _has_lone_surrogate(key):
-                return path or "a key"
-            found = _lone_surrogate_path(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _lone_surrogate_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 def peek(ws: Workspace) -> dict[str, Any] | None:
@@ -205,7 +171,7 @@ def read_siblings(data_dir: Path) -> dict[str, Any]:
         if not path.is_file():
             continue
         try:
-            found[name] = loads_strict(path.read_bytes().decode("utf-8"))
+            found[name] = loads_strict(read_regular(path).decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise SiblingFileError(
                 f"the legacy file {path} cannot be read ({str(exc).splitlines()[0]})",

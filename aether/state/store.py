@@ -31,13 +31,8 @@ from aether.errors import (
     NoColony,
     StateDuplicateKeys,
 )
-from aether.files import (
-    StagedFiles,
-    compact_json,
-    os_error,
-    staged_files,
-    state_json,
-)
+from aether.files import StagedFiles, os_error, staged_files
+from aether.json_text import compact_json, state_json
 from aether.records import field, record
 from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade

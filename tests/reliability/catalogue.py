@@ -105,11 +105,26 @@ def _mount(args: list[str]) -> None:
         pytest.skip(f"this machine does not allow `{' '.join(args[:3])}`: {result.stderr.strip()}")
 
 
-def read_only_data_dir(project: Path) -> Cleanup:
-    data = str(project / ".aether/data")
-    _mount(["mount", "--bind", data, data])
-    _mount(["mount", "-o", "remount,ro,bind", data])
-    return lambda: _umount(data)
+def read_only(rel: str, before: Setup | None = None) -> Setup:
+    """``rel`` (a directory, created if missing, after ``before``) on a read-only bind mount."""
+
+    def setup(project: Path) -> Cleanup:
+        if before is not None:
+            before(project)
+        (project / rel).mkdir(parents=True, exist_ok=True)
+        path = str(project / rel)
+        _mount(["mount", "--bind", path, path])
+        try:
+            _mount(["mount", "-o", "remount,ro,bind", path])
+        except BaseException:
+            _umount(path)
+            raise
+        return lambda: _umount(path)
+
+    return setup
+
+
+read_only_data_dir = read_only(".aether/data")
 
 
 def _data_on_tmpfs(project: Path) -> Path:
@@ -232,6 +247,7 @@ def unreachable_proxy(project: Path) -> None:
 
 def garbage_file(name: str, content: bytes) -> Setup:
     def setup(project: Path) -> None:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_bytes(content)
 
     return setup
@@ -274,6 +290,39 @@ def foreign_handoff(project: Path) -> None:
 def nonsense_handoff(project: Path) -> None:
     paused(project)
     (project / ".aether/HANDOFF.md").write_text("garbage ][ {{ not a handoff\n")
+
+
+def fifo_at(rel: str) -> Setup:
+    """A FIFO where aether reads a file: opening it would wait for a writer that never comes."""
+
+    def setup(project: Path) -> None:
+        import os
+
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.unlink()
+        os.mkfifo(path)
+
+    return setup
+
+
+def linked_dir(rel: str, before: Setup | None = None) -> Setup:
+    """``rel`` as a symbolic link to a directory outside the project (after ``before``)."""
+
+    def setup(project: Path) -> None:
+        if before is not None:
+            before(project)
+        path = project / rel
+        outside = project.parent / "outside"
+        if path.is_dir():
+            shutil.copytree(path, outside, dirs_exist_ok=True)
+            shutil.rmtree(path)
+        outside.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(outside, target_is_directory=True)
+
+    return setup
 
 
 def finished_worker(project: Path) -> None:
@@ -743,6 +792,14 @@ ENTRIES: list[BadInput] = [
         "--context-tokens",
     ),
     BadInput(
+        "zero-context-tokens",
+        "CLI arguments",
+        "--context-tokens 0 (route took it where spawn refused it)",
+        ("route", "x", "--context-tokens", "0"),
+        2,
+        "--context-tokens",
+    ),
+    BadInput(
         "absurd-context-tokens",
         "CLI arguments",
         "--context-tokens 99999999999",
@@ -927,6 +984,172 @@ ENTRIES: list[BadInput] = [
         ("memory", "import", "missing.json"),
         66,
         "does not exist",
+    ),
+    # --- files aether does not own ----------------------------------------------------------------
+    BadInput(
+        "state-fifo",
+        "files aether does not own",
+        "a FIFO in place of the state file (a read used to wait for a writer)",
+        ("status",),
+        26,
+        "FIFO",
+        fifo_at(".aether/data/COLONY_STATE.json"),
+    ),
+    BadInput(
+        "profile-fifo",
+        "files aether does not own",
+        "a FIFO in place of the model profile",
+        ("route", "x"),
+        40,
+        "FIFO",
+        fifo_at(".aether/model-profiles.yaml"),
+    ),
+    BadInput(
+        "memory-fifo",
+        "files aether does not own",
+        "a FIFO in place of a memory file",
+        ("memory", "list"),
+        66,
+        "FIFO",
+        fifo_at(".aether/memory/learnings.json"),
+    ),
+    BadInput(
+        "memory-import-fifo",
+        "files aether does not own",
+        "memory import of a FIFO (the read used to wait for a writer)",
+        ("memory", "import", "export.json"),
+        66,
+        "FIFO",
+        fifo_at("export.json"),
+    ),
+    BadInput(
+        "claude-settings-fifo",
+        "files aether does not own",
+        "a FIFO in place of .claude/settings.json (install used to hang holding the colony lock)",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/settings.json"),
+    ),
+    BadInput(
+        "claude-agent-fifo",
+        "files aether does not own",
+        "a FIFO in place of an agent definition",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/agents/aether-builder.md"),
+    ),
+    BadInput(
+        "claude-launcher-fifo",
+        "files aether does not own",
+        "a FIFO in place of the hook launcher",
+        ("claude", "install"),
+        26,
+        "FIFO",
+        fifo_at(".claude/hooks/aether-hook"),
+    ),
+    # --- directories that link elsewhere ----------------------------------------------------------
+    BadInput(
+        "claude-dir-link",
+        "linked directories",
+        ".claude links to a directory outside the project (install wrote 31 files there)",
+        ("claude", "install"),
+        26,
+        "symbolic link",
+        linked_dir(".claude"),
+    ),
+    BadInput(
+        "claude-agents-link",
+        "linked directories",
+        ".claude/agents links outside the project",
+        ("claude", "install"),
+        26,
+        "symbolic link",
+        linked_dir(".claude/agents"),
+    ),
+    BadInput(
+        "handoff-history-link",
+        "linked directories",
+        ".aether/handoff-history links outside the project",
+        ("resume",),
+        26,
+        "symbolic link",
+        linked_dir(".aether/handoff-history", paused),
+    ),
+    BadInput(
+        "backups-link",
+        "linked directories",
+        ".aether/data/backups links outside the project",
+        ("pause", "--note", "x"),
+        26,
+        "symbolic link",
+        linked_dir(".aether/data/backups"),
+    ),
+    BadInput(
+        "cache-link",
+        "linked directories",
+        ".aether/cache links outside the project (a writer refuses; routing skips the cache)",
+        ("memory", "add", "learning", "x"),
+        26,
+        "symbolic link",
+        linked_dir(".aether/cache"),
+    ),
+    BadInput(
+        "chambers-link",
+        "linked directories",
+        ".aether/chambers links outside the project",
+        ("archive",),
+        26,
+        "symbolic link",
+        linked_dir(".aether/chambers"),
+    ),
+    # --- Claude Code settings ---------------------------------------------------------------------
+    BadInput(
+        "claude-settings-lone-surrogate",
+        "Claude Code settings",
+        'a lone surrogate escape ("\\ud800") in .claude/settings.json (was exit 70, half-way)',
+        ("claude", "install"),
+        80,
+        "lone surrogate",
+        garbage_file(".claude/settings.json", b'{"env": {"NOTE": "\\ud800"}}'),
+    ),
+    BadInput(
+        "claude-settings-too-deep",
+        "Claude Code settings",
+        "100,000 nested objects in .claude/settings.json (was an internal error)",
+        ("claude", "install"),
+        80,
+        "nests",
+        garbage_file(".claude/settings.json", b'{"a": ' * 100_000 + b"1" + b"}" * 100_000),
+    ),
+    BadInput(
+        "claude-read-only",
+        "Claude Code settings",
+        ".claude/ on a read-only mount (the manifest and a backup used to be written first)",
+        ("claude", "install"),
+        25,
+        "read-only",
+        read_only(".claude"),
+    ),
+    # --- aether serve -----------------------------------------------------------------------------
+    BadInput(
+        "serve-no-colony",
+        "aether serve",
+        "serve where there is no colony (was an internal error, 70)",
+        ("serve", "--idle-timeout", "1"),
+        10,
+        "no colony",
+        colony=False,
+    ),
+    BadInput(
+        "serve-bad-tmpdir",
+        "aether serve",
+        "TMPDIR names a directory that does not exist (was an internal error, 70)",
+        ("serve", "--idle-timeout", "1"),
+        28,
+        "socket directory",
+        env={"TMPDIR": "/nonexistent/aether-tmp"},
     ),
 ]
 

@@ -64,6 +64,10 @@ def parse_hook_input(data: bytes) -> HookInput:
             "the hook input on stdin is not JSON",
             fix="`aether hook` is run by Claude Code, which writes the event's JSON to stdin",
         ) from None
+    except RecursionError:
+        raise InvalidInput(
+            "the hook input on stdin nests arrays or objects deeper than any hook input does"
+        ) from None
     if not isinstance(doc, dict):
         raise InvalidInput("the hook input on stdin is not a JSON object")
     dropped = tuple(key for key in _PATH_FIELDS if "\0" in _text(doc, key))

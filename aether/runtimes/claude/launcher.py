@@ -13,7 +13,9 @@ When no aether is found, or the one found exits non-zero (``aether hook`` itself
 this is an older aether without the command, a server that went away, a crash), the script
 never passes the code on — Claude Code reads exit 2 as "block" — but prints one line and exits
 0; except for a spawn of an ``aether-*`` subagent, which it refuses (exit 2: Claude Code blocks
-the tool call and shows the reason to the model), because that worker could not be routed.
+the tool call and shows the reason to the model), because that worker could not be routed. A
+stdin that never ends is read for 10 s and then handled the same way: the script is POSIX sh
+(dash runs it), so the bound is coreutils' ``timeout`` where it is installed, else a watchdog.
 """
 
 from __future__ import annotations
@@ -43,8 +45,35 @@ if [ "$event" = "--which" ]; then
   find_aether
   exit $?
 fi
-# the hook's JSON, kept so a failure can still tell an aether spawn from any other
-input=$(cat)
+# The hook's JSON, kept so a failure can still tell an aether spawn from any other. Claude Code
+# writes it and closes the pipe; a stdin that never ends is read for 10 s at most (coreutils'
+# `timeout`, else a watchdog that stops the reader) and 16 MiB (`head -c`, where there is one).
+read_for_10s() {
+  if command -v timeout >/dev/null 2>&1; then
+    timeout 10 cat <&3
+    return $?
+  fi
+  cat <&3 &
+  reader=$!
+  # the watchdog's sleep may outlive this script by a few seconds; it holds none of its pipes
+  (sleep 10 && kill "$reader") >/dev/null 2>&1 </dev/null &
+  watchdog=$!
+  wait "$reader"
+  code=$?
+  kill "$watchdog"
+  [ "$code" -le 128 ] || return 124
+}
+# past 16 MiB aether sees the input cut and says so (16 MiB, one byte more, the status line)
+cap=cat
+if head -c 1 </dev/null >/dev/null 2>&1; then cap="head -c 16777221"; fi
+nl='
+'
+exec 3<&0
+# what was read, then a line with the reader's status in three digits (124: stdin did not end
+# in time); only fixed-length patterns touch it, as dash matches others in quadratic time
+raw=$( (read_for_10s; printf '\n%03d' "$?") 2>/dev/null | $cap)
+exec 3<&-
+input=${raw%????}
 refuse_aether_spawn() {
   case "$input" in
     *'"subagent_type":"aether-'*|*'"subagent_type": "aether-'*)
@@ -54,14 +83,30 @@ refuse_aether_spawn() {
       fi ;;
   esac
 }
+case "$raw" in
+  *"$nl"124)
+    late="its input did not end within 10 s"
+    refuse_aether_spawn "$late"
+    echo "aether hook $event: $late; not run" >&2
+    exit 0 ;;
+esac
 if aether_bin=$(find_aether); then
-  printf '%s\n' "$input" | "$aether_bin" hook "$event"
+  # aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is
+  # one line, not aether's line and then this script's
+  exec 4>&1
+  said=$(printf '%s\n' "$input" | "$aether_bin" hook "$event" 2>&1 1>&4 4>&-)
   code=$?
-  [ "$code" -eq 0 ] && exit 0
+  exec 4>&-
+  if [ "$code" -eq 0 ]; then
+    [ -n "$said" ] && printf '%s\n' "$said" >&2
+    exit 0
+  fi
   # `aether hook` itself always exits 0: anything else is another aether, a server that went
   # away, a crash. Claude Code reads exit 2 as "block": never pass a code through.
-  refuse_aether_spawn "$aether_bin exited $code"
-  echo "aether hook $event: $aether_bin exited $code" >&2
+  first=${said%%"$nl"*}
+  failed="$aether_bin exited $code${first:+ ($first)}"
+  refuse_aether_spawn "$failed"
+  echo "aether hook $event: $failed" >&2
   exit 0
 fi
 missing="the aether command was not found (set AETHER_BIN; see docs/claude-code.md)"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aether.errors import RuntimeSettingsInvalid
-from aether.files import DuplicateKeyError, loads_strict
+from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.launcher import RELATIVE_PATH
@@ -116,6 +116,16 @@ def parse_settings(text: str, where: str) -> dict[str, Any]:
         raise _invalid(where, f"the key {exc.key!r} appears twice") from None
     except ValueError as exc:
         raise _invalid(where, f"not valid JSON ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise _invalid(
+            where, "it nests arrays or objects deeper than a settings file does"
+        ) from None
+    bad = lone_surrogate(text, data)
+    if bad is not None:
+        # it would be read back fine, and fail only when aether wrote it, half-way
+        raise _invalid(
+            where, f"a lone surrogate escape in {bad or 'the document'} is not valid Unicode"
+        )
     if not isinstance(data, dict):
         raise _invalid(where, f"the top level is a JSON {type(data).__name__}, not an object")
     hooks = data.get("hooks", {})

@@ -13,19 +13,22 @@ each is skipped or reported as unknown, never an exception for the caller's hook
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import stat
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from aether.bounded_read import open_regular
 from aether.records import field, record
 
 #: a transcript larger than this is read up to here (usage stays a lower bound)
 MAX_TRANSCRIPT_BYTES = 256 * 1024 * 1024
-#: a longer line is read in pieces that do not parse, so it is skipped, never held whole
+#: a longer line is skipped, never held whole
 MAX_LINE_BYTES = 16 * 1024 * 1024
+#: how long a transcript is read: Claude Code gives the hook 30 s (usage stays a lower bound)
+TRANSCRIPT_WAIT_S = 10.0
+CHUNK_BYTES = 1 << 20
 
 
 def _json_line(raw: bytes) -> Any:
@@ -69,7 +72,9 @@ class ModelUsage:
 class TranscriptUsage:
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
     lines: int = 0
+    #: lines that mention an assistant message but are not JSON
     skipped_lines: int = 0
+    #: read only in part (too large, or too slow to read): the usage is a lower bound
     truncated: bool = False
 
 
@@ -77,48 +82,30 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _open_regular(path: Path) -> BinaryIO:
-    """Open a regular file for reading; anything else (a FIFO that would block, a device, a
-    directory) is an OSError, so a path in a hook's input can never make a hook wait."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def read_transcript(path: Path) -> TranscriptUsage:
+def read_transcript(path: Path, *, wait_s: float = TRANSCRIPT_WAIT_S) -> TranscriptUsage:
     """Tokens per model over the assistant messages of one transcript (raises OSError when the
-    file cannot be opened)."""
+    file cannot be opened). Read for at most ``wait_s`` and ``MAX_TRANSCRIPT_BYTES``: what is
+    found by then is the result, marked ``truncated``."""
     result = TranscriptUsage()
     per_message: dict[str, tuple[str, dict[str, Any]]] = {}
     anonymous: list[tuple[str, dict[str, Any]]] = []
-    read = 0
-    with _open_regular(path) as fh:
-        while raw := fh.readline(MAX_LINE_BYTES):
-            read += len(raw)
-            if read > MAX_TRANSCRIPT_BYTES:
-                result.truncated = True
-                break
-            result.lines += 1
-            entry = _json_line(raw)
-            if entry is None:
-                result.skipped_lines += 1
-                continue
-            message = entry.get("message") if isinstance(entry, dict) else None
-            if not isinstance(message, dict) or message.get("role") != "assistant":
-                continue
-            model, usage = message.get("model"), message.get("usage")
-            if not isinstance(model, str) or not isinstance(usage, dict):
-                continue
-            ident = message.get("id")
-            if isinstance(ident, str) and ident:
-                per_message[ident] = (model, usage)  # the last line of a message wins
-            else:
-                anonymous.append((model, usage))
+    deadline = time.monotonic() + wait_s
+    for line in _assistant_lines(path, result, deadline):
+        entry = _json_line(line)
+        if entry is None:
+            result.skipped_lines += 1
+            continue
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            continue
+        model, usage = message.get("model"), message.get("usage")
+        if not isinstance(model, str) or not isinstance(usage, dict):
+            continue
+        ident = message.get("id")
+        if isinstance(ident, str) and ident:
+            per_message[ident] = (model, usage)  # the last line of a message wins
+        else:
+            anonymous.append((model, usage))
     for model, usage in [*per_message.values(), *anonymous]:
         bucket = result.by_model.setdefault(model, ModelUsage())
         bucket.input_tokens += _count(usage.get("input_tokens"))
@@ -127,6 +114,46 @@ def read_transcript(path: Path) -> TranscriptUsage:
         bucket.cache_creation_tokens += _count(usage.get("cache_creation_input_tokens"))
         bucket.messages += 1
     return result
+
+
+def _assistant_lines(path: Path, result: TranscriptUsage, deadline: float) -> Iterator[bytes]:
+    """The lines of a transcript that mention ``"assistant"`` (only those can be assistant
+    messages), found in whole chunks without splitting the others: a transcript of millions of
+    tiny lines costs one scan, not a Python step per line. Counts every line in ``result``."""
+    carry = b""
+    size = 0
+    skipping = False  # inside a line too long to be a message: skipped, never held whole
+    with open_regular(path) as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_TRANSCRIPT_BYTES or time.monotonic() > deadline:
+                result.truncated = True
+                return
+            block = carry + chunk
+            end = block.rfind(b"\n") + 1
+            if end == 0:
+                skipping = skipping or len(block) > MAX_LINE_BYTES
+                carry = b"" if skipping else block
+                continue
+            start = block.find(b"\n") + 1 if skipping else 0
+            skipping = False
+            result.lines += block.count(b"\n", 0, end)
+            yield from _mentioning(block, start, end, b'"assistant"')
+            carry = block[end:]
+    if carry.strip() and not skipping:
+        result.lines += 1
+        yield from _mentioning(carry, 0, len(carry), b'"assistant"')
+
+
+def _mentioning(block: bytes, begin: int, end: int, needle: bytes) -> Iterator[bytes]:
+    """Each line of ``block[begin:end]`` that contains ``needle``, once."""
+    at = block.find(needle, begin, end)
+    while at >= 0:
+        start = max(begin, block.rfind(b"\n", begin, at) + 1)
+        stop = block.find(b"\n", at, end)
+        stop = end if stop < 0 else stop
+        yield block[start:stop]
+        at = block.find(needle, stop, end)
 
 
 @record
@@ -175,7 +202,7 @@ TAIL_BYTES = 512 * 1024
 def last_assistant_text(path: Path) -> str | None:
     """The text of the last assistant message in a session transcript (its end only is read;
     raises OSError when the file cannot be opened)."""
-    with _open_regular(path) as fh:
+    with open_regular(path) as fh:
         fh.seek(0, 2)
         size = fh.tell()
         fh.seek(max(0, size - TAIL_BYTES))
