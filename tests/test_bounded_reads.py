@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import AETHER, assert_clean_error, clean_env, state_of
+from tests.helpers import AETHER, assert_clean_error, clean_env, state_of, subagent_records
 
 #: a healthy command takes well under a second; a hung one is stopped here
 BOUND_S = 15
@@ -197,7 +197,7 @@ def test_a_200_mb_transcript_of_tiny_lines_is_read_within_the_hooks_time(
     elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stderr
     assert elapsed < 20, elapsed
-    (worker,) = state_of(standalone)["workers"]
+    (worker,) = subagent_records(state_of(standalone))
     assert worker["status"] == "completed" and worker["tokens_in"] == 10
 
 
