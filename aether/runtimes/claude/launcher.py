@@ -25,26 +25,9 @@ from aether.runtimes.marker import stamp
 RELATIVE_PATH = ".claude/hooks/aether-hook"
 
 _HEAD = "#!/bin/sh\n"
-_BODY = r"""# Claude Code runs this for aether's hooks (.claude/settings*.json): it finds the aether
-# command and runs `aether hook EVENT` with the hook's JSON on stdin. It looks at $AETHER_BIN,
-# `aether` on PATH, the project's .venv/ and venv/, then ~/.local/bin (pipx).
-# `.claude/hooks/aether-hook --which` prints the aether it would run. See docs/claude-code.md.
-find_aether() {
-  for candidate in "${AETHER_BIN:-}" "$(command -v aether 2>/dev/null)" \
-      "${CLAUDE_PROJECT_DIR:-.}/.venv/bin/aether" "${CLAUDE_PROJECT_DIR:-.}/venv/bin/aether" \
-      "${HOME:-/nonexistent}/.local/bin/aether"; do
-    if [ -n "$candidate" ] && [ -f "$candidate" ] && [ -x "$candidate" ]; then
-      printf '%s\n' "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-event="${1:-}"
-if [ "$event" = "--which" ]; then
-  find_aether
-  exit $?
-fi
+#: reads the hook's JSON from stdin, bounded in time and size, into ``$input`` (and refuses an
+#: aether spawn whose input never ended); the relay (relay.py) reads its input the same way
+STDIN_READER = r"""
 # The hook's JSON, kept so a failure can still tell an aether spawn from any other. Claude Code
 # writes it and closes the pipe; a stdin that never ends is read for 10 s at most (coreutils'
 # `timeout`, else a watchdog that stops the reader) and 16 MiB (`head -c`, where there is one).
@@ -90,7 +73,31 @@ case "$raw" in
     echo "aether hook $event: $late; not run" >&2
     exit 0 ;;
 esac
-if aether_bin=$(find_aether); then
+"""[1:]
+_BODY = (
+    r"""# Claude Code runs this for aether's hooks (.claude/settings*.json): it finds the aether
+# command and runs `aether hook EVENT` with the hook's JSON on stdin. It looks at $AETHER_BIN,
+# `aether` on PATH, the project's .venv/ and venv/, then ~/.local/bin (pipx).
+# `.claude/hooks/aether-hook --which` prints the aether it would run. See docs/claude-code.md.
+find_aether() {
+  for candidate in "${AETHER_BIN:-}" "$(command -v aether 2>/dev/null)" \
+      "${CLAUDE_PROJECT_DIR:-.}/.venv/bin/aether" "${CLAUDE_PROJECT_DIR:-.}/venv/bin/aether" \
+      "${HOME:-/nonexistent}/.local/bin/aether"; do
+    if [ -n "$candidate" ] && [ -f "$candidate" ] && [ -x "$candidate" ]; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+event="${1:-}"
+if [ "$event" = "--which" ]; then
+  find_aether
+  exit $?
+fi
+"""
+    + STDIN_READER
+    + r"""if aether_bin=$(find_aether); then
   # aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is
   # one line, not aether's line and then this script's
   exec 4>&1
@@ -114,6 +121,7 @@ refuse_aether_spawn "$missing"
 echo "aether hook $event: $missing" >&2
 exit 0
 """
+)
 
 
 def render() -> str:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import shlex
 
+from aether.runtimes.claude.launcher import STDIN_READER
 from aether.runtimes.claude.settings import RELAY_RELATIVE_PATH
 from aether.runtimes.marker import stamp
 
 _HEAD = "#!/bin/sh\n"
-_BODY = r"""# Claude Code runs this for every session of this user (~/.claude/settings.json): in a
+_BODY = (
+    r"""# Claude Code runs this for every session of this user (~/.claude/settings.json): in a
 # session started below the top of an aether project, where Claude Code does not read the
 # project's .claude/settings.json, it runs `aether hook EVENT` for that project. Elsewhere it
 # does nothing. Installed by `aether claude install`; see docs/claude-code.md.
@@ -43,30 +45,23 @@ until [ -f "$project/.claude/hooks/aether-hook" ] ||
   project="${project%/*}"
   [ -n "$project" ] || project=/
 done
-input=$(cat)
-refuse_aether_spawn() {
-  case "$input" in
-    *'"subagent_type":"aether-'*|*'"subagent_type": "aether-'*)
-      if [ "$event" = "pre-agent" ]; then
-        echo "aether relay $event: $1; this aether worker could not be routed: not started" >&2
-        exit 2
-      fi ;;
-  esac
-}
-aether_bin=@PINNED@
+"""
+    + STDIN_READER
+    + r"""aether_bin=@PINNED@
 [ -x "$aether_bin" ] || aether_bin=$(command -v aether 2>/dev/null)
 if [ -z "$aether_bin" ] || [ ! -x "$aether_bin" ]; then
-  refuse_aether_spawn "the aether command was not found"
-  echo "aether relay $event: the aether command was not found" >&2
+  refuse_aether_spawn "the aether command was not found (through the relay)"
+  echo "aether hook $event: the aether command was not found (through the relay)" >&2
   exit 0
 fi
 printf '%s\n' "$input" | CLAUDE_PROJECT_DIR="$project" "$aether_bin" hook "$event"
 code=$?
 [ "$code" -eq 0 ] && exit 0
 refuse_aether_spawn "$aether_bin exited $code"
-echo "aether relay $event: $aether_bin exited $code" >&2
+echo "aether hook $event: $aether_bin exited $code (through the relay)" >&2
 exit 0
 """
+)
 
 
 def render(pinned: str | None) -> str:
