@@ -19,6 +19,9 @@ from tests.proxy.claude import ClaudeRun, claude_env, run_claude
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
 from tests.proxy.upstream import Script, Upstream
 
+#: every test here starts (or uses) the real LiteLLM proxy: `-m "not proxy"` leaves them out
+pytestmark = pytest.mark.proxy
+
 GOAL = "Ship the frobnicator for the widget factory"
 
 
