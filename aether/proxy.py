@@ -227,11 +227,15 @@ def probe(endpoint: Endpoint, key: str, model: str, *, timeout_s: float) -> Prob
             timeout=timeout_s + SOCKET_GRACE_S,
         )
     except TransportError as exc:
+        # the socket's deadline includes the grace; the budget the user set is attempt_s
+        timed_out = exc.case == "timeout"
         return ProbeResult(
             model,
             False,
-            error=exc.detail,
-            timed_out=exc.case == "timeout",
+            error=f"no answer within {timeout_s:g} s (timeouts.attempt_s)"
+            if timed_out
+            else exc.detail,
+            timed_out=timed_out,
             availability_failure=True,
         )
     if resp.status == 200:

@@ -167,3 +167,22 @@ def test_a_key_echoed_by_the_proxy_is_scrubbed_whatever_its_variable_is_called(
     for file in (colony / ".aether").rglob("*"):
         if file.is_file():
             assert cred.encode() not in file.read_bytes(), file
+
+
+def test_a_probe_that_times_out_names_the_profiles_attempt_budget() -> None:
+    """``timeouts.attempt_s: 3`` must read "no answer within 3 s", not the socket's own
+    deadline (which waits a little longer, for the proxy's own timeout answer)."""
+    import socket
+
+    from aether import proxy, proxy_http
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection in the kernel, never answers
+    try:
+        endpoint = proxy_http.parse_endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        result = proxy.probe(endpoint, KEY, "claude-sonnet-4-5", timeout_s=0.2)
+    finally:
+        silent.close()
+    assert result.timed_out and not result.ok
+    assert result.error == "no answer within 0.2 s (timeouts.attempt_s)"
