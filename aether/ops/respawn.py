@@ -100,10 +100,10 @@ def classify(
     last_text = worker.heartbeat_at or worker.started_at
     last = _when(last_text)
     if last is None or last <= ended:  # second precision: "at the pause" is not "after"
-        sign = last_text or (f"a report of {worker.model_used}" if worker.model_used else "never")
+        seen = last_text or (f"a report of {worker.model_used}" if worker.model_used else "never")
         return orphan(
             "lost",
-            f"started at {worker.started_at or '?'}, last sign of life {sign}, "
+            f"started at {worker.started_at or '?'}, last sign of life {seen}, "
             "and it did not finish before the session ended",
         )
     age = (now - last).total_seconds()
