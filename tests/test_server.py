@@ -404,3 +404,16 @@ def test_a_server_whose_installed_code_changed_stops_serving_it(
         assert server.stderr is not None and "changed" in server.stderr.read()
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_serve_with_json_prints_one_object_when_it_stops(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """The README promises every command one JSON object with --json: the server itself
+    prints it when it stops (its log line stays on stderr)."""
+    result = run_aether("serve", "--idle-timeout", "1", "--json", env=env_for(run_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    answer = json.loads(lines[0])
+    assert answer == {"ok": True, "colony": str(colony / ".aether"), "running": False}
