@@ -7,7 +7,8 @@
 2. read and parse; an old format is upgraded by the migration chain, after a pre-migration
    backup that is never rotated away;
 3. validate against the current schema and hand the model to the caller;
-4. the caller changes it; re-validate (``model_copy`` and attribute assignment do not validate);
+4. the caller changes it; move the events beyond the cap out, re-validate what stays
+   (``model_copy`` and attribute assignment do not validate);
 5. move overflowing events and finished workers to their append-only archives;
 6. bump the serial, link the previous file into ``backups/``, write atomically, release.
 
