@@ -190,7 +190,9 @@ def _about_removed(
     from aether.routing.profile import location
 
     places = {location(where) for where in removed} | {f.location for f in schema}
-    if any(finding.location == p or finding.location.startswith(p + ".") for p in places):
+    if any(
+        finding.location == p or finding.location.startswith((p + ".", p + "[")) for p in places
+    ):
         return True
     declared = data.get("models")
     models: dict[str, Any] = declared if isinstance(declared, dict) else {}
