@@ -227,12 +227,11 @@ def probe(endpoint: Endpoint, key: str, model: str, *, timeout_s: float) -> Prob
             timeout=timeout_s + SOCKET_GRACE_S,
         )
     except TransportError as exc:
+        # the socket's deadline includes the grace; the budget the user set is attempt_s
+        timed_out = exc.case == "timeout"
+        error = f"no answer within {timeout_s:g} s (timeouts.attempt_s)" if timed_out else ""
         return ProbeResult(
-            model,
-            False,
-            error=exc.detail,
-            timed_out=exc.case == "timeout",
-            availability_failure=True,
+            model, False, error=error or exc.detail, timed_out=timed_out, availability_failure=True
         )
     if resp.status == 200:
         deployment = resp.headers.get("x-litellm-model-name")
@@ -294,7 +293,8 @@ def error_for(check: ProxyCheck, *, key_env: str) -> AetherError:
         return ProxyUnreachable(
             what,
             meaning="no worker was recorded",
-            fix="start the proxy (litellm --config FILE) or fix proxy.endpoint in the profile; "
+            fix="start the proxy (litellm --config FILE) or point aether at it (proxy.endpoint in "
+            "the profile, or AETHER_PROXY_URL); "
             "use --no-proxy only to run unverified on purpose",
         )
     if check.case == "not-ready":

@@ -7,6 +7,7 @@ What the answers mean for a spawn is aether/proxy.py.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,21 +31,53 @@ class Endpoint:
         return f"{self.scheme}://{self.host}:{self.port}{self.base_path}"
 
 
-def parse_endpoint(url: str) -> Endpoint:
-    parts = urlsplit(url.strip())
+#: what a proxy URL may hold (RFC 3986's characters): no white space, no control character
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def url_problem(url: str, *, credentials_allowed: bool = True) -> str | None:
+    """What keeps ``url`` from naming a proxy aether can reach, in words; None when nothing."""
+    if not _URL_CHARACTERS.fullmatch(url):
+        return "holds white space or a character no URL has"
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            f"the proxy endpoint {url!r} is not an http(s) URL",
+        return "is not an http(s) URL"
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        return "has an invalid port"
+    if not credentials_allowed and (parts.username or parts.password):
+        return "carries a user name or password"
+    return None
+
+
+def bad_url(url: str, origin: str | None, problem: str) -> InvalidInput:
+    """The error for a proxy URL: ``origin`` names where it came from (a variable, an option);
+    None is the profile's ``proxy.endpoint``."""
+    shown = "" if "@" in url else f" ({url!r})"  # a user name or password is never echoed
+    if origin is None:
+        return InvalidInput(
+            f"the proxy endpoint{shown} {problem}",
             fix="set proxy.endpoint in .aether/model-profiles.yaml, e.g. http://127.0.0.1:4000",
         )
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InvalidInput(
-            f"the proxy endpoint {url!r} has an invalid port",
-            fix="set proxy.endpoint to e.g. http://127.0.0.1:4000",
-        ) from None
-    return Endpoint(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+    return InvalidInput(
+        f"{origin} {problem}{shown}",
+        meaning="nothing was changed",
+        fix="give the proxy's URL, e.g. http://127.0.0.1:4000 (its key goes in the variable "
+        "the profile names, never in the URL)",
+    )
+
+
+def parse_endpoint(url: str, origin: str | None = None) -> Endpoint:
+    """The endpoint ``url`` names. ``origin`` as in ``bad_url``; a URL given outside the profile
+    may carry no credentials (they would be printed and logged with it)."""
+    url = url.strip()
+    problem = url_problem(url, credentials_allowed=origin is None)
+    if problem is not None:
+        raise bad_url(url, origin, problem)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return Endpoint(parts.scheme, str(parts.hostname), port, parts.path.rstrip("/"))
 
 
 @record

@@ -185,3 +185,13 @@ def for_init(dir_option: str | None = None) -> Workspace:
     if explicit is not None:
         return Workspace(explicit[0])
     return Workspace(Path.cwd().resolve())
+
+
+def enclosing(project: Path) -> Workspace | None:
+    """The colony of a directory above ``project``: the one every command run in ``project``
+    uses while ``project`` has none of its own."""
+    for candidate in project.resolve().parents:
+        ws = Workspace(candidate)
+        if ws.exists():
+            return ws
+    return None

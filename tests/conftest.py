@@ -68,3 +68,15 @@ def colony(project: Path, run_aether: RunAether) -> Iterator[Path]:
     result = run_aether("init", "Test colony goal")
     assert result.returncode == 0, result.stderr
     yield project
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (the long reliability runs) run only when the ``-m`` expression
+    names the marker (``python -m pytest tests/reliability -m slow``); any other selection,
+    the default one included, leaves them out."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]

@@ -377,6 +377,24 @@ def test_an_endpoint_with_credentials_is_never_written_into_the_settings(
     assert not (colony / ".claude").exists()
 
 
+def test_aether_proxy_url_is_the_endpoint_claude_install_writes(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """The endpoint in force (AETHER_PROXY_URL over the profile) is the one Claude Code is
+    pointed at; one with credentials is refused naming the variable, and never echoed."""
+    from tests.helpers import clean_env
+
+    secret = clean_env(AETHER_PROXY_URL="http://me:hunter22@127.0.0.1:4100")
+    refused = run_aether("claude", "install", env=secret)
+    assert_clean_error(refused, 21)
+    assert "AETHER_PROXY_URL" in refused.stderr and "hunter22" not in refused.stderr
+    assert not (colony / ".claude").exists()
+    env = clean_env(AETHER_PROXY_URL="http://127.0.0.1:4100")
+    assert run_aether("claude", "install", env=env).returncode == 0
+    settings = json.loads((colony / ".claude" / "settings.json").read_text())
+    assert settings["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4100"
+
+
 def test_a_hook_never_passes_on_a_failing_aethers_exit_code(
     colony: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:

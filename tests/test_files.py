@@ -6,10 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aether.json_text import DuplicateKeyError, loads_strict, state_json
+from aether.json_text import (
+    DuplicateKeyError,
+    canonical_json,
+    compact_json,
+    loads_strict,
+    state_json,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -97,3 +104,40 @@ def _tree(root: Path) -> dict[str, bytes | None]:
         str(p.relative_to(root)): None if p.is_dir() else p.read_bytes()
         for p in sorted(root.rglob("*"))
     }
+
+
+#: everything json.dumps writes: NaN and infinities, tuples, huge integers, any text
+python_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.text(),
+    lambda children: (
+        st.lists(children) | st.lists(children).map(tuple) | st.dictionaries(st.text(), children)
+    ),
+    max_leaves=30,
+)
+
+
+@given(python_values)
+def test_canonical_json_writes_exactly_what_json_dumps_writes(value: Any) -> None:
+    expected = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert canonical_json(value) == expected
+
+
+def test_canonical_json_keeps_jsons_way_with_odd_keys_and_values() -> None:
+    odd: dict[Any, Any] = {2: "two", 1.5: 1}  # json turns number keys into text
+    assert canonical_json({"a": odd}) == json.dumps({"a": odd}, indent=2, sort_keys=True) + "\n"
+    for unwritable in ({"a": {1, 2}}, {"a": object()}):
+        try:
+            json.dumps(unwritable, sort_keys=True, indent=2)
+        except TypeError as expected:
+            with pytest.raises(TypeError, match=str(expected)):
+                canonical_json(unwritable)
+
+
+@given(python_values)
+def test_compact_json_writes_exactly_what_json_dumps_writes(value: Any) -> None:
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert compact_json(value) == expected

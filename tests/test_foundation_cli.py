@@ -69,6 +69,27 @@ def test_init_refuses_to_clobber_and_force_backs_up(colony: Path, run_aether: Ru
     assert new["colony_id"] != json.loads(original)["colony_id"]
 
 
+def test_init_inside_a_colonys_project_refuses_unless_nested(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """Like git warning about a repository inside another: a second colony below the first
+    would silently take over every command run under it."""
+    sub = colony / "services" / "api"
+    sub.mkdir(parents=True)
+    before = snapshot(colony)
+    refused = run_aether("init", "A nested goal", cwd=sub)
+    assert_clean_error(refused, 11)
+    assert str(colony / ".aether") in refused.stderr and "--nested" in refused.stderr
+    assert snapshot(colony) == before and not (sub / ".aether").exists()
+    # --force replaces a colony here; it does not make a nested one
+    assert_clean_error(run_aether("init", "A nested goal", "--force", cwd=sub), 11)
+    nested = run_aether("init", "A nested goal", "--nested", "--json", cwd=sub)
+    assert nested.returncode == 0, nested.stderr
+    assert json.loads(nested.stdout)["root"] == str(sub / ".aether")
+    status = json.loads(run_aether("status", "--json", cwd=sub).stdout)
+    assert status["state_file"] == str(sub / STATE)
+
+
 def test_discovery_walks_up_like_git(colony: Path, run_aether: RunAether) -> None:
     deep = colony / "src" / "pkg" / "deep"
     deep.mkdir(parents=True)

@@ -337,3 +337,51 @@ def test_a_failed_migration_write_undoes_every_part(
     assert not (project / ".aether/memory").exists() and not (data / "backups").exists()
     done = run_aether("migrate", "--json")  # and with the disk back, it migrates
     assert done.returncode == 0 and json.loads(done.stdout)["counts"]["memory_items_new"] > 0
+
+
+def test_migrate_parses_and_validates_the_file_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's lock-free read is the one the write uses when the bytes under the lock are
+    the same: a large colony is not parsed, upgraded and validated twice."""
+    import aether.state.store as store
+    from aether.ops.migrate_state import migrate_colony
+    from aether.workspace import Workspace
+
+    install(FIXTURES / "v3.0-object-events.in.json", project)
+    calls: list[bytes] = []
+    real = store.load_document
+
+    def counted(ws: Workspace, raw: bytes) -> object:
+        calls.append(raw)
+        return real(ws, raw)
+
+    monkeypatch.setattr(store, "load_document", counted)
+    result = migrate_colony(Workspace(project))
+    assert result.written and len(calls) == 1
+
+
+@pytest.mark.parametrize("source", ["v3.0-object-events.in.json", "v1-six-file.in"])
+def test_a_file_changed_after_the_plan_is_read_again_under_the_lock(
+    project: Path, source: str
+) -> None:
+    """The reuse is only for identical bytes (and never for a v1 file, whose sibling files
+    are part of its meaning): what the transaction works on is always the file as it is."""
+    from aether.state.store import Store
+    from aether.workspace import Workspace
+
+    state_file = install(FIXTURES / source, project)
+    store = Store(Workspace(project))
+    planned = store.load()
+    doc = json.loads(state_file.read_text())
+    doc["goal"] = "changed after the plan"
+    state_file.write_text(json.dumps(doc))
+    with store.transaction(expected=planned) as tx:
+        assert tx.state.goal == "changed after the plan"
+        tx.abort = True
+    if source.startswith("v1"):  # same bytes, changed sibling: still read again
+        state_file.write_bytes(planned.raw)
+        (state_file.parent / "events.json").write_text('["2026-01-01T00:00:00Z|x|y|sibling"]')
+        with store.transaction(expected=planned) as tx:
+            assert any("sibling" in e.message for e in tx.state.events)
+            tx.abort = True

@@ -260,9 +260,43 @@ def test_profile_docs_check_and_write(colony: Path, run_aether: RunAether) -> No
 
 
 def test_profile_init_refuses_then_backs_up(colony: Path, run_aether: RunAether) -> None:
-    assert_clean_error(run_aether("profile", "init"), 65)
+    # the exit code `aether init` gives for the same situation: what it would create is there
+    assert_clean_error(run_aether("profile", "init"), 11)
     out = json.loads(run_aether("profile", "init", "--force", "--json").stdout)
     assert Path(out["backup"]).exists()
+
+
+def test_profile_init_takes_the_proxy_url(colony: Path, run_aether: RunAether) -> None:
+    path = colony / ".aether" / "model-profiles.yaml"
+    out = run_aether("profile", "init", "--force", "--proxy", "http://10.9.8.7:4100/", "--json")
+    assert out.returncode == 0, out.stderr
+    text = path.read_text()
+    assert "  endpoint: http://10.9.8.7:4100/\n" in text and "127.0.0.1:4000" not in text
+    shown = json.loads(run_aether("profile", "show", "--json").stdout)
+    assert shown["proxy"] == {
+        "endpoint": "http://10.9.8.7:4100/",
+        "from": "proxy.endpoint in the profile",
+    }
+    assert run_aether("profile", "validate").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("localhost:4000", "is not an http(s) URL"),
+        ("http://127.0.0.1:4000x", "has an invalid port"),
+        ("http://me:pa55-secret@127.0.0.1:4000", "carries a user name or password"),
+        ("http://127.0.0.1:4000\nstandalone: true", "holds white space or a character"),
+    ],
+)
+def test_profile_init_refuses_a_bad_proxy_url_and_writes_nothing(
+    colony: Path, run_aether: RunAether, url: str, words: str
+) -> None:
+    before = snapshot(colony / ".aether")
+    r = run_aether("profile", "init", "--force", "--proxy", url)
+    assert_clean_error(r, 21)
+    assert f"--proxy {words}" in r.stderr and "pa55" not in r.stderr
+    assert snapshot(colony / ".aether") == before
 
 
 def test_route_says_what_an_aether_model_override_changes(
@@ -294,3 +328,40 @@ def test_route_and_spawn_agree_on_the_context_tokens_they_accept(
     assert routed.returncode == (21 if value == "100000001" else 2)
     for result in (routed, spawned):
         assert "--context-tokens" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_profile_docs_in_a_subdirectory_writes_the_projects_docs(
+    colony: Path, run_aether: RunAether
+) -> None:
+    sub = colony / "src" / "pkg"
+    sub.mkdir(parents=True)
+    result = run_aether("profile", "docs", "--json", cwd=sub)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == str(colony / "docs" / "workers.md")
+    assert (colony / "docs" / "workers.md").is_file()
+    assert not (sub / "docs").exists()
+    assert run_aether("profile", "docs", "--check", cwd=sub).returncode == 0
+    # an explicit --output is the user's path, relative to where they are
+    assert run_aether("profile", "docs", "-o", "here.md", cwd=sub).returncode == 0
+    assert (sub / "here.md").is_file()
+
+
+def test_profile_validate_lists_cross_reference_errors_beside_schema_errors(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """A schema error (an unknown key) must not hide a caste naming an undeclared model: the
+    command promises every problem in one run."""
+    path = colony / ".aether" / "model-profiles.yaml"
+    text = path.read_text()
+    text = text.replace("builder:       {model: claude-sonnet-4-5", "builder:       {model: gpt-9")
+    text = text.replace("\nstrict: true\n", "\nstrict: true\nstrcit: false\n")
+    text = text.replace("context_window: 200000", "context_window: lots", 1)
+    path.write_text(text)
+    out = json.loads(run_aether("profile", "validate", "--json").stdout)
+    errors = {(e["location"], e["message"].split(" (")[0]) for e in out["errors"]}
+    assert ("strcit", "unknown key") in errors, errors
+    assert any(loc.endswith(".context_window") for loc, _ in errors), errors
+    assert any(loc == "castes.builder.model" and "gpt-9" in msg for loc, msg in errors), errors
+    # the model whose spec is invalid is still declared: no "unknown model" for it
+    broken = next(loc for loc, _ in errors if loc.endswith(".context_window")).split(".")[1]
+    assert not any(f"unknown model '{broken}'" in msg for _, msg in errors), errors

@@ -530,3 +530,16 @@ def test_a_connection_that_fails_unexpectedly_is_dropped_and_the_server_goes_on(
     err = capsys.readouterr().err
     assert err.startswith("aether: warning: a request failed unexpectedly") and err.count("\n") == 1
     assert "sk-live-0123456789abcdef" not in err
+
+
+def test_serve_with_json_prints_one_object_when_it_stops(
+    colony: Path, run_aether: RunAether, run_dir: Path
+) -> None:
+    """The README promises every command one JSON object with --json: the server itself
+    prints it when it stops (its log line stays on stderr)."""
+    result = run_aether("serve", "--idle-timeout", "1", "--json", env=env_for(run_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    answer = json.loads(lines[0])
+    assert answer == {"ok": True, "colony": str(colony / ".aether"), "running": False}

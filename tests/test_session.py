@@ -429,3 +429,22 @@ def test_cli_handoff_golden(run_aether: RunAether, project: Path) -> None:
     text = re.sub(r"`p-[0-9a-f]+`", "`p-HASH`", text)
 
     check_golden("handoff_cli.md", text)
+
+
+def test_a_worker_that_sent_a_report_is_lost_not_never_started(
+    run_aether: RunAether, colony: Path
+) -> None:
+    """`worker report` says the worker ran (it names the model it ran on), even without a
+    heartbeat or an --exec start: resume must not call it never_started."""
+    spawned = as_json(run_aether("spawn", "--caste", "builder", "--no-proxy", "--json", env=at(T0)))
+    wid = spawned["id"]
+    reported = run_aether(
+        "worker", "report", wid, "--model-used", "claude-sonnet-4-5", "--tokens-in", "10"
+    )
+    assert reported.returncode == 0, reported.stderr
+    assert run_aether("pause", env=at("2026-03-01T12:10:00Z")).returncode == 0
+    out = as_json(run_aether("resume", "--json", env=at("2026-03-01T12:20:00Z")))
+    record = {w["id"]: w for w in state_of(colony)["workers"]}[wid]
+    assert record["status"] == "lost", record
+    assert "claude-sonnet-4-5" in record["fail_reason"]
+    assert [o["id"] for o in out["orphans"]] == [wid]

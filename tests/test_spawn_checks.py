@@ -167,3 +167,82 @@ def test_a_key_echoed_by_the_proxy_is_scrubbed_whatever_its_variable_is_called(
     for file in (colony / ".aether").rglob("*"):
         if file.is_file():
             assert cred.encode() not in file.read_bytes(), file
+
+
+def test_a_probe_that_times_out_names_the_profiles_attempt_budget() -> None:
+    """``timeouts.attempt_s: 3`` must read "no answer within 3 s", not the socket's own
+    deadline (which waits a little longer, for the proxy's own timeout answer)."""
+    import socket
+
+    from aether import proxy, proxy_http
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection in the kernel, never answers
+    try:
+        endpoint = proxy_http.parse_endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        result = proxy.probe(endpoint, KEY, "claude-sonnet-4-5", timeout_s=0.2)
+    finally:
+        silent.close()
+    assert result.timed_out and not result.ok
+    assert result.error == "no answer within 0.2 s (timeouts.attempt_s)"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_aether_proxy_url_takes_precedence_over_the_profile(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted
+) -> None:
+    """The profile names a port nobody listens on; AETHER_PROXY_URL names the proxy that
+    answers, and every proxy check (spawn and doctor) goes there."""
+    path = colony / ".aether" / "model-profiles.yaml"
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    path.write_text(path.read_text().replace("http://127.0.0.1:4000", dead))
+    url = f"http://127.0.0.1:{fake_proxy.server_address[1]}"
+    fake_proxy.answers = {"/health/readiness": (503, {"status": "unhealthy"})}
+    env = clean_env(LITELLM_MASTER_KEY=KEY, AETHER_PROXY_URL=url)
+    r = run_aether("spawn", "--caste", "builder", "--json", env=env)
+    assert_clean_error(r, 50)
+    assert f"the LiteLLM proxy at {url}: not ready" in r.stderr, r.stderr
+    assert ("GET", "/health/readiness") in fake_proxy.seen
+    fake_proxy.answers = {"/health/readiness": READY}
+    doctor = json.loads(run_aether("doctor", "--json", env=env).stdout)
+    proxy_check = next(c for c in doctor["checks"] if c["check"] == "proxy")
+    assert proxy_check["level"] == "ok", proxy_check
+    assert f"{url} (from AETHER_PROXY_URL) ready" in proxy_check["message"]
+    shown = json.loads(run_aether("profile", "show", "--json", env=env).stdout)
+    assert shown["proxy"] == {"endpoint": url, "from": "AETHER_PROXY_URL"}
+    # unset (or empty), the profile's endpoint is in force again
+    for unset in (clean_env(), clean_env(AETHER_PROXY_URL="")):
+        shown = json.loads(run_aether("profile", "show", "--json", env=unset).stdout)
+        assert shown["proxy"] == {"endpoint": dead, "from": "proxy.endpoint in the profile"}
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("ftp://127.0.0.1:4000", "is not an http(s) URL"),
+        ("127.0.0.1:4000", "is not an http(s) URL"),
+        ("http://127.0.0.1:99999", "has an invalid port"),
+        ("http://admin:hunter2-secret@127.0.0.1:4000", "carries a user name or password"),
+    ],
+)
+def test_a_bad_aether_proxy_url_is_refused_where_the_proxy_is_used(
+    colony: Path, run_aether: RunAether, value: str, words: str
+) -> None:
+    env = clean_env(LITELLM_MASTER_KEY=KEY, AETHER_PROXY_URL=value)
+    before = snapshot(colony / ".aether" / "data")
+    r = run_aether("spawn", "--caste", "builder", env=env)
+    assert_clean_error(r, 21)
+    assert f"AETHER_PROXY_URL {words}" in r.stderr
+    assert "hunter2" not in r.stderr + r.stdout
+    assert snapshot(colony / ".aether" / "data") == before
+    # commands that never reach the proxy are not stopped by it
+    assert run_aether("route", "fix the parser", env=env).returncode == 0
+    assert run_aether("pause", "--note", "n", env=env).returncode == 0

@@ -21,14 +21,21 @@ def init(
     force: bool = typer.Option(
         False, "--force", help="Replace an existing colony (it is backed up first)."
     ),
+    nested: bool = typer.Option(
+        False,
+        "--nested",
+        help="Create a colony inside another colony's project (commands run below this "
+        "directory then use the new one).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Create a colony in .aether/ (refuses to replace one without --force)."""
+    """Create a colony in .aether/ (refuses to replace one without --force, or to nest one
+    inside another colony's project without --nested)."""
 
     def run() -> InitResult:
         from aether.ops.colony import init_colony
 
-        return init_colony(init_workspace(ctx), goal, force=force, name=name)
+        return init_colony(init_workspace(ctx), goal, force=force, name=name, nested=nested)
 
     execute(json_out, run, _render_init)
 

@@ -161,6 +161,10 @@ def _render_show(result: ShowResult, console: Console) -> None:
         f"{'strict' if t.strict else 'lenient'}, hash {t.profile_hash})",
         markup=False,
     )
+    standalone = "; standalone: spawns are not verified" if t.proxy.standalone else ""
+    console.print(
+        f"proxy: {t.proxy.endpoint} (from {t.proxy.endpoint_source}){standalone}", markup=False
+    )
     table = TextTable("caste", "model", "fallback chain", "source", title="castes")
     for d in result.rows:
         table.add_row(d.caste, d.model, " -> ".join(d.chain) or "-", d.source)
@@ -261,7 +265,13 @@ def profile_docs(
     ctx: typer.Context,
     path: str | None = PATH_ARGUMENT,
     use_default: bool = DEFAULT_OPTION,
-    output: str = typer.Option("docs/workers.md", "--output", "-o", help="Where to write."),
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Where to write (default: docs/workers.md in the colony's project directory, or "
+        "here when there is no colony).",
+    ),
     check: bool = typer.Option(
         False, "--check", help="Write nothing; exit 1 when the file differs from the profile."
     ),
@@ -277,9 +287,22 @@ def profile_docs(
         else:
             file, cache = _source(ctx, path, False)
             loaded, source = load(file, cache), f"`{file.name}`"
-        return write_docs(loaded, source, Path(output), check=check)
+        return write_docs(loaded, source, _docs_output(ctx, output), check=check)
 
     execute(json_out, run, text=_render_docs)
+
+
+def _docs_output(ctx: typer.Context, output: str | None) -> Path:
+    """``--output`` as given (relative to where the user is), else the project's
+    docs/workers.md: run from a subdirectory, it must not write a second docs/ there."""
+    from aether.errors import NoColony
+
+    if output is not None:
+        return Path(output).expanduser()
+    try:
+        return workspace(ctx).project / "docs" / "workers.md"
+    except NoColony:
+        return Path("docs") / "workers.md"
 
 
 def _render_docs(result: DocsResult) -> str:
@@ -293,6 +316,13 @@ def _render_docs(result: DocsResult) -> str:
 def profile_init(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Replace the profile (backed up first)."),
+    proxy_url: str | None = typer.Option(
+        None,
+        "--proxy",
+        metavar="URL",
+        help="The LiteLLM proxy's URL, written as proxy.endpoint (default http://127.0.0.1:4000; "
+        "AETHER_PROXY_URL overrides it at run time).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Write aether's documented default profile to .aether/model-profiles.yaml."""
@@ -300,7 +330,9 @@ def profile_init(
     def run() -> InitProfileResult:
         from aether.ops.profiles import init_profile
 
-        return init_profile(workspace(ctx).profile_file, force=force, now=_now())
+        return init_profile(
+            workspace(ctx).profile_file, force=force, now=_now(), proxy_url=proxy_url
+        )
 
     execute(json_out, run, text=_render_init)
 

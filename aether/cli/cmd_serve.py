@@ -51,7 +51,9 @@ def serve(
     try:
         code = serve_forever(str(ws.root), idle_timeout, ready)
     except AetherError as exc:
-        raise fail(exc, json_out=False) from None
+        raise fail(exc, json_out=json_out) from None
+    if json_out:  # one object, once it has stopped (its log line is on stderr)
+        print_json({"ok": code == 0, "colony": str(ws.root), "running": False})
     raise typer.Exit(code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from typing import Any
@@ -53,6 +54,11 @@ def _without_pydantic_plugins() -> None:
 
 
 def main() -> None:
+    # A command allocates its data in one burst and frees it at exit, with few reference
+    # cycles: Python's default (a collection every 700 allocations) walked a migrated colony's
+    # 10,000 events 146 times, ~45 ms of a 240 ms migrate; every 20,000 it walks them 4 times
+    # (~5 ms). mypy raises its thresholds for the same reason. Cycles are still collected.
+    gc.set_threshold(20_000, 10, 10)
     argv = sys.argv[1:]
     from aether.cli.server import forward
 

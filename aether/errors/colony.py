@@ -22,7 +22,8 @@ class NoColony(StateProblem):
 
 
 class ColonyExists(StateProblem):
-    """`init` found a colony already; `--force` backs it up and replaces it."""
+    """`init` found a colony already (here, or around this directory), or `profile init` a
+    profile; `--force` backs it up and replaces it."""
 
     exit_code = 11
     kind = "colony_exists"

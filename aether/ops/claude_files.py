@@ -81,7 +81,7 @@ def desired(ws: Workspace, *, local: bool) -> Desired:
     }
     files[launcher.RELATIVE_PATH] = launcher.render()
     if not proxy.standalone:
-        _refuse_credentials_in(proxy.endpoint)
+        _refuse_credentials_in(proxy.endpoint, proxy.endpoint_source)
     env = {} if proxy.standalone else cs.proxy_env(table, proxy.endpoint)
     if local:
         pinned = installed_aether()
@@ -97,7 +97,7 @@ def desired(ws: Workspace, *, local: bool) -> Desired:
     )
 
 
-def _refuse_credentials_in(endpoint: str) -> None:
+def _refuse_credentials_in(endpoint: str, source: str) -> None:
     """The endpoint goes into a settings file that is often committed: never with a
     ``user:password@`` or a query string (the key's place is the environment)."""
     from urllib.parse import urlsplit
@@ -107,8 +107,7 @@ def _refuse_credentials_in(endpoint: str) -> None:
     parts = urlsplit(endpoint)
     if parts.username or parts.password or parts.query:
         raise InvalidInput(
-            f"proxy.endpoint in the profile ({parts.scheme}://{parts.hostname}…) carries "
-            "credentials or a query string",
+            f"{source} ({parts.scheme}://{parts.hostname}…) carries credentials or a query string",
             meaning="aether would write it into .claude/settings*.json as ANTHROPIC_BASE_URL; "
             "nothing was written",
             fix="use a plain URL and keep the key in the environment (proxy.key_env)",

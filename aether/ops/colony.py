@@ -44,7 +44,9 @@ class InitResult:
         }
 
 
-def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = None) -> InitResult:
+def init_colony(
+    ws: Workspace, goal: str, *, force: bool, name: str | None = None, nested: bool = False
+) -> InitResult:
     goal = admitted(goal.strip())
     name = admitted_or_none(name)
     if not goal:
@@ -56,6 +58,8 @@ def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = Non
             f"the goal is {len(goal)} characters long (limit {MAX_GOAL_CHARS})",
             fix="state the goal in a sentence or two; put details in the plan",
         )
+    if not nested and not ws.exists():
+        _refuse_nesting(ws)
     for directory in (ws.data_dir, ws.memory_dir, ws.chambers_dir):
         directory.mkdir(parents=True, exist_ok=True)
     now = iso()
@@ -86,6 +90,23 @@ def init_colony(ws: Workspace, goal: str, *, force: bool, name: str | None = Non
         replaced_backup=str(backup) if backup else None,
     )
     return InitResult(ws=ws, state=state, replaced_backup=backup, profile_written=profile_written)
+
+
+def _refuse_nesting(ws: Workspace) -> None:
+    """A colony inside another colony's project would silently take over every command run
+    below it (discovery finds the nearest); like git, say so and create it only when asked."""
+    from aether.errors import ColonyExists
+    from aether.workspace import enclosing
+
+    outer = enclosing(ws.project)
+    if outer is not None:
+        raise ColonyExists(
+            f"{ws.project} is inside the project of the colony at {outer.root}",
+            meaning="a colony here would take over every aether command run below this "
+            "directory; nothing was created",
+            fix="run aether commands here to use that colony, or pass --nested to create a "
+            "separate colony here",
+        )
 
 
 @record

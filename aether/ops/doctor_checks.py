@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aether.bounded_read import open_regular, read_regular
-from aether.errors import AetherError
+from aether.errors import AetherError, InvalidInput
 from aether.files import list_temp_files
 from aether.records import field, record
 from aether.state.lock import describe_holder, read_holder
 from aether.workspace import Workspace
 
 if TYPE_CHECKING:
+    from aether.routing.table import ProxyConnection
     from aether.state.model import ColonyState
 
 #: a state this large still loads, but compaction settings deserve a look
@@ -166,22 +167,26 @@ def lock_check(ws: Workspace) -> Check:
     return Check("lock", "ok", "free", {"held": False})
 
 
-def _proxy_check(endpoint: str) -> Check:
+def _proxy_check(settings: ProxyConnection) -> Check:
     """GET /health/readiness: says the proxy is up, not that the key works (see the proxy docs)."""
     import http.client
-    from urllib.parse import urlsplit
 
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Check("proxy", "fail", f"endpoint {endpoint!r} is not an http(s) URL")
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=PROXY_TIMEOUT_S)
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=PROXY_TIMEOUT_S)
-    path = parts.path.rstrip("/") + "/health/readiness"
+    from aether.proxy_http import parse_endpoint
+
     try:
-        conn.request("GET", path)
+        ep = parse_endpoint(settings.endpoint, settings.endpoint_from)
+    except InvalidInput as exc:
+        return Check("proxy", "fail", exc.one_line())
+    endpoint = settings.endpoint
+    if settings.endpoint_from is not None:
+        endpoint += f" (from {settings.endpoint_from})"
+    conn: http.client.HTTPConnection
+    if ep.scheme == "https":
+        conn = http.client.HTTPSConnection(ep.host, ep.port, timeout=PROXY_TIMEOUT_S)
+    else:
+        conn = http.client.HTTPConnection(ep.host, ep.port, timeout=PROXY_TIMEOUT_S)
+    try:
+        conn.request("GET", ep.base_path + "/health/readiness")
         status = conn.getresponse().status
     except OSError as exc:
         # the profile routes through it: every verified spawn would fail
@@ -250,5 +255,5 @@ def profile_checks(ws: Workspace, check_proxy: bool) -> list[Check]:
     elif proxy.standalone:
         checks.append(Check("proxy", "skipped", "profile is standalone (no proxy)"))
     else:
-        checks.append(_proxy_check(proxy.endpoint))
+        checks.append(_proxy_check(proxy))
     return checks

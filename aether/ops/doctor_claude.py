@@ -119,7 +119,8 @@ def _models_check(ws: Workspace, models: set[str], check_proxy: bool) -> Check:
         )
     try:
         proxy.check_key(settings.key_env, key)
-        listed = proxy.list_models(proxy_http.parse_endpoint(settings.endpoint), key, timeout=3)
+        endpoint = proxy_http.parse_endpoint(settings.endpoint, settings.endpoint_from)
+        listed = proxy.list_models(endpoint, key, timeout=3)
     except AetherError as exc:
         return Check("claude models", "fail", exc.one_line())
     if not listed.ok:

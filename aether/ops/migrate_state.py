@@ -21,7 +21,7 @@ from aether.state.model import ColonyState
 from aether.workspace import Workspace
 
 if TYPE_CHECKING:
-    from aether.state.store import Store
+    from aether.state.store import LoadedState, Store
 
 Mode = Literal["migrate", "dry-run", "check"]
 
@@ -243,15 +243,15 @@ def migrate_colony(
         result.target = prepare_write(loaded.state, ws).payload.decode("utf-8")
         result.diff = _diff(loaded.raw, result.target, upgrade)
         return result
-    return _persist(store, ws, result)
+    return _persist(store, ws, result, loaded)
 
 
-def _persist(store: Store, ws: Workspace, result: StateMigrateResult) -> StateMigrateResult:
+def _persist(
+    store: Store, ws: Workspace, result: StateMigrateResult, loaded: LoadedState
+) -> StateMigrateResult:
     from aether import activity
-    from aether.memory import count_items
 
-    before = sum(count_items(ws.memory_dir).values())
-    with store.transaction() as tx:
+    with store.transaction(expected=loaded) as tx:
         if tx.upgrade is None or not tx.upgrade.changed:
             tx.abort = True  # another command persisted the upgrade meanwhile
             return StateMigrateResult(
@@ -266,7 +266,7 @@ def _persist(store: Store, ws: Workspace, result: StateMigrateResult) -> StateMi
         result.notes = _notes(ws, tx.state, tx.upgrade)
     result.written = True
     result.backup = tx.pre_migration_backup
-    result.counts["memory_items_new"] = sum(count_items(ws.memory_dir).values()) - before
+    result.counts["memory_items_new"] = len(tx.memory_added)
     result.counts["events_archived"] = tx.state.events_archived
     activity.log(
         ws,

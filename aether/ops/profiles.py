@@ -86,6 +86,7 @@ class ShowResult:
             "profile_hash": t.profile_hash,
             "strict": t.strict,
             "default_model": t.default_model,
+            "proxy": {"endpoint": t.proxy.endpoint, "from": t.proxy.endpoint_source},
             "castes": [
                 {"caste": d.caste, "model": d.model, "chain": list(d.chain), "source": d.source}
                 for d in self.rows
@@ -344,16 +345,23 @@ class InitProfileResult:
         }
 
 
-def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
+def init_profile(
+    path: Path, *, force: bool, now: str, proxy_url: str | None = None
+) -> InitProfileResult:
+    """Write the default profile (``proxy_url``: its ``proxy.endpoint``), backing up a file
+    that is there when ``force`` says so; without it, an existing file is refused (exit 11,
+    as ``aether init`` refuses an existing colony)."""
     from aether.bounded_read import read_regular
-    from aether.errors import ConfirmationRequired
+    from aether.errors import ColonyExists
     from aether.files import atomic_write_bytes, atomic_write_text, os_error
     from aether.routing.defaults import default_profile_text
 
+    text = default_profile_text(proxy_url)
     backup = None
     if path.exists() and not force:
-        raise ConfirmationRequired(
+        raise ColonyExists(
             f"{path} already exists",
+            meaning="profile init would replace it",
             fix="pass --force to replace it (the current file is backed up first)",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -365,7 +373,7 @@ def init_profile(path: Path, *, force: bool, now: str) -> InitProfileResult:
             except OSError as exc:
                 raise os_error(exc, path, "backing up") from None
             atomic_write_bytes(backup, current, mode=0o600)
-        atomic_write_text(path, default_profile_text())
+        atomic_write_text(path, text)
     return InitProfileResult(path, backup)
 
 

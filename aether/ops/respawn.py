@@ -82,6 +82,8 @@ def classify(
         )
 
     started = worker.started_at or (worker.heartbeat_at if worker.status == "running" else None)
+    # a worker report names the model the worker ran on: it started, whatever its status says
+    ran = bool(started or worker.model_used)
     if ended is None:
         sign = _when(worker.heartbeat_at or worker.started_at or worker.spawned_at)
         age = None if sign is None else (now - sign).total_seconds()
@@ -90,17 +92,18 @@ def classify(
         silence = "an unknown time" if age is None else f"{int(age)} s"
         tail = f"no sign of life for {silence} (limit {limit_s} s), and the previous session "
         tail += "ended without a pause"
-        if worker.status == "spawned" and not started:
+        if worker.status == "spawned" and not ran:
             return orphan("never_started", f"spawned at {worker.spawned_at}, never started; {tail}")
         return orphan("lost", f"started at {worker.started_at or '?'}; {tail}")
-    if worker.status == "spawned" and not started:
+    if worker.status == "spawned" and not ran:
         return orphan("never_started", f"spawned at {worker.spawned_at} and never reported a start")
     last_text = worker.heartbeat_at or worker.started_at
     last = _when(last_text)
     if last is None or last <= ended:  # second precision: "at the pause" is not "after"
+        seen = last_text or (f"a report of {worker.model_used}" if worker.model_used else "never")
         return orphan(
             "lost",
-            f"started at {worker.started_at or '?'}, last sign of life {last_text or 'never'}, "
+            f"started at {worker.started_at or '?'}, last sign of life {seen}, "
             "and it did not finish before the session ended",
         )
     age = (now - last).total_seconds()

@@ -166,7 +166,7 @@ def verify_route(
     skipped: tuple[tuple[str, str], ...] = (),
 ) -> RouteOutcome:
     key = _proxy_key(ws, settings)
-    ep = proxy_http.parse_endpoint(settings.endpoint)
+    ep = proxy_http.parse_endpoint(settings.endpoint, settings.endpoint_from)
     cache = SessionCache.load(ws, session_id, ep.url, key)
     served = _served_models(ws, settings, ep, key, cache)
     warnings = _open_proxy_warnings(ws, settings, ep, cache)

@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aether.errors import ProfileInvalid
-from aether.records import field, record
+from aether.records import field, record, replace
 from aether.routing.cache import cache_key, read_cache, write_cache
 from aether.routing.table import RoutingTable, compile_table
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from aether.routing.profile import Finding, Profile
     from aether.workspace import Workspace
 
@@ -105,9 +108,15 @@ def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
     try:
         profile = parse_profile(current)
     except ValidationError as exc:
-        return Analysis(
-            path, source_format, validation_findings(exc) + findings, None, uses_env, notes
+        schema = validation_findings(exc)
+        checked = _checks_of_what_is_left(current, exc, schema)
+        ordered = (
+            schema
+            + [f for f in checked if f.severity == "error"]
+            + findings
+            + [f for f in checked if f.severity == "warning"]
         )
+        return Analysis(path, source_format, ordered, None, uses_env, notes)
     checked = check_profile(profile)
     ordered = (
         [f for f in checked if f.severity == "error"]
@@ -115,6 +124,86 @@ def analyse_data(data: dict[str, Any], path: Path) -> Analysis:
         + [f for f in checked if f.severity == "warning"]
     )
     return Analysis(path, source_format, ordered, profile.model_dump(mode="json"), uses_env, notes)
+
+
+#: rounds of removing what the schema refuses before giving up on checking the rest
+_SALVAGE_ROUNDS = 20
+
+
+def _checks_of_what_is_left(
+    data: dict[str, Any], exc: ValidationError, schema: list[Finding]
+) -> list[Finding]:
+    """The cross-reference findings of the profile without the parts the schema refuses, so a
+    schema error never hides them (``profile validate`` promises every problem in one run).
+
+    Each round removes, for every schema error, the deepest mapping key its location names
+    (the key's parent when the key is missing), until what is left validates. Findings about
+    what was removed are left out: at or below a removed location, already reported by the
+    schema, or an "unknown model" that is only unknown because its invalid entry was removed.
+    """
+    import copy
+
+    from pydantic import ValidationError
+
+    from aether.routing.profile import check_profile, parse_profile
+
+    work = copy.deepcopy(data)
+    removed: set[tuple[Any, ...]] = set()
+    for _ in range(_SALVAGE_ROUNDS):
+        paths = {_removable(work, tuple(e["loc"])) for e in exc.errors()}
+        if () in paths:
+            return []  # an error about the whole document: nothing sensible is left
+        for where in paths:
+            _remove(work, where)
+        removed |= paths
+        try:
+            left = parse_profile(work)
+        except ValidationError as again:
+            exc = again
+            continue
+        return [f for f in check_profile(left) if not _about_removed(f, data, removed, schema)]
+    return []
+
+
+def _removable(doc: dict[str, Any], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The deepest prefix of ``loc`` that names a key present in a mapping of ``doc``."""
+    node: Any = doc
+    deepest: tuple[Any, ...] = ()
+    for i, part in enumerate(loc):
+        if not isinstance(node, dict) or part not in node:
+            break
+        deepest, node = loc[: i + 1], node[part]
+    return deepest
+
+
+def _remove(doc: dict[str, Any], where: tuple[Any, ...]) -> None:
+    node: Any = doc
+    for part in where[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(where[-1], None)
+
+
+def _about_removed(
+    finding: Finding, data: dict[str, Any], removed: set[tuple[Any, ...]], schema: list[Finding]
+) -> bool:
+    from aether.routing.profile import location
+
+    places = {location(where) for where in removed} | {f.location for f in schema}
+    if any(
+        finding.location == p or finding.location.startswith((p + ".", p + "[")) for p in places
+    ):
+        return True
+    declared = data.get("models")
+    models: dict[str, Any] = declared if isinstance(declared, dict) else {}
+    gone = [str(where[1]) for where in removed if len(where) == 2 and where[0] == "models"]
+    for name in gone:
+        spec = models.get(name)
+        aliases = spec.get("aliases") if isinstance(spec, dict) else None
+        names = [name, *(a for a in (aliases or []) if isinstance(a, str))]
+        if any(finding.message.startswith(f"unknown model {n!r}") for n in names):
+            return True
+    return False
 
 
 def _converted(
@@ -160,7 +249,7 @@ def load_profile_file(path: Path, cache_dir: Path | None) -> LoadedProfile:
         return LoadedProfile(
             path=path,
             dump=cached.dump,
-            table=cached.table,
+            table=_in_this_environment(cached.table),
             source_format=cached.source_format,
             warnings=list(cached.warnings),
             from_cache=True,
@@ -174,7 +263,15 @@ def load_profile_file(path: Path, cache_dir: Path | None) -> LoadedProfile:
     warnings = [w.line() for w in analysis.warnings]
     if not analysis.uses_env:
         write_cache(cache_dir, key, analysis.dump, analysis.source_format, warnings, table)
-    return LoadedProfile(path, analysis.dump, table, analysis.source_format, warnings)
+    return LoadedProfile(
+        path, analysis.dump, _in_this_environment(table), analysis.source_format, warnings
+    )
+
+
+def _in_this_environment(table: RoutingTable) -> RoutingTable:
+    """The table with what the environment decides above the file: ``AETHER_PROXY_URL``."""
+    proxy = table.proxy.with_environment(os.environ)
+    return table if proxy is table.proxy else replace(table, proxy=proxy)
 
 
 def load_profile(ws: Workspace) -> Profile:

@@ -333,7 +333,8 @@ _FIELD_NAMES = sorted(
 )
 
 
-def _loc(parts: tuple[int | str, ...]) -> str:
+def location(parts: tuple[int | str, ...]) -> str:
+    """A validation error's location as findings write it: ``castes.builder.chain[2]``."""
     out = ""
     for p in parts:
         if isinstance(p, int):
@@ -346,7 +347,7 @@ def _loc(parts: tuple[int | str, ...]) -> str:
 def validation_findings(exc: ValidationError) -> list[Finding]:
     findings = []
     for e in exc.errors(include_url=False):
-        loc = _loc(tuple(e["loc"]))
+        loc = location(tuple(e["loc"]))
         if e["type"] == "extra_forbidden":
             key = str(e["loc"][-1]) if e["loc"] else ""
             msg = "unknown key" + did_you_mean(key, _FIELD_NAMES)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from aether.records import field, record
+from aether.records import field, record, replace
 
 #: the words scoring counts as signs of a complex task (a profile may replace them)
 DEFAULT_COMPLEXITY_KEYWORDS = (
@@ -52,6 +52,8 @@ _DATE_SUFFIX = re.compile(r"[-@]\d{8}$")
 #: aether/routing/profile.py, and the compiled table both take them from here)
 DEFAULT_ENDPOINT = "http://127.0.0.1:4000"
 DEFAULT_KEY_ENV = "LITELLM_MASTER_KEY"
+#: points aether at a proxy for this environment, above the profile's ``proxy.endpoint``
+PROXY_URL_ENV = "AETHER_PROXY_URL"
 DEFAULT_PROBE: Final = "first-use"
 DEFAULT_ATTEMPT_S: float = 30
 DEFAULT_CONNECT_S: float = 5
@@ -128,6 +130,8 @@ class ProxyConnection:
     is reached, not which one is chosen."""
 
     endpoint: str = DEFAULT_ENDPOINT
+    #: where ``endpoint`` came from: None for the profile, else the variable that set it
+    endpoint_from: str | None = None
     key_env: str = DEFAULT_KEY_ENV
     standalone: bool = False
     probe: str = DEFAULT_PROBE
@@ -153,6 +157,20 @@ class ProxyConnection:
             breaker_failures=int(b.get("failures", DEFAULT_BREAKER_FAILURES)),
             breaker_cooldown_s=float(b.get("cooldown_s", DEFAULT_BREAKER_COOLDOWN_S)),
         )
+
+    def with_environment(self, env: Mapping[str, str]) -> ProxyConnection:
+        """These settings with ``AETHER_PROXY_URL`` (set and not empty) as the endpoint. The
+        value is checked where the proxy is used (``proxy_http.parse_endpoint``), so a bad one
+        stops only the commands that need the proxy."""
+        url = env.get(PROXY_URL_ENV, "").strip()
+        if not url:
+            return self
+        return replace(self, endpoint=url, endpoint_from=PROXY_URL_ENV)
+
+    @property
+    def endpoint_source(self) -> str:
+        """Where the endpoint came from, in words a message can quote."""
+        return self.endpoint_from or "proxy.endpoint in the profile"
 
 
 @record(frozen=True)

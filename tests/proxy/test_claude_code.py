@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import RunAether
 from tests.helpers import subagent_records
 from tests.proxy.claude import (
@@ -25,6 +27,9 @@ from tests.proxy.claude import (
 )
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
 from tests.proxy.upstream import Upstream
+
+#: every test here starts (or uses) the real LiteLLM proxy: `-m "not proxy"` leaves them out
+pytestmark = pytest.mark.proxy
 
 
 def test_a_builder_subagent_runs_on_its_caste_model_and_is_recorded_with_its_tokens(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aether import proxy, proxy_http
 from aether.errors import ProxyAuthFailed, ProxyError, ProxyUnreachable
 from tests.proxy.conftest import CASTE_MODELS, MASTER_KEY, RunningProxy, free_port
+
+#: every test here starts (or uses) the real LiteLLM proxy: `-m "not proxy"` leaves them out
+pytestmark = pytest.mark.proxy
 
 
 def test_readiness_and_models_with_the_right_key(litellm_proxy: RunningProxy) -> None:

@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import RunAether
 from tests.helpers import assert_clean_error, snapshot
 from tests.proxy.conftest import (
@@ -17,6 +19,9 @@ from tests.proxy.conftest import (
     proxy_env,
     write_profile,
 )
+
+#: every test here starts (or uses) the real LiteLLM proxy: `-m "not proxy"` leaves them out
+pytestmark = pytest.mark.proxy
 
 
 def spawn_json(

@@ -65,6 +65,13 @@ def state_is_directory(project: Path) -> None:
     (project / STATE).mkdir()
 
 
+def make_dir(relative: str) -> Setup:
+    def setup(project: Path) -> None:
+        (project / relative).mkdir(parents=True)
+
+    return setup
+
+
 def symlinked_state(project: Path) -> None:
     target = project / "elsewhere.json"
     (project / STATE).rename(target)
@@ -563,6 +570,31 @@ ENTRIES: list[BadInput] = [
         colony=False,
     ),
     BadInput(
+        "init-nested",
+        "CLI arguments",
+        "init in a subdirectory of a colony's project (without --nested)",
+        ("--dir", "services/api", "init", "a nested goal"),
+        11,
+        "is inside the project of the colony at",
+        make_dir("services/api"),
+    ),
+    BadInput(
+        "profile-init-exists",
+        "CLI arguments",
+        "profile init over an existing profile (without --force)",
+        ("profile", "init"),
+        11,
+        "already exists",
+    ),
+    BadInput(
+        "profile-init-bad-proxy",
+        "CLI arguments",
+        "profile init --proxy with something that is not an http(s) URL",
+        ("profile", "init", "--force", "--proxy", "localhost:4000"),
+        21,
+        "--proxy is not an http(s) URL",
+    ),
+    BadInput(
         "negative-lock-timeout",
         "CLI arguments",
         "--lock-timeout -5",
@@ -877,6 +909,27 @@ ENTRIES: list[BadInput] = [
         59,
         "not ascii at position 4",
         env={"LITELLM_MASTER_KEY": "sk-é-catalogue-secret-key", "AETHER_DEBUG": "1"},
+    ),
+    BadInput(
+        "env-proxy-url-not-http",
+        "environment",
+        "AETHER_PROXY_URL is not an http(s) URL",
+        ("spawn", "--caste", "builder"),
+        21,
+        "AETHER_PROXY_URL is not an http(s) URL",
+        env={"LITELLM_MASTER_KEY": "sk-catalogue-test-key", "AETHER_PROXY_URL": "ftp://proxy"},
+    ),
+    BadInput(
+        "env-proxy-url-credentials",
+        "environment",
+        "AETHER_PROXY_URL carries a user name and password",
+        ("spawn", "--caste", "builder"),
+        21,
+        "AETHER_PROXY_URL carries a user name or password",
+        env={
+            "LITELLM_MASTER_KEY": "sk-catalogue-test-key",
+            "AETHER_PROXY_URL": "http://admin:catalogue-secret@127.0.0.1:4000",
+        },
     ),
     BadInput(
         "proxy-unreachable",

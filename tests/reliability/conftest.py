@@ -1,7 +1,7 @@
 """Reliability suites (docs/reliability.md). The crash suite has a short CI run and a long
-documented run:
+documented run (marked ``slow``: only a selection that names the marker runs it):
 
-python -m pytest tests/reliability -m slow --crash-kills 500
+python -m pytest tests/reliability -m slow
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--crash-kills",
         type=int,
         default=None,
-        help="number of SIGKILLs in the crash suite (CI default 60; the long run uses 500+)",
+        help="number of SIGKILLs in the crash suite (default 60; 500 in the long run, -m slow)",
     )
     parser.addoption("--crash-seed", type=int, default=20261121, help="seed of the crash suite")
 
