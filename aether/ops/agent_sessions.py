@@ -224,13 +224,9 @@ def _bury(ws: Workspace, state: ColonyState, session: Worker, *, replaced: bool)
     session.status = "completed" if replaced else "lost"
     session.finished_at = stamp
     session.fail_reason = None if replaced else why
-    lost: list[str] = []
-    for w in session_members(state, session):
-        if w.status in ("spawned", "running"):
-            w.status = "lost" if w.status == "running" else "never_started"
-            w.finished_at = stamp
-            w.fail_reason = f"its session {rt.get('session_id')} ended: {why}"
-            lost.append(w.id)
+    lost = _orphan_members(
+        state, session, stamp, f"its session {rt.get('session_id')} ended: {why}"
+    )
     state.add_event(
         "session.died" if not replaced else "session.ended",
         f"{rt.get('kind')} session {rt.get('session_id')}: {why}; "
@@ -294,6 +290,18 @@ def read_session_transcript(ws: Workspace, session: Worker) -> list[str]:
     return facts.problems
 
 
+def _orphan_members(state: ColonyState, session: Worker, stamp: str, why: str) -> list[str]:
+    """The session's unfinished workers: ``lost`` (started) or ``never_started``; their ids."""
+    lost: list[str] = []
+    for w in session_members(state, session):
+        if w.status in ("spawned", "running"):
+            w.status = "lost" if w.status == "running" else "never_started"
+            w.finished_at = stamp
+            w.fail_reason = why
+            lost.append(w.id)
+    return lost
+
+
 def end_session(state: ColonyState, session: Worker, reason: str) -> tuple[list[str], list[Worker]]:
     """The session ended (inside the caller's transaction): its record completed, the
     subagents it left running lost. Returns (those lost, the sessions still live)."""
@@ -305,14 +313,8 @@ def end_session(state: ColonyState, session: Worker, reason: str) -> tuple[list[
     session.runtime = {**rt, "end_reason": reason or None}
     elapsed = age_seconds(session.started_at)
     session.duration_s = round(elapsed, 3) if elapsed is not None else None
-    lost: list[str] = []
-    for w in session_members(state, session):
-        if w.status in ("spawned", "running"):
-            w.status = "lost" if w.status == "running" else "never_started"
-            w.finished_at = stamp
-            w.fail_reason = f"its session {rt.get('session_id')} ended ({reason or 'no reason'}) "
-            w.fail_reason += "before it finished"
-            lost.append(w.id)
+    why = f"its session {rt.get('session_id')} ended ({reason or 'no reason'}) before it finished"
+    lost = _orphan_members(state, session, stamp, why)
     others = [w for w in live_sessions(state) if w is not session]
     state.add_event(
         "session.ended",
