@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -278,3 +279,35 @@ def test_costs_add_up_one_model_whatever_name_it_was_reported_under(
     assert list(costs) == ["claude-opus-4-5"]
     assert costs["claude-opus-4-5"]["workers"] == 4
     assert costs["claude-opus-4-5"]["tokens_in"] == 40
+
+
+def test_an_interruption_while_the_worker_starts_still_stops_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The signal handlers came only once aether waited on the worker: a Ctrl-C in the moment
+    between its start and the wait (seen in a CI run under load) left the worker running, in
+    its own session, while aether exited."""
+    from aether.cli import child
+
+    started = child._start_pumps
+    pidfile = tmp_path / "child.pid"
+
+    def interrupted_while_starting(*args: Any, **kwargs: Any) -> Any:
+        pumps = started(*args, **kwargs)
+        deadline = time.monotonic() + 20
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)  # before aether waits on it
+        return pumps
+
+    monkeypatch.setattr(child, "_start_pumps", interrupted_while_starting)
+    script = f"echo $$ > {pidfile}; exec sleep 60"
+    outcome = child.run_child(
+        ["sh", "-c", script], dict(os.environ), 30, keep_tail=False, stdout_to_stderr=False
+    )
+    assert outcome.interrupted == signal.SIGINT
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(int(pidfile.read_text()), 0)
+            time.sleep(0.05)

@@ -46,18 +46,25 @@ def run_child(
     """Run ``argv`` to its end (or its timeout, or aether's interruption). Raises OSError
     when it cannot be started."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    first: list[float] = []
-    tail = bytearray() if keep_tail else None
-    pumps = _start_pumps(proc, first, tail, stdout_to_stderr=stdout_to_stderr)
-    code, timed_out, interrupted = _wait(proc, timeout_s)
+    # from before the worker starts: an interruption in the moment between its start and the
+    # wait must stop it too (it runs in its own session; Ctrl-C does not reach it)
+    pending: list[int] = []
+    previous = _catch_signals(lambda signum, _frame: pending.append(signum))
+    try:
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        first: list[float] = []
+        tail = bytearray() if keep_tail else None
+        pumps = _start_pumps(proc, first, tail, stdout_to_stderr=stdout_to_stderr)
+        code, timed_out, interrupted = _wait(proc, timeout_s, pending)
+    finally:
+        _restore_signals(previous)
     for t in pumps:
         t.join(timeout=2)
     return ChildOutcome(
@@ -111,21 +118,23 @@ def _pump(
             del tail[:-RESULT_TAIL_BYTES]
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, bool, int | None]:
+def _wait(
+    proc: subprocess.Popen[bytes], timeout_s: float, pending: list[int]
+) -> tuple[int, bool, int | None]:
     """(exit code, timed out, the signal that interrupted aether). The worker runs in its own
     session (so a timeout can kill its whole group), which also means Ctrl-C in the terminal
-    no longer reaches it: it is stopped here when aether is interrupted or terminated, instead
-    of being left to run on unrecorded."""
-    previous = _catch_signals()
+    no longer reaches it: it is stopped here when aether is interrupted or terminated —
+    ``pending`` holds a signal that came while it was starting — instead of being left to run
+    on unrecorded."""
     try:
-        try:
-            return proc.wait(timeout=timeout_s), False, None
-        except subprocess.TimeoutExpired:
-            return _stop_group(proc), True, None
-        except _Interrupted as exc:
-            return _stop_group(proc), False, exc.signum
-    finally:
-        _restore_signals(previous)
+        _catch_signals(_raise_interrupted)
+        if pending:
+            raise _Interrupted(pending[0])
+        return proc.wait(timeout=timeout_s), False, None
+    except subprocess.TimeoutExpired:
+        return _stop_group(proc), True, None
+    except _Interrupted as exc:
+        return _stop_group(proc), False, exc.signum
 
 
 class _Interrupted(Exception):
@@ -141,10 +150,10 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     raise _Interrupted(signum)
 
 
-def _catch_signals() -> dict[int, Any]:
+def _catch_signals(handler: Any) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {sig: signal.signal(sig, _raise_interrupted) for sig in _SIGNALS}
+    return {sig: signal.signal(sig, handler) for sig in _SIGNALS}
 
 
 def _restore_signals(previous: dict[int, Any]) -> None:
