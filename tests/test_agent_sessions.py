@@ -298,3 +298,17 @@ def test_costs_say_unknown_where_no_cost_was_reported(colony: Path, run_aether: 
     assert costs["by_caste"]["builder"]["cost_unknown"] == 1
     text = run_aether("costs").stdout
     assert "unknown" in text and "0.0000" not in text
+
+
+def test_only_a_sessions_start_brings_an_ended_session_back(
+    installed: Path, run_aether: RunAether, runtime: Any
+) -> None:
+    as_session(run_aether, "session-start", SESSION_A, runtime.pid)
+    as_session(run_aether, "session-end", SESSION_A, runtime.pid, reason="other")
+    late = hook_input("SubagentStart", SESSION_A, agent_id="a9", agent_type="aether-builder")
+    assert run_aether("hook", "subagent-start", input=late).returncode == 0
+    (session,) = session_records(state_of(installed))
+    assert session["status"] == "completed"  # a late hook leaves the ended record as it is
+    as_session(run_aether, "session-start", SESSION_A, runtime.pid, source="resume")
+    (session,) = session_records(state_of(installed))
+    assert session["status"] == "running"  # `claude --resume`: the same session, live again

@@ -115,10 +115,16 @@ def _alive(state: ColonyState, session: Worker, current: Sighting | None) -> boo
 
 
 def observe(
-    ws: Workspace, state: ColonyState, sighting: Sighting | None, *, register: bool = True
+    ws: Workspace,
+    state: ColonyState,
+    sighting: Sighting | None,
+    *,
+    register: bool = True,
+    starting: bool = False,
 ) -> tuple[Worker | None, list[DeadSession]]:
     """Find the sessions that died (their workers lost at once), then register or refresh the
-    hook's own session. Call inside the hook's transaction."""
+    hook's own session. ``starting``: the session's start (only that brings an ended session
+    back: ``claude --resume``). Call inside the hook's transaction."""
     dead = reap(ws, state, sighting)
     if sighting is None or not sighting.session_id:
         return None, dead
@@ -127,7 +133,7 @@ def observe(
         if not register:
             return None, dead
         session = _register(state, sighting)
-    _seen(state, session, sighting)
+    _seen(state, session, sighting, starting=starting)
     return session, dead
 
 
@@ -171,7 +177,9 @@ def _register(state: ColonyState, sighting: Sighting) -> Worker:
     return session
 
 
-def _seen(state: ColonyState, session: Worker, sighting: Sighting) -> None:
+def _seen(state: ColonyState, session: Worker, sighting: Sighting, *, starting: bool) -> None:
+    if session.status != "running" and not starting:
+        return  # a late hook of a session that ended (or was taken for dead): its record stands
     rt = dict(session.runtime or {})
     if sighting.process is not None:
         rt["process"] = sighting.process.to_json()
@@ -180,8 +188,8 @@ def _seen(state: ColonyState, session: Worker, sighting: Sighting) -> None:
     session.runtime = rt
     if sighting.main_model and session.model == "unknown":
         session.model = sighting.main_model
-    if session.status in ("lost", "completed"):
-        # a session taken for dead (or ended) is back: `claude --resume` of the same session
+    if session.status != "running":
+        # a session taken for dead (or ended) starts again: `claude --resume` of it
         session.status = "running"
         session.finished_at = None
         state.add_event(

@@ -63,7 +63,7 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         return outcome
     opening = _resume_if_paused(ws, outcome, lock_timeout)
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-        session, dead = observe(ws, tx.state, sighting_of(hook))
+        session, dead = observe(ws, tx.state, sighting_of(hook), starting=True)
     state = tx.state
     opening.dead = [*opening.dead, *_dead_lines(state, dead)]
     opening.session_worker = session.id if session is not None else None
