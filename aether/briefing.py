@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from aether.memory import MemoryItem
 from aether.records import field, record
 from aether.session_report import (
-    cut_front,
     live_sessions,
     session_label,
     session_workers,
@@ -21,7 +20,7 @@ from aether.session_report import (
     worker_summary,
 )
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
-from aether.text import visible
+from aether.text import cut_front, one_line, visible
 from aether.worker_tree import tree_order
 
 MAX_CHARS = 6000
@@ -48,12 +47,6 @@ class Opening:
     findings: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
     session_worker: str | None = None
-
-
-def one_line(text: object, limit: int = TEXT_CHARS) -> str:
-    """Whitespace collapsed, other control characters shown as escapes, cut to ``limit``."""
-    shown = visible(" ".join(str(text).split()))
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _relevance(item: MemoryItem, phase: str | None) -> tuple[int, float, str]:
@@ -209,7 +202,7 @@ def _memory(memory: dict[str, list[MemoryItem]], phase: str | None) -> list[str]
         more = len(memory.get(kind, [])) - len(items)
         extra = f" (and {more} more: `aether memory list`)" if more > 0 else ""
         out += ["", f"## {title}{extra}"]
-        out += [f"- {one_line(i.text)}" for i in items]
+        out += [f"- {one_line(i.text, TEXT_CHARS)}" for i in items]
     return out
 
 

@@ -20,7 +20,6 @@ from aether.handoff import (
 )
 from aether.memory import MemoryItem
 from aether.session_report import (
-    cut_front,
     session_label,
     session_workers,
     sessions_of,
@@ -33,7 +32,7 @@ from aether.state.model import (
     Phase,
     Worker,
 )
-from aether.text import json_visible, visible
+from aether.text import cut_front, json_visible, visible
 from aether.worker_tree import indent, tree_order
 
 #: how many memory items of each kind the prose shows (all of them stay in .aether/memory/)

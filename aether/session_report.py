@@ -8,6 +8,7 @@ An agent session is recorded as the worker that stands for its main agent (the q
 from __future__ import annotations
 
 from aether.state.model import ColonyState, Worker
+from aether.text import one_line
 from aether.worker_tree import descendants
 
 RUNTIME_NAMES = {"claude-code": "Claude Code"}
@@ -70,18 +71,6 @@ def tokens_text(w: Worker) -> str:
     if w.tokens_in is None and w.tokens_out is None:
         return "tokens unknown"
     return f"{count(w.tokens_in)} in / {count(w.tokens_out)} out"
-
-
-def cut_front(text: str, limit: int) -> str:
-    """``text`` at most ``limit`` characters, cut from the front: its end is what says what
-    comes next."""
-    text = text.strip()
-    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
-
-
-def one_line(text: object, limit: int) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def worker_summary(w: Worker, *, result_chars: int = 160) -> str:

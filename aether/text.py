@@ -42,3 +42,16 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     by_squash = {squash(c): c for c in candidates}
     close = difflib.get_close_matches(squash(name), list(by_squash), n=1, cutoff=0.6)
     return f" (did you mean {by_squash[close[0]]!r}?)" if close else ""
+
+
+def one_line(text: object, limit: int) -> str:
+    """Whitespace collapsed, control characters shown as escapes, cut to ``limit``."""
+    shown = visible(" ".join(str(text).split()))
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def cut_front(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, cut from the front: its end is what says what
+    comes next."""
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]

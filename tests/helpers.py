@@ -164,6 +164,31 @@ def run_on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+def run_standalone(project: Path) -> Path:
+    """Make the project's profile route without a proxy, so hooks and spawns route and record
+    offline (tests of what aether records, not of the proxy)."""
+    profile = project / ".aether" / "model-profiles.yaml"
+    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    return project
+
+
+def git(*args: str, cwd: Path) -> None:
+    """``git ARGS`` in ``cwd`` with a committer identity of its own."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
+    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, timeout=60)
+
+
+def one_hook_line(result: subprocess.CompletedProcess[str], event: str) -> str:
+    """A hook's outcome: exit 0, no traceback, exactly one stderr line naming the hook."""
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"aether hook {event}: ")
+    return lines[0]
+
+
 def subagent_records(state: dict[str, Any]) -> list[dict[str, Any]]:
     """The worker records of a state, without those that stand for agent sessions (their main
     agent, ``runtime.role`` ``main``: aether/ops/agent_sessions.py)."""

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import clean_env, session_records, state_of, subagent_records
+from tests.helpers import (
+    clean_env,
+    git,
+    run_standalone,
+    session_records,
+    state_of,
+    subagent_records,
+)
 
 SESSION_A = "aaaaaaaa-0000-4000-8000-000000000001"
 SESSION_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -35,8 +42,7 @@ def hook_input(event: str, session: str, **fields: Any) -> str:
 
 @pytest.fixture
 def installed(colony: Path, run_aether: RunAether) -> Path:
-    profile = colony / ".aether" / "model-profiles.yaml"
-    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    run_standalone(colony)
     assert run_aether("claude", "install").returncode == 0
     return colony
 
@@ -205,27 +211,21 @@ def test_the_tree_orders_children_under_parents_and_survives_cycles_and_gaps() -
 # --- worktrees -----------------------------------------------------------------------------
 
 
-def _git(*args: str, cwd: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
-    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def test_a_linked_worktree_belongs_to_the_main_checkouts_colony(
     colony: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
     (colony / ".gitignore").write_text(".aether/\n")
     (colony / "README").write_text("x\n")
-    _git("init", "-q", ".", cwd=colony)
-    _git("add", ".", cwd=colony)
-    _git("commit", "-qm", "x", cwd=colony)
+    git("init", "-q", ".", cwd=colony)
+    git("add", ".", cwd=colony)
+    git("commit", "-qm", "x", cwd=colony)
     worktree = tmp_path / "wt"
-    _git("worktree", "add", "-q", str(worktree), cwd=colony)
+    git("worktree", "add", "-q", str(worktree), cwd=colony)
     (worktree / "src").mkdir()
     status = json.loads(run_aether("status", "--json", cwd=worktree / "src").stdout)
     assert status["state_file"] == str(colony / ".aether" / "data" / "COLONY_STATE.json")
     clone = tmp_path / "clone"
-    _git("clone", "-q", str(colony), str(clone), cwd=tmp_path)
+    git("clone", "-q", str(colony), str(clone), cwd=tmp_path)
     lost = run_aether("status", cwd=clone)
     assert lost.returncode == 10 and "no colony found" in lost.stderr
 

@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import AETHER, assert_clean_error, clean_env, state_of, subagent_records
+from tests.helpers import (
+    AETHER,
+    assert_clean_error,
+    clean_env,
+    one_hook_line,
+    run_standalone,
+    state_of,
+    subagent_records,
+)
 
 #: a healthy command takes well under a second; a hung one is stopped here
 BOUND_S = 15
@@ -38,8 +46,7 @@ def run_aether(run_aether_process: RunAether) -> RunAether:
 @pytest.fixture
 def standalone(colony: Path) -> Path:
     """A colony whose profile routes without a proxy, so hooks route and record offline."""
-    profile = colony / ".aether" / "model-profiles.yaml"
-    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    run_standalone(colony)
     return colony
 
 
@@ -54,15 +61,6 @@ def fifo(path: Path) -> Path:
 def hook_input(event: str, **fields: object) -> str:
     doc = {"session_id": SESSION, "cwd": "/", "hook_event_name": event, **fields}
     return json.dumps(doc)
-
-
-def one_hook_line(result: subprocess.CompletedProcess[str], event: str) -> str:
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"aether hook {event}: ")
-    return lines[0]
 
 
 # --- the reader itself -------------------------------------------------------------------------

@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import clean_env
+from tests.helpers import clean_env, run_standalone
 
 RELAY = ".claude/hooks/aether-relay"
 
 
 @pytest.fixture
 def standalone(colony: Path) -> Path:
-    profile = colony / ".aether" / "model-profiles.yaml"
-    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    run_standalone(colony)
     return colony
 
 
@@ -72,9 +71,7 @@ def test_the_relay_stays_while_another_project_uses_it(
     for where in (standalone, other):
         if where is other:
             assert run_aether("init", "another", cwd=other).returncode == 0
-            profile = other / ".aether" / "model-profiles.yaml"
-            text = profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n")
-            profile.write_text(text)
+            run_standalone(other)
         assert run_aether("claude", "install", cwd=where).returncode == 0
     assert run_aether("claude", "uninstall", cwd=standalone).returncode == 0
     assert (test_home / RELAY).exists()
@@ -111,9 +108,9 @@ def _fake_aether(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _run_relay(
-    script: Path, start: Path, event: str, stdin: str, path: str = "/usr/bin:/bin"
+    script: Path, start: Path, event: str, stdin: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": path, "HOME": "/nonexistent", "CLAUDE_PROJECT_DIR": str(start)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "CLAUDE_PROJECT_DIR": str(start)}
     return subprocess.run(
         ["/bin/sh", str(script), event],
         input=stdin,

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import clean_env, session_records, state_of, subagent_records
+from tests.helpers import (
+    clean_env,
+    one_hook_line,
+    run_standalone,
+    session_records,
+    state_of,
+    subagent_records,
+)
 from tests.lock_scripts import HOLDER, start_script
 
 HOOKS = [
@@ -65,20 +72,10 @@ def state_bytes(project: Path) -> bytes:
 def installed(colony: Path, run_aether: RunAether) -> Path:
     """A colony set up for Claude Code whose profile runs standalone (no proxy to verify
     through), so routing and recording can be tested without one."""
-    profile = colony / ".aether" / "model-profiles.yaml"
-    profile.write_text(profile.read_text().replace("proxy:\n", "proxy:\n  standalone: true\n"))
+    run_standalone(colony)
     result = run_aether("claude", "install")
     assert result.returncode == 0, result.stderr
     return colony
-
-
-def one_line(result: subprocess.CompletedProcess[str], event: str) -> str:
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"aether hook {event}: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize("event", HOOKS)
@@ -87,7 +84,7 @@ def test_bad_input_exits_0_with_one_line_and_changes_nothing(
     installed: Path, run_aether: RunAether, event: str, stdin: str
 ) -> None:
     before = state_bytes(installed)
-    one_line(run_hook(run_aether, event, stdin), event)
+    one_hook_line(run_hook(run_aether, event, stdin), event)
     assert state_bytes(installed) == before
     log = (installed / ".aether" / "activity.log").read_text().splitlines()
     assert json.loads(log[-1])["event"] == "hook_problem"
@@ -95,19 +92,19 @@ def test_bad_input_exits_0_with_one_line_and_changes_nothing(
 
 @pytest.mark.parametrize("event", HOOKS)
 def test_no_colony_exits_0_with_one_line(project: Path, run_aether: RunAether, event: str) -> None:
-    line = one_line(run_hook(run_aether, event, hook_input("SessionStart")), event)
+    line = one_hook_line(run_hook(run_aether, event, hook_input("SessionStart")), event)
     assert "no colony" in line
 
 
 def test_hook_input_nested_deeper_than_the_parser_goes_is_one_clear_line(
     installed: Path, run_aether: RunAether
 ) -> None:
-    line = one_line(run_hook(run_aether, "pre-agent", "[" * 100_000), "pre-agent")
+    line = one_hook_line(run_hook(run_aether, "pre-agent", "[" * 100_000), "pre-agent")
     assert "nests arrays or objects deeper" in line and "internal error" not in line
 
 
 def test_an_unknown_event_exits_0_with_one_line(installed: Path, run_aether: RunAether) -> None:
-    assert "unknown hook event" in one_line(run_hook(run_aether, "pre-tool", "{}"), "pre-tool")
+    assert "unknown hook event" in one_hook_line(run_hook(run_aether, "pre-tool", "{}"), "pre-tool")
 
 
 def test_a_held_lock_delays_a_hook_by_its_bound_only_and_loses_nothing(
@@ -123,12 +120,12 @@ def test_a_held_lock_delays_a_hook_by_its_bound_only_and_loses_nothing(
             hook_input("SubagentStart", agent_id="a1", agent_type="aether-builder"),
             env=clean_env(AETHER_LOCK_TIMEOUT="0.5"),
         )
-        assert "locked" in one_line(result, "subagent-start")
+        assert "locked" in one_hook_line(result, "subagent-start")
         # AETHER_LOCK_TIMEOUT is honoured (the hooks' own default is 3 s)
         assert time.monotonic() - start < 2.5
         start = time.monotonic()
         ended = run_hook(run_aether, "session-end", hook_input("SessionEnd", reason="other"))
-        one_line(ended, "session-end")
+        one_hook_line(ended, "session-end")
         # Claude Code gives SessionEnd hooks ~1.5 s in all; the lock wait is capped below that
         assert time.monotonic() - start < 1.5 + 0.6
         assert state_bytes(installed) == before
@@ -415,7 +412,7 @@ def test_a_transcript_path_that_is_not_a_regular_file_never_makes_the_hook_wait(
             agent_transcript_path=str(fifo),
         ),
     )
-    assert "transcript not read" in one_line(result, "subagent-stop")
+    assert "transcript not read" in one_hook_line(result, "subagent-stop")
     assert time.monotonic() - start < 10
     (worker,) = subagent_records(state_of(installed))
     assert worker["status"] == "completed" and worker["tokens_in"] is None
@@ -519,13 +516,13 @@ def test_a_bad_path_field_is_dropped_with_a_line_and_the_hook_still_does_its_wor
         agent_type="aether-builder",
         agent_transcript_path="/tmp/x\0y.jsonl",
     )
-    line = one_line(run_hook(run_aether, "subagent-stop", stop), "subagent-stop")
+    line = one_hook_line(run_hook(run_aether, "subagent-stop", stop), "subagent-stop")
     assert "agent_transcript_path left out" in line
     (worker,) = subagent_records(state_of(installed))
     assert worker["status"] == "completed"
     end = json.loads(hook_input("SessionEnd", reason="other"))
     end["transcript_path"] = "/proc/self/x\0"
-    line = one_line(run_hook(run_aether, "session-end", json.dumps(end)), "session-end")
+    line = one_hook_line(run_hook(run_aether, "session-end", json.dumps(end)), "session-end")
     assert "transcript_path left out" in line
     assert state_of(installed)["status"] == "paused"
     assert (installed / ".aether" / "HANDOFF.md").exists()

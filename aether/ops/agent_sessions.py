@@ -54,9 +54,6 @@ class DeadSession:
     session_id: str
     lost: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"worker_id": self.worker_id, "session_id": self.session_id, "lost": self.lost}
-
 
 # --- finding sessions --------------------------------------------------------------------------
 
@@ -119,7 +116,6 @@ def observe(
     state: ColonyState,
     sighting: Sighting | None,
     *,
-    register: bool = True,
     starting: bool = False,
 ) -> tuple[Worker | None, list[DeadSession]]:
     """Find the sessions that died (their workers lost at once), then register or refresh the
@@ -128,11 +124,9 @@ def observe(
     dead = reap(ws, state, sighting)
     if sighting is None or not sighting.session_id:
         return None, dead
-    session = session_record(state, sighting.runtime, sighting.session_id)
-    if session is None:
-        if not register:
-            return None, dead
-        session = _register(state, sighting)
+    session = session_record(state, sighting.runtime, sighting.session_id) or _register(
+        state, sighting
+    )
     _seen(state, session, sighting, starting=starting)
     return session, dead
 
@@ -290,12 +284,13 @@ def apply_transcript_facts(ws: Workspace, session: Worker, facts: TranscriptFact
             session.model = session.model_used
 
 
-def read_session_transcript(ws: Workspace, session: Worker) -> list[str]:
-    """Set a session record's last message and tokens from its transcript; what went wrong."""
+def read_session_transcript(ws: Workspace, session: Worker) -> None:
+    """Set a session record's last message and tokens from its transcript (a dead session's:
+    nobody is there to be told what could not be read)."""
     path = (session.runtime or {}).get("transcript_path")
-    facts = read_transcript_facts(ws, path if isinstance(path, str) else "")
-    apply_transcript_facts(ws, session, facts)
-    return facts.problems
+    apply_transcript_facts(
+        ws, session, read_transcript_facts(ws, path if isinstance(path, str) else "")
+    )
 
 
 def _orphan_members(state: ColonyState, session: Worker, stamp: str, why: str) -> list[str]:
@@ -340,10 +335,9 @@ def end_session(state: ColonyState, session: Worker, reason: str) -> tuple[list[
 def last_words(ws: Workspace, text: str) -> str:
     """A session's last message as kept: credentials taken out, at most ``LAST_WORDS_CHARS``,
     cut from the front so its ending (where it says what comes next) stays."""
-    clean = scrubbed(ws, text.strip())
-    if len(clean) <= LAST_WORDS_CHARS:
-        return clean
-    return "…" + clean[-(LAST_WORDS_CHARS - 1) :]
+    from aether.text import cut_front
+
+    return cut_front(scrubbed(ws, text), LAST_WORDS_CHARS)
 
 
 def result_line(ws: Workspace, text: str) -> str | None:

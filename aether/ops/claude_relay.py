@@ -20,10 +20,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aether.errors import LockTimeout
+from aether.errors import AetherError, LockTimeout
 from aether.files import atomic_write_bytes, os_error, remove_file
 from aether.json_text import canonical_json, loads_strict
-from aether.ops.claude_files import installed_aether, read_settings, read_text_file
+from aether.ops.claude_files import SettingsFile, installed_aether, read_settings, read_text_file
 from aether.ops.claude_plan import FileAction, SettingsChange, file_action, text_or_same
 from aether.records import record
 from aether.runtimes.claude import relay
@@ -151,7 +151,9 @@ def plan_relay_removal(ws: Workspace, home: Path, *, force: bool) -> RelayPlan |
     return RelayPlan(home, script, _leftover(current, left, manifest), None)
 
 
-def _leftover(current: Any, data: dict[str, Any], manifest: dict[str, Any]) -> SettingsChange:
+def _leftover(
+    current: SettingsFile, data: dict[str, Any], manifest: dict[str, Any]
+) -> SettingsChange:
     """The settings file with the relay's entries out: its original bytes when that is what
     remains, deleted when aether created it and nothing else is in it."""
     from aether.ops.claude_plan import without_empty
@@ -233,8 +235,8 @@ def relay_differences(home: Path) -> list[str]:
     try:
         current = read_settings(Workspace(home), SETTINGS)
         script = read_text_file(home / cs.RELAY_RELATIVE_PATH)
-    except Exception as exc:  # a settings file aether cannot read is reported, not raised
-        return [f"~/{SETTINGS}: {exc}"]
+    except AetherError as exc:  # a settings file aether cannot read is reported, not raised
+        return [f"~/{SETTINGS}: {exc.what}"]
     out: list[str] = []
     if script is None:
         out.append(f"~/{cs.RELAY_RELATIVE_PATH}: missing")

@@ -187,19 +187,20 @@ def _session_off_proxy(table: RoutingTable) -> str | None:
 
 
 def _same_endpoint(a: str, b: str) -> bool:
-    from urllib.parse import urlsplit
+    """Do two URLs name one proxy (``localhost`` and ``127.0.0.1``, a trailing slash, an
+    explicit default port alike)? A URL that names no proxy at all never matches."""
+    from aether.errors import InvalidInput
+    from aether.proxy_http import parse_endpoint
 
-    def key(url: str) -> tuple[str, str, int | None, str]:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-        host = "127.0.0.1" if host == "localhost" else host
-        try:
-            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-        except ValueError:
-            port = None
-        return parts.scheme.lower(), host, port, parts.path.rstrip("/")
+    def key(url: str) -> tuple[str, str, int, str]:
+        e = parse_endpoint(url)
+        host = e.host.lower()
+        return e.scheme, "127.0.0.1" if host == "localhost" else host, e.port, e.base_path
 
-    return bool(a.strip()) and key(a) == key(b)
+    try:
+        return key(a) == key(b)
+    except InvalidInput:
+        return False
 
 
 def _checked_definition(

@@ -24,12 +24,10 @@ from typing import Any
 
 from aether.errors import AetherError, WorkerNotFound, WorkerStateConflict
 from aether.records import record
-from aether.state.model import ColonyState, Worker
+from aether.state.model import ORPHAN_WORKER_STATUSES, ColonyState, Worker
 from aether.state.store import Store
 from aether.timeutil import iso, parse_iso
 from aether.workspace import Workspace
-
-ORPHAN_STATUSES = frozenset({"lost", "never_started"})
 
 
 @record(frozen=True)
@@ -235,7 +233,7 @@ def check_respawnable(state: ColonyState, worker_id: str) -> Worker:
             f"worker {worker_id} was closed ({worker.close_reason})",
             fix="spawn a new worker for its task",
         )
-    if worker.status not in ORPHAN_STATUSES:
+    if worker.status not in ORPHAN_WORKER_STATUSES:
         raise WorkerStateConflict(
             f"worker {worker_id} is {worker.status}; only lost or never_started workers are "
             "respawned",

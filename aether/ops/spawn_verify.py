@@ -25,6 +25,7 @@ from aether.bounded_read import read_regular
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.files import atomic_write_json, linked_directory
 from aether.records import field, record
+from aether.redaction import redact
 from aether.routing.breaker import Breaker
 from aether.routing.table import ProxyConnection, RoutingTable
 from aether.state.model import RoutingAttempt
@@ -122,14 +123,9 @@ def deployment_matches(deployment: str, names: list[str]) -> bool:
     return any(tail == n.lower() or tail.startswith(n.lower()) for n in names)
 
 
-def _without_key(text: str, key: str) -> str:
-    """The key's literal value out of a proxy's error text, whatever the variable's name
-    (``aether.redaction`` scrubs by variable name and by shape; ``key_env`` may match neither)."""
-    return text.replace(key, "[redacted]") if key and len(key) >= 4 else text
-
-
 def _fail(ws: Workspace, check: proxy.ProxyCheck, settings: ProxyConnection, key: str) -> Exception:
-    check.detail = _without_key(check.detail, key)
+    # the key's value out, whatever its variable is called (``key_env`` may not look secret)
+    check.detail = redact(check.detail, also=(key,))
     activity.log(ws, "proxy_failure", **check.to_json())
     return proxy.error_for(check, key_env=settings.key_env)
 
@@ -363,7 +359,7 @@ def _probe_failed(
 ) -> _Attempt:
     """A failed probe: an availability failure counts toward the breaker; anything else
     releases a half-open breaker's probe for the next caller."""
-    error = _without_key(result.error or "failed", trial.key)
+    error = redact(result.error or "failed", also=(trial.key,))
     if result.in_cooldown:
         error = f"unavailable now (proxy cooldown): {error}"
     if result.availability_failure:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import session_records, subagent_records
+from tests.helpers import git, session_records, subagent_records
 from tests.proxy.claude import (
     ClaudeRun,
     claude_env,
@@ -156,23 +155,12 @@ def test_a_session_started_in_a_subdirectory_is_routed_verified_and_recorded(
     assert state["status"] == "paused"  # its end was recorded too
 
 
-def _git(*args: str, cwd: Path) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-    }
-    env["GIT_COMMITTER_EMAIL"] = "t@t"
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def _committed_repo(project: Path) -> None:
     """The project as a git repository: .claude/ committed, the colony not."""
     (project / ".gitignore").write_text(".aether/\n")
-    _git("init", "-q", ".", cwd=project)
-    _git("add", ".", cwd=project)
-    _git("commit", "-qm", "set up", cwd=project)
+    git("init", "-q", ".", cwd=project)
+    git("add", ".", cwd=project)
+    git("commit", "-qm", "set up", cwd=project)
 
 
 def test_a_session_in_a_sibling_worktree_belongs_to_the_main_checkouts_colony(
@@ -180,7 +168,7 @@ def test_a_session_in_a_sibling_worktree_belongs_to_the_main_checkouts_colony(
 ) -> None:
     _committed_repo(cc_project)
     worktree = tmp_path / "feature-wt"
-    _git("worktree", "add", "-q", str(worktree), cwd=cc_project)
+    git("worktree", "add", "-q", str(worktree), cwd=cc_project)
     assert not (worktree / ".aether").exists() and (worktree / ".claude" / "agents").is_dir()
     run = queen_run(
         cc_project, home, upstream, [spawn("aether-builder", "write the parser")], cwd=worktree
@@ -201,7 +189,7 @@ def test_an_aether_spawn_with_no_colony_to_route_it_is_denied(
 ) -> None:
     _committed_repo(cc_project)
     clone = tmp_path / "clone"
-    _git("clone", "-q", str(cc_project), str(clone), cwd=tmp_path)
+    git("clone", "-q", str(cc_project), str(clone), cwd=tmp_path)
     assert (clone / ".claude" / "agents" / "aether-builder.md").exists()
     assert not (clone / ".aether").exists()
     run = queen_run(cc_project, home, upstream, [spawn("aether-builder", "write it")], cwd=clone)
