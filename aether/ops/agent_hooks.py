@@ -66,6 +66,7 @@ def sighting_of(hook: HookInput) -> Sighting | None:
     started: that session is the worker's, not one of the colony's)."""
     from aether.ops.worker_env import WORKER_ID_VARIABLE
     from aether.process_identity import runtime_process
+    from aether.redaction import admitted_or_none
 
     if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
         return None
@@ -76,7 +77,7 @@ def sighting_of(hook: HookInput) -> Sighting | None:
         transcript_path=hook.transcript_path,
         # Claude Code names its own process to hooks; a served hook's client sends it along
         process=runtime_process(os.environ.get("CLAUDE_PID")),
-        main_model=os.environ.get("ANTHROPIC_MODEL") or None,
+        main_model=admitted_or_none(os.environ.get("ANTHROPIC_MODEL") or None),
     )
 
 
