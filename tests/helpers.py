@@ -63,6 +63,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     up by PATH (the hook launcher, ``doctor``) finds this one, never another install, and the
     suite passes in a virtualenv that is not activated; and the test's own ``HOME``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
+    # a hook starts a server for its colony when none runs; tests that want one start it, or
+    # say so (tests/test_server_autostart.py): none is left running behind a test
+    env["AETHER_SERVER"] = "manual"
     env.pop("NO_COLOR", None)
     env["COLUMNS"] = "200"
     env["PATH"] = os.pathsep.join(
@@ -220,7 +223,7 @@ def start_server(project: Path, run_dir: Path, *args: str) -> subprocess.Popen[s
 
 def server_socket(project: Path, run_dir: Path) -> str:
     """The socket a server started by :func:`start_server` listens on."""
-    from aether.cli.server import socket_path
+    from aether.hook_client import socket_path
 
     saved = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(run_dir)

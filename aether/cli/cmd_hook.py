@@ -37,7 +37,7 @@ def hook(
 
     Installed by `aether claude install`; see docs/claude-code.md for what each event does.
     """
-    outcome, problem = _run(ctx, event)
+    outcome, problem, ws = _run(ctx, event)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
     if json_out:
         payload = outcome.to_json() if outcome else {"ok": False, "event": event}
@@ -50,7 +50,21 @@ def hook(
     if notes:
         line = " ".join("; ".join(notes).split())
         sys.stderr.write(f"aether hook {event}: {_shown(line)}\n")
+    if ws is not None and event != "session-end":
+        _start_server(ws)
     raise typer.Exit(0)
+
+
+def _start_server(ws: Workspace) -> None:
+    """The next hooks of this session (and of the next ones) are handed to a server: start one
+    in the background when none runs (aether/cli/server_start.py); this hook's
+    answer is already written. Not after session-end: that is when sessions stop."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from aether.cli.server_start import start_in_background
+
+    if ws.exists() and ws.cache_dir.is_dir():
+        start_in_background(str(ws.root), str(ws.project), str(ws.cache_dir / "server.log"))
 
 
 def _redacted(text: str) -> str:
@@ -67,12 +81,12 @@ def _shown(text: str) -> str:
     return visible(_redacted(text))
 
 
-def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None]:
+def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None, Workspace | None]:
     from aether.errors import AetherError, InvalidInput
     from aether.ops.hooks import HANDLERS
 
     if event not in HANDLERS:
-        return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})"
+        return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})", None
     ws: Workspace | None = None
     parsed: HookInput | None = None
     try:
@@ -92,7 +106,7 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
         if missing is not None:
             raise missing
         assert ws is not None
-        return run_hook(ws, event, parsed, lock_timeout=lock_timeout(ctx)), None
+        return run_hook(ws, event, parsed, lock_timeout=lock_timeout(ctx)), None, ws
     except AetherError as exc:
         line = exc.one_line()
         if event == "pre-agent" and parsed is not None:
@@ -103,11 +117,11 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
             refusal = refuse_unroutable(parsed, line)
             if refusal is not None:
                 _log_problem(ws, event, line)
-                return refusal, None
+                return refusal, None, ws
     except Exception as exc:  # a bug must not break the user's session either
         line = f"internal error ({type(exc).__name__}: {exc}); this is a bug in aether"
     _log_problem(ws, event, line)
-    return None, line
+    return None, line, ws
 
 
 def _workspace(ctx: typer.Context) -> Workspace:

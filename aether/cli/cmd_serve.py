@@ -61,7 +61,8 @@ def _ask(aether_dir: str, action: str, json_out: bool) -> None:
     """``--status`` / ``--stop``: exit 0 with the server's answer, 1 when none runs."""
     import time
 
-    from aether.cli.server import control, socket_path
+    from aether.cli.server import control
+    from aether.hook_client import socket_path
 
     answer = control(aether_dir, action)
     if answer is None or not answer.get("ok"):

@@ -39,18 +39,25 @@ import sys
 import time
 from typing import Any
 
+from aether.hook_client import DEFERRED, socket_dir, socket_path
+from aether.hook_client import is_private_dir as _is_private_dir
+from aether.hook_client import peer_uid as _peer_uid
+
 #: commands a client hands to a server: short, non-interactive, no child processes
 FORWARDED = frozenset(
     {"spawn", "status", "workers", "worker", "costs", "route", "memory", "doctor", "schema", "hook"}
 )
 #: commands whose stdin is part of the request (a hook's JSON): read here, sent along
 WITH_STDIN = frozenset({"hook"})
-#: hooks that always run in their own process: session-end has ~1.5 s in all (Claude Code's
-#: budget) and must not queue behind a served pre-agent waiting on the proxy
-LOCAL_HOOKS = frozenset({"session-end"})
+#: hooks whose answer Claude Code does not use (they only record): the server acknowledges
+#: them as soon as the request is whole and does the work right after, before it takes the next
+#: request, so the session does not wait for it and the order of events is kept
+DEFERRED_HOOKS = DEFERRED
 #: how long a served hook's client waits for the answer: under the hook's own timeout in the
-#: settings (pre-agent 600 s, the others 30 s), so Claude Code never kills it first
-HOOK_REPLY_S = {"pre-agent": 590.0, "": 25.0}
+#: settings (pre-agent 600 s, the others 30 s), so Claude Code never kills it first. A deferred
+#: hook waits only for the acknowledgement: when the server is busy with another session's
+#: command, its request stays queued on the socket and is done when the server is free.
+HOOK_REPLY_S = {"pre-agent": 590.0, "": 25.0, "deferred": 2.0}
 #: how long any other served command's client waits: past the longest a served command can
 #: take (a lock wait of up to an hour, a spawn verifying up to 8 models), never forever
 COMMAND_REPLY_S = 3600.0 + 900.0
@@ -58,27 +65,17 @@ COMMAND_REPLY_S = 3600.0 + 900.0
 LOCAL_FLAGS = frozenset({"--exec", "--help", "--version", "--force", "--yes"})
 #: memory subcommands that write files named on the command line stay local (relative paths)
 LOCAL_SUBCOMMANDS = frozenset({("memory", "export"), ("memory", "import")})
+#: ``AETHER_SERVER``: ``off`` runs every command in its own process; ``manual`` uses a server
+#: that runs but never starts one; unset (or ``auto``), a hook that finds no server starts one
+#: for the colony in the background, stopped by its idle timeout (docs/server.md)
 ENV_OFF = "AETHER_SERVER"
 MAX_MESSAGE = 64 * 1024 * 1024
-
-
-def socket_dir() -> str:
-    return os.path.join(os.environ.get("TMPDIR") or "/tmp", f"aether-{os.getuid()}")
-
-
-def socket_path(aether_dir: str) -> str:
-    """One socket per colony, named by the ``.aether`` directory's device and inode (short
-    enough for a Unix socket path, however deep the project)."""
-    st = os.stat(aether_dir)
-    return os.path.join(socket_dir(), f"{st.st_dev:x}-{st.st_ino:x}.sock")
 
 
 def forwardable(argv: list[str]) -> bool:
     if not argv or argv[0] not in FORWARDED:
         return False
     if any(arg in LOCAL_FLAGS for arg in argv):
-        return False
-    if argv[0] == "hook" and any(arg in LOCAL_HOOKS for arg in argv[1:]):
         return False
     return tuple(argv[:2]) not in LOCAL_SUBCOMMANDS
 
@@ -220,17 +217,24 @@ def _server_for_here() -> tuple[str, str, str] | None:
 
 def _exchange(sock: Any, argv: list[str], message: bytes, stdin: bytes | None) -> int | None:
     """Send the request and relay the answer; None when the server refused it unrun."""
+    event = argv[1] if argv[0] == "hook" and len(argv) > 1 else ""
     if argv[0] in WITH_STDIN:  # a hook never waits past its own budget
-        wait = HOOK_REPLY_S.get(argv[1] if len(argv) > 1 else "", HOOK_REPLY_S[""])
+        key = "deferred" if len(argv) == 2 and event in DEFERRED_HOOKS else event
+        wait = HOOK_REPLY_S.get(key, HOOK_REPLY_S[""])
     else:
         wait = COMMAND_REPLY_S
     deadline = time.monotonic() + wait
+    queued = False
     try:
         sock.settimeout(wait)
         sock.sendall(message)
+        queued = True
         reply = _receive(sock, deadline)
+        queued = reply is not None  # the server closed without answering: outcome unknown
+    except TimeoutError:
+        reply = None  # sent whole, no answer yet: the server is busy (queued stays True)
     except (OSError, ValueError):
-        reply = None  # sent (maybe partly) and no answer: the outcome is unknown
+        reply, queued = None, False  # sent (maybe partly), connection gone: outcome unknown
     except KeyboardInterrupt:
         sys.stderr.write("aether: interrupted; the server finishes the command it was given\n")
         return 130
@@ -240,6 +244,10 @@ def _exchange(sock: Any, argv: list[str], message: bytes, stdin: bytes | None) -
 
             replace_stdin(stdin)
         return None  # refused before running anything (another version): run it here
+    if reply is None and queued and len(argv) == 2 and event in DEFERRED_HOOKS:
+        # whole on the socket of a busy server, which takes it when it is free
+        sys.stderr.write(f"aether hook {event}: handed to the busy aether server; done later\n")
+        return 0
     if reply is None:
         return _lost(argv)
     sys.stdout.write(str(reply.get("stdout", "")))
@@ -295,14 +303,6 @@ def _take_stdin() -> bytes | None:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def _is_private_dir(directory: str) -> bool:
-    """A real directory (not a link), owned by this user, that nobody else may enter."""
-    import stat
-
-    st = os.lstat(directory)
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
-
-
 def _private_socket_dir() -> str:
     """Create or check the socket directory: ours, a real directory, mode 0700."""
     from aether.errors import ServerUnavailable
@@ -324,16 +324,6 @@ def _private_socket_dir() -> str:
             fix=f"remove {directory} (aether recreates it with mode 0700) or set TMPDIR",
         )
     return directory
-
-
-def _peer_uid(conn: Any) -> int | None:
-    import socket
-    import struct
-
-    if not hasattr(socket, "SO_PEERCRED"):
-        return None
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
 
 
 def code_fingerprint() -> str:

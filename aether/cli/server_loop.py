@@ -20,15 +20,17 @@ import sys
 import time
 from typing import Any, TypeGuard
 
+from aether.cli import server_start
 from aether.cli.server import (
-    _peer_uid,
+    DEFERRED_HOOKS,
     _private_socket_dir,
     _receive,
     _send,
     code_fingerprint,
     forwardable,
-    socket_path,
 )
+from aether.hook_client import peer_uid as _peer_uid
+from aether.hook_client import socket_path
 from aether.records import record
 
 #: a client sends its request right after connecting (it reads its stdin first)
@@ -71,6 +73,8 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     command = typer.main.get_command(register(app))  # every command, built once
     info = ServerInfo(aether_dir, idle_timeout, code_fingerprint(), iso(), os.getpid())
     server, path, bound = _listen(aether_dir)
+    server_start.serving = True
+    server_start.listening(aether_dir)
     server.settimeout(idle_timeout)
     # SIGTERM stops the server between commands, never inside one: a command it was handed
     # runs to its end and its client gets the answer
@@ -179,9 +183,10 @@ def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
     conn.settimeout(REPLY_WRITE_S)
     if "control" in request:
         return _control(conn, request, info)
+    frames = request.get("reply") == "frames"  # the launcher's client (hook_client.py)
     served = _command_of(request, info)
     if isinstance(served, str):
-        _answer(conn, {"refused": served})
+        _answer(conn, {"refused": served}, frames)
         if served == "code" and code_fingerprint() != info.code:
             # not only another install: this server's own code changed on disk since it
             # started, so everything it would serve from now on is old code
@@ -191,9 +196,20 @@ def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
             )
             return False
         return True
+    if len(served.argv) == 2 and served.argv[0] == "hook" and served.argv[1] in DEFERRED_HOOKS:
+        # the session does not wait for a hook that only records: answered now, done now,
+        # before the next request is taken (so events stay in order)
+        _answer(conn, {"exit": 0, "stdout": "", "stderr": ""}, frames)
+        conn.close()
+        reply = _run_command(served, command)
+        info.served += 1
+        said = " ".join(str(reply["stderr"]).split())
+        if said:
+            sys.stderr.write(f"{said}\n")  # the server's log: nobody waits for this answer
+        return True
     reply = _run_command(served, command)
     info.served += 1
-    _answer(conn, reply)
+    _answer(conn, reply, frames)
     return True
 
 
@@ -205,7 +221,13 @@ def _command_of(request: dict[str, Any], info: ServerInfo) -> ServedCommand | st
     argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
     if request.get("version") != __version__:
         return "version"
-    if request.get("code") != info.code:
+    code = request.get("code")
+    if code == "":
+        # a client that cannot tell which code is installed (the hook launcher's own client,
+        # which runs without aether's package): this server checks that it still runs the
+        # installed code (~2 ms)
+        code = code_fingerprint()
+    if code != info.code:
         return "code"
     if not (isinstance(argv, list) and all(map(_is_process_text, argv)) and forwardable(argv)):
         return "request"
@@ -275,11 +297,26 @@ def _control(conn: Any, request: dict[str, Any], info: ServerInfo) -> bool:
     return True
 
 
-def _answer(conn: Any, reply: dict[str, Any]) -> None:
+def _answer(conn: Any, reply: dict[str, Any], frames: bool = False) -> None:
+    """Send the answer: one JSON message, or for the launcher's client three frames (exit
+    code, stdout, stderr; a refusal is one frame ``refused:WHY``)."""
     try:
-        _send(conn, reply)
+        if not frames:
+            _send(conn, reply)
+        elif "refused" in reply:
+            conn.sendall(_framed(f"refused:{reply['refused']}".encode()))
+        else:
+            conn.sendall(
+                _framed(str(reply["exit"]).encode())
+                + _framed(str(reply["stdout"]).encode("utf-8", "surrogateescape"))
+                + _framed(str(reply["stderr"]).encode("utf-8", "surrogateescape"))
+            )
     except OSError:
         pass  # the client went away or stopped reading; the command's effect stands
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(8, "big") + data
 
 
 def _run_command(served: ServedCommand, command: Any) -> dict[str, Any]:

@@ -121,6 +121,8 @@ class StatusResult:
     mismatched: int = 0
     #: (depth, worker) for the workers of the current colony session, in tree order
     tree: list[tuple[int, Worker]] = field(default_factory=list)
+    #: paid probes and reused proofs of the current colony session (proxy_proofs.probe_counts)
+    probes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.state
@@ -147,6 +149,7 @@ class StatusResult:
                 ],
             },
             "sessions": [_session_json(w) for w in sessions_of(s)],
+            "proxy": self.probes,
             "tree": [
                 {
                     "id": w.id,
@@ -184,6 +187,8 @@ def _session_json(w: Worker) -> dict[str, Any]:
 def colony_status(ws: Workspace) -> StatusResult:
     """The colony at a glance. An agent session's own record is shown as a session, not
     counted among the workers."""
+    from aether.ops.proxy_proofs import probe_counts
+
     loaded = Store(ws).load()
     state = loaded.state
     workers = [w for w in state.workers if not w.is_main_session]
@@ -200,4 +205,5 @@ def colony_status(ws: Workspace) -> StatusResult:
         unverified_active=sum(1 for w in active if not w.verified),
         mismatched=sum(1 for w in workers if w.model_mismatch),
         tree=[(d, w) for d, w in tree_order(state.workers) if w.id in mine],
+        probes=probe_counts(ws, state.session.id),
     )

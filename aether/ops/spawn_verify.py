@@ -6,24 +6,21 @@ caller records nothing - when the proxy itself fails a check (unreachable, not r
 missing or rejected, 5xx) or when every candidate fails (``AllModelsFailed``; ``ModelNotServed``
 when the only reason was that no candidate is served).
 
-Per session (``ws.cache_dir/proxy-session-<session>.json``): readiness, the open-proxy check
-and first-use probes are done once; later spawns in the session only repeat the authenticated
-``GET /v1/models`` (still fail-closed, a few ms on loopback) and probe models not yet proven.
-The cache is tied to the endpoint and to a salted fingerprint of the key (never the key).
+Every spawn asks the proxy for its authenticated ``GET /v1/models`` (a few ms on loopback).
+Readiness and the open-proxy check are done once per colony session, and a model is probed
+(one paid 1-token request) only when neither this session nor a proof younger than the
+profile's ``proxy.probe_ttl_s`` has proven it (aether/ops/proxy_proofs.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from typing import Any
 
 from aether import activity, proxy, proxy_http
-from aether.bounded_read import read_regular
 from aether.errors import AllModelsFailed, ModelNotServed
-from aether.files import atomic_write_json, linked_directory
+from aether.ops.proxy_proofs import ProbeProofs, SessionCache
 from aether.records import field, record
 from aether.redaction import redact
 from aether.routing.breaker import Breaker
@@ -31,76 +28,6 @@ from aether.routing.table import ProxyConnection, RoutingTable
 from aether.state.model import RoutingAttempt
 from aether.timeutil import iso
 from aether.workspace import Workspace
-
-CACHE_FORMAT = 1
-
-
-@record
-class SessionCache:
-    path: Any
-    session_id: str
-    endpoint: str
-    salt: str
-    key_id: str
-    valid: bool = False
-    open_proxy: bool | None = None
-    probed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    verified_at: float | None = None
-
-    @staticmethod
-    def fingerprint(salt: str, key: str) -> str:
-        return hashlib.sha256((salt + "\0" + key).encode("utf-8")).hexdigest()[:24]
-
-    @classmethod
-    def load(cls, ws: Workspace, session_id: str, endpoint: str, key: str) -> SessionCache:
-        safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
-        path = ws.cache_dir / f"proxy-session-{safe}.json"
-        try:
-            data = json.loads(read_regular(path).decode("utf-8"))
-            if (
-                isinstance(data, dict)
-                and data.get("format") == CACHE_FORMAT
-                and data.get("session_id") == session_id
-                and data.get("endpoint") == endpoint
-                and data.get("key_id") == cls.fingerprint(str(data.get("salt")), key)
-            ):
-                return cls(
-                    path,
-                    session_id,
-                    endpoint,
-                    str(data["salt"]),
-                    str(data["key_id"]),
-                    valid=True,
-                    open_proxy=data.get("open_proxy"),
-                    probed=dict(data.get("probed") or {}),
-                    verified_at=data.get("verified_at"),
-                )
-        except (OSError, ValueError):
-            pass
-        salt = os.urandom(8).hex()
-        return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
-
-    def save(self) -> None:
-        directory = self.path.parent
-        try:
-            if linked_directory(directory, directory.parent) is not None:
-                return  # nothing is written through a linked directory, not even a cache
-            directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(
-                self.path,
-                {
-                    "format": CACHE_FORMAT,
-                    "session_id": self.session_id,
-                    "endpoint": self.endpoint,
-                    "salt": self.salt,
-                    "key_id": self.key_id,
-                    "open_proxy": self.open_proxy,
-                    "probed": self.probed,
-                    "verified_at": self.verified_at or time.time(),
-                },
-            )
-        except Exception:  # a cache that cannot be written only costs speed next time
-            pass
 
 
 @record
@@ -140,6 +67,7 @@ class _Trial:
     table: RoutingTable
     settings: ProxyConnection
     cache: SessionCache
+    proofs: ProbeProofs
     breaker: Breaker
     served: set[str]
 
@@ -172,7 +100,8 @@ def verify_route(
         cooldown_s=settings.breaker_cooldown_s,
         lock_timeout=lock_timeout,
     )
-    trial = _Trial(ws, ep, key, table, settings, cache, breaker, served)
+    proofs = ProbeProofs.load(ws, ep.url, key)
+    trial = _Trial(ws, ep, key, table, settings, cache, proofs, breaker, served)
     attempts: list[RoutingAttempt] = [
         RoutingAttempt(model=m, outcome="skipped", error=why, at=iso()) for m, why in skipped
     ]
@@ -309,6 +238,11 @@ def _try_model(trial: _Trial, model: str) -> _Attempt:
         error = "not served by the proxy (absent from /v1/models)"
         return _Attempt(RoutingAttempt(model=model, outcome="failed", at=iso(), error=error))
     probe = trial.settings.probe
+    if probe == "first-use" and model not in trial.cache.probed and not gate.probe:
+        proof = trial.proofs.fresh(model, trial.settings.probe_ttl_s)
+        if proof is not None:  # proven by an earlier session's probe, younger than the TTL
+            trial.cache.probed[model] = {**proof, "proof_reused": True}
+            trial.cache.proofs_reused += 1
     need_probe = (
         probe == "always"
         or (probe == "first-use" and model not in trial.cache.probed)
@@ -321,6 +255,10 @@ def _try_model(trial: _Trial, model: str) -> _Attempt:
             {"method": "models-list", "served_as": served_as, "probed_earlier": earlier},
         )
     result = proxy.probe(trial.ep, trial.key, served_as, timeout_s=trial.settings.attempt_s)
+    trial.cache.probes += 1
+    activity.log(
+        trial.ws, "proxy_probe", model=model, ok=result.ok, session_id=trial.cache.session_id
+    )
     if result.ok:
         return _probe_passed(trial, model, served_as, names, result)
     return _probe_failed(trial, model, result, half_open=gate.probe)
@@ -333,6 +271,8 @@ def _probe_passed(
     assert result.deployment is not None
     matches = deployment_matches(result.deployment, names)
     trial.cache.probed[model] = {"deployment": result.deployment, "at": iso()}
+    if matches and trial.settings.probe_ttl_s > 0:
+        trial.proofs.record(model, result.deployment)
     warning = (
         None
         if matches

@@ -24,6 +24,7 @@ from aether.routing.table import (
     DEFAULT_ENDPOINT,
     DEFAULT_KEY_ENV,
     DEFAULT_PROBE,
+    DEFAULT_PROBE_TTL_S,
     RoutingTable,
     compile_table,
     normalise_caste,
@@ -96,6 +97,8 @@ class ProxySettings(_Strict):
     #: True: no proxy; spawns are recorded unverified
     standalone: bool = False
     probe: Literal["never", "first-use", "always"] = DEFAULT_PROBE
+    #: seconds a passed first-use probe counts for later sessions too (0: each session probes)
+    probe_ttl_s: float = Field(default=DEFAULT_PROBE_TTL_S, ge=0, le=30 * 86_400)
     open_proxy_check: bool = True
 
 

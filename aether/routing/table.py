@@ -55,6 +55,9 @@ DEFAULT_KEY_ENV = "LITELLM_MASTER_KEY"
 #: points aether at a proxy for this environment, above the profile's ``proxy.endpoint``
 PROXY_URL_ENV = "AETHER_PROXY_URL"
 DEFAULT_PROBE: Final = "first-use"
+#: how long a passed probe (one paid 1-token request) proves a model is served, for every
+#: session and process of the colony (aether/ops/spawn_verify.py, ProbeProofs); 0: per session
+DEFAULT_PROBE_TTL_S: float = 3600
 DEFAULT_ATTEMPT_S: float = 30
 DEFAULT_CONNECT_S: float = 5
 #: the circuit breaker (aether/routing/breaker.py): consecutive failures that open it, and
@@ -135,6 +138,7 @@ class ProxyConnection:
     key_env: str = DEFAULT_KEY_ENV
     standalone: bool = False
     probe: str = DEFAULT_PROBE
+    probe_ttl_s: float = DEFAULT_PROBE_TTL_S
     open_proxy_check: bool = True
     attempt_s: float = DEFAULT_ATTEMPT_S
     connect_s: float = DEFAULT_CONNECT_S
@@ -151,6 +155,7 @@ class ProxyConnection:
             key_env=str(p.get("key_env", DEFAULT_KEY_ENV)),
             standalone=bool(p.get("standalone", False)),
             probe=str(p.get("probe", DEFAULT_PROBE)),
+            probe_ttl_s=float(p.get("probe_ttl_s", DEFAULT_PROBE_TTL_S)),
             open_proxy_check=bool(p.get("open_proxy_check", True)),
             attempt_s=float(t.get("attempt_s", DEFAULT_ATTEMPT_S)),
             connect_s=float(t.get("connect_s", DEFAULT_CONNECT_S)),

@@ -97,13 +97,16 @@ if [ "$event" = "--which" ]; then
 fi
 """
     + STDIN_READER
-    + r"""if aether_bin=$(find_aether); then
-  # aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is
-  # one line, not aether's line and then this script's
+    + r"""# Runs "$@" with the hook's input on stdin, and ends this script as Claude Code needs.
+# aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is one
+# line, not aether's line and then this script's. Exit 75 from the server client below means
+# "not handed over" (nothing was sent): the caller goes on to run aether itself.
+run_hook() {
   exec 4>&1
-  said=$(printf '%s\n' "$input" | "$aether_bin" hook "$event" 2>&1 1>&4 4>&-)
+  said=$(printf '%s\n' "$input" | "$@" 2>&1 1>&4 4>&-)
   code=$?
   exec 4>&-
+  [ "$code" -eq 75 ] && [ "$1" != "$aether_bin" ] && return 0
   if [ "$code" -eq 0 ]; then
     [ -n "$said" ] && printf '%s\n' "$said" >&2
     exit 0
@@ -115,6 +118,23 @@ fi
   refuse_aether_spawn "$failed"
   echo "aether hook $event: $failed" >&2
   exit 0
+}
+if aether_bin=$(find_aether); then
+  # A server of this colony takes the hook from the client below, run by the interpreter of
+  # the aether found (its #! line), isolated and without site-packages: no Typer, no pydantic,
+  # no .pth files (aether/hook_client.py). Without a server it sends nothing (exit 75).
+  interpreter=
+  IFS= read -r shebang < "$aether_bin" 2>/dev/null || shebang=
+  case "$shebang" in
+    '#!/'*) interpreter=${shebang#??} ;;
+  esac
+  case "$interpreter" in
+    *[![:graph:]]*|'') ;;
+    */python*)
+      [ -x "$interpreter" ] && [ "${AETHER_SERVER:-}" != off ] &&
+        run_hook "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION" ;;
+  esac
+  run_hook "$aether_bin" hook "$event"
 fi
 missing="the aether command was not found (set AETHER_BIN; see docs/claude-code.md)"
 refuse_aether_spawn "$missing"
@@ -124,5 +144,18 @@ exit 0
 )
 
 
+def _client_lines() -> str:
+    """The server client's source as shell assignments (single-quoted: the shell takes it as
+    it is), with the aether version it speaks for."""
+    from pathlib import Path
+
+    from aether import __version__, hook_client
+
+    source = Path(hook_client.__file__).read_text(encoding="utf-8")
+    quoted = "'" + source.replace("'", "'\\''") + "'"
+    return f"AETHER_VERSION={__version__}\nHOOK_CLIENT={quoted}\n"
+
+
 def render() -> str:
-    return stamp(_HEAD, _BODY, profile_hash="-", opener="#")
+    at = _BODY.index('# Runs "$@"')
+    return stamp(_HEAD, _BODY[:at] + _client_lines() + _BODY[at:], profile_hash="-", opener="#")

@@ -1,0 +1,104 @@
+"""A server started by a hook: the colony's hooks handed to ``aether serve`` with nobody
+starting it by hand.
+
+The first hook of a session that finds no server runs in its own process as before, answers,
+and then starts ``aether serve`` for the colony in the background (one fork and exec for the
+hook). The hooks after it — of this session and of the next ones — are handed to that server.
+It stops after ``AUTO_IDLE_S`` without a command, when the installed aether changes (its code
+fingerprint), on ``aether serve --stop``; ``AETHER_SERVER=off`` or ``manual`` keeps hooks from
+starting one (docs/server.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from aether.cli.server import ENV_OFF, _private_socket_dir
+from aether.hook_client import socket_path
+
+#: the idle timeout of a server a hook started: long enough to carry one session to the next
+AUTO_IDLE_S = 900.0
+#: a server start claimed this long ago and not listening yet is taken for failed
+STARTING_STALE_S = 10.0
+
+#: set in the server process: a command it serves never starts another server
+serving = False
+
+
+def _starting_marker(aether_dir: str) -> str:
+    return socket_path(aether_dir)[: -len(".sock")] + ".starting"
+
+
+def start_in_background(aether_dir: str, project: str, log_path: str) -> bool:
+    """Start ``aether serve`` for the colony as a process of its own (a new session, no
+    terminal, stdin and stdout closed, stderr appended to ``log_path``), unless servers are
+    off or manual, this is a server, one answers already or another process is starting one.
+    True when one was started. It costs the caller one fork and exec; the server stops after
+    ``AUTO_IDLE_S`` without a command, and when the installed code changes."""
+    import socket
+    import subprocess
+
+    if serving or os.environ.get(ENV_OFF, "auto") not in ("", "auto"):
+        return False
+    try:
+        _private_socket_dir()
+        path = socket_path(aether_dir)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+            return False  # one is listening
+        except OSError:
+            pass
+        finally:
+            probe.close()
+        marker = _starting_marker(aether_dir)
+        try:
+            if time.time() - os.stat(marker).st_mtime < STARTING_STALE_S:
+                return False  # another hook is starting one
+            os.unlink(marker)
+        except FileNotFoundError:
+            pass
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        _trim_log(log_path)
+        with open(log_path, "ab") as log:
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "aether",
+                    "--dir",
+                    project,
+                    "serve",
+                    "--idle-timeout",
+                    str(AUTO_IDLE_S),
+                ],
+                cwd=project,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+    except Exception:  # a server is only ever a saving: starting one never fails a hook
+        return False
+    return True
+
+
+def _trim_log(log_path: str, limit: int = 1 << 20) -> None:
+    """Keep the servers' log small: past ``limit`` bytes it starts over (one old copy kept)."""
+    try:
+        if os.path.getsize(log_path) > limit:
+            os.replace(log_path, log_path + ".1")
+    except OSError:
+        pass
+
+
+def listening(aether_dir: str) -> None:
+    """Called by a server once it listens: a start it was claimed by is over."""
+    try:
+        os.unlink(_starting_marker(aether_dir))
+    except OSError:
+        pass

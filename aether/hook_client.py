@@ -1,0 +1,217 @@
+"""The hook launcher's own client of ``aether serve``: a hook handed over at the interpreter floor.
+
+A hook is one short process in the user's agent session, and a session runs several. Handed
+to a server through the ``aether`` entry point, each still pays for Python's ``site`` (every
+installed ``.pth`` file), aether's imports and the code fingerprint. This module needs none of
+that: ``.claude/hooks/aether-hook`` runs its source with the interpreter of the ``aether`` it
+found, isolated and without site-packages (``python -I -S -c SOURCE EVENT VERSION``), and it
+imports only modules built into the interpreter (``posix``, ``_socket``, ``_json``; even the
+standard ``socket`` and ``json`` modules would import ``enum`` and ``re``, ~8 ms). It is also
+the one home of the socket's name, which the server and the full client (aether/cli/server.py,
+server_loop.py) use from here.
+
+The request is the full client's (a JSON object, 8-byte length first) with ``code`` empty —
+the server checks its own code against the installed one — and ``reply: "frames"``: the answer
+comes back as three length-prefixed frames (exit code, stdout, stderr) instead of JSON, so no
+JSON decoder is needed here.
+
+Exit codes to the launcher: the hook's own (``aether hook`` always exits 0); ``NOT_SERVED``
+(nothing was run: no server, another aether version, a case only the full client handles — the
+launcher then runs ``aether hook EVENT`` with the same input); ``LOST`` (sent, and the server
+went away before answering: never run again).
+"""
+
+from __future__ import annotations
+
+import _json
+import _socket
+import posix
+import sys
+import time
+
+NOT_SERVED = 75
+LOST = 27
+#: what a client waits for a hook's answer (under the hook's own timeout in the settings)
+PRE_AGENT_WAIT_S = 590.0
+HOOK_WAIT_S = 25.0
+#: hooks that only record, which the server acknowledges at once (server.DEFERRED_HOOKS)
+DEFERRED = frozenset({"subagent-start", "agent-result", "subagent-stop", "session-end"})
+DEFERRED_WAIT_S = 2.0
+_S_IFMT, _S_IFDIR = 0o170000, 0o040000
+#: set once the request starts to leave: from then on the hook is never run again
+_sending = False
+
+
+def _text(raw: bytes) -> str:
+    """A process's bytes as Python's ``os`` module gives them (UTF-8, surrogate escapes)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _environ() -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in posix.environ.items()}
+
+
+def socket_dir(env: dict[str, str] | None = None) -> str:
+    tmp = (env if env is not None else _environ()).get("TMPDIR") or "/tmp"
+    return f"{tmp.rstrip('/')}/aether-{posix.getuid()}"
+
+
+def socket_path(aether_dir: str, env: dict[str, str] | None = None) -> str:
+    """One socket per colony, named by the ``.aether`` directory's device and inode (short
+    enough for a Unix socket path, however deep the project)."""
+    st = posix.stat(aether_dir)
+    return f"{socket_dir(env)}/{st.st_dev:x}-{st.st_ino:x}.sock"
+
+
+def is_private_dir(directory: str) -> bool:
+    """A real directory (not a link), owned by this user, that nobody else may enter."""
+    st = posix.lstat(directory)
+    return (
+        st.st_mode & _S_IFMT == _S_IFDIR and st.st_uid == posix.getuid() and not st.st_mode & 0o077
+    )
+
+
+def peer_uid(conn: _socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (None where unknown)."""
+    if not hasattr(_socket, "SO_PEERCRED"):
+        return None
+    creds = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
+    return int.from_bytes(creds[4:8], sys.byteorder, signed=True)
+
+
+def _json_string(text: str) -> str:
+    return str(_json.encode_basestring_ascii(text))
+
+
+def request_json(
+    event: str, version: str, aether_dir: str, cwd: str, env: dict[str, str], stdin: bytes
+) -> str:
+    """The request object as JSON text (ASCII; what ``json.dumps`` would give)."""
+    import binascii
+
+    pairs = ",".join(f"{_json_string(k)}:{_json_string(v)}" for k, v in env.items())
+    encoded = binascii.b2a_base64(stdin, newline=False).decode("ascii")
+    return (
+        f'{{"argv":["hook",{_json_string(event)}],"cwd":{_json_string(cwd)},'
+        f'"aether_dir":{_json_string(aether_dir)},"version":{_json_string(version)},'
+        f'"code":"","reply":"frames","env":{{{pairs}}},"stdin":"{encoded}"}}'
+    )
+
+
+def _colony_dir(env: dict[str, str]) -> str | None:
+    """The colony the full client would find for a hook: Claude Code's project directory's
+    ``.aether`` — only in the plain case; anything else (``AETHER_ROOT``, a colony further up,
+    a linked worktree) is left to the full client."""
+    project = env.get("CLAUDE_PROJECT_DIR")
+    if not project or not project.startswith("/") or env.get("AETHER_ROOT"):
+        return None
+    aether_dir = project.rstrip("/") + "/.aether"
+    try:
+        posix.stat(aether_dir + "/data/COLONY_STATE.json")
+    except OSError:
+        return None
+    return aether_dir
+
+
+def hand_over(event: str, version: str, stdin: bytes) -> int:
+    """Hand the hook to the colony's server and relay its answer; the exit code."""
+    env = _environ()
+    # the runtime's process is named by Claude Code (CLAUDE_PID); without it the server could
+    # not tell whose session this is: the full client finds it
+    if env.get("AETHER_SERVER") == "off" or not env.get("CLAUDE_PID"):
+        return NOT_SERVED
+    try:
+        aether_dir = _colony_dir(env)
+        if aether_dir is None or not is_private_dir(socket_dir(env)):
+            return NOT_SERVED
+        path = socket_path(aether_dir, env)
+        body = request_json(event, version, aether_dir, posix.getcwd(), env, stdin).encode()
+    except (OSError, ValueError):
+        return NOT_SERVED
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        try:
+            sock.settimeout(1.0)
+            sock.connect(path)
+            if peer_uid(sock) not in (None, posix.getuid()):
+                return NOT_SERVED
+        except OSError:
+            return NOT_SERVED  # no server: nothing was sent
+        return _exchange(sock, event, len(body).to_bytes(8, "big") + body)
+    finally:
+        sock.close()
+
+
+def _frame(sock: _socket.socket, deadline: float) -> bytes | None:
+    header = _read_exactly(sock, 8, deadline)
+    return None if header is None else _read_exactly(sock, int.from_bytes(header, "big"), deadline)
+
+
+def _read_exactly(sock: _socket.socket, size: int, deadline: float) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer did not arrive in time")
+        sock.settimeout(left)
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _exchange(sock: _socket.socket, event: str, message: bytes) -> int:
+    if event in DEFERRED:
+        wait = DEFERRED_WAIT_S
+    else:
+        wait = PRE_AGENT_WAIT_S if event == "pre-agent" else HOOK_WAIT_S
+    deadline = time.monotonic() + wait
+    global _sending
+    sent = False
+    try:
+        sock.settimeout(wait)
+        _sending = True
+        sock.sendall(message)
+        sent = True
+        first = _frame(sock, deadline)
+        if first is not None and first.startswith(b"refused"):
+            return NOT_SERVED  # refused unrun (another version, another code)
+        out = _frame(sock, deadline) if first is not None else None
+        err = _frame(sock, deadline) if out is not None else None
+        if first is not None and out is not None and err is not None:
+            sys.stdout.buffer.write(out)
+            sys.stderr.buffer.write(err)
+            return int(first) if first.isdigit() else 70
+        sent = False  # the server closed the connection without a whole answer
+    except TimeoutError:
+        pass  # sent whole (when ``sent``), not answered yet: a busy server
+    except OSError:
+        sent = False
+    if sent and event in DEFERRED:  # queued whole: the server takes it when it is free
+        sys.stderr.write(f"aether hook {event}: handed to the busy aether server; done later\n")
+        return 0
+    sys.stderr.write(
+        f"aether hook {event}: the aether server stopped (or did not answer in time) before "
+        "answering; whether the hook took effect is unknown\n"
+    )
+    return LOST
+
+
+def main() -> None:
+    """Exit NOT_SERVED on anything unforeseen before the request left (the launcher runs the
+    hook itself then), LOST after (it must not run twice)."""
+    global _sending
+    try:
+        event, version = sys.argv[1], sys.argv[2]
+        code = hand_over(event, version, sys.stdin.buffer.read())
+        sys.stdout.flush()
+    except BaseException:  # a bug here must not cost the hook: one line, and the exit code
+        sys.stderr.write("aether hook: the launcher's server client failed\n")
+        code = LOST if _sending else NOT_SERVED
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
