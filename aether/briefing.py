@@ -147,17 +147,15 @@ def _depths(state: ColonyState, session: Worker, workers: list[Worker]) -> list[
     return [(d - 1, w) for d, w in tree_order(state.workers) if w.id in ids]
 
 
-def _workers(state: ColonyState, caste_models: dict[str, str]) -> list[str]:
+def _workers(state: ColonyState) -> list[str]:
+    # the castes themselves are in Claude Code's list of agents (aether-<caste>), and their
+    # models are aether's business: the briefing does not repeat them in every request
     out = [
         "",
         "## Workers",
-        'Spawn aether workers with the Agent tool, subagent_type "aether-<caste>". aether routes '
-        "each spawn to the model its task calls for (verified through the proxy) and records it.",
+        'Spawn aether workers with the Agent tool, subagent_type "aether-<caste>"; aether routes '
+        "each to the model its task calls for and records it.",
     ]
-    if caste_models:
-        out.append(
-            "Castes: " + ", ".join(f"{c} → {m}" for c, m in sorted(caste_models.items())) + "."
-        )
     alive = [
         (d, w)
         for d, w in tree_order(state.workers)
@@ -210,14 +208,13 @@ def render_briefing(
     state: ColonyState,
     *,
     memory: dict[str, list[MemoryItem]],
-    caste_models: dict[str, str],
     opening: Opening,
 ) -> str:
     phase = None if state.current_phase is None else str(state.current_phase)
     lines = [
         *_head(state, opening),
         *_last_sessions(state, opening),
-        *_workers(state, caste_models),
+        *_workers(state),
         *_memory(memory, phase),
     ]
     text = "\n".join(lines).strip() + "\n"

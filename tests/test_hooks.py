@@ -162,8 +162,11 @@ def test_pre_agent_routes_by_the_task_and_records_the_worker(
     answer = _answer(result)
     assert answer["permissionDecision"] == "allow"
     updated = answer["updatedInput"]
-    assert updated["subagent_type"] == "aether-builder--claude-haiku-4-5"  # quick-fix: typo
-    assert "model" not in updated and updated["prompt"] == "fix the typo in the README"
+    # quick-fix (a typo): the carrier of claude-haiku-4-5, the builder's role first in the task
+    assert updated["subagent_type"] == "aether--claude-haiku-4-5"
+    assert "model" not in updated
+    assert updated["prompt"].startswith("You are a builder worker of an aether colony, running on")
+    assert updated["prompt"].endswith("\nYour task:\nfix the typo in the README")
     assert "UNVERIFIED" in answer["permissionDecisionReason"]  # a standalone profile
     (worker,) = subagent_records(state_of(installed))
     assert worker["model"] == "claude-haiku-4-5" and worker["model_source"] == "task-routing"
@@ -173,15 +176,29 @@ def test_pre_agent_routes_by_the_task_and_records_the_worker(
         "session_id": SESSION,
         "tool_use_id": "toolu_1",
         "agent_id": None,
-        "agent_type": "aether-builder--claude-haiku-4-5",
+        "agent_type": "aether--claude-haiku-4-5",
         "requested_type": "aether-builder",
     }
+
+
+def test_pre_agent_denies_a_carrier_asked_for_by_name(
+    installed: Path, run_aether: RunAether
+) -> None:
+    """A carrier runs whatever caste aether routes to its model: asked for directly, its caste
+    is unknown, so the spawn is denied with the name to ask for instead."""
+    result = run_hook(
+        run_aether, "pre-agent", agent_input("aether--claude-opus-4-5", "fix a typo", "t1")
+    )
+    answer = _answer(result)
+    assert answer["permissionDecision"] == "deny"
+    assert "aether-builder" in answer["permissionDecisionReason"]
+    assert subagent_records(state_of(installed)) == []
 
 
 def test_pre_agent_denies_when_the_routed_definition_is_missing(
     installed: Path, run_aether: RunAether
 ) -> None:
-    (installed / ".claude" / "agents" / "aether-builder--claude-haiku-4-5.md").unlink()
+    (installed / ".claude" / "agents" / "aether--claude-haiku-4-5.md").unlink()
     result = run_hook(run_aether, "pre-agent", agent_input("aether-builder", "fix a typo", "t1"))
     answer = _answer(result)
     assert answer["permissionDecision"] == "deny"
@@ -320,7 +337,7 @@ def test_session_end_pauses_and_session_start_resumes_with_a_briefing(
     assert started.returncode == 0, started.stderr
     briefing = started.stdout
     assert "Goal: Test colony goal" in briefing and "Resumed by aether" in briefing
-    assert "the parser must accept tabs" in briefing and "builder → claude-sonnet-4-5" in briefing
+    assert "the parser must accept tabs" in briefing and '"aether-<caste>"' in briefing
     assert len(briefing) <= 6000
     assert state_of(installed)["status"] == "active"
     assert not (installed / ".aether" / "HANDOFF.md").exists()  # moved to history

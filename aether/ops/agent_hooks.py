@@ -159,7 +159,7 @@ def _unrouted_worker(
     parsed = agents.parse_agent_name(hook.agent_type)
     if parsed is None or not is_aether_type(ws, hook.agent_type):
         return None
-    caste = parsed[0]
+    caste = parsed[0] or "unknown"  # a carrier started with no routing: its caste is unknown
     text = definition_text(ws, hook.agent_type) or ""
     model = agents.front_matter_model(text) or "unknown"
     profile_hash = ownership(text).profile_hash or ""

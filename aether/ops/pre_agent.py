@@ -123,6 +123,14 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     tool_input = dict(hook.tool_input or {})
     parsed = agents.parse_agent_name(requested)
     assert parsed is not None
+    if parsed[0] is None:  # a carrier, asked for by name: its caste is unknown
+        return _deny(
+            ws,
+            hook,
+            f"{requested} is internal to aether's routing: ask for the caste's worker "
+            "(aether-<caste>, e.g. aether-builder) and aether picks the model its task calls "
+            "for.",
+        )
     try:
         table = routing_table(ws)
         caste = normalise_caste(parsed[0])
@@ -145,6 +153,10 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     worker = _record_routed(ws, hook, route, request, target, tool_input, lock_timeout, outcome)
     updated = {k: v for k, v in tool_input.items() if k != "model"}
     updated["subagent_type"] = target
+    if target != agents.agent_name(route.decision.caste):
+        # a carrier runs any caste on its model: the caste's role comes first in the task
+        brief = agents.caste_brief(route.decision.caste, route.model)
+        updated["prompt"] = f"{brief}\nYour task:\n{tool_input.get('prompt', '')}"
     proof = "verified through the proxy" if route.verified else "UNVERIFIED (no proxy check)"
     reason = (
         f"aether routed {requested} to {target}: {route.decision.caste} on {route.model} "
@@ -210,7 +222,7 @@ def _checked_definition(
     naming another model, so the spawn would not run where aether routed it — or None)."""
     if model not in agents.reachable_models(table, caste):
         return "", f"no definition runs {caste} on {model}"
-    name = agents.variant_for(table, caste, model)
+    name = agents.definition_for(table, caste, model)
     text = definition_text(ws, name)
     if text is None:
         return name, f".claude/agents/{name}.md is missing"

@@ -111,19 +111,13 @@ def _dead_lines(state: ColonyState, dead: list[DeadSession]) -> list[str]:
 
 def _briefing(ws: Workspace, state: ColonyState, opening: Opening, outcome: HookOutcome) -> str:
     from aether.memory import load_all
-    from aether.ops.profile_snapshot import profile_snapshot
 
     try:
         memory = load_all(ws.memory_dir)
     except MemoryFileError as exc:
         memory = {}
         outcome.notes.append(f"memory not in the briefing: {exc.one_line()}")
-    return render_briefing(
-        state,
-        memory=memory,
-        caste_models=profile_snapshot(ws).caste_models,
-        opening=opening,
-    )
+    return render_briefing(state, memory=memory, opening=opening)
 
 
 def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:

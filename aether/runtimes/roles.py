@@ -1,8 +1,9 @@
 """What each caste is for, in the words a runtime shows its model (any runtime).
 
-``when`` goes into a worker definition's description, which the main model reads to choose a
-worker; ``duties`` go into the definition's body, which the worker itself reads. A caste the
-profile declares that is not listed here gets a generic role, so a custom caste still installs.
+``short`` goes into a worker definition's description, which the main model reads to choose a
+worker; ``when`` and ``duties`` go into the definition's body, which the worker itself reads.
+A caste the profile declares that is not listed here gets a generic role, so a custom caste
+still installs.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from aether.records import record
 
 @record(frozen=True)
 class Role:
+    #: a few words for the list of workers the main model chooses from (it is in the main
+    #: model's context on every request: every byte counts)
+    short: str
     when: str
     duties: tuple[str, ...]
 
 
 ROLES: dict[str, Role] = {
     "queen": Role(
+        "coordinates the colony: phases, hand-offs",
         "coordinating the whole colony: splitting the goal into phases and handing work to the "
         "other castes",
         (
@@ -26,6 +31,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "prime": Role(
+        "leads one phase and integrates its results",
         "leading one phase: sequencing its tasks and integrating what other workers produce",
         (
             "Order the phase's tasks, check each result, and integrate them into one whole.",
@@ -33,6 +39,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "architect": Role(
+        "designs structure, interfaces and formats",
         "design work: module boundaries, interfaces, data formats and their trade-offs, before "
         "code is written",
         (
@@ -41,6 +48,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "route-setter": Role(
+        "plans a goal into ordered, checkable tasks",
         "planning: turning a goal or phase into ordered, checkable tasks with dependencies",
         (
             "Produce tasks small enough to verify, each with what 'done' means.",
@@ -48,6 +56,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "oracle": Role(
+        "researches hard questions with evidence",
         "hard questions: research, reasoning about unknowns, weighing options with evidence",
         (
             "Answer the question asked, with the evidence that supports the answer.",
@@ -55,6 +64,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "builder": Role(
+        "writes code and tests for one task",
         "implementation: writing and changing code and tests for one task of the plan",
         (
             "Implement exactly the task given; keep the change small and tested.",
@@ -62,6 +72,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "watcher": Role(
+        "reviews changes, runs tests, reports defects",
         "verification: reviewing changes, running tests and checks, reporting defects with "
         "evidence",
         (
@@ -70,6 +81,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "scout": Role(
+        "quick exploration: finds files, reads code",
         "quick exploration: finding files, reading code and docs, answering where and what "
         "questions",
         (
@@ -78,6 +90,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "archaeologist": Role(
+        "explains history from git and past decisions",
         "history: why code is the way it is, from git history, old designs and past decisions",
         (
             "Dig through history (git log, blame, old docs) and explain what you found.",
@@ -85,6 +98,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "chaos": Role(
+        "tries to break things: edge cases, bad input",
         "resilience testing: edge cases, bad input and injected failures that try to break things",
         (
             "Try to break the thing under test; keep every reproduction you find.",
@@ -92,6 +106,7 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "colonizer": Role(
+        "sets up scaffolding, dependencies, config",
         "setting up new ground: scaffolding, project set-up, dependencies and configuration",
         (
             "Set up what the task asks for with the project's existing conventions.",
@@ -110,6 +125,7 @@ def role_of(caste: str) -> Role:
     return ROLES.get(
         caste,
         Role(
+            f"the colony's {caste} tasks",
             f"tasks the colony's profile assigns to the {caste} caste",
             (f"Do the work the colony gives the {caste} caste.",),
         ),

@@ -73,14 +73,20 @@ def test_task_keywords_route_the_subagent_to_another_model_and_the_record_says_w
         upstream,
         [spawn("aether-builder", "redesign the storage architecture", "storage redesign")],
     )
-    assert run.result["subagent_stats"]["by_type"] == {"aether-builder--cc-opus": 1}
+    assert run.result["subagent_stats"]["by_type"] == {"aether--cc-opus": 1}
     assert subagent_models(upstream).count("cc-opus") >= 1
     assert "cc-builder" not in subagent_models(upstream)
     (worker,) = subagent_records(state_of(cc_project))
     assert worker["model"] == "cc-opus" and worker["model_source"] == "task-routing"
     assert "deep-design" in worker["model_reason"] and "'redesign'" in worker["model_reason"]
-    assert worker["runtime"]["agent_type"] == "aether-builder--cc-opus"
+    assert worker["runtime"]["agent_type"] == "aether--cc-opus"
     assert worker["runtime"]["requested_type"] == "aether-builder"
+    # the carrier ran as a builder: its caste's role came first in the task it was given
+    carried = [s.text for s in upstream.seen if s.model == "cc-opus"]
+    assert any(
+        "You are a builder worker of an aether colony" in t and "redesign the storage" in t
+        for t in carried
+    )
     # Claude Code reports "cc-opus[1m]": the same model, not a mismatch
     assert worker["resolved_model"].startswith("cc-opus")
     assert worker["model_mismatch"] is False and worker["status"] == "completed"
@@ -270,7 +276,7 @@ def test_a_users_own_hooks_and_agents_keep_working_beside_aethers_and_uninstall_
         project, home, upstream, [spawn("aether-builder", "redesign the storage architecture")]
     )
     assert (project / "user-hook-ran").exists()  # the user's hook ran beside aether's
-    assert run.result["subagent_stats"]["by_type"] == {"aether-builder--cc-opus": 1}
+    assert run.result["subagent_stats"]["by_type"] == {"aether--cc-opus": 1}
     assert "cc-opus" in subagent_models(upstream)  # and aether's redirect still held
     assert run_aether("claude", "uninstall").returncode == 0
     after = {

@@ -144,7 +144,7 @@ def test_a_session_started_in_a_subdirectory_is_routed_verified_and_recorded(
         cwd=sub,
         ANTHROPIC_BASE_URL=litellm_proxy.url,
     )
-    assert run.result["subagent_stats"]["by_type"] == {"aether-builder--cc-opus": 1}
+    assert run.result["subagent_stats"]["by_type"] == {"aether--cc-opus": 1}
     assert "cc-opus" in subagent_models(upstream) and "cc-builder" not in subagent_models(upstream)
     state = state_of(cc_project)
     (worker,) = subagent_records(state)

@@ -1,13 +1,20 @@
-"""Subagent definition files: ``.claude/agents/aether-<caste>[--<model>].md``.
+"""Subagent definition files: ``.claude/agents/aether-<caste>.md`` and ``aether--<model>.md``.
 
 A definition's ``model:`` is the only lever that chooses a Claude Code subagent's model (the
-parent's environment does not reach it), and it is static. So each caste gets:
+parent's environment does not reach it), and it is static. So:
 
-* ``aether-<caste>``: the caste's model from the profile — what the main model asks for;
-* ``aether-<caste>--<model>``: one *variant* per other model the profile can route that caste
-  to (keyword groups, scoring, overrides, the fallback chain). The ``pre-agent`` hook redirects
-  a spawn to the variant its task calls for; the Agent tool's own ``model`` parameter accepts
-  only four aliases, so it cannot carry an arbitrary profile model.
+* ``aether-<caste>``, one per caste: the caste's model from the profile, and the caste's role
+  in its body — what the main model asks for;
+* ``aether--<model>``, one *carrier* per other model routing can give some caste (keyword
+  groups, scoring, overrides, fallback chains): a definition on that model whose body says the
+  task comes with its caste's role. The ``pre-agent`` hook redirects a spawn whose task calls
+  for another model to that model's carrier and puts the caste's role at the top of the
+  prompt. (The Agent tool's own ``model`` parameter accepts only four aliases, so it cannot
+  carry an arbitrary profile model.)
+
+Claude Code lists every definition, with its description, in the main model's context on every
+request; a carrier per model rather than a variant per caste and model keeps that list short
+(11 castes, 4 models: 15 entries where variants made 30) and its entries short.
 
 Every file aether writes carries a marker line with the profile hash and a digest of the rest of
 the file, so aether recognises its own files and notices one a user edited.
@@ -26,16 +33,17 @@ from aether.runtimes.marker import stamp
 from aether.runtimes.roles import COMMON_DUTIES, role_of
 
 PREFIX = "aether-"
-VARIANT_SEPARATOR = "--"
+#: between a caste and a model in the names of earlier installs' variants; a carrier's name is
+#: the prefix, one more hyphen and the model (``aether--claude-opus-4-5``)
+CARRIER_SEPARATOR = "--"
 
 
 @record(frozen=True)
 class AgentDefinition:
     name: str
-    caste: str
     model: str
-    #: the caste's own definition for a variant; None for the caste's own
-    variant_of: str | None = None
+    #: the caste whose definition this is; None for a carrier (any caste, on ``model``)
+    caste: str | None
 
     @property
     def filename(self) -> str:
@@ -43,7 +51,7 @@ class AgentDefinition:
 
 
 def model_slugs(models: list[str]) -> dict[str, str]:
-    """model -> the part of a variant's name that names it: lower-case letters, digits and
+    """model -> the part of a carrier's name that names it: lower-case letters, digits and
     single hyphens. Two models that would share a slug both get a digest suffix."""
     slugs = {m: "-".join(re.findall(r"[a-z0-9]+", m.lower())) or "model" for m in models}
     counts: dict[str, int] = {}
@@ -55,18 +63,26 @@ def model_slugs(models: list[str]) -> dict[str, str]:
     }
 
 
-def agent_name(caste: str, slug: str | None = None) -> str:
-    return PREFIX + caste + (VARIANT_SEPARATOR + slug if slug else "")
+def agent_name(caste: str) -> str:
+    return PREFIX + caste
 
 
-def parse_agent_name(name: str) -> tuple[str, str | None] | None:
-    """``aether-route-setter--kimi-k2-5`` -> ``("route-setter", "kimi-k2-5")``; None when the
-    name is not in aether's scheme. Caste names never hold ``--`` (they are normalised)."""
+def carrier_name(slug: str) -> str:
+    return PREFIX + CARRIER_SEPARATOR[1:] + slug
+
+
+def parse_agent_name(name: str) -> tuple[str | None, str | None] | None:
+    """``aether-route-setter`` -> ``("route-setter", None)``; a carrier ``aether--kimi-k2-5``
+    -> ``(None, "kimi-k2-5")``; a variant of an earlier install ``aether-builder--kimi-k2-5``
+    -> ``("builder", "kimi-k2-5")``; None when the name is not in aether's scheme. Caste names
+    never hold ``--`` (they are normalised)."""
     if not name.startswith(PREFIX) or len(name) == len(PREFIX):
         return None
-    caste, _, slug = name[len(PREFIX) :].partition(VARIANT_SEPARATOR)
-    if not caste:
-        return None
+    rest = name[len(PREFIX) :]
+    if rest.startswith(CARRIER_SEPARATOR[1:]):
+        slug = rest[1:]
+        return (None, slug) if slug and not slug.startswith("-") else None
+    caste, _, slug = rest.partition(CARRIER_SEPARATOR)
     return caste, slug or None
 
 
@@ -89,22 +105,20 @@ def reachable_models(table: RoutingTable, caste: str) -> list[str]:
 
 
 def definitions(table: RoutingTable) -> list[AgentDefinition]:
-    """Every definition the profile calls for, castes in name order, each caste's own first."""
+    """Every definition the profile calls for: the castes in name order, then one carrier per
+    model that routing can give some caste other than its own, in the profile's order."""
     slugs = model_slugs(list(table.models))
-    out: list[AgentDefinition] = []
-    for caste in sorted(table.castes):
-        own, *others = reachable_models(table, caste)
-        base = agent_name(caste)
-        out.append(AgentDefinition(base, caste, own))
-        out += [AgentDefinition(agent_name(caste, slugs[m]), caste, m, base) for m in others]
+    out = [AgentDefinition(agent_name(c), caste_model(table, c), c) for c in sorted(table.castes)]
+    carried = {m for c in table.castes for m in reachable_models(table, c)[1:]}
+    out += [AgentDefinition(carrier_name(slugs[m]), m, None) for m in table.models if m in carried]
     return out
 
 
-def variant_for(table: RoutingTable, caste: str, model: str) -> str:
-    """The definition name that runs ``caste`` on ``model``."""
+def definition_for(table: RoutingTable, caste: str, model: str) -> str:
+    """The definition that runs ``caste`` on ``model``: the caste's own, or the carrier."""
     if model == caste_model(table, caste):
         return agent_name(caste)
-    return agent_name(caste, model_slugs(list(table.models))[model])
+    return carrier_name(model_slugs(list(table.models))[model])
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -116,21 +130,24 @@ def _quoted(text: str) -> str:
 
 
 def _description(d: AgentDefinition) -> str:
-    role = role_of(d.caste)
-    if d.variant_of is None:
-        return (
-            f"aether colony {d.caste} worker: use it for {role.when}. aether routes each spawn "
-            "to the model its task calls for and records it in the colony."
-        )
+    if d.caste is None:
+        return "Internal to aether's routing; never ask for it."
+    return role_of(d.caste).short
+
+
+def caste_brief(caste: str, model: str) -> str:
+    """What a worker of ``caste`` reads about itself: the body of its caste's definition, and
+    the top of a carrier's prompt."""
+    role = role_of(caste)
+    duties = "\n".join(f"- {line}" for line in (*role.duties, *COMMON_DUTIES))
     return (
-        f"aether's routed variant of {d.variant_of} on {d.model}. Do not choose it directly: "
-        f"ask for {d.variant_of}; aether redirects here when the task calls for {d.model}."
+        f"You are a {caste} worker of an aether colony, running on {model} as the colony's "
+        f"model profile routes it.\n\nYour caste is for {role.when}.\n\n"
+        f"What the colony expects of you:\n{duties}\n"
     )
 
 
 def render(d: AgentDefinition, profile_hash: str) -> str:
-    role = role_of(d.caste)
-    duties = "\n".join(f"- {line}" for line in (*role.duties, *COMMON_DUTIES))
     head = (
         "---\n"
         f"name: {_quoted(d.name)}\n"
@@ -138,12 +155,14 @@ def render(d: AgentDefinition, profile_hash: str) -> str:
         f"model: {_quoted(d.model)}\n"
         "---\n"
     )
-    body = (
-        f"\nYou are a {d.caste} worker of an aether colony, running on {d.model} as the "
-        "colony's model profile assigns.\n\n"
-        f"Your caste is for {role.when}.\n\n"
-        f"What the colony expects of you:\n{duties}\n"
-    )
+    if d.caste is not None:
+        body = "\n" + caste_brief(d.caste, d.model)
+    else:
+        body = (
+            f"\nYou are a worker of an aether colony, running on {d.model} as the colony's model "
+            "profile routes your task. Your caste, and what the colony expects of you, come "
+            "first in your task.\n"
+        )
     return stamp(head, body, profile_hash=profile_hash, opener="<!--", closer="-->")
 
 
