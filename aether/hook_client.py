@@ -52,7 +52,11 @@ def _environ() -> dict[str, str]:
 
 
 def socket_dir(env: dict[str, str] | None = None) -> str:
-    tmp = (env if env is not None else _environ()).get("TMPDIR") or "/tmp"
+    if env is None:  # in aether itself: ``os.environ``, which a served command may have set
+        os_module = sys.modules.get("os")
+        tmp = (os_module.environ if os_module else _environ()).get("TMPDIR") or "/tmp"
+    else:
+        tmp = env.get("TMPDIR") or "/tmp"
     return f"{tmp.rstrip('/')}/aether-{posix.getuid()}"
 
 

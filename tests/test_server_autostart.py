@@ -1,0 +1,202 @@
+"""Hooks and the server nobody starts by hand: the first hook that finds no server starts one,
+the launcher hands later hooks to it through its own client (aether/hook_client.py), hooks that
+only record are acknowledged at once and done in order, and nothing falls through the cracks
+when the server runs other code or servers are off."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunAether
+from tests.helpers import clean_env, run_standalone, state_of, wait_for
+
+SESSION = "0b5e55e5-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def run_aether(run_aether_process: RunAether) -> RunAether:
+    return run_aether_process
+
+
+@pytest.fixture
+def project(colony: Path, run_aether: RunAether, tmp_path: Path) -> Iterator[Path]:
+    """A standalone colony set up for Claude Code; its server (if a hook started one) is
+    stopped afterwards."""
+    run_standalone(colony)
+    assert run_aether("claude", "install", "--no-relay").returncode == 0
+    yield colony
+    run_aether("serve", "--stop", env=hook_env(colony, tmp_path))
+
+
+def hook_env(project: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A hook's environment as Claude Code gives it (its project directory and its own pid:
+    this test's process stands for the session), with servers in their default mode and an
+    ``aether`` that leaves a mark when it runs as a whole program."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(exist_ok=True)
+    env = clean_env(
+        TMPDIR=str(run_dir),
+        CLAUDE_PROJECT_DIR=str(project),
+        CLAUDE_PID=str(os.getpid()),
+        AETHER_BIN=str(_marking_aether(tmp_path)),
+        **extra,
+    )
+    if "AETHER_SERVER" not in extra:
+        env.pop("AETHER_SERVER")  # clean_env says "manual"; here hooks do what users get
+    return env
+
+
+def _marking_aether(tmp_path: Path) -> Path:
+    """An entry point like pip's (``#!`` the interpreter, then aether's main) that first
+    touches ``aether-ran``: the launcher's own client never runs it."""
+    script = tmp_path / "aether"
+    if not script.exists():
+        mark = tmp_path / "aether-ran"
+        script.write_text(
+            f"#!{sys.executable}\nimport pathlib\npathlib.Path({str(mark)!r}).touch()\n"
+            "from aether.cli.main import main\nmain()\n"
+        )
+        script.chmod(0o755)
+    return script
+
+
+def launch(
+    project: Path, event: str, stdin: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The hook as Claude Code runs it: the launcher, with the hook's JSON on stdin."""
+    return subprocess.run(
+        [str(project / ".claude" / "hooks" / "aether-hook"), event],
+        input=stdin,
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def hook_json(event: str, **fields: str) -> str:
+    doc = {"session_id": SESSION, "transcript_path": "", "cwd": "/", "hook_event_name": event}
+    return json.dumps({**doc, **fields})
+
+
+def server_status(run_aether: RunAether, env: dict[str, str]) -> dict[str, object] | None:
+    done = run_aether("serve", "--status", "--json", env=env)
+    doc: dict[str, object] = json.loads(done.stdout)
+    return doc if done.returncode == 0 else None
+
+
+def test_the_first_hook_starts_a_server_and_the_next_ones_are_handed_to_it(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    env = hook_env(project, tmp_path)
+    mark = tmp_path / "aether-ran"
+    first = launch(project, "session-start", hook_json("SessionStart", source="startup"), env)
+    assert first.returncode == 0, first.stderr
+    assert "# aether colony" in first.stdout  # answered by aether run whole
+    assert mark.exists()
+    wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+    served_before = server_status(run_aether, env)
+    assert served_before is not None
+    mark.unlink()
+
+    # the next hook: the launcher's own client, the server answers; aether never runs whole
+    again = launch(project, "session-start", hook_json("SessionStart", source="resume"), env)
+    assert (again.returncode, again.stderr) == (0, "")
+    assert "# aether colony" in again.stdout
+    assert not mark.exists()
+    served_after = server_status(run_aether, env)
+    assert served_after is not None
+    assert served_after["pid"] == served_before["pid"]
+    assert int(str(served_after["served"])) >= int(str(served_before["served"])) + 1
+
+    # a hook that only records is acknowledged at once and done right after: the session's end
+    # is the last one out, so the colony pauses and HANDOFF.md is written
+    ended = launch(project, "session-end", hook_json("SessionEnd", reason="other"), env)
+    assert (ended.returncode, ended.stdout, ended.stderr) == (0, "", "")
+    assert not mark.exists()
+    wait_for(lambda: state_of(project)["status"] == "paused", "the deferred session end")
+    assert (project / ".aether" / "HANDOFF.md").exists()
+
+
+@pytest.mark.parametrize("mode", ["manual", "off"])
+def test_manual_and_off_keep_hooks_from_starting_a_server(
+    project: Path, tmp_path: Path, mode: str
+) -> None:
+    env = hook_env(project, tmp_path, AETHER_SERVER=mode)
+    done = launch(project, "session-start", hook_json("SessionStart", source="startup"), env)
+    assert done.returncode == 0, done.stderr
+    # the start is claimed (a marker file) before the hook returns: nothing was claimed
+    assert not list((tmp_path / "run").glob("aether-*/*"))
+
+
+def test_a_server_of_another_version_is_not_used_and_the_hook_still_runs(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    env = hook_env(project, tmp_path)
+    launch(project, "session-start", hook_json("SessionStart", source="startup"), env)
+    wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+    launcher = project / ".claude" / "hooks" / "aether-hook"
+    text = launcher.read_text()
+    launcher.write_text(text.replace("AETHER_VERSION=", "AETHER_VERSION=0.0.0-other", 1))
+    mark = tmp_path / "aether-ran"
+    mark.unlink()
+    done = launch(project, "session-start", hook_json("SessionStart", source="resume"), env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "# aether colony" in done.stdout
+    assert mark.exists()  # refused unrun by the server: the launcher ran aether itself
+
+
+def test_the_launchers_request_is_the_json_the_server_reads() -> None:
+    """The client writes its JSON by hand (no ``json`` module: it would import ``re``); what it
+    writes must parse to exactly what the full client sends, whatever the text holds."""
+    from aether.hook_client import request_json
+
+    env = {
+        "PLAIN": "value",
+        "QUOTES": 'say "hi" \\ there',
+        "CONTROL": "tab\tnew\nline\x01",
+        "UNICODE": "naïve — 日本",
+        "UNDECODABLE": b"\xff\xfe".decode("utf-8", "surrogateescape"),
+    }
+    stdin = '{"prompt": "é"}'.encode()
+    text = request_json("pre-agent", "1.2.3", "/p/.aether", "/p/sub dir", env, stdin)
+    assert text.isascii()
+    import base64
+
+    assert json.loads(text) == {
+        "argv": ["hook", "pre-agent"],
+        "cwd": "/p/sub dir",
+        "aether_dir": "/p/.aether",
+        "version": "1.2.3",
+        "code": "",
+        "reply": "frames",
+        "env": env,
+        "stdin": base64.b64encode(stdin).decode(),
+    }
+
+
+def test_the_launchers_client_imports_nothing_beyond_the_interpreters_builtins() -> None:
+    """Run as the launcher runs it (isolated, no site-packages), with no colony to talk to: it
+    answers "not handed over" (75) without importing json, socket, re or enum."""
+    from aether import hook_client
+
+    source = Path(hook_client.__file__).read_text()
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", "-c", source, "pre-agent", "0"],
+        input="{}",
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "CLAUDE_PID": "1"},
+        timeout=30,
+    )
+    assert done.returncode == 75, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"json", "socket", "re", "enum", "typing", "base64"}, imported
