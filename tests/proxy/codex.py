@@ -192,3 +192,29 @@ def write_hooks(project: Path, hooks: dict[str, list[dict[str, Any]]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"hooks": hooks}, indent=2))
     return path
+
+
+# --- projects set up for the Codex CLI tests -----------------------------------------------------
+
+
+def cx_profile(endpoint: str) -> str:
+    """A format-2 profile whose castes run on the Responses models of the scripted upstream."""
+    models = {"cx-main": 5, "cx-builder": 3, "cx-scout": 1, "cx-other": 2}
+    lines = ["format: 2", "strict: true", "models:"]
+    lines += [
+        f"  {m}: {{provider: openai, context_window: 200000, capabilities: [code, tools], "
+        f"speed: 3, cost: {cost}}}"
+        for m, cost in models.items()
+    ]
+    lines += [
+        "castes:",
+        "  queen: {model: cx-main, chain: [cx-other]}",
+        "  builder: {model: cx-builder, chain: [cx-other]}",
+        "  scout: {model: cx-scout, chain: [cx-other]}",
+        "proxy:",
+        f"  endpoint: {endpoint}",
+        f"  key_env: {KEY_VARIABLE}",
+        "  probe: first-use",
+        "timeouts: {attempt_s: 20, connect_s: 5}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -275,6 +275,25 @@ class ResponsesModel:
         return response, stream
 
 
+def chat_completion(body: dict[str, Any]) -> dict[str, Any]:
+    """A one-word chat completion: LiteLLM sends aether's 1-token proxy probe of an
+    ``openai/`` deployment here as ``POST /v1/chat/completions`` (never streamed)."""
+    return {
+        "id": "chatcmpl-probe",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": str(body.get("model", "")),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "pong"},
+                "finish_reason": "length",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
 def _event(kind: str, sequence: int, data: dict[str, Any]) -> bytes:
     payload = {"type": kind, "sequence_number": sequence, **data}
     return f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode()

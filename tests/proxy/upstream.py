@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.proxy.responses import ResponsesModel, sse_events
+from tests.proxy.responses import ResponsesModel, chat_completion, sse_events
 
 
 @dataclass
@@ -161,6 +161,9 @@ class Upstream:
                     return
                 if self.path.rstrip("/").endswith("/responses"):
                     upstream._answer_responses(self, body)
+                    return
+                if self.path.rstrip("/").endswith("/chat/completions"):
+                    self._json(chat_completion(body))  # a probe of an openai/ deployment
                     return
                 upstream._answer(self, body)
 
