@@ -100,6 +100,9 @@ def write_config(
         f"base_url = {json.dumps(proxy_url.rstrip('/') + '/v1')}",
         f"env_key = {json.dumps(KEY_VARIABLE)}",
         'wire_api = "responses"',
+        # a failing request fails the turn at once (Codex retries 5 times, ~25 s, by default)
+        "request_max_retries = 0",
+        "stream_max_retries = 0",
     ]
     for project in trusted:
         lines += ["", f"[projects.{json.dumps(str(project))}]", 'trust_level = "trusted"']

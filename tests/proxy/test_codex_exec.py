@@ -146,3 +146,39 @@ def test_a_codex_worker_with_a_subagent_records_each_model_with_its_own_tokens(
         assert by_model[model]["tokens_in"] == tokens["input_tokens"], model
         assert by_model[model]["tokens_out"] == tokens["output_tokens"], model
     assert worker["tokens_in"] == sum(t["input_tokens"] for t in sent.values())
+
+
+def test_a_codex_worker_whose_turn_failed_is_failed_and_says_what_it_ran_on(
+    cx_project: Path,
+    run_aether: RunAether,
+    litellm_proxy: RunningProxy,
+    upstream: Upstream,
+    test_home: Path,
+    tmp_path: Path,
+) -> None:
+    """``-m broken``: the proxy answers 500, Codex ends with ``turn.failed`` and exit 1. The
+    worker is failed; its record still says which model Codex tried (from the rollout)."""
+    codex_home = tmp_path / "codex-home"
+    write_config(codex_home, litellm_proxy.url, "cx-main")
+    result = run_aether(
+        "spawn",
+        "--caste",
+        "builder",
+        "--json",
+        "--exec",
+        "--",
+        str(ensure_codex()),
+        *EXEC_ARGS,
+        "-m",
+        "broken",
+        "write the parser",
+        env=codex_env(test_home, codex_home, MASTER_KEY),
+        timeout=180,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    worker = json.loads(result.stdout)
+    assert worker["status"] == "failed" and worker["exit_code"] == 1
+    assert upstream.responses.models_seen() == []  # nothing reached the upstream
+    assert worker["runtime"]["kind"] == "codex-headless"
+    assert worker["model_used"] == "broken" and worker["model_mismatch"] is True
+    assert worker["tokens_in"] == 0 and worker["tokens_out"] == 0
