@@ -5,7 +5,8 @@ signals — is run by the CLI layer (aether/cli/child.py) through the ``run_chil
 this use case records what happened around it: ``running`` before the command starts (in its
 own transaction, so a killed ``--exec`` leaves a worker resume can mark lost), then exit code,
 duration, time to first output, the latency history of the model and, for a headless Claude
-Code worker, the models and tokens it reported.
+Code worker (``claude -p --output-format json``) or Codex worker (``codex exec --json``), the
+models and tokens it reported.
 
 Default timeout (model-aware, from ``state.latency_history``): with at least ``MIN_SAMPLES`` (5)
 successful runs on the model, three times the 90th percentile of their durations (last 50
@@ -97,10 +98,9 @@ def run_exec(
     if not argv:
         raise InvalidInput("--exec needs a command", fix="aether spawn --caste C --exec -- CMD")
     _record_running(ws, worker, argv, timeout_s, lock_timeout)
-    from aether.runtimes.claude.usage import asks_for_json_result
-
+    reader = _result_reader(argv, env)
     try:
-        outcome = run_child(argv, env, timeout_s, asks_for_json_result(argv))
+        outcome = run_child(argv, env, timeout_s, reader is not None)
     except OSError as exc:
         finish(
             ws,
@@ -114,7 +114,7 @@ def run_exec(
             meaning=f"worker {worker.id} was marked failed",
             fix="check the command and PATH",
         ) from None
-    recorded, warnings = _record_outcome(ws, worker, outcome, timeout_s, lock_timeout)
+    recorded, warnings = _record_outcome(ws, worker, outcome, timeout_s, lock_timeout, reader)
     activity.log(
         ws,
         "worker_exec_finished",
@@ -125,6 +125,28 @@ def run_exec(
         recorded=not warnings,
     )
     return ExecResult(recorded, _exit_code(outcome), outcome.timed_out, timeout_s, warnings)
+
+
+#: reads what a headless worker's stdout tail says it used onto its record
+TailReader = Callable[[Workspace, ColonyState, Worker, bytes], None]
+
+
+def _result_reader(argv: list[str], env: dict[str, str]) -> TailReader | None:
+    """The reader of the worker's final output when its command line asks for a result it
+    can read: ``claude -p --output-format json|stream-json`` or ``codex exec --json``."""
+    from aether.runtimes.claude.usage import asks_for_json_result
+    from aether.runtimes.codex.usage import codex_home, is_codex_exec_json
+
+    if is_codex_exec_json(argv):
+        from aether.ops.worker_usage import record_codex_result
+
+        home = codex_home(env)
+        return lambda ws, state, w, tail: record_codex_result(ws, state, w, tail, home)
+    if asks_for_json_result(argv):
+        from aether.ops.worker_usage import record_headless_result
+
+        return record_headless_result
+    return None
 
 
 def _record_running(
@@ -146,6 +168,7 @@ def _record_outcome(
     outcome: ChildOutcome,
     timeout_s: float,
     lock_timeout: float | None,
+    reader: TailReader | None = None,
 ) -> tuple[Worker, list[str]]:
     """The worker record updated with ``outcome`` (and the warnings to show)."""
     warnings: list[str] = []
@@ -161,10 +184,8 @@ def _record_outcome(
             )
         w = found or worker
         _apply_outcome(w, outcome, timeout_s)
-        if outcome.tail:
-            from aether.ops.worker_usage import record_headless_result
-
-            record_headless_result(ws, tx.state, w, outcome.tail)
+        if outcome.tail and reader is not None:
+            reader(ws, tx.state, w, outcome.tail)
         if outcome.interrupted is None:  # an interrupted run says nothing about the model
             _add_to_latency_history(tx.state, w, ok=_succeeded(outcome))
         tx.state.add_event(

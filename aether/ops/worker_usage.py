@@ -1,13 +1,14 @@
 """Recording what a runtime says a worker used: tokens (and cost) per model, on the worker.
 
 Shared by the ``subagent-stop`` hook (a subagent's transcript) and ``spawn --exec`` (a headless
-Claude Code run's final result). Model names are mapped to the profile's own names first
-(``RoutingTable.reported_model``), so ``cc-opus[1m]`` and ``cc-opus`` are one model, in the
-record and in ``aether costs``.
+Claude Code run's final result, a headless Codex run's JSONL events and rollouts). Model names
+are mapped to the profile's own names first (``RoutingTable.reported_model``), so
+``cc-opus[1m]`` and ``cc-opus`` are one model, in the record and in ``aether costs``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aether.errors import ProfileProblem
@@ -73,6 +74,39 @@ def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, ta
     worker.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
     if worker.model_used is not None and worker.model_used != worker.model:
         flag_mismatch(ws, state, worker, [worker.model_used], "ran mostly on", "claude-code")
+
+
+def record_codex_result(
+    ws: Workspace, state: ColonyState, worker: Worker, tail: bytes, home: Path | None
+) -> None:
+    """What a headless Codex worker (``spawn --exec codex exec --json``) used: tokens from its
+    JSONL events, the model of each thread from its rollout under ``home`` (``CODEX_HOME``).
+    The main thread's model must be the assigned one; its subagents may use others."""
+    from aether.runtimes.codex.usage import run_usage
+
+    result = run_usage(tail.decode("utf-8", errors="replace"), home)
+    if result is None:
+        return
+    worker.runtime = {
+        "kind": "codex-headless",
+        "session_id": result.thread_id,
+        "model_source": "rollout" if result.main_models else "unknown",
+    }
+    if result.truncated:
+        worker.runtime["usage_truncated"] = True
+    table = profile_table(ws)
+    if result.by_model:
+        record_usage(worker, result.by_model, table)
+    if result.unattributed is not None:
+        # the tokens are Codex's word; which model used them is not known
+        worker.tokens_in = (worker.tokens_in or 0) + result.unattributed.tokens_in
+        worker.tokens_out = (worker.tokens_out or 0) + result.unattributed.output_tokens
+    main = [canonical(table, m) for m in result.main_models]
+    if main:
+        worker.model_used = main[-1]
+    others = [m for m in main if m != worker.model]
+    if others:
+        flag_mismatch(ws, state, worker, others, "ran on", "codex")
 
 
 def flag_mismatch(

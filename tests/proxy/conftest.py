@@ -76,6 +76,9 @@ CLAUDE_MODELS = [
     "cc-scout",
     "cc-prime",
 ]
+#: OpenAI-Responses deployments answered by the same upstream (tests/proxy/responses.py): the
+#: models the Codex CLI tests run their main agent and its subagents on
+CODEX_MODELS = ["cx-main", "cx-builder", "cx-scout", "cx-other"]
 
 
 def venv_dir() -> Path:
@@ -142,12 +145,21 @@ def _upstream_deployment(name: str, upstream_url: str) -> str:
     )
 
 
+def _responses_deployment(name: str, upstream_url: str) -> str:
+    # an openai/ deployment: LiteLLM passes POST /v1/responses on to {api_base}/responses
+    return (
+        f"  - model_name: {name}\n    litellm_params: {{model: openai/{name}, "
+        f"api_base: {upstream_url + '/v1'!r}, api_key: sk-fake-upstream}}\n"
+    )
+
+
 def proxy_config(*, open_proxy: bool = False, upstream_url: str | None = None) -> str:
     lines = ["model_list:\n"]
     for model in [*CASTE_MODELS.values(), *SPARE]:
         lines.append(_deployment(model, f"hello from {model}"))
     if upstream_url is not None:
         lines += [_upstream_deployment(m, upstream_url) for m in CLAUDE_MODELS]
+        lines += [_responses_deployment(m, upstream_url) for m in CODEX_MODELS]
     for model, mock in FAILING.items():
         lines.append(_deployment(model, mock))
     # honours x-litellm-timeout: sleeps that long, then answers 408

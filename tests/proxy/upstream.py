@@ -9,6 +9,9 @@ the routing tests assert on.
 
 Every request is recorded (model, system prompt text, the text of the messages, whether a tool
 result was present), and so is the usage each answer reported, per model.
+
+The same server answers the OpenAI Responses API (``POST /v1/responses``) for the Codex CLI
+tests: ``Upstream.responses`` holds that side's own script and record (tests/proxy/responses.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.proxy.responses import ResponsesModel, chat_completion, sse_events
 
 
 @dataclass
@@ -108,6 +113,8 @@ class Upstream:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._counter = 0
+        #: the Responses API models (Codex), scripted and recorded on their own
+        self.responses = ResponsesModel()
 
     # --- control ---------------------------------------------------------------------------
 
@@ -152,6 +159,12 @@ class Upstream:
                 if self.path.rstrip("/").endswith("count_tokens"):
                     self._json({"input_tokens": 10})
                     return
+                if self.path.rstrip("/").endswith("/responses"):
+                    upstream._answer_responses(self, body)
+                    return
+                if self.path.rstrip("/").endswith("/chat/completions"):
+                    self._json(chat_completion(body))  # a probe of an openai/ deployment
+                    return
                 upstream._answer(self, body)
 
             def _json(self, payload: dict[str, Any]) -> None:
@@ -191,6 +204,24 @@ class Upstream:
             return [{"type": "text", "text": script.replies.get(model, script.queen_reply)}]
         reply = script.replies.get(model, f"{script.worker_reply} ({model})")
         return [{"type": "text", "text": reply}]
+
+    def _answer_responses(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        response, stream = self.responses.answer(body)
+        if not stream:
+            data = json.dumps(response).encode()
+            handler.send_response(200)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.send_header("cache-control", "no-cache")
+        handler.end_headers()
+        for event in sse_events(response):
+            handler.wfile.write(event)
+        handler.wfile.flush()
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         model = str(body.get("model", ""))
