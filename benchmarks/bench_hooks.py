@@ -6,13 +6,15 @@ A colony set up with ``aether claude install``, its profile standalone (no proxy
 measured is aether's own work; a verified ``pre-agent`` adds the authenticated model list the
 spawn benchmark measures). Each hook gets the JSON Claude Code 2.1.328 sends for its event.
 First as separate processes, paired with a bare Typer run (target ≤ 1.3×); then handed to a
-running ``aether serve`` (target ≤ 100 ms); ``session-end`` against Claude Code's ~1.5 s budget.
+running ``aether serve`` by the launcher's own client, paired with the same hook in its own
+process (targets: ≤ 40 ms; a routed and recorded spawn ≤ 0.15× its own process).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aether.cli.server import LOCAL_HOOKS
+from aether.cli.server import DEFERRED_HOOKS
 from benchmarks.bench_spawn import aether_server
 from benchmarks.common import aether_cmd, bench_env, paired_header, paired_ratio, table
 
@@ -153,30 +155,68 @@ def standalone(project: Path, aether: list[str], runs: int) -> str:
 
 
 def served(project: Path, aether: list[str], runs: int) -> str:
+    """Each hook handed to a running server by the launcher's own client, paired with the same
+    hook run in its own process (``AETHER_SERVER=off``: what every hook cost before), run by
+    run. Hooks that only record are acknowledged at once: their time is what the session waits
+    for, and a served ``aether serve --status`` before each run waits until the last one's work
+    is done, so no run waits for another's."""
     launcher = str(project / ".claude" / "hooks" / "aether-hook")
     rows = []
     with (
         tempfile.TemporaryDirectory() as run_dir,
         aether_server(aether, project, Path(run_dir)) as env,
     ):
-        env = {**env, "CLAUDE_PROJECT_DIR": str(project)}
+        # what Claude Code gives a hook: its project directory and its own pid (this process
+        # stands for the session), and the aether found by the launcher's own rules
+        env = {
+            **env,
+            "CLAUDE_PROJECT_DIR": str(project),
+            "CLAUDE_PID": str(os.getpid()),
+            "AETHER_BIN": aether[0],
+        }
+        alone = {**env, "AETHER_SERVER": "off"}
         for label, hook, stdin, before in _cases(project):
             run_before = _before(aether, project, env, before)
-            times = []
+            pairs = []
             for i in range(runs + 2):
-                if run_before:
-                    run_before()
+                settle_and = [run_before] if run_before else []
+                for step in settle_and:
+                    step()
                 t0 = time.perf_counter()
+                _checked([launcher, hook], stdin, project, alone)
+                t1 = time.perf_counter()
+                for step in settle_and:
+                    step()
+                subprocess.run([*aether, "serve", "--status"], cwd=project, env=env)
+                t2 = time.perf_counter()
                 _checked([launcher, hook], stdin, project, env)
+                t3 = time.perf_counter()
+                subprocess.run([*aether, "serve", "--status"], cwd=project, env=env)
                 if i >= 2:
-                    times.append(time.perf_counter() - t0)
-            ms = statistics.median(times) * 1000
-            if hook in LOCAL_HOOKS:  # never handed to the server: Claude Code's 1.5 s budget
-                verdict = "runs in its own process by design"
-            else:
-                verdict = "met" if ms <= 100 else "NOT met"
-            rows.append([f"`aether hook {label}`", f"{ms:.0f}", verdict])
-    return table(rows, ["hook, handed to `aether serve`", f"median ms ({runs} runs)", "≤ 100 ms"])
+                    pairs.append((t3 - t2, t1 - t0))
+            ms = statistics.median(p[0] for p in pairs) * 1000
+            own = statistics.median(p[1] for p in pairs) * 1000
+            ratio = statistics.median(p[0] / p[1] for p in pairs)
+            deferred = " (acknowledged; done after)" if hook in DEFERRED_HOOKS else ""
+            rows.append(
+                [
+                    f"`aether hook {label}`{deferred}",
+                    f"{ms:.0f}",
+                    f"{own:.0f}",
+                    f"{ratio:.2f}",
+                    "met" if ms <= 40 else "NOT met",
+                ]
+            )
+    return table(
+        rows,
+        [
+            "hook, through the launcher to a running server",
+            f"median ms ({runs} runs)",
+            "in its own process, ms (paired)",
+            "× own process (median of pairs)",
+            "≤ 40 ms",
+        ],
+    )
 
 
 def main() -> None:
@@ -191,9 +231,10 @@ def main() -> None:
         print()
         print(served(project, aether, args.runs))
     print(
-        "\nEach hook runs through the launcher Claude Code runs (`/bin/sh` finding aether, then "
-        "`exec`). `session-end, pauses` is the whole `aether pause` Claude Code waits for at the "
-        "end of a session (its budget is ~1.5 s)."
+        "\nEach hook runs through the launcher Claude Code runs (`/bin/sh` finding aether; with a "
+        "server, its own client run isolated by aether's interpreter). Run alone, `session-end, "
+        "pauses` is the whole `aether pause`; handed to a server, the session waits only for "
+        "its acknowledgement."
     )
 
 

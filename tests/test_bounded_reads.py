@@ -215,6 +215,45 @@ def test_reading_a_transcript_stops_at_its_time_bound(tmp_path: Path) -> None:
     assert usage.by_model["claude-haiku-4-5"].input_tokens == 10
 
 
+def test_a_stopped_subagents_transcript_is_read_once_its_last_message_is_there(
+    tmp_path: Path,
+) -> None:
+    """Claude Code may still be writing a subagent's transcript when SubagentStop fires (a
+    served hook reads it within milliseconds): the read waits for the message the hook named,
+    and gives up after its bound with what is there."""
+    import threading
+
+    from aether.runtimes.claude import usage as usage_module
+    from aether.runtimes.claude.usage import read_settled_transcript
+
+    path = tmp_path / "agent.jsonl"
+    path.write_text('{"type": "user", "message": {"role": "user", "content": "go"}}\n')
+    message: dict[str, object] = {**ASSISTANT["message"]}  # type: ignore[dict-item]
+    message["content"] = [{"type": "text", "text": "all done"}]
+    last = {**ASSISTANT, "message": message}
+
+    def finish() -> None:
+        time.sleep(0.15)
+        with path.open("a") as fh:
+            fh.write(json.dumps(last) + "\n")
+
+    writer = threading.Thread(target=finish)
+    writer.start()
+    usage = read_settled_transcript(path, "all done")
+    writer.join()
+    assert usage.by_model["claude-haiku-4-5"].input_tokens == 10
+    # never there: the bound holds, and nothing found is nothing counted
+    usage_module.SETTLE_S, saved = 0.2, usage_module.SETTLE_S
+    try:
+        start = time.monotonic()
+        empty = tmp_path / "empty.jsonl"
+        empty.write_text("")
+        assert read_settled_transcript(empty, "never written").by_model == {}
+        assert time.monotonic() - start < 2
+    finally:
+        usage_module.SETTLE_S = saved
+
+
 def test_a_transcript_line_longer_than_the_line_limit_is_skipped_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

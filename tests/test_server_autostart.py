@@ -82,7 +82,7 @@ def launch(
     )
 
 
-def hook_json(event: str, **fields: str) -> str:
+def hook_json(event: str, **fields: object) -> str:
     doc = {"session_id": SESSION, "transcript_path": "", "cwd": "/", "hook_event_name": event}
     return json.dumps({**doc, **fields})
 
@@ -200,3 +200,25 @@ def test_the_launchers_client_imports_nothing_beyond_the_interpreters_builtins()
     assert done.returncode == 75, done.stderr
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert not imported & {"json", "socket", "re", "enum", "typing", "base64"}, imported
+
+
+def test_a_subagent_that_is_not_aethers_starts_no_process_at_all(
+    project: Path, tmp_path: Path
+) -> None:
+    """Explore, general-purpose, a user's own agent: their four agent hooks are answered by the
+    launcher itself; input that is not a hook's JSON still reaches aether, which says so."""
+    env = hook_env(project, tmp_path, AETHER_SERVER="off")
+    mark = tmp_path / "aether-ran"
+    spawn = {"tool_name": "Agent", "tool_input": {"subagent_type": "general-purpose"}}
+    for event, doc in (
+        ("pre-agent", hook_json("PreToolUse", **spawn)),
+        ("agent-result", hook_json("PostToolUse", **spawn)),
+        ("subagent-start", hook_json("SubagentStart", agent_type="Explore", agent_id="a1")),
+        ("subagent-stop", hook_json("SubagentStop", agent_type="Explore", agent_id="a1")),
+    ):
+        done = launch(project, event, doc, env)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), event
+    assert not mark.exists()
+    garbage = launch(project, "pre-agent", "not json", env)
+    assert garbage.returncode == 0 and "aether hook pre-agent" in garbage.stderr
+    assert mark.exists()

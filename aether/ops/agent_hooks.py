@@ -329,7 +329,7 @@ def _flag_if_other(
 
 
 def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.runtimes.claude.usage import TranscriptUsage, read_transcript
+    from aether.runtimes.claude.usage import TranscriptUsage, read_settled_transcript
 
     outcome = HookOutcome(hook.event)
     if agents.parse_agent_name(hook.agent_type) is None or not hook.agent_id:
@@ -337,7 +337,8 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     usage: TranscriptUsage | None = None
     if hook.agent_transcript_path:
         try:
-            usage = read_transcript(Path(hook.agent_transcript_path))
+            path = Path(hook.agent_transcript_path)
+            usage = read_settled_transcript(path, hook.last_assistant_message)
         except OSError as exc:
             outcome.notes.append(f"transcript not read ({exc.strerror or exc})")
         except Exception as exc:  # a transcript must never cost the worker its completion

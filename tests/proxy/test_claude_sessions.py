@@ -387,3 +387,56 @@ def test_a_session_whose_requests_bypass_the_proxy_is_refused_aether_spawns(
     # the same endpoint spelled another way is the same proxy
     same = litellm_proxy.url.replace("127.0.0.1", "localhost") + "/"
     assert answer(**key, ANTHROPIC_BASE_URL=same)["permissionDecision"] == "allow"
+
+
+def test_as_installed_the_hooks_run_through_a_server_they_started_and_nothing_is_lost(
+    cc_project: Path, home: Path, upstream: Upstream, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """The default install, nothing started by hand (every other test here runs hooks in their
+    own processes): the first session's first hook starts a server, the launcher hands it the
+    rest, and the hooks that only record are done after their acknowledgement. Two sessions in
+    turn: every record is complete, the colony paused after each, and the second session spent
+    no paid probe — the first one's proof of the builder's model is younger than the TTL."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    from tests.helpers import clean_env
+
+    status_env = clean_env(TMPDIR=str(run_dir), LITELLM_MASTER_KEY=MASTER_KEY)
+
+    def status() -> dict[str, Any]:
+        done = run_aether("status", "--json", env=status_env)  # handed over: runs after them
+        assert done.returncode == 0, done.stderr
+        doc: dict[str, Any] = json.loads(done.stdout)
+        return doc
+
+    try:
+        for n in (1, 2):
+            queen_run(
+                cc_project,
+                home,
+                upstream,
+                [spawn("aether-builder", f"write part {n}")],
+                AETHER_SERVER="auto",
+                TMPDIR=str(run_dir),
+            )
+            assert run_aether("serve", "--status", env=status_env).returncode == 0
+            doc = status()
+            assert doc["status"] == "paused"
+            assert doc["proxy"] == (
+                {"probes": 1, "proofs_reused": 0}
+                if n == 1
+                else {
+                    "probes": 0,
+                    "proofs_reused": 1,
+                }
+            )
+        state = state_of(cc_project)
+        builders = subagent_records(state)
+        assert [w["status"] for w in builders] == ["completed", "completed"]
+        facts = [(w["tokens_out"], w["verified"], w["usage_by_model"]) for w in builders]
+        assert all(out and verified for out, verified, _ in facts), facts
+        assert [w["status"] for w in session_records(state)] == ["completed", "completed"]
+        assert (cc_project / ".aether" / "HANDOFF.md").exists()
+        assert set(subagent_models(upstream)) == {"cc-builder"}
+    finally:
+        run_aether("serve", "--stop", env=status_env)

@@ -37,6 +37,8 @@ class Seen:
     tool_results: int
     stream: bool
     usage: dict[str, int]
+    #: the request body's size in bytes, as JSON (what the model is sent each turn)
+    size: int = 0
 
 
 @dataclass
@@ -240,7 +242,15 @@ class Upstream:
         stream = bool(body.get("stream"))
         with self._lock:
             self.seen.append(
-                Seen(model, system, text, _count_tool_results(messages), stream, usage)
+                Seen(
+                    model,
+                    system,
+                    text,
+                    _count_tool_results(messages),
+                    stream,
+                    usage,
+                    len(json.dumps(body).encode()),
+                )
             )
         stop = "tool_use" if content[0]["type"] == "tool_use" else "end_turn"
         message = {

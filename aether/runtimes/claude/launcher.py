@@ -97,7 +97,17 @@ if [ "$event" = "--which" ]; then
 fi
 """
     + STDIN_READER
-    + r"""# Runs "$@" with the hook's input on stdin, and ends this script as Claude Code needs.
+    + r"""# A subagent that is not aether's (Explore, general-purpose, the user's own) leaves aether
+# nothing to do in these four hooks: no process is started for it. Claude Code writes the JSON
+# without spaces; input that is not a hook's JSON at all still goes to aether, which says so.
+case "$event" in
+  pre-agent|agent-result|subagent-start|subagent-stop)
+    case "$input" in
+      *'agent_type":"aether-'*|*'agent_type": "aether-'*) ;;
+      *'"hook_event_name"'*) exit 0 ;;
+    esac ;;
+esac
+# Runs "$@" with the hook's input on stdin, and ends this script as Claude Code needs.
 # aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is one
 # line, not aether's line and then this script's. Exit 75 from the server client below means
 # "not handed over" (nothing was sent): the caller goes on to run aether itself.

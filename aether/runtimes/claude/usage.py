@@ -221,6 +221,29 @@ def last_assistant_text(path: Path) -> str | None:
     return None
 
 
+#: how long a finished subagent's transcript may take to show its last message
+SETTLE_S = 2.0
+
+
+def read_settled_transcript(path: Path, last_message: str) -> TranscriptUsage:
+    """``read_transcript`` of a subagent that just stopped, once its transcript holds its last
+    message. Claude Code may still be writing the transcript when ``SubagentStop`` fires: a
+    hook handed to a server reads it within milliseconds, and once found no assistant message
+    yet. Re-read (every 20 ms, ``SETTLE_S`` at most) until there is usage and — when the hook
+    said what the last message was — the transcript ends with it; then what is there counts."""
+    deadline = time.monotonic() + SETTLE_S
+    expected = " ".join(last_message.split())
+    while True:
+        usage = read_transcript(path)
+        if usage.by_model or time.monotonic() > deadline:
+            if not expected or time.monotonic() > deadline:
+                return usage
+            found = " ".join((last_assistant_text(path) or "").split())
+            if found and (expected in found or found in expected):
+                return usage
+        time.sleep(0.02)
+
+
 def asks_for_json_result(argv: list[str]) -> bool:
     """Does a ``claude`` command line ask for a final JSON result (``--output-format json``
     or ``stream-json``)? Then its last stdout line is read for what the run used."""

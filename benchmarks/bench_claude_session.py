@@ -1,0 +1,208 @@
+"""What a user feels: a whole ``claude -p`` session with aether against the same session in a
+plain project, with the real Claude Code and the real LiteLLM proxy (the pinned versions the
+tests use) to the scripted upstream model of the tests.
+
+    python -m benchmarks.bench_claude_session [--runs N]
+
+Two projects, one proxy, one upstream: **aether** — ``aether init``, the Claude Code tests'
+profile (caste models served by the upstream), ``aether claude install``, nothing started by
+hand — and **plain** — a hand-written ``builder`` agent on the same model as aether's builder,
+and the proxy's address in ``.claude/settings.json``. The queen spawns one builder (``aether-
+builder`` / ``builder``) or none. Sessions alternate aether, plain, aether, plain, ...; the table
+gives the median of the per-pair ratios (this machine drifts ±30 %). The aether sessions run
+as users run them: one after the other, each pausing the colony at its end and resuming it at
+the next start, the server the first one's hooks started still running ("warm"); "cold" rows
+stop the server before each aether session (the first session after the idle timeout).
+
+Also measured: the bytes of the main model's request on its first turn (aether's list of
+workers and briefing against the plain project's one agent), with this profile and with the
+default profile ``aether init`` writes; and the paid probes each session sent
+(``aether status --json``: ``proxy.probes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import aether_cmd, table
+from tests.proxy import claude
+from tests.proxy.conftest import MASTER_KEY, start_proxy
+from tests.proxy.upstream import Script, Upstream
+
+PLAIN_AGENT = """---
+name: builder
+description: Writes code and tests for one task.
+model: cc-builder
+---
+You build what you are asked to, then say what you did.
+"""
+
+
+def _spawn(kind: str) -> dict[str, str]:
+    return {"subagent_type": kind, "description": "a task", "prompt": "write the widget parser"}
+
+
+SCRIPT = Script(
+    by_prompt={
+        "aether-one": Script(spawns=[_spawn("aether-builder")]),
+        "plain-one": Script(spawns=[_spawn("builder")]),
+    }
+)
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = claude.claude_env(home, MASTER_KEY)
+    env.pop("AETHER_SERVER")  # as installed: hooks start and use the server
+    env["PATH"] = f"{Path(aether_cmd()[0]).parent}:{env['PATH']}"
+    return env
+
+
+def _aether(project: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [*aether_cmd(), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _setup(root: Path, proxy_url: str, env: dict[str, str]) -> tuple[Path, Path, Path]:
+    with_aether, plain, default = root / "aether", root / "plain", root / "default"
+    for project in (with_aether, plain, default):
+        project.mkdir()
+    _aether(with_aether, env, "init", claude.GOAL)
+    (with_aether / ".aether" / "model-profiles.yaml").write_text(claude.cc_profile(proxy_url))
+    _aether(with_aether, env, "claude", "install")
+    _aether(default, env, "init", claude.GOAL)
+    profile = default / ".aether" / "model-profiles.yaml"
+    profile.write_text(re.sub(r"endpoint: .*", f"endpoint: {proxy_url}", profile.read_text()))
+    _aether(default, env, "claude", "install")
+    (plain / ".claude" / "agents").mkdir(parents=True)
+    (plain / ".claude" / "agents" / "builder.md").write_text(PLAIN_AGENT)
+    settings = {"env": {"ANTHROPIC_BASE_URL": proxy_url}}
+    (plain / ".claude" / "settings.json").write_text(json.dumps(settings))
+    return with_aether, plain, default
+
+
+def _session(project: Path, env: dict[str, str], prompt: str) -> float:
+    binary = str(claude.ensure_claude())
+    started = time.perf_counter()
+    done = subprocess.run(
+        [binary, "-p", prompt, "--output-format", "json", "--max-turns", "6"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"claude -p failed in {project.name}: {done.stderr[-2000:]}")
+    return elapsed
+
+
+def _settled(project: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The colony once the session's deferred hooks are done: a command handed to the server
+    runs after them (the server takes one request at a time, in order)."""
+    doc: dict[str, Any] = json.loads(_aether(project, env, "status", "--json"))
+    return doc
+
+
+def _first_turn_bytes(upstream: Upstream, project: Path, env: dict[str, str]) -> int:
+    upstream.reset(SCRIPT)
+    _session(project, env, "nothing to do")
+    queen = [s for s in upstream.seen if s.model == "cc-queen"]
+    return queen[0].size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    import compileall
+
+    # as pip install leaves it: this machine sets PYTHONDONTWRITEBYTECODE (benchmarks/run.py)
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "aether"), quiet=1)
+    upstream = Upstream().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
+        try:
+            home = root / "home"
+            home.mkdir()
+            env = _env(home)
+            with_aether, plain, default = _setup(root, proxy.url, env)
+            upstream.reset(SCRIPT)
+            rows, probes = _timed(args.runs, with_aether, plain, env)
+            sizes = {
+                "plain": _first_turn_bytes(upstream, plain, env),
+                "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
+                "aether (default profile)": _first_turn_bytes(upstream, default, env),
+            }
+            for project in (with_aether, default):
+                subprocess.run([*aether_cmd(), "serve", "--stop"], cwd=project, env=env)
+        finally:
+            proxy.stop()
+            upstream.stop()
+    print(table(rows, ["session", "with aether (median s)", "plain (median s)", "× plain"]))
+    print()
+    base = sizes["plain"]
+    size_rows = [
+        [label, f"{size:,}", "—" if label == "plain" else f"+{size - base:,}"]
+        for label, size in sizes.items()
+    ]
+    print(table(size_rows, ["main model's first request", "bytes", "over plain"]))
+    print()
+    print(
+        f"Paid probes per aether session (status --json proxy.probes), in order: "
+        f"{', '.join(str(n) for n in probes)}"
+    )
+
+
+def _timed(
+    runs: int, with_aether: Path, plain: Path, env: dict[str, str]
+) -> tuple[list[list[str]], list[int]]:
+    cases = {
+        "one subagent, as installed (server warm)": ("aether-one", "plain-one", False),
+        "no subagent, as installed (server warm)": ("nothing", "nothing", False),
+        "one subagent, server stopped before each (cold)": ("aether-one", "plain-one", True),
+    }
+    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in cases}
+    probes: list[int] = []
+    for i in range(runs + 1):  # the first round warms the caches and starts the server
+        for label, (mine, theirs, cold) in cases.items():
+            if cold:
+                subprocess.run([*aether_cmd(), "serve", "--stop"], cwd=with_aether, env=env)
+            a = _session(with_aether, env, mine)
+            status = _settled(with_aether, env)
+            if mine != "nothing" and not cold:
+                probes.append(int(status["proxy"]["probes"]))
+            p = _session(plain, env, theirs)
+            if i:
+                times[label][0].append(a)
+                times[label][1].append(p)
+    rows = []
+    for label, (mine_s, theirs_s) in times.items():
+        ratio = statistics.median(a / p for a, p in zip(mine_s, theirs_s, strict=True))
+        rows.append(
+            [
+                label,
+                f"{statistics.median(mine_s):.2f}",
+                f"{statistics.median(theirs_s):.2f}",
+                f"{ratio:.2f}",
+            ]
+        )
+    return rows, probes
+
+
+if __name__ == "__main__":
+    main()
