@@ -149,7 +149,9 @@ def main() -> None:
                 "aether (default profile)": _first_turn_bytes(upstream, default, env),
             }
             for project in (with_aether, default):
-                subprocess.run([*aether_cmd(), "serve", "--stop"], cwd=project, env=env)
+                subprocess.run(
+                    [*aether_cmd(), "serve", "--stop"], cwd=project, env=env, capture_output=True
+                )
         finally:
             proxy.stop()
             upstream.stop()
@@ -181,7 +183,8 @@ def _timed(
     for i in range(runs + 1):  # the first round warms the caches and starts the server
         for label, (mine, theirs, cold) in cases.items():
             if cold:
-                subprocess.run([*aether_cmd(), "serve", "--stop"], cwd=with_aether, env=env)
+                stop = [*aether_cmd(), "serve", "--stop"]
+                subprocess.run(stop, cwd=with_aether, env=env, capture_output=True)
             a = _session(with_aether, env, mine)
             status = _settled(with_aether, env)
             if mine != "nothing" and not cold:

@@ -187,11 +187,15 @@ def served(project: Path, aether: list[str], runs: int) -> str:
                 t1 = time.perf_counter()
                 for step in settle_and:
                     step()
-                subprocess.run([*aether, "serve", "--status"], cwd=project, env=env)
+                subprocess.run(
+                    [*aether, "serve", "--status"], cwd=project, env=env, capture_output=True
+                )
                 t2 = time.perf_counter()
                 _checked([launcher, hook], stdin, project, env)
                 t3 = time.perf_counter()
-                subprocess.run([*aether, "serve", "--status"], cwd=project, env=env)
+                subprocess.run(
+                    [*aether, "serve", "--status"], cwd=project, env=env, capture_output=True
+                )
                 if i >= 2:
                     pairs.append((t3 - t2, t1 - t0))
             ms = statistics.median(p[0] for p in pairs) * 1000
@@ -219,6 +223,113 @@ def served(project: Path, aether: list[str], runs: int) -> str:
     )
 
 
+MODELS = ("claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5", "kimi-k2.5")
+
+
+def _listing_bytes(project: Path) -> int:
+    """aether's entries in the list of agents Claude Code puts in every main-model request
+    (``- NAME: DESCRIPTION (Tools: All tools)``, measured on 2.1.328)."""
+    total = 0
+    for path in (project / ".claude" / "agents").glob("aether-*.md"):
+        text = path.read_text()
+        name = json.loads(text.split("name: ", 1)[1].split("\n", 1)[0])
+        description = json.loads(text.split("description: ", 1)[1].split("\n", 1)[0])
+        total += len(f"- {name}: {description} (Tools: All tools)\n".encode())
+    return total
+
+
+def _grown(project: Path, aether: list[str], how: str) -> None:
+    """Make the colony older (10,000 finished workers, compacted by one real write as the
+    store does) or its profile wider (50 castes), then install again."""
+    from benchmarks.bench_session import _worker
+
+    env = bench_env()
+    if how == "past":
+        state_file = project / ".aether" / "data" / "COLONY_STATE.json"
+        data = json.loads(state_file.read_text())
+        data["workers"] += [_worker(n, "completed") for n in range(10_000)]
+        state_file.write_text(json.dumps(data))
+        for cmd in (["pause"], ["resume"]):
+            subprocess.run([*aether, *cmd], cwd=project, env=env, check=True, capture_output=True)
+    else:
+        profile = project / ".aether" / "model-profiles.yaml"
+        extra = "".join(
+            f"  extra-{n:02d}: {{model: {MODELS[n % 4]}, chain: [{MODELS[(n + 1) % 4]}]}}\n"
+            for n in range(39)
+        )
+        profile.write_text(profile.read_text().replace("castes:\n", "castes:\n" + extra, 1))
+    subprocess.run(
+        [*aether, "claude", "install"], cwd=project, env=env, check=True, capture_output=True
+    )
+
+
+def growth(aether: list[str], runs: int) -> str:
+    """The served hooks the session waits for, the list of workers and the briefing, as the
+    colony grows: fresh, 10,000 past workers, 50 castes in its profile."""
+    rows = []
+    for label, how in (
+        ("fresh (11 castes)", None),
+        ("10,000 past workers", "past"),
+        ("50 castes in the profile", "castes"),
+    ):
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as run_dir:
+            project = Path(tmp)
+            _setup(project, aether)
+            if how:
+                _grown(project, aether, how)
+            cases = {c[0]: c for c in _cases(project)}
+            with aether_server(aether, project, Path(run_dir)) as env:
+                env = {
+                    **env,
+                    "CLAUDE_PROJECT_DIR": str(project),
+                    "CLAUDE_PID": str(os.getpid()),
+                    "AETHER_BIN": aether[0],
+                }
+                launcher = str(project / ".claude" / "hooks" / "aether-hook")
+                ms = []
+                for key in ("session-start, active colony", "pre-agent, routed and recorded"):
+                    _, hook, stdin, _before_cmd = cases[key]
+                    times = []
+                    for i in range(runs + 2):
+                        status = [*aether, "serve", "--status"]
+                        subprocess.run(status, cwd=project, env=env, capture_output=True)
+                        t0 = time.perf_counter()
+                        _checked([launcher, hook], stdin, project, env)
+                        if i >= 2:
+                            times.append(time.perf_counter() - t0)
+                    ms.append(statistics.median(times) * 1000)
+                briefing = subprocess.run(
+                    [launcher, "session-start"],
+                    input=cases["session-start, active colony"][2],
+                    cwd=project,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                state = (project / ".aether" / "data" / "COLONY_STATE.json").stat().st_size
+            rows.append(
+                [
+                    label,
+                    f"{state // 1024} KiB",
+                    f"{ms[0]:.0f}",
+                    f"{ms[1]:.0f}",
+                    f"{_listing_bytes(project):,}",
+                    f"{len(briefing.encode()):,}",
+                ]
+            )
+    return table(
+        rows,
+        [
+            "colony",
+            "state file",
+            f"served session-start, ms (median of {runs})",
+            "served pre-agent (routed, recorded), ms",
+            "aether's agent list, bytes per request",
+            "briefing, bytes",
+        ],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=11)
@@ -230,6 +341,8 @@ def main() -> None:
         print(standalone(project, aether, args.runs))
         print()
         print(served(project, aether, args.runs))
+    print()
+    print(growth(aether, args.runs))
     print(
         "\nEach hook runs through the launcher Claude Code runs (`/bin/sh` finding aether; with a "
         "server, its own client run isolated by aether's interpreter). Run alone, `session-end, "
