@@ -47,6 +47,16 @@ class ServerInfo:
     started_at: str
     pid: int
     served: int = 0
+    #: (when, fingerprint) of the last look at the installed code for launcher clients
+    checked: tuple[float, str] = (0.0, "")
+
+    def installed_code(self) -> str:
+        """The installed code's fingerprint, looked at again when the last look is older than
+        a second: an upgrade is noticed by the first hook a second after it."""
+        now = time.monotonic()
+        if now - self.checked[0] > 1.0:
+            self.checked = (now, code_fingerprint())
+        return self.checked[1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -225,8 +235,8 @@ def _command_of(request: dict[str, Any], info: ServerInfo) -> ServedCommand | st
     if code == "":
         # a client that cannot tell which code is installed (the hook launcher's own client,
         # which runs without aether's package): this server checks that it still runs the
-        # installed code (~2 ms)
-        code = code_fingerprint()
+        # installed code, at most once a second (~2 ms a check)
+        code = info.installed_code()
     if code != info.code:
         return "code"
     if not (isinstance(argv, list) and all(map(_is_process_text, argv)) and forwardable(argv)):
