@@ -90,6 +90,7 @@ def _cases(project: Path) -> list[tuple[str, str, str, list[str] | None]]:
                 "PostToolUse",
                 tool_name="Agent",
                 tool_use_id="t1",
+                tool_input={**agent, "subagent_type": "aether-builder"},
                 tool_response={"agentId": "a1", "resolvedModel": "claude-sonnet-4-5"},
             ),
             None,
@@ -140,7 +141,8 @@ def _before(aether: list[str], project: Path, env: dict[str, str], cmd: list[str
 
 def standalone(project: Path, aether: list[str], runs: int) -> str:
     launcher = str(project / ".claude" / "hooks" / "aether-hook")
-    env = bench_env(CLAUDE_PROJECT_DIR=str(project))
+    # each hook in its own process, as before servers: no server is started or used
+    env = bench_env(CLAUDE_PROJECT_DIR=str(project), AETHER_SERVER="off")
     rows = []
     for label, hook, stdin, before in _cases(project):
         run_before: Callable[[], None] | None = _before(aether, project, env, before)
