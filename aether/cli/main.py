@@ -60,7 +60,10 @@ def main() -> None:
     # (~5 ms). mypy raises its thresholds for the same reason. Cycles are still collected.
     gc.set_threshold(20_000, 10, 10)
     argv = sys.argv[1:]
+    from aether.cli import server
     from aether.cli.server import forward
+
+    server.whole_process = True  # this process is aether's own: a hook may fork it into a server
 
     try:
         code = forward(argv)  # a running `aether serve` for this colony, if any

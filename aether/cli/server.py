@@ -69,6 +69,10 @@ LOCAL_SUBCOMMANDS = frozenset({("memory", "export"), ("memory", "import")})
 #: that runs but never starts one; unset (or ``auto``), a hook that finds no server starts one
 #: for the colony in the background, stopped by its idle timeout (docs/server.md)
 ENV_OFF = "AETHER_SERVER"
+#: set by the entry point (aether.cli.main.main): this process runs one aether command and
+#: ends. Never set where commands run inside another program (the server, the tests): a hook
+#: run there never forks it into a server (aether/cli/server_start.py)
+whole_process = False
 MAX_MESSAGE = 64 * 1024 * 1024
 
 

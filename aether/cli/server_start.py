@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from aether.cli import server
 from aether.cli.server import ENV_OFF, _private_socket_dir
 from aether.hook_client import socket_path
 
@@ -43,7 +44,7 @@ def start_in_background(aether_dir: str, project: str, log_path: str) -> bool:
     ``AUTO_IDLE_S`` without a command, and when the installed code changes."""
     import socket
 
-    if serving or os.environ.get(ENV_OFF, "auto") not in ("", "auto"):
+    if serving or not server.whole_process or os.environ.get(ENV_OFF, "auto") not in ("", "auto"):
         return False
     try:
         _private_socket_dir()
