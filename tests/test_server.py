@@ -521,12 +521,12 @@ def test_a_connection_that_fails_unexpectedly_is_dropped_and_the_server_goes_on(
     and the accept loop is told to go on."""
     import aether.cli.server_loop as loop
 
-    def broken(conn: object, info: object, command: object) -> bool:
+    def broken(job: object, info: object, command: object) -> bool:
         raise RuntimeError("unforeseen\nwith Authorization: Bearer sk-live-0123456789abcdef")
 
-    monkeypatch.setattr(loop, "_handle", broken)
+    monkeypatch.setattr(loop, "_do", broken)
     info = loop.ServerInfo("/colony/.aether", 60.0, "code", "2031-01-01T00:00:00Z", 1)
-    assert loop._handle_guarded(None, info, None) is True
+    assert loop._do_guarded(loop._Job("deferred"), info, None) is True
     err = capsys.readouterr().err
     assert err.startswith("aether: warning: a request failed unexpectedly") and err.count("\n") == 1
     assert "sk-live-0123456789abcdef" not in err

@@ -122,8 +122,12 @@ def test_the_first_hook_starts_a_server_and_the_next_ones_are_handed_to_it(
     ended = launch(project, "session-end", hook_json("SessionEnd", reason="other"), env)
     assert (ended.returncode, ended.stdout, ended.stderr) == (0, "", "")
     assert not mark.exists()
-    wait_for(lambda: state_of(project)["status"] == "paused", "the deferred session end")
-    assert (project / ".aether" / "HANDOFF.md").exists()
+    handoff = project / ".aether" / "HANDOFF.md"
+    # the state is committed first, HANDOFF.md written from it right after
+    wait_for(
+        lambda: state_of(project)["status"] == "paused" and handoff.exists(),
+        "the deferred session end",
+    )
 
 
 @pytest.mark.parametrize("mode", ["manual", "off"])
@@ -222,3 +226,49 @@ def test_a_subagent_that_is_not_aethers_starts_no_process_at_all(
     garbage = launch(project, "pre-agent", "not json", env)
     assert garbage.returncode == 0 and "aether hook pre-agent" in garbage.stderr
     assert mark.exists()
+
+
+def test_a_hook_that_only_records_is_answered_while_the_server_is_busy(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """The server runs one command at a time; it reads requests in a thread of their own, so a
+    hook that only records is acknowledged at once even while another command waits (here on
+    the colony lock another process holds), and done in its turn once that one is."""
+    import time
+
+    from tests.lock_scripts import HOLDER, start_script
+
+    env = hook_env(project, tmp_path, AETHER_LOCK_TIMEOUT="60")
+    launch(project, "session-start", hook_json("SessionStart", source="startup"), env)
+    wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+    holder, line = start_script(HOLDER, project, clean_env())
+    try:
+        assert line == "locked"
+        waiting = subprocess.Popen(
+            [str(project / ".claude" / "hooks" / "aether-hook"), "pre-compact"],
+            stdin=subprocess.PIPE,
+            env=env,
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stdin is not None
+        waiting.stdin.write(hook_json("PreCompact"))
+        waiting.stdin.close()
+        time.sleep(0.5)  # let the server take it up and block on the lock
+        assert waiting.poll() is None
+        started = time.monotonic()
+        ended = launch(project, "session-end", hook_json("SessionEnd", reason="other"), env)
+        assert time.monotonic() - started < 1.5  # the acknowledgement, not the work
+        assert (ended.returncode, ended.stdout, ended.stderr) == (0, "", "")
+        assert state_of(project)["status"] == "active"  # not done yet: the lock is held
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waiting.wait(timeout=60) == 0
+    handoff = project / ".aether" / "HANDOFF.md"
+    wait_for(
+        lambda: state_of(project)["status"] == "paused" and handoff.exists(),
+        "the session end, done in its turn",
+    )

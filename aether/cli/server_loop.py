@@ -72,8 +72,18 @@ class ServerInfo:
 
 def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> int:
     """Serve the colony in ``aether_dir`` until ``idle_timeout`` seconds pass without a
-    request, a ``stop`` request, a client running other code, or SIGINT/SIGTERM."""
+    request, a ``stop`` request, a client running other code, or SIGINT/SIGTERM.
+
+    Two threads. The *reader* accepts each connection, reads and checks its request (bounded,
+    as before) and puts it in the queue of work; a hook that only records
+    (``DEFERRED_HOOKS``) is acknowledged as soon as it is queued, so its session never waits
+    behind the work of earlier requests. The main thread runs the queued work one job at a
+    time, in the order it came — every command runs there, as before — and answers the
+    clients that wait. When the server stops, everything already queued (acknowledged hooks
+    above all) is done first."""
+    import queue
     import signal
+    import threading
 
     import typer.main
 
@@ -85,9 +95,10 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     server, path, bound = _listen(aether_dir)
     server_start.serving = True
     server_start.listening(aether_dir)
-    server.settimeout(idle_timeout)
-    # SIGTERM stops the server between commands, never inside one: a command it was handed
-    # runs to its end and its client gets the answer
+    work: queue.Queue[_Job] = queue.Queue()
+    intake = _Intake(server, info, work)
+    # SIGTERM stops the server between jobs, never inside one: a command it was handed runs to
+    # its end and its client gets the answer
     state = {"busy": False, "stop": False}
 
     def on_term(signum: int, frame: object) -> None:
@@ -96,31 +107,190 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    reader = threading.Thread(target=intake.run, name="aether-serve-reader", daemon=True)
+    reader.start()
     if ready is not None:
         ready(path)
     try:
         while not state["stop"]:
             try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                return 0
-            with conn:
-                state["busy"] = True
-                try:
-                    if not _handle_guarded(conn, info, command):
-                        state["stop"] = True  # never clears a SIGTERM that came meanwhile
-                finally:
-                    state["busy"] = False
-        return 0
+                job = work.get(timeout=idle_timeout)
+            except queue.Empty:
+                if intake.close_if_idle():
+                    break  # idle: nothing came, and nothing can come in now
+                continue
+            state["busy"] = True
+            try:
+                if not _do_guarded(job, info, command):
+                    state["stop"] = True  # never clears a SIGTERM that came meanwhile
+            finally:
+                state["busy"] = False
     except KeyboardInterrupt:
-        return 0
+        pass
     finally:
+        intake.close()
+        reader.join(timeout=REQUEST_READ_S + REPLY_WRITE_S)
+        _finish_queued(work, info, command)
         server.close()
         try:
             if os.stat(path).st_ino == bound:
                 os.unlink(path)
         except OSError:
             pass
+    return 0
+
+
+@record(frozen=True)
+class _Job:
+    """Work for the main thread: a control request, a command whose client waits for the
+    answer on ``conn``, or an acknowledged hook (``conn`` None); ``stop`` from the reader
+    when the installed code changed."""
+
+    kind: str
+    conn: Any = None
+    request: Any = None
+    served: Any = None
+    frames: bool = False
+
+
+class _Intake:
+    """The reader thread: accepts, reads and checks requests, queues them. Once closed (the
+    server stops, or stops for being idle), it queues nothing more and closes what it
+    accepts, so whatever was queued is all there is to finish."""
+
+    def __init__(self, server: Any, info: ServerInfo, work: Any) -> None:
+        import threading
+
+        self.server, self.info, self.work = server, info, work
+        self.lock = threading.Lock()
+        self.closed = False
+        server.settimeout(0.2)  # to notice being closed
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def close_if_idle(self) -> bool:
+        """Close unless a job was queued meanwhile (True when closed)."""
+        with self.lock:
+            if self.work.empty():
+                self.closed = True
+            return self.closed
+
+    def run(self) -> None:
+        while not self.closed:
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the socket was closed: the server is stopping
+            try:
+                self._take(conn)
+            except Exception as exc:  # the last resort: never lose the reader
+                conn.close()
+                _warn(f"a request failed unexpectedly and was dropped ({type(exc).__name__})")
+
+    def _queue(self, job: _Job) -> bool:
+        with self.lock:
+            if self.closed:
+                return False
+            self.work.put(job)
+            return True
+
+    def _take(self, conn: Any) -> None:
+        if _peer_uid(conn) not in (None, os.getuid()):
+            conn.close()  # another user: closed without reading a byte
+            return
+        try:
+            request = _receive(conn, time.monotonic() + REQUEST_READ_S)
+        except (OSError, ValueError):
+            request = None  # not all there in time, or garbled: dropped, the queue moves on
+        if request is None:
+            conn.close()
+            return
+        conn.settimeout(REPLY_WRITE_S)
+        if "control" in request:
+            if not self._queue(_Job("control", conn, request)):
+                conn.close()
+            return
+        frames = request.get("reply") == "frames"  # the launcher's client (hook_client.py)
+        served = _command_of(request, self.info)
+        if isinstance(served, str):
+            _answer(conn, {"refused": served}, frames)
+            conn.close()
+            if served == "code" and code_fingerprint() != self.info.code:
+                self._queue(_Job("stop"))
+            return
+        deferred = (
+            len(served.argv) == 2 and served.argv[0] == "hook" and served.argv[1] in DEFERRED_HOOKS
+        )
+        if not deferred:
+            if not self._queue(_Job("command", conn, served=served, frames=frames)):
+                conn.close()  # stopping: the client says the server went away; nothing ran
+            return
+        # the session does not wait for a hook that only records: queued, then answered; the
+        # main thread does it in its turn, before anything that came after it
+        if self._queue(_Job("deferred", served=served)):
+            _answer(conn, {"exit": 0, "stdout": "", "stderr": ""}, frames)
+        conn.close()
+
+
+def _warn(line: str) -> None:
+    from aether.redaction import redact
+
+    sys.stderr.write(f"aether: warning: {' '.join(redact(line).split())}; a bug in aether\n")
+    sys.stderr.flush()
+
+
+def _do_guarded(job: _Job, info: ServerInfo, command: Any) -> bool:
+    """``_do`` with the server's last resort: a job that fails in a way no check foresaw is
+    dropped with one line on the server's stderr, and the server goes on."""
+    try:
+        return _do(job, info, command)
+    except Exception as exc:
+        _warn(f"a request failed unexpectedly and was dropped ({type(exc).__name__}: {exc})")
+        return True
+    finally:
+        if job.conn is not None:
+            job.conn.close()
+
+
+def _do(job: _Job, info: ServerInfo, command: Any) -> bool:
+    """Run one job in the main thread; False when the server should stop."""
+    if job.kind == "stop":
+        # not only another install: this server's own code changed on disk since it started,
+        # so everything it would serve from now on is old code
+        sys.stderr.write(
+            "aether: the installed aether changed since this server started; stopping "
+            "(start `aether serve` again to serve the new code)\n"
+        )
+        return False
+    if job.kind == "control":
+        return _control(job.conn, job.request, info)
+    reply = _run_command(job.served, command)
+    info.served += 1
+    if job.kind == "deferred":
+        said = " ".join(str(reply["stderr"]).split())
+        if said:
+            sys.stderr.write(f"{said}\n")  # the server's log: nobody waits for this answer
+        return True
+    _answer(job.conn, reply, job.frames)
+    return True
+
+
+def _finish_queued(work: Any, info: ServerInfo, command: Any) -> None:
+    """What was queued before the server stopped: acknowledged hooks are done, waiting
+    clients answered (each command with its own bounds), controls answered."""
+    import queue
+
+    while True:
+        try:
+            job = work.get_nowait()
+        except queue.Empty:
+            return
+        if job.kind != "stop":
+            _do_guarded(job, info, command)
 
 
 def _listen(aether_dir: str) -> tuple[Any, str, int]:
@@ -165,62 +335,6 @@ class ServedCommand:
     env: dict[str, str]
     cwd: str
     stdin: bytes
-
-
-def _handle_guarded(conn: Any, info: ServerInfo, command: Any) -> bool:
-    """``_handle`` with the server's last resort: a connection that fails in a way no check
-    foresaw is dropped with one line on the server's stderr, and the server goes on."""
-    try:
-        return _handle(conn, info, command)
-    except Exception as exc:
-        from aether.redaction import redact
-
-        line = f"a request failed unexpectedly and was dropped ({type(exc).__name__}: {exc})"
-        sys.stderr.write(f"aether: warning: {' '.join(redact(line).split())}; a bug in aether\n")
-        return True
-
-
-def _handle(conn: Any, info: ServerInfo, command: Any) -> bool:
-    """Serve one connection; False when the server should stop."""
-    if _peer_uid(conn) not in (None, os.getuid()):
-        return True  # another user: close without reading a byte
-    try:
-        request = _receive(conn, time.monotonic() + REQUEST_READ_S)
-    except (OSError, ValueError):
-        return True  # not all there in time, or garbled: dropped, the queue moves on
-    if request is None:
-        return True
-    conn.settimeout(REPLY_WRITE_S)
-    if "control" in request:
-        return _control(conn, request, info)
-    frames = request.get("reply") == "frames"  # the launcher's client (hook_client.py)
-    served = _command_of(request, info)
-    if isinstance(served, str):
-        _answer(conn, {"refused": served}, frames)
-        if served == "code" and code_fingerprint() != info.code:
-            # not only another install: this server's own code changed on disk since it
-            # started, so everything it would serve from now on is old code
-            sys.stderr.write(
-                "aether: the installed aether changed since this server started; stopping "
-                "(start `aether serve` again to serve the new code)\n"
-            )
-            return False
-        return True
-    if len(served.argv) == 2 and served.argv[0] == "hook" and served.argv[1] in DEFERRED_HOOKS:
-        # the session does not wait for a hook that only records: answered now, done now,
-        # before the next request is taken (so events stay in order)
-        _answer(conn, {"exit": 0, "stdout": "", "stderr": ""}, frames)
-        conn.close()
-        reply = _run_command(served, command)
-        info.served += 1
-        said = " ".join(str(reply["stderr"]).split())
-        if said:
-            sys.stderr.write(f"{said}\n")  # the server's log: nobody waits for this answer
-        return True
-    reply = _run_command(served, command)
-    info.served += 1
-    _answer(conn, reply, frames)
-    return True
 
 
 def _command_of(request: dict[str, Any], info: ServerInfo) -> ServedCommand | str:
