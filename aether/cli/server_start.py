@@ -68,7 +68,7 @@ def start_in_background(aether_dir: str, project: str, log_path: str) -> bool:
         os.close(fd)
         _trim_log(log_path)
         if hasattr(os, "fork"):
-            _become_server_in_a_fork(aether_dir, log_path)
+            _become_server_in_a_fork(aether_dir, project, log_path)
         else:  # pragma: no cover - systems without fork
             _start_server_process(project, log_path)
     except Exception:  # a server is only ever a saving: starting one never fails a hook
@@ -76,7 +76,7 @@ def start_in_background(aether_dir: str, project: str, log_path: str) -> bool:
     return True
 
 
-def _become_server_in_a_fork(aether_dir: str, log_path: str) -> None:
+def _become_server_in_a_fork(aether_dir: str, project: str, log_path: str) -> None:
     """Fork; the child leaves the caller's session and pipes (the hook's stdout and stderr
     must reach end-of-file when the hook exits, or Claude Code would wait) and serves."""
     sys.stdout.flush()
@@ -86,6 +86,7 @@ def _become_server_in_a_fork(aether_dir: str, log_path: str) -> None:
     code = 1
     try:
         os.setsid()
+        os.chdir(project)  # not the hook's directory, which may go away while the server runs
         os.closerange(3, 1024)  # the hook's own files: nothing it opened stays open here
         devnull = os.open(os.devnull, os.O_RDWR)
         log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
