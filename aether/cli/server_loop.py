@@ -18,17 +18,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
-from aether.cli import server_start
+from aether.cli import server as client_side
 from aether.cli.server import (
     DEFERRED_HOOKS,
     _private_socket_dir,
     _receive,
     _send,
     code_fingerprint,
-    forwardable,
 )
+from aether.cli.server_requests import ServedCommand, command_of, is_process_text, same_colony
 from aether.hook_client import peer_uid as _peer_uid
 from aether.hook_client import socket_path
 from aether.records import record
@@ -82,7 +82,6 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     clients that wait. When the server stops, everything already queued (acknowledged hooks
     above all) is done first."""
     import queue
-    import signal
     import threading
 
     import typer.main
@@ -93,20 +92,10 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     command = typer.main.get_command(register(app))  # every command, built once
     info = ServerInfo(aether_dir, idle_timeout, code_fingerprint(), iso(), os.getpid())
     server, path, bound = _listen(aether_dir)
-    server_start.serving = True
-    server_start.listening(aether_dir)
+    client_side.whole_process = False  # a server: a hook it serves never forks it
     work: queue.Queue[_Job] = queue.Queue()
     intake = _Intake(server, info, work)
-    # SIGTERM stops the server between jobs, never inside one: a command it was handed runs to
-    # its end and its client gets the answer
-    state = {"busy": False, "stop": False}
-
-    def on_term(signum: int, frame: object) -> None:
-        state["stop"] = True
-        if not state["busy"]:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    state = _stop_on_sigterm()
     reader = threading.Thread(target=intake.run, name="aether-serve-reader", daemon=True)
     reader.start()
     if ready is not None:
@@ -132,12 +121,33 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
         reader.join(timeout=REQUEST_READ_S + REPLY_WRITE_S)
         _finish_queued(work, info, command)
         server.close()
-        try:
-            if os.stat(path).st_ino == bound:
-                os.unlink(path)
-        except OSError:
-            pass
+        _remove_socket(path, bound)
     return 0
+
+
+def _stop_on_sigterm() -> dict[str, bool]:
+    """SIGTERM stops the server between jobs, never inside one: a command it was handed runs
+    to its end and its client gets the answer. The state the loop keeps up to date."""
+    import signal
+
+    state = {"busy": False, "stop": False}
+
+    def on_term(signum: int, frame: object) -> None:
+        state["stop"] = True
+        if not state["busy"]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    return state
+
+
+def _remove_socket(path: str, bound: int) -> None:
+    """The socket this server bound, unless another server has replaced it since."""
+    try:
+        if os.stat(path).st_ino == bound:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 @record(frozen=True)
@@ -215,7 +225,7 @@ class _Intake:
                 conn.close()
             return
         frames = request.get("reply") == "frames"  # the launcher's client (hook_client.py)
-        served = _command_of(request, self.info)
+        served = command_of(request, self.info)
         if isinstance(served, str):
             _answer(conn, {"refused": served}, frames)
             conn.close()
@@ -327,88 +337,12 @@ def _listen(aether_dir: str) -> tuple[Any, str, int]:
     return server, path, os.stat(path).st_ino
 
 
-@record(frozen=True)
-class ServedCommand:
-    """A command line to run as a process started by the client would have run it."""
-
-    argv: list[str]
-    env: dict[str, str]
-    cwd: str
-    stdin: bytes
-
-
-def _command_of(request: dict[str, Any], info: ServerInfo) -> ServedCommand | str:
-    """The command a request asks for, or why it is refused unrun: ``version`` or ``code``
-    (another aether), ``request`` (no real client sends that), ``colony`` (another colony)."""
-    from aether import __version__
-
-    argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
-    if request.get("version") != __version__:
-        return "version"
-    code = request.get("code")
-    if code == "":
-        # a client that cannot tell which code is installed (the hook launcher's own client,
-        # which runs without aether's package): this server checks that it still runs the
-        # installed code, at most once a second (~2 ms a check)
-        code = info.installed_code()
-    if code != info.code:
-        return "code"
-    if not (isinstance(argv, list) and all(map(_is_process_text, argv)) and forwardable(argv)):
-        return "request"
-    if not (isinstance(env, dict) and all(_is_env_entry(k, v) for k, v in env.items())):
-        return "request"
-    if not (_is_process_text(cwd) and os.path.isabs(cwd)):
-        return "request"
-    stdin = _stdin_of(request)
-    if stdin is None or not _is_process_text(request.get("aether_dir")):
-        return "request"
-    if not _same_colony(request, info):
-        return "colony"
-    return ServedCommand(argv, env, cwd, stdin)
-
-
-def _is_process_text(value: object) -> TypeGuard[str]:
-    """A string a process can be given (an argument, a variable, its directory): no NUL byte,
-    and nothing the file system's encoding cannot hold (bytes it cannot decode arrive as
-    surrogate escapes; any other lone surrogate cannot come from a process)."""
-    if not isinstance(value, str) or "\0" in value:
-        return False
-    try:
-        os.fsencode(value)
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _is_env_entry(name: str, value: object) -> bool:
-    return bool(name) and "=" not in name and _is_process_text(name) and _is_process_text(value)
-
-
-def _stdin_of(request: dict[str, Any]) -> bytes | None:
-    """The request's stdin (base64; empty when there is none), or None when it is not base64."""
-    import base64
-    import binascii
-
-    text = request.get("stdin", "")
-    if not isinstance(text, str):
-        return None
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _same_colony(request: dict[str, Any], info: ServerInfo) -> bool:
-    """Whether the request names this server's colony (its ``aether_dir`` already checked)."""
-    return os.path.realpath(str(request["aether_dir"])) == os.path.realpath(info.aether_dir)
-
-
 def _control(conn: Any, request: dict[str, Any], info: ServerInfo) -> bool:
     action = request.get("control")
-    if not _is_process_text(request.get("aether_dir")):
+    if not is_process_text(request.get("aether_dir")):
         _answer(conn, {"refused": "request"})
         return True
-    if not _same_colony(request, info):
+    if not same_colony(request, info):
         _answer(conn, {"refused": "colony"})
         return True
     if action == "status":

@@ -24,9 +24,6 @@ AUTO_IDLE_S = 900.0
 #: a server start claimed this long ago and not listening yet is taken for failed
 STARTING_STALE_S = 10.0
 
-#: set in the server process: a command it serves never starts another server
-serving = False
-
 
 def _starting_marker(aether_dir: str) -> str:
     return socket_path(aether_dir)[: -len(".sock")] + ".starting"
@@ -44,7 +41,7 @@ def start_in_background(aether_dir: str, project: str, log_path: str) -> bool:
     ``AUTO_IDLE_S`` without a command, and when the installed code changes."""
     import socket
 
-    if serving or not server.whole_process or os.environ.get(ENV_OFF, "auto") not in ("", "auto"):
+    if not server.whole_process or os.environ.get(ENV_OFF, "auto") not in ("", "auto"):
         return False
     try:
         _private_socket_dir()
@@ -98,6 +95,7 @@ def _become_server_in_a_fork(aether_dir: str, project: str, log_path: str) -> No
         from aether.cli.server_loop import serve_forever
 
         def ready(socket_file: str) -> None:
+            listening(aether_dir)
             sys.stderr.write(f"aether: serving {aether_dir} on {socket_file} (started by a hook)\n")
             sys.stderr.flush()
 
@@ -142,7 +140,7 @@ def _trim_log(log_path: str, limit: int = 1 << 20) -> None:
 
 
 def listening(aether_dir: str) -> None:
-    """Called by a server once it listens: a start it was claimed by is over."""
+    """A server a hook started listens: the start it was claimed by is over."""
     try:
         os.unlink(_starting_marker(aether_dir))
     except OSError:
