@@ -323,6 +323,19 @@ def test_an_endpoint_with_credentials_is_refused_and_never_echoed(
     assert not (colony / ".codex").exists()
 
 
+def test_dry_run_shows_the_change_and_the_block_and_writes_nothing(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    before = user_files(colony)
+    result = run_aether("codex", "install", "--dry-run", env=env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Would write" in result.stdout and "create    .codex/agents/aether-builder.toml" in (
+        result.stdout
+    )
+    assert '  env_key = "LITELLM_MASTER_KEY"' in result.stdout and SECRET not in result.stdout
+    assert user_files(colony) == before == {}
+
+
 def test_install_needs_a_colony(project: Path, run_aether: RunAether, tmp_path: Path) -> None:
     assert_clean_error(run_aether("codex", "install", env=env(tmp_path)), 10)
     assert not (project / ".codex").exists()

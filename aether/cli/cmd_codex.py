@@ -77,7 +77,8 @@ def _install_text(result: InstallResult) -> str:
         else:
             lines.append(f"Add this to {result.config.path} (the key stays in the environment):")
             lines += ["", *("  " + line if line else "" for line in block.splitlines()), ""]
-            lines += [f"  - {d}" for d in result.config.differences]
+            if result.config.found:
+                lines += [f"  - {d}" for d in result.config.differences]
     lines.append("Hooks (recording, routing by task) are not installed yet; see docs/codex.md.")
     return "\n".join(lines) + "\n"
 
