@@ -66,6 +66,7 @@ COMMAND_MODULES = (
     "cmd_workers",
     "cmd_breaker",
     "cmd_claude",
+    "cmd_codex",
     "cmd_hook",
     "cmd_serve",
 )
@@ -93,6 +94,7 @@ COMMAND_HOMES = {
     "worker": "cmd_workers",
     "breaker": "cmd_breaker",
     "claude": "cmd_claude",
+    "codex": "cmd_codex",
     "hook": "cmd_hook",
     "serve": "cmd_serve",
 }

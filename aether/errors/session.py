@@ -81,7 +81,8 @@ class RuntimeProblem(AetherError):
 
 class RuntimeSettingsInvalid(RuntimeProblem):
     """A runtime's settings file (``.claude/settings.json``) is not valid JSON of the shape the
-    runtime documents; aether refuses to merge into it and leaves it untouched."""
+    runtime documents, or an agent file in aether's way (``.codex/agents/aether-*.toml``) is not
+    valid TOML; aether refuses to merge into it or replace it and leaves it untouched."""
 
     exit_code = 80
     kind = "runtime_settings_invalid"

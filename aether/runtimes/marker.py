@@ -3,7 +3,7 @@
 One line, in the file's own comment syntax::
 
     <!-- aether:managed profile=p-… sha256=… — note -->     (Markdown)
-    # aether:managed profile=p-… sha256=… — note            (shell)
+    # aether:managed profile=p-… sha256=… — note            (shell, TOML)
 
 ``sha256`` is a digest of the file without that line, so aether can tell its own file
 (``aether``), its own file that someone changed (``edited``) and a file it never wrote
@@ -35,9 +35,18 @@ def _digest(text_without_marker: str) -> str:
     return hashlib.sha256(text_without_marker.encode("utf-8")).hexdigest()[:16]
 
 
-def stamp(before: str, after: str, *, profile_hash: str, opener: str, closer: str = "") -> str:
-    """``before`` + the marker line + ``after``; the digest covers ``before + after``."""
-    note = "written by `aether claude install`; change .aether/model-profiles.yaml, not this file"
+def stamp(
+    before: str,
+    after: str,
+    *,
+    profile_hash: str,
+    opener: str,
+    closer: str = "",
+    command: str = "aether claude install",
+) -> str:
+    """``before`` + the marker line + ``after``; the digest covers ``before + after`` (not the
+    note, which names the ``command`` that wrote the file)."""
+    note = f"written by `{command}`; change .aether/model-profiles.yaml, not this file"
     line = f"{opener} {TOKEN} profile={profile_hash} sha256={_digest(before + after)} — {note}"
     return before + line + (f" {closer}" if closer else "") + "\n" + after
 

@@ -1,0 +1,264 @@
+"""``aether codex install | check | uninstall``: a project set up for the Codex CLI.
+
+What install writes (docs/codex.md):
+
+* ``.codex/agents/aether-<caste>.toml``, one per caste on the caste's model, and one carrier
+  ``aether--<model>.toml`` per other model routing can give some caste
+  (``aether.runtimes.codex.agents``);
+* ``.aether/codex-install.json``, the manifest: the profile installed and the directories
+  aether created (what ``uninstall`` removes again when they are empty).
+
+It writes nothing outside the project: the provider block for ``$CODEX_HOME/config.toml`` is
+printed for the user to add, and ``check`` reads that file (read-only) to say whether it points
+Codex at the profile's proxy and trusts the project. No hooks yet (``.codex/hooks.json`` is the
+next step). Every write is atomic; a file aether did not write, or one it wrote and someone
+edited, is never replaced or removed without ``--force`` (and then backed up first).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from aether import activity
+from aether.bounded_read import read_regular
+from aether.errors import ReadOnly
+from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
+from aether.ops.claude_files import ws_exists
+from aether.ops.claude_plan import FileAction, file_action
+from aether.ops.codex_files import (
+    CODEX_DIRS,
+    Plan,
+    backups_dir,
+    directories,
+    manifest_path,
+    owned_agent_files,
+    plan_install,
+    read_manifest,
+    refuse_malformed,
+    require_installed,
+)
+from aether.records import field, record
+from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
+from aether.timeutil import iso
+from aether.workspace import Workspace
+
+
+def _backup(ws: Workspace, rel: str, data: bytes) -> None:
+    directory = backups_dir(ws)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, directory, "creating") from None
+    stamp = iso().replace(":", "").replace("-", "")
+    atomic_write_bytes(
+        directory / f"{Path(rel).name}.{stamp}.{os.urandom(2).hex()}", data, mode=0o600
+    )
+
+
+def _apply(ws: Workspace, action: FileAction) -> None:
+    path = ws.project / action.path
+    if action.backup and path.exists():
+        try:
+            _backup(ws, action.path, read_regular(path))
+        except OSError as exc:
+            raise os_error(exc, path, "backing up") from None
+    if action.action == "remove":
+        remove_file(path)
+        return
+    assert action.content is not None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, path.parent, "creating") from None
+    atomic_write_bytes(path, action.content.encode("utf-8"))
+
+
+def _refuse_read_only(ws: Workspace, files: list[FileAction]) -> None:
+    """Before anything is written, every directory a write lands in must take it."""
+    targets = [ws.project / f.path for f in files if f.action in ("create", "update", "remove")]
+    if targets:
+        targets += [manifest_path(ws), backups_dir(ws) / "backup"]
+    for directory in dict.fromkeys(path.parent for path in targets):
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not os.access(existing, os.W_OK):
+            raise ReadOnly(
+                f"cannot write {existing} (read-only, or not this user's to write)",
+                meaning="nothing was changed",
+                fix=f"make {existing} writable, then run the command again",
+            )
+
+
+def _config_report(plan: Plan) -> ConfigReport | None:
+    want = plan.desired.provider
+    if want is None:
+        return None
+    return compare(codex_home(os.environ) / "config.toml", want)
+
+
+# --- install -----------------------------------------------------------------------------------
+
+
+@record
+class InstallResult:
+    ws: Workspace
+    plan: Plan
+    dry_run: bool
+    config: ConfigReport | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.plan.changed
+
+    @property
+    def provider_block(self) -> str | None:
+        want = self.plan.desired.provider
+        return provider_block(want) if want is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "profile_hash": self.plan.desired.profile_hash,
+            "files": [f.to_json() for f in self.plan.files],
+            "kept": [f.path for f in self.plan.files if f.action == "kept"],
+            "provider_block": self.provider_block,
+            "codex_config": self.config.to_json() if self.config is not None else None,
+            "warnings": self.warnings,
+        }
+
+
+def install(
+    ws: Workspace, *, force: bool = False, dry_run: bool = False, lock_timeout: float | None = None
+) -> InstallResult:
+    from aether.state.lock import colony_lock
+
+    ws_exists(ws)
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
+        plan = plan_install(ws, force=force)
+        if not force:
+            refuse_malformed(plan)
+        result = InstallResult(ws, plan, dry_run, config=_config_report(plan))
+        result.warnings += [f"{f.path} kept: {f.detail}" for f in plan.files if f.action == "kept"]
+        if plan.desired.provider is None:
+            result.warnings.append(
+                "the profile runs without a proxy (standalone): the agent files name the "
+                "profile's models, which Codex's own provider must then know"
+            )
+        if dry_run:
+            return result
+        _refuse_read_only(ws, plan.files)
+        if plan.manifest != read_manifest(ws):  # first: what uninstall needs
+            atomic_write_json(manifest_path(ws), plan.manifest)
+        for action in plan.files:
+            if action.action in ("create", "update", "remove"):
+                _apply(ws, action)
+    if result.changed:
+        activity.log(
+            ws,
+            "codex_install",
+            profile_hash=plan.desired.profile_hash,
+            kept=[f.path for f in plan.files if f.action == "kept"],
+        )
+    return result
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+@record
+class CheckResult:
+    ws: Workspace
+    differences: list[str]
+    profile_hash: str
+    config: ConfigReport | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "profile_hash": self.profile_hash,
+            "differences": self.differences,
+            "codex_config": self.config.to_json() if self.config is not None else None,
+        }
+
+
+def check(ws: Workspace) -> CheckResult:
+    """How the project's agent files and ``$CODEX_HOME/config.toml`` differ from what the
+    profile calls for. Writes nothing."""
+    ws_exists(ws)
+    plan = plan_install(ws, force=False)
+    diffs: list[str] = []
+    if not read_manifest(ws) and not owned_agent_files(ws):
+        diffs.append("not installed: run `aether codex install`")
+    for f in plan.files:
+        if f.action == "create":
+            diffs.append(f"{f.path}: missing")
+        elif f.action == "update":
+            diffs.append(f"{f.path}: differs from what the profile calls for")
+        elif f.action == "remove":
+            diffs.append(f"{f.path}: no longer called for by the profile")
+        elif f.action == "kept":
+            diffs.append(f"{f.path}: {f.detail.split(';')[0]}")
+    diffs += plan.malformed
+    config = _config_report(plan)
+    if config is not None:
+        diffs += config.differences
+    return CheckResult(ws, diffs, plan.desired.profile_hash, config)
+
+
+# --- uninstall ---------------------------------------------------------------------------------
+
+
+@record
+class UninstallResult:
+    ws: Workspace
+    files: list[FileAction]
+    dry_run: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "dry_run": self.dry_run,
+            "files": [f.to_json() for f in self.files],
+            "kept": [f.path for f in self.files if f.action == "kept"],
+        }
+
+
+def uninstall(
+    ws: Workspace, *, force: bool = False, dry_run: bool = False, lock_timeout: float | None = None
+) -> UninstallResult:
+    """Remove what install wrote: aether's agent files (an edited one only with ``--force``),
+    the directories it created when nothing else is in them, and its manifest."""
+    from aether.state.lock import colony_lock
+
+    ws_exists(ws)
+    with colony_lock(ws, lock_timeout=lock_timeout, writes_into=directories(ws)):
+        require_installed(ws)
+        manifest = read_manifest(ws)
+        files = [file_action(rel, text, None, force) for rel, text in owned_agent_files(ws).items()]
+        result = UninstallResult(ws, files, dry_run)
+        if dry_run:
+            return result
+        _refuse_read_only(ws, files)
+        for action in files:
+            if action.action == "remove":
+                _apply(ws, action)
+        created = manifest.get("created_dirs")
+        for rel in reversed(CODEX_DIRS):
+            if isinstance(created, list) and rel in created:
+                try:
+                    (ws.project / rel).rmdir()  # only when empty
+                except OSError:
+                    pass
+        remove_file(manifest_path(ws))
+    activity.log(ws, "codex_uninstall", kept=[f.path for f in files if f.action == "kept"])
+    return result
