@@ -94,7 +94,8 @@ def rig(tmp_path: Path, litellm_proxy: RunningProxy, upstream: Upstream) -> Rig:
 
 def test_a_spawned_agent_runs_on_its_files_model_and_the_hooks_say_so(rig: Rig) -> None:
     run = rig.run(BYPASS)
-    assert rig.upstream.responses.models_seen() == ["cx-main", "cx-main", "cx-scout", "cx-main"]
+    # the child's request and the main model's next one come in no fixed order
+    assert sorted(rig.upstream.responses.models_seen()) == ["cx-main"] * 3 + ["cx-scout"]
     (pre,) = [e for e in rig.hooks("PreToolUse") if e["tool_name"] == "spawn_agent"]
     assert pre["tool_input"] == {"agent_type": "aether-scout", "message": "map the module"}
     assert pre["model"] == "cx-main" and pre["tool_use_id"]
