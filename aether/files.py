@@ -132,6 +132,26 @@ def _write_temp(path: Path, data: bytes, mode: int, *, umask: bool = True) -> Pa
     return tmp
 
 
+def _holds_synced(path: Path, content: bytes) -> bool:
+    """Does ``path`` (not followed if a link) hold exactly ``content``? If so, it is fsynced."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        chunks: list[bytes] = []
+        left = len(content) + 1  # one byte more: a longer file is not the same file
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if b"".join(chunks) != content:
+            return False
+        os.fsync(fd)
+        return True
+    finally:
+        os.close(fd)
+
+
 def _unlink_quietly(path: Path) -> None:
     try:
         path.unlink()
@@ -156,6 +176,8 @@ class StagedFiles:
         self._appended: list[tuple[Path, int | None]] = []
         self._linked: list[Path] = []
         self._made: list[Path] = []
+        #: (source, link) of ``preserve``: a link is a copy only once its source is replaced
+        self._preserved: list[tuple[Path, Path]] = []
 
     def make_dirs(self, directory: Path) -> None:
         missing = [d for d in (directory, *directory.parents) if not d.exists()]
@@ -178,6 +200,35 @@ class StagedFiles:
             return
         self._linked.append(target)
 
+    def preserve(self, source: Path, target: Path, content: bytes) -> None:
+        """``target`` as a lasting copy of ``source``, which holds ``content`` and which a
+        ``write`` of this same change replaces: a hard link to ``source`` where the file
+        system allows one, else a new file with ``content``.
+
+        The link costs no bytes written: the replace (``os.replace`` of a new file) leaves the
+        old file, byte for byte, to the link alone, and aether never writes a file in place.
+        The link is kept only when the file it shares holds exactly ``content`` (read back
+        now: a file changed since it was read gets the copy instead) and that file is synced
+        to disk (the writer before aether may never have fsynced it). Its directory is synced
+        before any move; should the move replacing ``source`` not happen, it is removed (it
+        would share the live file, not keep a copy of it).
+        """
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except OSError:  # EXDEV, EPERM (no hard links there), EMLINK, ...: copy
+            self.write(target, content)
+            return
+        try:
+            kept = _holds_synced(target, content)
+        except OSError:
+            kept = False
+        if not kept:
+            _unlink_quietly(target)
+            self.write(target, content)
+            return
+        self._linked.append(target)
+        self._preserved.append((source, target))
+
     def append(self, path: Path, lines: Iterable[str]) -> None:
         try:
             size: int | None = os.lstat(path).st_size
@@ -189,11 +240,17 @@ class StagedFiles:
         append_lines(path, lines)
 
     def commit(self) -> None:
+        replaced = {moved for _, moved in self._moves}
+        if any(source not in replaced for source, _ in self._preserved):
+            self.undo()
+            raise ValueError("preserve() of a file this change does not replace")
         done, target = 0, Path()
         try:
             for made in self._made:  # new directories first: what moves into them is kept
                 target = made
                 fsync_dir(made.parent)
+            for target in dict.fromkeys(link.parent for _, link in self._preserved):
+                fsync_dir(target)  # the preserved links, before the moves that make them copies
             for tmp, target in self._moves:
                 os.replace(tmp, target)
                 done += 1
@@ -201,6 +258,10 @@ class StagedFiles:
         except OSError as exc:
             for left, _ in self._moves[done:]:
                 _unlink_quietly(left)
+            replaced = {moved for _, moved in self._moves[:done]}
+            for source, link in self._preserved:
+                if source not in replaced:
+                    _unlink_quietly(link)
             raise os_error(exc, target, "writing") from None
 
     def undo(self) -> None:

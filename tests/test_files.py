@@ -141,3 +141,96 @@ def test_canonical_json_keeps_jsons_way_with_odd_keys_and_values() -> None:
 def test_compact_json_writes_exactly_what_json_dumps_writes(value: Any) -> None:
     expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert compact_json(value) == expected
+
+
+def test_preserve_keeps_the_replaced_file_as_a_hard_link(tmp_path: Path) -> None:
+    """The old file itself becomes the copy: no byte written, the same bytes after the
+    replace, a file of its own (one link) once the new one is in place."""
+    import os
+
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    inode = state.stat().st_ino
+    with staged_files() as staged:
+        staged.make_dirs(tmp_path / "backup")
+        staged.preserve(state, tmp_path / "backup" / "state.json", b"old\n")
+        staged.write(state, b"new\n")
+        assert (tmp_path / "backup" / "state.json").stat().st_ino == inode
+    kept = tmp_path / "backup" / "state.json"
+    assert kept.read_bytes() == b"old\n" and state.read_bytes() == b"new\n"
+    assert kept.stat().st_ino == inode and os.stat(kept).st_nlink == 1
+
+
+@pytest.mark.parametrize("errno_name", ["EXDEV", "EPERM", "EMLINK"])
+def test_preserve_copies_where_no_link_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str
+) -> None:
+    import errno
+    import os
+
+    from aether.files import staged_files
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(getattr(errno, errno_name), "no link here")
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    monkeypatch.setattr(os, "link", refuse)
+    with staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+        staged.write(state, b"new\n")
+    assert (tmp_path / "copy.json").read_bytes() == b"old\n"
+    assert (tmp_path / "copy.json").stat().st_ino != state.stat().st_ino
+
+
+def test_preserve_copies_the_bytes_read_when_the_file_changed_since(tmp_path: Path) -> None:
+    """The copy is of what was read (what the change was made from): a file rewritten in
+    place since then is not linked."""
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"changed in place\n")
+    with staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"as read\n")
+        staged.write(state, b"new\n")
+    assert (tmp_path / "copy.json").read_bytes() == b"as read\n"
+
+
+def test_preserve_leaves_no_link_when_the_replace_does_not_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link is a copy only once its file is replaced: should that move fail, the link
+    (which would share the live file) is removed with the rest."""
+    import errno
+    import os
+
+    from aether.errors import AetherError
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    real_replace = os.replace
+
+    def failing(source: Any, target: Any) -> None:
+        if Path(target) == state:
+            raise OSError(errno.EIO, "I/O error")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(AetherError), staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+        staged.write(state, b"new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert state.read_bytes() == b"old\n"
+
+
+def test_preserve_of_a_file_the_change_does_not_replace_is_refused(tmp_path: Path) -> None:
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    with pytest.raises(ValueError, match="does not replace"), staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]

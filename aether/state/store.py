@@ -309,11 +309,17 @@ class Store:
             pass
 
     def _pre_migration_backup(self, staged: StagedFiles, raw: bytes, result: UpgradeResult) -> Path:
-        """A real copy of the old file and its siblings, never rotated away."""
+        """A lasting copy of the old file and its siblings, never rotated away.
+
+        The state file's copy is the old file itself (``StagedFiles.preserve``): the write
+        replaces the state with a new file, so a hard link keeps the old one, byte for byte,
+        without writing and syncing a second copy of it (2.9 MB for a colony of 10,000
+        events); a file system without hard links gets a copy. The sibling files stay in use
+        in place, so they are copied."""
         folder = self.ws.backups_dir / "pre-migration" / f"{result.from_version}-{iso()}"
         folder = Path(str(folder).replace(":", ""))
         staged.make_dirs(folder)
-        staged.write(folder / self.ws.state_file.name, raw)
+        staged.preserve(self.ws.state_file, folder / self.ws.state_file.name, raw)
         for name in LEGACY_SIBLINGS:
             sibling = self.ws.data_dir / name
             if sibling.is_file():
