@@ -230,6 +230,10 @@ class StagedFiles:
         self._preserved.append((source, target))
 
     def append(self, path: Path, lines: Iterable[str]) -> None:
+        self.append_bytes(path, _lines_payload(lines))
+
+    def append_bytes(self, path: Path, payload: bytes) -> None:
+        """``append`` of lines already encoded, each ending with a newline."""
         try:
             size: int | None = os.lstat(path).st_size
         except FileNotFoundError:
@@ -237,7 +241,7 @@ class StagedFiles:
         except OSError as exc:
             raise os_error(exc, path, "appending to") from None
         self._appended.append((path, size))
-        append_lines(path, lines)
+        _append_payload(path, payload)
 
     def commit(self) -> None:
         replaced = {moved for _, moved in self._moves}
@@ -361,13 +365,21 @@ def append_line(path: Path, line: str) -> None:
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
-    payload = "".join(line.rstrip("\n") + "\n" for line in lines)
+    _append_payload(path, _lines_payload(lines))
+
+
+def _lines_payload(lines: Iterable[str]) -> bytes:
+    return "".join(line.rstrip("\n") + "\n" for line in lines).encode("utf-8")
+
+
+def _append_payload(path: Path, payload: bytes) -> None:
+    """Append ``payload`` (whole lines) and fsync; nothing at all when it is empty."""
     if not payload:
         return
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         try:
-            os.write(fd, payload.encode("utf-8"))
+            os.write(fd, payload)
             os.fsync(fd)
         finally:
             os.close(fd)

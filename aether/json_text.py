@@ -167,6 +167,36 @@ def _compact_encoder() -> Any:
 _COMPACT = _compact_encoder()
 
 
+def pydantic_writes_alike(value: Any) -> bool:
+    """Does pydantic-core's JSON serializer write ``value`` byte for byte as ``compact_json``
+    does? It keeps a dict's order where compact_json sorts, and spells some floats its own
+    way (``1e-05`` is ``0.00001`` there), so: yes when every object's keys are text in sorted
+    order and every value is of JSON's own types (exactly: no subclass), a float only when
+    both spell it alike (not NaN or an infinity, which pydantic writes as null). Text is
+    escaped alike by both (``\"``, ``\\``, ``\n``, ``\u001f``; nothing else:
+    tests/test_files.py compares them on any text). False says nothing about the value's
+    validity: it only sends it the long way."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        keys = list(value)
+        return (
+            all(type(key) is str for key in keys)
+            and keys == sorted(keys)
+            and all(pydantic_writes_alike(item) for item in value.values())
+        )
+    if kind is list:
+        return all(pydantic_writes_alike(item) for item in value)
+    if kind is float:
+        if not math.isfinite(value):
+            return False
+        from pydantic_core import to_json
+
+        return to_json(value) == float.__repr__(value).encode("ascii")
+    return False
+
+
 def state_json(data: dict[str, Any]) -> str:
     """The state file's canonical form: sorted keys, one top-level field per line and one list
     item (a worker, an event) per line, so diffs stay readable — all encoded by the C encoder.

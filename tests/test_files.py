@@ -143,6 +143,95 @@ def test_compact_json_writes_exactly_what_json_dumps_writes(value: Any) -> None:
     assert compact_json(value) == expected
 
 
+#: what an object holds when it was parsed from JSON (json.loads, as the state is read): any
+#: text, NaN and the infinities, huge integers; keys in any order
+parsed_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.text(st.characters(codec="utf-8")),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(parsed_values)
+def test_pydantic_writes_alike_means_the_same_bytes(value: Any) -> None:
+    """A value ``pydantic_writes_alike`` lets through is written by pydantic-core exactly as
+    ``compact_json`` writes it (a value it refuses may still be; it then goes the long way)."""
+    from pydantic_core import to_json
+
+    from aether.json_text import pydantic_writes_alike
+
+    if pydantic_writes_alike(value):
+        assert to_json(value) == compact_json(value).encode("utf-8")
+
+
+def test_pydantic_writes_alike_refuses_what_is_written_otherwise() -> None:
+    from aether.json_text import pydantic_writes_alike
+
+    for plain in ({"a": 1, "b": [None, True, "é\x00\x1f\x7f\u2028"]}, 10**30, 0.5, -0.0, 1e16):
+        assert pydantic_writes_alike(plain), plain
+    for other in ({"b": 1, "a": 2}, [1e-05], float("nan"), float("inf"), (1,), {1: "x"}):
+        assert not pydantic_writes_alike(other), other
+
+
+def test_event_fields_are_declared_in_sorted_order() -> None:
+    """``aether.state.store.event_lines`` relies on it (the serializer keeps this order)."""
+    from aether.state.model import Event
+
+    assert list(Event.model_fields) == sorted(Event.model_fields)
+
+
+event_dicts = st.fixed_dictionaries(
+    {"ts": st.text(), "type": st.text()},
+    optional={
+        "source": st.text(),
+        "message": st.text(st.characters(codec="utf-8")),
+        "raw": st.none() | st.text(),
+        "data": st.dictionaries(st.text(), parsed_values, max_size=4),
+        # keys beyond the fields (kept: the model allows extra keys)
+        "a_extra": parsed_values,
+        "zzz": st.text(),
+    },
+)
+
+
+@given(st.lists(event_dicts, max_size=6))
+def test_event_lines_are_compact_json_of_each_validated_event(docs: list[dict[str, Any]]) -> None:
+    """The archive's lines, fast way or long way, are the bytes they always were: each event's
+    dump through ``compact_json``, a newline after each."""
+    from aether.state.model import Event
+    from aether.state.store import event_lines
+
+    events = [Event.model_validate(doc) for doc in docs]
+    expected = "".join(compact_json(e.model_dump(mode="json")) + "\n" for e in events)
+    assert event_lines(events) == expected.encode("utf-8")
+
+
+def test_event_lines_refuse_text_no_utf8_writer_can_encode() -> None:
+    """A lone surrogate (an undecodable byte of a command line) is refused as it always was."""
+    from aether.state.model import Event
+    from aether.state.store import event_lines
+
+    with pytest.raises(UnicodeEncodeError):
+        event_lines([Event(ts="t", type="x"), Event(ts="t", type="x", message="\udcff")])
+
+
+def test_staged_append_bytes_is_undone_like_append(tmp_path: Path) -> None:
+    from aether.errors import UnsafePath
+    from aether.files import staged_files
+
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"line 1\n")
+    with pytest.raises(UnsafePath), staged_files() as staged:
+        staged.append_bytes(log, b"line 2\nline 3\n")
+        assert log.read_bytes() == b"line 1\nline 2\nline 3\n"
+        staged.write(tmp_path, b"cannot replace a directory\n")
+    assert log.read_bytes() == b"line 1\n"
+
+
 def test_preserve_keeps_the_replaced_file_as_a_hard_link(tmp_path: Path) -> None:
     """The old file itself becomes the copy: no byte written, the same bytes after the
     replace, a file of its own (one link) once the new one is in place."""

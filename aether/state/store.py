@@ -33,13 +33,14 @@ from aether.errors import (
     StateDuplicateKeys,
 )
 from aether.files import StagedFiles, os_error, staged_files
-from aether.json_text import compact_json, state_json
+from aether.json_text import compact_json, pydantic_writes_alike, state_json
 from aether.records import field, record
 from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
 from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
     ColonyState,
+    Event,
     Worker,
     WorkerCounts,
 )
@@ -147,11 +148,11 @@ class Transaction:
 @record
 class PreparedWrite:
     """A state as a write would store it, and what the write moves out of it (the events as
-    their JSON form: they go straight to the archive's lines)."""
+    the archive's lines, encoded: they are appended as they are)."""
 
     state: ColonyState
     payload: bytes
-    archived_events: list[dict[str, Any]]
+    archive_lines: bytes
     moved_workers: list[Worker]
 
 
@@ -162,19 +163,59 @@ def prepare_write(state: ColonyState, ws: Workspace) -> PreparedWrite:
 
     The events beyond the cap leave the state unchanged: they were validated when they were
     read or created, and nothing changes an event once it is recorded. Only what stays is
-    dumped and validated again — for a migrated colony of 10,000 events, 100 instead of all.
+    dumped and validated again — for a migrated colony of 10,000 events, 100 instead of all;
+    the others go from their models straight to the archive's lines (``event_lines``).
     """
     overflow = _overflow(state)
-    events = state.model_dump(mode="json", include={"events"})["events"]  # one call for all
-    dump = state.model_dump(mode="json", exclude={"events"})
-    dump["events"] = events[overflow:]
+    archived = state.events[:overflow]
+    # a shallow copy with only the events that stay: the others are neither dumped nor
+    # validated again
+    dump = state.model_copy(update={"events": state.events[overflow:]}).model_dump(mode="json")
     prepared = validate_state(dump, ws)
     prepared.events_archived += overflow
     workers = _compact_workers(prepared)
     prepared.serial += 1
     prepared.updated_at = iso()
     payload = state_json(prepared.model_dump(mode="json")).encode("utf-8")
-    return PreparedWrite(prepared, payload, events[:overflow], workers)
+    return PreparedWrite(prepared, payload, event_lines(archived), workers)
+
+
+def event_lines(events: list[Event]) -> bytes:
+    """``events`` as lines of the events archive: each exactly ``compact_json`` of the
+    event's dump (sorted keys, no whitespace), then a newline.
+
+    Pydantic's serializer writes an event in that very form from the model (``Event``
+    declares its fields in sorted order) when the event has no keys beyond its fields and
+    its ``data`` is one ``compact_json`` would write alike (``json_text.pydantic_writes_alike``:
+    sorted keys, no float spelled differently): ~0.7 µs an event instead of a dump and an
+    encode that sorts (~3 µs; a migrated colony of 10,000 events moves 9,900). Any other
+    event goes that long way. Either way an event is written from its validated model.
+    """
+    from pydantic_core import PydanticSerializationError
+
+    write = Event.__pydantic_serializer__.to_json
+    try:
+        return b"".join(
+            [
+                (
+                    write(event)
+                    if not event.__pydantic_extra__
+                    and type(event.data) is dict
+                    and pydantic_writes_alike(event.data)
+                    else _dumped_line(event)
+                )
+                + b"\n"
+                for event in events
+            ]
+        )
+    except PydanticSerializationError:
+        # text no UTF-8 writer can encode (a lone surrogate): the long way, which refuses it
+        # with the same error as ever
+        return b"".join([_dumped_line(event) + b"\n" for event in events])
+
+
+def _dumped_line(event: Event) -> bytes:
+    return compact_json(event.model_dump(mode="json")).encode("utf-8")
 
 
 def _overflow(state: ColonyState) -> int:
@@ -279,8 +320,8 @@ class Store:
 
             tx.memory_added = stage_merge(staged, self.ws.memory_dir, tx.memory_to_add)
         prepared = prepare_write(tx.state, self.ws)
-        if prepared.archived_events:
-            staged.append(self.ws.events_archive, map(compact_json, prepared.archived_events))
+        if prepared.archive_lines:
+            staged.append_bytes(self.ws.events_archive, prepared.archive_lines)
         if prepared.moved_workers:
             staged.append(
                 self.ws.workers_history,
