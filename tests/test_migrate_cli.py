@@ -136,6 +136,36 @@ def test_the_pre_migration_backup_is_the_old_file_itself(
     assert backup.read_bytes() == original
 
 
+def test_migrate_pauses_the_cyclic_garbage_collector_and_restores_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off while the colony is loaded, upgraded and written (nothing there is a cycle), back
+    on afterwards, also when the migration fails."""
+    import gc
+
+    import aether.state.store as store
+    from aether.errors import AetherError
+    from aether.ops.migrate_state import migrate_colony
+    from aether.workspace import Workspace
+
+    install(FIXTURES / "v3.0-object-events.in.json", project)
+    seen: list[bool] = []
+    real = store.load_document
+
+    def watched(ws: Workspace, raw: bytes) -> object:
+        seen.append(gc.isenabled())
+        return real(ws, raw)
+
+    monkeypatch.setattr(store, "load_document", watched)
+    assert gc.isenabled()
+    assert migrate_colony(Workspace(project)).written
+    assert seen == [False] and gc.isenabled()
+    (project / ".aether/data/COLONY_STATE.json").write_text('{"version": "3.0", "goal": 42}')
+    with pytest.raises(AetherError):
+        migrate_colony(Workspace(project))
+    assert seen == [False, False] and gc.isenabled()
+
+
 BAD = [
     ("truncated", b'{"version": "3.0", "goal": "half', 12),
     ("array", b"[1, 2, 3]", 16),
