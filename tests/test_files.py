@@ -177,6 +177,22 @@ def test_pydantic_writes_alike_refuses_what_is_written_otherwise() -> None:
         assert not pydantic_writes_alike(other), other
 
 
+@given(python_values | parsed_values)
+def test_canonical_json_bytes_are_canonical_json_encoded(value: Any) -> None:
+    from aether.json_text import canonical_json_bytes
+
+    assert canonical_json_bytes(value) == canonical_json(value).encode("utf-8")
+
+
+def test_canonical_json_bytes_take_the_long_way_with_odd_keys_and_text() -> None:
+    from aether.json_text import canonical_json_bytes
+
+    odd: dict[Any, Any] = {"items": [{2: "two", 1: [1e-05, float("nan"), (1, 2)]}]}
+    assert canonical_json_bytes(odd) == canonical_json(odd).encode("utf-8")
+    with pytest.raises(UnicodeEncodeError):  # as canonical_json(...).encode("utf-8") is
+        canonical_json_bytes({"a": "\udcff"})
+
+
 def test_event_fields_are_declared_in_sorted_order() -> None:
     """``aether.state.store.event_lines`` relies on it (the serializer keeps this order)."""
     from aether.state.model import Event

@@ -201,7 +201,7 @@ def event_lines(events: list[Event]) -> bytes:
                     write(event)
                     if not event.__pydantic_extra__
                     and type(event.data) is dict
-                    and pydantic_writes_alike(event.data)
+                    and (not event.data or pydantic_writes_alike(event.data))
                     else _dumped_line(event)
                 )
                 + b"\n"
