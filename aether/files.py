@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aether.bounded_read import FileTooLarge, NotRegularFile, ReadTooSlow
+from aether.bounded_read import FileTooLarge, NotRegularFile, ReadTooSlow, fd_holds
 from aether.errors import AetherError, DiskFull, FilesystemError, ReadOnly, UnsafePath
 from aether.json_text import canonical_json
 
@@ -136,15 +136,7 @@ def _holds_synced(path: Path, content: bytes) -> bool:
     """Does ``path`` (not followed if a link) hold exactly ``content``? If so, it is fsynced."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        chunks: list[bytes] = []
-        left = len(content) + 1  # one byte more: a longer file is not the same file
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        if b"".join(chunks) != content:
+        if not fd_holds(fd, content):
             return False
         os.fsync(fd)
         return True

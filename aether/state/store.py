@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aether.bounded_read import holds
 from aether.errors import (
     AetherError,
     ColonyExists,
@@ -270,9 +271,11 @@ class Store:
         again: its meaning also depends on its sibling files."""
         if expected is None:
             return self.load()
-        raw = read_state_bytes(self.ws)
         upgrade = expected.upgrade
         folds_siblings = upgrade is not None and any(s.from_version == "1.0" for s in upgrade.steps)
+        if not folds_siblings and holds(self.ws.state_file, expected.raw):
+            return expected  # compared without reading the file into memory again
+        raw = read_state_bytes(self.ws)
         if raw == expected.raw and not folds_siblings:
             return expected
         state, result = load_document(self.ws, raw)
