@@ -132,18 +132,6 @@ def _write_temp(path: Path, data: bytes, mode: int, *, umask: bool = True) -> Pa
     return tmp
 
 
-def _holds_synced(path: Path, content: bytes) -> bool:
-    """Does ``path`` (not followed if a link) hold exactly ``content``? If so, it is fsynced."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        if not fd_holds(fd, content):
-            return False
-        os.fsync(fd)
-        return True
-    finally:
-        os.close(fd)
-
-
 def _unlink_quietly(path: Path) -> None:
     try:
         path.unlink()
@@ -199,19 +187,24 @@ class StagedFiles:
 
         The link costs no bytes written: the replace (``os.replace`` of a new file) leaves the
         old file, byte for byte, to the link alone, and aether never writes a file in place.
-        The link is kept only when the file it shares holds exactly ``content`` (read back
-        now: a file changed since it was read gets the copy instead) and that file is synced
-        to disk (the writer before aether may never have fsynced it). Its directory is synced
-        before any move; should the move replacing ``source`` not happen, it is removed (it
-        would share the live file, not keep a copy of it).
+        It is kept only when it holds exactly ``content`` (a file changed since it was read
+        gets the copy instead), synced (the writer before aether may never have synced it).
+        Its directory is synced before any move; should the move replacing ``source`` not
+        happen, it is removed (it would share the live file, not keep a copy of it).
         """
         try:
             os.link(source, target, follow_symlinks=False)
         except OSError:  # EXDEV, EPERM (no hard links there), EMLINK, ...: copy
             self.write(target, content)
             return
-        try:
-            kept = _holds_synced(target, content)
+        try:  # the link is kept if it holds ``content``, then synced
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                kept = fd_holds(fd, content)
+                if kept:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError:
             kept = False
         if not kept:
