@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aether.bounded_read import FileTooLarge, NotRegularFile, ReadTooSlow
+from aether.bounded_read import FileTooLarge, NotRegularFile, ReadTooSlow, fd_holds
 from aether.errors import AetherError, DiskFull, FilesystemError, ReadOnly, UnsafePath
 from aether.json_text import canonical_json
 
@@ -156,6 +156,8 @@ class StagedFiles:
         self._appended: list[tuple[Path, int | None]] = []
         self._linked: list[Path] = []
         self._made: list[Path] = []
+        #: (source, link) of ``preserve``: a link is a copy only once its source is replaced
+        self._preserved: list[tuple[Path, Path]] = []
 
     def make_dirs(self, directory: Path) -> None:
         missing = [d for d in (directory, *directory.parents) if not d.exists()]
@@ -178,7 +180,45 @@ class StagedFiles:
             return
         self._linked.append(target)
 
+    def preserve(self, source: Path, target: Path, content: bytes) -> None:
+        """``target`` as a lasting copy of ``source``, which holds ``content`` and which a
+        ``write`` of this same change replaces: a hard link to ``source`` where the file
+        system allows one, else a new file with ``content``.
+
+        The link costs no bytes written: the replace (``os.replace`` of a new file) leaves the
+        old file, byte for byte, to the link alone, and aether never writes a file in place.
+        It is kept only when it holds exactly ``content`` (a file changed since it was read
+        gets the copy instead), synced (the writer before aether may never have synced it).
+        Its directory is synced before any move; should the move replacing ``source`` not
+        happen, it is removed (it would share the live file, not keep a copy of it).
+        """
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except OSError:  # EXDEV, EPERM (no hard links there), EMLINK, ...: copy
+            self.write(target, content)
+            return
+        try:  # the link is kept if it holds ``content``, then synced
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                kept = fd_holds(fd, content)
+                if kept:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            kept = False
+        if not kept:
+            _unlink_quietly(target)
+            self.write(target, content)
+            return
+        self._linked.append(target)
+        self._preserved.append((source, target))
+
     def append(self, path: Path, lines: Iterable[str]) -> None:
+        self.append_bytes(path, _lines_payload(lines))
+
+    def append_bytes(self, path: Path, payload: bytes) -> None:
+        """``append`` of lines already encoded, each ending with a newline."""
         try:
             size: int | None = os.lstat(path).st_size
         except FileNotFoundError:
@@ -186,14 +226,20 @@ class StagedFiles:
         except OSError as exc:
             raise os_error(exc, path, "appending to") from None
         self._appended.append((path, size))
-        append_lines(path, lines)
+        _append_payload(path, payload)
 
     def commit(self) -> None:
+        replaced = {moved for _, moved in self._moves}
+        if any(source not in replaced for source, _ in self._preserved):
+            self.undo()
+            raise ValueError("preserve() of a file this change does not replace")
         done, target = 0, Path()
         try:
             for made in self._made:  # new directories first: what moves into them is kept
                 target = made
                 fsync_dir(made.parent)
+            for target in dict.fromkeys(link.parent for _, link in self._preserved):
+                fsync_dir(target)  # the preserved links, before the moves that make them copies
             for tmp, target in self._moves:
                 os.replace(tmp, target)
                 done += 1
@@ -201,6 +247,10 @@ class StagedFiles:
         except OSError as exc:
             for left, _ in self._moves[done:]:
                 _unlink_quietly(left)
+            replaced = {moved for _, moved in self._moves[:done]}
+            for source, link in self._preserved:
+                if source not in replaced:
+                    _unlink_quietly(link)
             raise os_error(exc, target, "writing") from None
 
     def undo(self) -> None:
@@ -300,13 +350,21 @@ def append_line(path: Path, line: str) -> None:
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
-    payload = "".join(line.rstrip("\n") + "\n" for line in lines)
+    _append_payload(path, _lines_payload(lines))
+
+
+def _lines_payload(lines: Iterable[str]) -> bytes:
+    return "".join(line.rstrip("\n") + "\n" for line in lines).encode("utf-8")
+
+
+def _append_payload(path: Path, payload: bytes) -> None:
+    """Append ``payload`` (whole lines) and fsync; nothing at all when it is empty."""
     if not payload:
         return
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         try:
-            os.write(fd, payload.encode("utf-8"))
+            os.write(fd, payload)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -167,6 +167,75 @@ def _compact_encoder() -> Any:
 _COMPACT = _compact_encoder()
 
 
+def pydantic_writes_alike(value: Any) -> bool:
+    """Does pydantic-core's JSON serializer write ``value`` byte for byte as ``compact_json``
+    does? It keeps a dict's order where compact_json sorts, and spells some floats its own
+    way (``1e-05`` is ``0.00001`` there), so: yes when every object's keys are text in sorted
+    order and every value is of JSON's own types (exactly: no subclass), a float only when
+    both spell it alike (not NaN or an infinity, which pydantic writes as null). Text is
+    escaped alike by both (``\\"``, ``\\\\``, ``\\n``, ``\\u001f``; nothing else:
+    tests/test_files.py compares them on any text). False says nothing about the value's
+    validity: it only sends it the long way."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        keys = list(value)
+        return (
+            all(type(key) is str for key in keys)
+            and keys == sorted(keys)
+            and all(pydantic_writes_alike(item) for item in value.values())
+        )
+    if kind is list:
+        return all(pydantic_writes_alike(item) for item in value)
+    return kind is float and _float_alike(value)
+
+
+def _float_alike(value: float) -> bool:
+    if not math.isfinite(value):
+        return False
+    from pydantic_core import to_json
+
+    return to_json(value) == float.__repr__(value).encode("ascii")
+
+
+class _Unlike(Exception):
+    """A value pydantic-core would write otherwise than json does."""
+
+
+def _sorted_alike(value: Any) -> Any:
+    """``value`` with every object's keys in sorted order (a copy of each dict and list), for
+    pydantic-core to write as json writes it with ``sort_keys``; ``_Unlike`` when it holds a
+    value the two write differently (see ``pydantic_writes_alike``)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise _Unlike
+        return {key: _sorted_alike(value[key]) for key in sorted(value)}
+    if kind is list:
+        return [_sorted_alike(item) for item in value]
+    if kind is float and _float_alike(value):
+        return value
+    raise _Unlike
+
+
+def canonical_json_bytes(data: Any) -> bytes:
+    """``canonical_json(data)`` encoded in UTF-8, byte for byte, in half its time for a large
+    file (the 1,000 learnings of a migrated colony): the keys are sorted in a copy, then
+    pydantic-core writes it with the same indentation. Anything it would write otherwise
+    (``pydantic_writes_alike``) takes ``canonical_json``. For callers that have Pydantic
+    loaded anyway: importing it is ~30 ms.
+    """
+    from pydantic_core import PydanticSerializationError, to_json
+
+    try:
+        return to_json(_sorted_alike(data), indent=2) + b"\n"
+    except (_Unlike, PydanticSerializationError):  # the latter: a lone surrogate
+        return canonical_json(data).encode("utf-8")
+
+
 def state_json(data: dict[str, Any]) -> str:
     """The state file's canonical form: sorted keys, one top-level field per line and one list
     item (a worker, an event) per line, so diffs stay readable — all encoded by the C encoder.

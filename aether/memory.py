@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from aether.bounded_read import read_regular
 from aether.errors import MemoryFileError
 from aether.files import StagedFiles
-from aether.json_text import canonical_json, loads_strict
+from aether.json_text import canonical_json_bytes, loads_strict
 
 MemoryKind = Literal["learning", "decision", "instinct", "pattern"]
 KINDS: tuple[MemoryKind, ...] = ("learning", "decision", "instinct", "pattern")
@@ -120,7 +120,7 @@ def stage_merge(
                 "kind": kind,
                 "items": [i.model_dump(mode="json", exclude_none=False) for i in existing + fresh],
             }
-            staged.write(kind_file(memory_dir, kind), canonical_json(doc).encode("utf-8"))
+            staged.write(kind_file(memory_dir, kind), canonical_json_bytes(doc))
             added.extend(fresh)
     return added
 

@@ -334,3 +334,27 @@ def test_the_launcher_passes_a_large_input_on_in_time(
     assert done.returncode == 0
     (line,) = done.stderr.decode().splitlines()
     assert "larger than" in line
+
+
+def test_holds_compares_a_file_with_bytes_without_reading_it_whole(tmp_path: Path) -> None:
+    """True only for the same bytes in a regular file; a link, a FIFO, a missing file, a
+    shorter or longer one are not (the caller then reads it as usual)."""
+    import os
+
+    from aether.bounded_read import holds
+
+    content = bytes(range(256)) * 4096  # 1 MiB: several chunks
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    assert holds(path, content)
+    assert not holds(path, content[:-1]) and not holds(path, content + b"x")
+    assert not holds(path, content[:-1] + b"\0")
+    path.write_bytes(b"")
+    assert holds(path, b"") and not holds(path, b"x")
+    link = tmp_path / "link.json"
+    link.symlink_to(path)
+    assert not holds(link, b"")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert not holds(fifo, b"")
+    assert not holds(tmp_path / "missing", b"")

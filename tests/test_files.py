@@ -141,3 +141,201 @@ def test_canonical_json_keeps_jsons_way_with_odd_keys_and_values() -> None:
 def test_compact_json_writes_exactly_what_json_dumps_writes(value: Any) -> None:
     expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert compact_json(value) == expected
+
+
+#: what an object holds when it was parsed from JSON (json.loads, as the state is read): any
+#: text, NaN and the infinities, huge integers; keys in any order
+parsed_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.text(st.characters(codec="utf-8")),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(parsed_values)
+def test_pydantic_writes_alike_means_the_same_bytes(value: Any) -> None:
+    """A value ``pydantic_writes_alike`` lets through is written by pydantic-core exactly as
+    ``compact_json`` writes it (a value it refuses may still be; it then goes the long way)."""
+    from pydantic_core import to_json
+
+    from aether.json_text import pydantic_writes_alike
+
+    if pydantic_writes_alike(value):
+        assert to_json(value) == compact_json(value).encode("utf-8")
+
+
+def test_pydantic_writes_alike_refuses_what_is_written_otherwise() -> None:
+    from aether.json_text import pydantic_writes_alike
+
+    for plain in ({"a": 1, "b": [None, True, "é\x00\x1f\x7f\u2028"]}, 10**30, 0.5, -0.0, 1e16):
+        assert pydantic_writes_alike(plain), plain
+    for other in ({"b": 1, "a": 2}, [1e-05], float("nan"), float("inf"), (1,), {1: "x"}):
+        assert not pydantic_writes_alike(other), other
+
+
+@given(python_values | parsed_values)
+def test_canonical_json_bytes_are_canonical_json_encoded(value: Any) -> None:
+    from aether.json_text import canonical_json_bytes
+
+    assert canonical_json_bytes(value) == canonical_json(value).encode("utf-8")
+
+
+def test_canonical_json_bytes_take_the_long_way_with_odd_keys_and_text() -> None:
+    from aether.json_text import canonical_json_bytes
+
+    odd: dict[Any, Any] = {"items": [{2: "two", 1: [1e-05, float("nan"), (1, 2)]}]}
+    assert canonical_json_bytes(odd) == canonical_json(odd).encode("utf-8")
+    with pytest.raises(UnicodeEncodeError):  # as canonical_json(...).encode("utf-8") is
+        canonical_json_bytes({"a": "\udcff"})
+
+
+def test_event_fields_are_declared_in_sorted_order() -> None:
+    """``aether.state.store.event_lines`` relies on it (the serializer keeps this order)."""
+    from aether.state.model import Event
+
+    assert list(Event.model_fields) == sorted(Event.model_fields)
+
+
+event_dicts = st.fixed_dictionaries(
+    {"ts": st.text(), "type": st.text()},
+    optional={
+        "source": st.text(),
+        "message": st.text(st.characters(codec="utf-8")),
+        "raw": st.none() | st.text(),
+        "data": st.dictionaries(st.text(), parsed_values, max_size=4),
+        # keys beyond the fields (kept: the model allows extra keys)
+        "a_extra": parsed_values,
+        "zzz": st.text(),
+    },
+)
+
+
+@given(st.lists(event_dicts, max_size=6))
+def test_event_lines_are_compact_json_of_each_validated_event(docs: list[dict[str, Any]]) -> None:
+    """The archive's lines, fast way or long way, are the bytes they always were: each event's
+    dump through ``compact_json``, a newline after each."""
+    from aether.state.model import Event
+    from aether.state.store import event_lines
+
+    events = [Event.model_validate(doc) for doc in docs]
+    expected = "".join(compact_json(e.model_dump(mode="json")) + "\n" for e in events)
+    assert event_lines(events) == expected.encode("utf-8")
+
+
+def test_event_lines_refuse_text_no_utf8_writer_can_encode() -> None:
+    """A lone surrogate (an undecodable byte of a command line) is refused as it always was."""
+    from aether.state.model import Event
+    from aether.state.store import event_lines
+
+    with pytest.raises(UnicodeEncodeError):
+        event_lines([Event(ts="t", type="x"), Event(ts="t", type="x", message="\udcff")])
+
+
+def test_staged_append_bytes_is_undone_like_append(tmp_path: Path) -> None:
+    from aether.errors import UnsafePath
+    from aether.files import staged_files
+
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"line 1\n")
+    with pytest.raises(UnsafePath), staged_files() as staged:
+        staged.append_bytes(log, b"line 2\nline 3\n")
+        assert log.read_bytes() == b"line 1\nline 2\nline 3\n"
+        staged.write(tmp_path, b"cannot replace a directory\n")
+    assert log.read_bytes() == b"line 1\n"
+
+
+def test_preserve_keeps_the_replaced_file_as_a_hard_link(tmp_path: Path) -> None:
+    """The old file itself becomes the copy: no byte written, the same bytes after the
+    replace, a file of its own (one link) once the new one is in place."""
+    import os
+
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    inode = state.stat().st_ino
+    with staged_files() as staged:
+        staged.make_dirs(tmp_path / "backup")
+        staged.preserve(state, tmp_path / "backup" / "state.json", b"old\n")
+        staged.write(state, b"new\n")
+        assert (tmp_path / "backup" / "state.json").stat().st_ino == inode
+    kept = tmp_path / "backup" / "state.json"
+    assert kept.read_bytes() == b"old\n" and state.read_bytes() == b"new\n"
+    assert kept.stat().st_ino == inode and os.stat(kept).st_nlink == 1
+
+
+@pytest.mark.parametrize("errno_name", ["EXDEV", "EPERM", "EMLINK"])
+def test_preserve_copies_where_no_link_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str
+) -> None:
+    import errno
+    import os
+
+    from aether.files import staged_files
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(getattr(errno, errno_name), "no link here")
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    monkeypatch.setattr(os, "link", refuse)
+    with staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+        staged.write(state, b"new\n")
+    assert (tmp_path / "copy.json").read_bytes() == b"old\n"
+    assert (tmp_path / "copy.json").stat().st_ino != state.stat().st_ino
+
+
+def test_preserve_copies_the_bytes_read_when_the_file_changed_since(tmp_path: Path) -> None:
+    """The copy is of what was read (what the change was made from): a file rewritten in
+    place since then is not linked."""
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"changed in place\n")
+    with staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"as read\n")
+        staged.write(state, b"new\n")
+    assert (tmp_path / "copy.json").read_bytes() == b"as read\n"
+
+
+def test_preserve_leaves_no_link_when_the_replace_does_not_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link is a copy only once its file is replaced: should that move fail, the link
+    (which would share the live file) is removed with the rest."""
+    import errno
+    import os
+
+    from aether.errors import AetherError
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    real_replace = os.replace
+
+    def failing(source: Any, target: Any) -> None:
+        if Path(target) == state:
+            raise OSError(errno.EIO, "I/O error")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(AetherError), staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+        staged.write(state, b"new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert state.read_bytes() == b"old\n"
+
+
+def test_preserve_of_a_file_the_change_does_not_replace_is_refused(tmp_path: Path) -> None:
+    from aether.files import staged_files
+
+    state = tmp_path / "state.json"
+    state.write_bytes(b"old\n")
+    with pytest.raises(ValueError, match="does not replace"), staged_files() as staged:
+        staged.preserve(state, tmp_path / "copy.json", b"old\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]

@@ -115,6 +115,57 @@ def test_a_writing_command_persists_the_upgrade_after_the_same_backup(
     assert "Cache keys must include the model" in texts
 
 
+def test_the_pre_migration_backup_is_the_old_file_itself(
+    project: Path, run_aether: RunAether
+) -> None:
+    """The backup is a hard link to the file migrate read (the upgrade replaces the state with
+    a new file, so the old one lives on under the backup's name alone): byte for byte the
+    original, and untouched by the writes that follow."""
+    import os
+
+    state_file = install(FIXTURES / "v3.0-object-events.in.json", project)
+    original = state_file.read_bytes()
+    inode = state_file.stat().st_ino
+    done = run_aether("migrate", "--json")
+    assert done.returncode == 0, done.stderr
+    backup = Path(json.loads(done.stdout)["backup"]) / "COLONY_STATE.json"
+    assert backup.stat().st_ino == inode and os.stat(backup).st_nlink == 1
+    assert state_file.stat().st_ino != inode
+    for argv in (("pause", "--note", "after the migration"), ("resume",)):
+        assert run_aether(*argv).returncode == 0
+    assert backup.read_bytes() == original
+
+
+def test_migrate_pauses_the_cyclic_garbage_collector_and_restores_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off while the colony is loaded, upgraded and written (nothing there is a cycle), back
+    on afterwards, also when the migration fails."""
+    import gc
+
+    import aether.state.store as store
+    from aether.errors import AetherError
+    from aether.ops.migrate_state import migrate_colony
+    from aether.workspace import Workspace
+
+    install(FIXTURES / "v3.0-object-events.in.json", project)
+    seen: list[bool] = []
+    real = store.load_document
+
+    def watched(ws: Workspace, raw: bytes) -> object:
+        seen.append(gc.isenabled())
+        return real(ws, raw)
+
+    monkeypatch.setattr(store, "load_document", watched)
+    assert gc.isenabled()
+    assert migrate_colony(Workspace(project)).written
+    assert seen == [False] and gc.isenabled()
+    (project / ".aether/data/COLONY_STATE.json").write_text('{"version": "3.0", "goal": 42}')
+    with pytest.raises(AetherError):
+        migrate_colony(Workspace(project))
+    assert seen == [False, False] and gc.isenabled()
+
+
 BAD = [
     ("truncated", b'{"version": "3.0", "goal": "half', 12),
     ("array", b"[1, 2, 3]", 16),
@@ -269,23 +320,33 @@ def _leave_free(directory: Path, pages: int) -> None:
     assert os.statvfs(directory).f_bavail == pages
 
 
+@pytest.mark.parametrize("links", [True, False], ids=["backup-linked", "backup-copied"])
 def test_a_migration_whose_state_write_fails_changes_nothing(
-    project: Path, run_aether: RunAether
+    project: Path, run_aether: RunAether, monkeypatch: pytest.MonkeyPatch, links: bool
 ) -> None:
     """On a full file system `migrate` said "nothing was changed" after merging the memory
     files and leaving a backup folder. The data directory here is a tiny tmpfs with room for
-    the pre-migration backup (one page) but not for the upgraded state (two pages); the
-    memory directory is elsewhere, with room to spare."""
+    the pre-migration backup but not for the upgraded state (one page); the memory directory
+    is elsewhere, with room to spare. The backup is a hard link, which needs no room at all
+    (no page free), or, where the file system makes no links, a copy (one page free)."""
+    import errno
+    import os
     import subprocess
 
     state_file = install(FIXTURES / "v2.0-full.in.json", project)
     data = state_file.parent
-    assert len(state_file.read_bytes()) <= 4096  # the backup: one page
+    assert len(state_file.read_bytes()) <= 4096  # a copy of it: one page
     (data / "COLONY_STATE.json.lock").write_bytes(b"")
     (data / "COLONY_STATE.json.lock.holder").write_text("{}")  # rewritten in its own page
+    if not links:
+
+        def no_link(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
     _mount_tmpfs(data, pages=64)
     try:
-        _leave_free(data, pages=1)
+        _leave_free(data, pages=0 if links else 1)
         before = snapshot(project)
         failed = run_aether("migrate")
         after = snapshot(project)

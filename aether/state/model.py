@@ -194,13 +194,19 @@ class Worker(_Open):
 
 
 class Event(_Open):
-    ts: str
-    type: str
-    source: str = "aether"
-    message: str = ""
+    # The fields are declared in the order of their names, the order every file stores an
+    # event's keys in (sorted): Pydantic writes a model's fields in the order they are
+    # declared, so its serializer writes an event exactly as ``json_text.compact_json`` writes
+    # the event's dump, and the events archive's lines come from it without a dump and a sort
+    # (``aether.state.store.event_lines``; tests/test_files.py holds the two to the same bytes).
+    # (A comment, not a docstring: a docstring would become the schema's description.)
     data: dict[str, Any] = {}
+    message: str = ""
     #: the original text of an event migrated from a pipe-separated string, kept verbatim
     raw: str | None = None
+    source: str = "aether"
+    ts: str
+    type: str
 
 
 class Settings(_Open):

@@ -157,9 +157,10 @@ def full_disk(project: Path) -> Cleanup:
 
 
 def legacy_state_on_a_nearly_full_disk(project: Path) -> Cleanup:
-    """A 2.0 state (one page) on a tmpfs with one page free: room for its pre-migration backup,
-    none for the upgraded state (two pages). The lock files exist already, so taking the lock
-    needs no new page; a learning exists already, so a merge into its file shows."""
+    """A 2.0 state (one page) on a full tmpfs: room for its pre-migration backup (a hard link,
+    which needs no page), none for the upgraded state (one page). The lock files exist
+    already, so taking the lock needs no new page; a learning exists already, so a merge into
+    its file shows."""
     import os
 
     _aether(project, "memory", "add", "learning", "learnt before the migration")
@@ -170,7 +171,7 @@ def legacy_state_on_a_nearly_full_disk(project: Path) -> Cleanup:
     data = _data_on_tmpfs(project)
     try:
         vfs = os.statvfs(data)
-        (data / "filler.bin").write_bytes(b"\0" * (vfs.f_bavail - 1) * vfs.f_frsize)
+        (data / "filler.bin").write_bytes(b"\0" * vfs.f_bavail * vfs.f_frsize)
     except BaseException:
         _umount(str(data))
         raise
@@ -712,8 +713,8 @@ ENTRIES: list[BadInput] = [
     BadInput(
         "migrate-disk-full",
         "file system",
-        "migrate with room for the pre-migration backup but not for the upgraded state (a "
-        "tmpfs): no backup folder, no memory file is left",
+        "migrate with room for the pre-migration backup (a hard link) but not for the "
+        "upgraded state (a full tmpfs): no backup folder, no memory file is left",
         ("migrate",),
         24,
         "no space",
