@@ -242,6 +242,18 @@ def test_a_stopped_subagents_transcript_is_read_once_its_last_message_is_there(
     usage = read_settled_transcript(path, "all done")
     writer.join()
     assert usage.by_model["claude-haiku-4-5"].input_tokens == 10
+    # not even created yet when the hook reads it (measured with a served hook)
+    late = tmp_path / "late.jsonl"
+
+    def create() -> None:
+        time.sleep(0.15)
+        late.write_text(json.dumps(last) + "\n")
+
+    writer = threading.Thread(target=create)
+    writer.start()
+    usage = read_settled_transcript(late, "all done")
+    writer.join()
+    assert usage.by_model["claude-haiku-4-5"].output_tokens == 3
     # never there: the bound holds, and nothing found is nothing counted
     usage_module.SETTLE_S, saved = 0.2, usage_module.SETTLE_S
     try:

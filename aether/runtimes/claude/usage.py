@@ -227,14 +227,21 @@ SETTLE_S = 2.0
 
 def read_settled_transcript(path: Path, last_message: str) -> TranscriptUsage:
     """``read_transcript`` of a subagent that just stopped, once its transcript holds its last
-    message. Claude Code may still be writing the transcript when ``SubagentStop`` fires: a
-    hook handed to a server reads it within milliseconds, and once found no assistant message
-    yet. Re-read (every 20 ms, ``SETTLE_S`` at most) until there is usage and — when the hook
-    said what the last message was — the transcript ends with it; then what is there counts."""
+    message. Claude Code may still be writing the transcript — or not have created the file
+    yet — when ``SubagentStop`` fires: a hook handed to a server reads it within milliseconds,
+    and found it missing or without an assistant message. Re-read (every 20 ms, ``SETTLE_S``
+    at most) until there is usage and — when the hook said what the last message was — the
+    transcript ends with it; then what is there counts."""
     deadline = time.monotonic() + SETTLE_S
     expected = " ".join(last_message.split())
     while True:
-        usage = read_transcript(path)
+        try:
+            usage = read_transcript(path)
+        except FileNotFoundError:  # not created yet (measured: a hook served in ~20 ms can
+            if time.monotonic() > deadline:  # be there before it)
+                raise
+            time.sleep(0.02)
+            continue
         if usage.by_model or time.monotonic() > deadline:
             if not expected or time.monotonic() > deadline:
                 return usage
