@@ -148,6 +148,7 @@ def main() -> None:
                 "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
                 "aether (default profile)": _first_turn_bytes(upstream, default, env),
             }
+            recorded = _builders(with_aether)
             for project in (with_aether, default):
                 subprocess.run(
                     [*aether_cmd(), "serve", "--stop"], cwd=project, env=env, capture_output=True
@@ -168,6 +169,20 @@ def main() -> None:
         f"Paid probes per aether session (status --json proxy.probes), in order: "
         f"{', '.join(str(n) for n in probes)}"
     )
+    print()
+    total, done, tokens = recorded
+    print(
+        f"Builders the aether sessions spawned: {total}; completed: {done}; with the tokens of "
+        "their transcript: "
+        f"{tokens} (nothing the hooks do after their acknowledgement was lost)."
+    )
+
+
+def _builders(project: Path) -> tuple[int, int, int]:
+    state = json.loads((project / ".aether" / "data" / "COLONY_STATE.json").read_text())
+    builders = [w for w in state["workers"] if w["caste"] == "builder"]
+    done = [w for w in builders if w["status"] == "completed"]
+    return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
 
 
 def _timed(
