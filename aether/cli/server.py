@@ -50,13 +50,13 @@ FORWARDED = frozenset(
 #: commands whose stdin is part of the request (a hook's JSON): read here, sent along
 WITH_STDIN = frozenset({"hook"})
 #: hooks whose answer Claude Code does not use (they only record): the server acknowledges
-#: them as soon as the request is whole and does the work right after, before it takes the next
-#: request, so the session does not wait for it and the order of events is kept
+#: them as soon as they are queued and does the work in its turn, so the session does not wait
+#: for it and the order of events is kept
 DEFERRED_HOOKS = DEFERRED
 #: how long a served hook's client waits for the answer: under the hook's own timeout in the
 #: settings (pre-agent 600 s, the others 30 s), so Claude Code never kills it first. A deferred
-#: hook waits only for the acknowledgement: when the server is busy with another session's
-#: command, its request stays queued on the socket and is done when the server is free.
+#: hook waits only for the acknowledgement (should even that not come, its request stays on the
+#: socket, where the server takes it when it can).
 HOOK_REPLY_S = {"pre-agent": 590.0, "": 25.0, "deferred": 2.0}
 #: how long any other served command's client waits: past the longest a served command can
 #: take (a lock wait of up to an hour, a spawn verifying up to 8 models), never forever

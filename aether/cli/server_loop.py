@@ -96,6 +96,9 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     work: queue.Queue[_Job] = queue.Queue()
     intake = _Intake(server, info, work)
     state = _stop_on_sigterm()
+    # the reader must get its turn quickly while a command keeps the main thread busy (a hook's
+    # acknowledgement waits for it): Python hands the interpreter over every 5 ms by default
+    sys.setswitchinterval(0.0005)
     reader = threading.Thread(target=intake.run, name="aether-serve-reader", daemon=True)
     reader.start()
     if ready is not None:

@@ -141,8 +141,25 @@ if aether_bin=$(find_aether); then
   case "$interpreter" in
     *[![:graph:]]*|'') ;;
     */python*)
-      [ -x "$interpreter" ] && [ "${AETHER_SERVER:-}" != off ] &&
-        run_hook "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION" ;;
+      if [ -x "$interpreter" ] && [ "${AETHER_SERVER:-}" != off ]; then
+        case "$event:$input" in
+          subagent-start:*'"hook_event_name"'*|agent-result:*'"hook_event_name"'*|\
+          subagent-stop:*'"hook_event_name"'*|session-end:*'"hook_event_name"'*)
+            # Hooks that only record give Claude Code nothing to wait for: the client (and,
+            # when no server takes it, aether itself) goes on in the background, holding none
+            # of the session's pipes, and this script ends at once. Events keep their order:
+            # the server takes them one at a time, and they are far apart in a session. Input
+            # that is not a hook's JSON is not sent off: aether says what is wrong with it.
+            (
+              trap '' HUP
+              printf '%s\n' "$input" |
+                "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
+              [ "$?" -ne 75 ] || printf '%s\n' "$input" | "$aether_bin" hook "$event"
+            ) </dev/null >/dev/null 2>&1 &
+            exit 0 ;;
+        esac
+        run_hook "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
+      fi ;;
   esac
   run_hook "$aether_bin" hook "$event"
 fi
