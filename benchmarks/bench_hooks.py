@@ -159,9 +159,9 @@ def standalone(project: Path, aether: list[str], runs: int) -> str:
 def served(project: Path, aether: list[str], runs: int) -> str:
     """Each hook handed to a running server by the launcher's own client, paired with the same
     hook run in its own process (``AETHER_SERVER=off``: what every hook cost before), run by
-    run. Hooks that only record are acknowledged at once: their time is what the session waits
-    for, and a served ``aether serve --status`` before each run waits until the last one's work
-    is done, so no run waits for another's."""
+    run. Hooks that only record are handed over in the background: their time is what the
+    session waits for, and a served ``aether serve --status`` after each run waits until its
+    work is done, so no run waits for another's."""
     launcher = str(project / ".claude" / "hooks" / "aether-hook")
     rows = []
     with (
@@ -203,7 +203,7 @@ def served(project: Path, aether: list[str], runs: int) -> str:
             ms = statistics.median(p[0] for p in pairs) * 1000
             own = statistics.median(p[1] for p in pairs) * 1000
             ratio = statistics.median(p[0] / p[1] for p in pairs)
-            deferred = " (acknowledged; done after)" if hook in DEFERRED_HOOKS else ""
+            deferred = " (handed over in the background)" if hook in DEFERRED_HOOKS else ""
             rows.append(
                 [
                     f"`aether hook {label}`{deferred}",
