@@ -179,8 +179,14 @@ def main() -> None:
 
 
 def _builders(project: Path) -> tuple[int, int, int]:
-    state = json.loads((project / ".aether" / "data" / "COLONY_STATE.json").read_text())
-    builders = [w for w in state["workers"] if w["caste"] == "builder"]
+    """Every builder record: in the state, and the finished ones the store moved past its cap
+    into the workers' history."""
+    data = project / ".aether" / "data"
+    state = json.loads((data / "COLONY_STATE.json").read_text())
+    history = data / "workers.history.jsonl"
+    lines = history.read_text().splitlines() if history.exists() else []
+    past = [json.loads(line) for line in lines]
+    builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
     done = [w for w in builders if w["status"] == "completed"]
     return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
 
