@@ -9,6 +9,7 @@ another colony stops it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,11 @@ def resume(
     ignore_handoff: bool = False,
     heartbeat_limit_s: int | None = None,
     lock_timeout: float | None = None,
+    within: Callable[[ColonyState], None] | None = None,
 ) -> ResumeResult:
+    """Resume the paused colony. ``within``: more work for the same transaction, done on the
+    new session's state before it is written (a hook registers its agent session there: one
+    write instead of two)."""
     if heartbeat_limit_s is not None and heartbeat_limit_s < 1:
         raise InvalidInput(
             f"--heartbeat-limit {heartbeat_limit_s} is not a positive number of seconds",
@@ -132,6 +137,7 @@ def resume(
         force=force,
         ignore_handoff=ignore_handoff,
         heartbeat_limit_s=heartbeat_limit_s,
+        within=within,
     )
     if respawn:
         _respawn_orphans(result, store, no_proxy=no_proxy, lock_timeout=lock_timeout)
@@ -160,9 +166,10 @@ def _new_session(
     force: bool,
     ignore_handoff: bool,
     heartbeat_limit_s: int | None,
+    within: Callable[[ColonyState], None] | None = None,
 ) -> ResumeResult:
-    """The one transaction: check, mark the unfinished workers, start the session; then the
-    handoff moves to history, still under the lock."""
+    """The one transaction: check, mark the unfinished workers, start the session (and the
+    caller's ``within``); then the handoff moves to history, still under the lock."""
     doc = handoff.doc
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
@@ -181,6 +188,8 @@ def _new_session(
         for level, message in found:
             checks.add("workers", level, message)
         _start_session(s, previous, moment, orphans)
+        if within is not None:
+            within(s)
         # after the commit, under the same lock: a refused or failed resume keeps HANDOFF.md
         tx.then(lambda _: moved.append(move_handoff_to_history(ws, previous.id, handoff.raw)))
     state = tx.state

@@ -18,6 +18,7 @@ Several sessions may share one colony (aether.ops.agent_sessions keeps the list)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from aether import activity
 from aether.briefing import Opening, render_briefing
@@ -33,7 +34,7 @@ from aether.ops.agent_sessions import (
 from aether.ops.hooks import HookOutcome
 from aether.redaction import admitted
 from aether.runtimes.claude.hookio import HookInput
-from aether.state.model import ColonyState
+from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.workspace import Workspace
 
@@ -61,10 +62,20 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     outcome = HookOutcome(hook.event)
     if _inside_worker():
         return outcome
-    opening = _resume_if_paused(ws, outcome, lock_timeout)
-    with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-        session, dead = observe(ws, tx.state, sighting_of(hook), starting=True)
-    state = tx.state
+    sighting = sighting_of(hook)
+    seen: list[tuple[Worker | None, list[DeadSession]]] = []
+
+    def register(state: ColonyState) -> None:
+        seen.append(observe(ws, state, sighting, starting=True))
+
+    # a paused colony is resumed and the session registered in one transaction
+    opening, state = _resume_if_paused(ws, outcome, lock_timeout, register)
+    if seen and state is not None:
+        session, dead = seen[0]
+    else:
+        with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
+            session, dead = observe(ws, tx.state, sighting, starting=True)
+        state = tx.state
     opening.dead = [*opening.dead, *_dead_lines(state, dead)]
     opening.session_worker = session.id if session is not None else None
     outcome.text = _briefing(ws, state, opening, outcome)
@@ -80,25 +91,33 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     return outcome
 
 
-def _resume_if_paused(ws: Workspace, outcome: HookOutcome, lock_timeout: float | None) -> Opening:
+def _resume_if_paused(
+    ws: Workspace,
+    outcome: HookOutcome,
+    lock_timeout: float | None,
+    within: Callable[[ColonyState], None],
+) -> tuple[Opening, ColonyState | None]:
+    """(how the session opens, the state as resumed — None when it was not resumed here)."""
     from aether.ops.resume import resume
 
     if _status(ws) != "paused":
-        return Opening(resumed=False)
+        return Opening(resumed=False), None
     try:
-        result = resume(ws, lock_timeout=lock_timeout)
+        result = resume(ws, lock_timeout=lock_timeout, within=within)
     except AetherError as exc:
         if Store(ws).load().state.status == "paused":  # not resumed by another session
             outcome.notes.append(f"the colony was not resumed: {exc.one_line()}")
-            return Opening(resumed=False, findings=[f"the colony is still paused: {exc.what}"])
-        return Opening(resumed=False)
-    return Opening(
+            still = [f"the colony is still paused: {exc.what}"]
+            return Opening(resumed=False, findings=still), None
+        return Opening(resumed=False), None
+    opening = Opening(
         resumed=True,
         paused_at=result.previous_session.paused_at,
         note=result.previous_session.note,
         previous_session=result.previous_session.id,
         findings=[c["message"] for c in result.checks if c["level"] == "warning"],
     )
+    return opening, result.state
 
 
 def _dead_lines(state: ColonyState, dead: list[DeadSession]) -> list[str]:
