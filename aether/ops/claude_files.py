@@ -15,8 +15,8 @@ from typing import Any
 
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeProblem
-from aether.files import os_error
 from aether.json_text import loads_strict
+from aether.ops.runtime_files import read_text_file
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, launcher
@@ -117,27 +117,6 @@ def _refuse_credentials_in(endpoint: str, source: str) -> None:
 # --- reading what is there ---------------------------------------------------------------------
 
 
-def read_text_file(path: Path) -> str | None:
-    if path.is_symlink():
-        from aether.errors import UnsafePath
-
-        raise UnsafePath(
-            f"{path} is a symbolic link",
-            meaning="aether does not read or write through links; nothing was changed",
-            fix="replace the link with a regular file",
-        )
-    try:
-        raw = read_regular(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise os_error(exc, path, "reading") from None
-    try:
-        return raw.decode("utf-8")  # no newline translation: a CRLF file stays CRLF
-    except UnicodeDecodeError:
-        return "\0not utf-8"  # never equal to anything aether writes; ownership is "user"
-
-
 @record
 class SettingsFile:
     rel: str
@@ -175,15 +154,6 @@ def owned_agent_files(ws: Workspace) -> dict[str, str]:
         if text is not None and ownership(text).owner != "user":
             found[f"{AGENTS_DIR}/{path.name}"] = text
     return found
-
-
-def ws_exists(ws: Workspace) -> None:
-    if not ws.exists():
-        from aether.errors import NoColony
-
-        raise NoColony(
-            f"no colony in {ws.project}", fix='create one with `aether init "GOAL"` first'
-        )
 
 
 def which_aether(ws: Workspace) -> str | None:

@@ -26,26 +26,12 @@ from aether.ops.claude_files import (
     owned_agent_files,
     read_manifest,
     read_settings,
-    read_text_file,
 )
+from aether.ops.runtime_files import FileAction, file_action, read_text_file
 from aether.records import field, record
 from aether.runtimes.claude import settings as cs
-from aether.runtimes.marker import ownership
 from aether.timeutil import iso
 from aether.workspace import Workspace
-
-
-@record
-class FileAction:
-    path: str
-    action: str  # create | update | unchanged | remove | kept
-    detail: str = ""
-    content: str | None = None
-    #: the file is not aether's (``--force``): copied to the backups before it goes
-    backup: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "action": self.action, "detail": self.detail}
 
 
 @record
@@ -66,27 +52,6 @@ class SettingsChange:
             tofile=f"b/{self.rel}",
         )
         return "".join(lines)
-
-
-def file_action(rel: str, current: str | None, wanted: str | None, force: bool) -> FileAction:
-    """What to do with one aether file (``wanted`` None: remove it)."""
-    if current is None:
-        if wanted is None:
-            return FileAction(rel, "unchanged", "absent")
-        return FileAction(rel, "create", content=wanted)
-    if current == wanted:
-        return FileAction(rel, "unchanged")
-    owner = ownership(current).owner
-    verb = "remove" if wanted is None else "update"
-    if owner == "aether" or force:
-        detail = "" if owner == "aether" else f"--force: replaces a file {_whose(owner)}"
-        return FileAction(rel, verb, detail, content=wanted, backup=owner != "aether")
-    why = f"{_whose(owner)}; --force {'removes' if wanted is None else 'replaces'} it"
-    return FileAction(rel, "kept", why)
-
-
-def _whose(owner: str) -> str:
-    return "aether wrote and someone edited" if owner == "edited" else "aether did not write"
 
 
 @record

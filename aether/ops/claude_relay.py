@@ -23,8 +23,9 @@ from typing import Any
 from aether.errors import AetherError, LockTimeout
 from aether.files import atomic_write_bytes, os_error, remove_file
 from aether.json_text import canonical_json, loads_strict
-from aether.ops.claude_files import SettingsFile, installed_aether, read_settings, read_text_file
-from aether.ops.claude_plan import FileAction, SettingsChange, file_action, text_or_same
+from aether.ops.claude_files import SettingsFile, installed_aether, read_settings
+from aether.ops.claude_plan import SettingsChange, text_or_same
+from aether.ops.runtime_files import FileAction, file_action, read_text_file
 from aether.records import record
 from aether.runtimes.claude import relay
 from aether.runtimes.claude import settings as cs

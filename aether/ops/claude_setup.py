@@ -36,19 +36,10 @@ from aether.ops.claude_files import (
     manifest_path,
     owned_agent_files,
     read_manifest,
-    read_text_file,
     require_installed,
     which_aether,
-    ws_exists,
 )
-from aether.ops.claude_plan import (
-    FileAction,
-    Plan,
-    SettingsChange,
-    file_action,
-    plan_install,
-    settings_removal,
-)
+from aether.ops.claude_plan import Plan, SettingsChange, plan_install, settings_removal
 from aether.ops.claude_relay import (
     RelayPlan,
     apply_relay,
@@ -57,6 +48,7 @@ from aether.ops.claude_relay import (
     relay_for_install,
     user_home,
 )
+from aether.ops.runtime_files import FileAction, file_action, read_text_file, ws_exists
 from aether.records import field, record
 from aether.runtimes.claude import launcher
 from aether.runtimes.claude import settings as cs

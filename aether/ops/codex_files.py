@@ -14,8 +14,7 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeSettingsInvalid
 from aether.json_text import loads_strict
-from aether.ops.claude_files import read_text_file
-from aether.ops.claude_plan import FileAction, file_action
+from aether.ops.runtime_files import FileAction, file_action, read_text_file
 from aether.records import field, record
 from aether.runtimes.codex import agents as cx
 from aether.runtimes.codex.config import ProviderWanted, base_url

@@ -25,8 +25,6 @@ from aether import activity
 from aether.bounded_read import read_regular
 from aether.errors import ReadOnly
 from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
-from aether.ops.claude_files import ws_exists
-from aether.ops.claude_plan import FileAction, file_action
 from aether.ops.codex_files import (
     CODEX_DIRS,
     Plan,
@@ -39,6 +37,7 @@ from aether.ops.codex_files import (
     refuse_malformed,
     require_installed,
 )
+from aether.ops.runtime_files import FileAction, file_action, ws_exists
 from aether.records import field, record
 from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
 from aether.timeutil import iso

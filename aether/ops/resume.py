@@ -170,6 +170,7 @@ def _new_session(
 ) -> ResumeResult:
     """The one transaction: check, mark the unfinished workers, start the session (and the
     caller's ``within``); then the handoff moves to history, still under the lock."""
+    # long: one transaction, read as one story (its checks are functions of their own)
     doc = handoff.doc
     snapshot = profile_snapshot(ws)
     git_now = read_git(ws.project)
