@@ -147,17 +147,21 @@ def hand_over(event: str, version: str, stdin: bytes) -> int:
 
 
 def _frame(sock: _socket.socket, deadline: float) -> bytes | None:
-    header = _read_exactly(sock, 8, deadline)
-    return None if header is None else _read_exactly(sock, int.from_bytes(header, "big"), deadline)
+    header = read_exactly(sock, 8, deadline)
+    return None if header is None else read_exactly(sock, int.from_bytes(header, "big"), deadline)
 
 
-def _read_exactly(sock: _socket.socket, size: int, deadline: float) -> bytes | None:
+def read_exactly(sock: _socket.socket, size: int, deadline: float | None) -> bytes | None:
+    """``size`` bytes, or None when the peer closed first. With a ``deadline``
+    (``time.monotonic()``) all of them must have come by then, however the peer paces them
+    (TimeoutError). The server and the full client read their messages with it too."""
     chunks: list[bytes] = []
     while size:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the answer did not arrive in time")
-        sock.settimeout(left)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the message did not arrive in time")
+            sock.settimeout(left)
         chunk = sock.recv(min(size, 1 << 20))
         if not chunk:
             return None

@@ -39,7 +39,7 @@ import sys
 import time
 from typing import Any
 
-from aether.hook_client import DEFERRED, socket_dir, socket_path
+from aether.hook_client import DEFERRED, read_exactly, socket_dir, socket_path
 from aether.hook_client import is_private_dir as _is_private_dir
 from aether.hook_client import peer_uid as _peer_uid
 
@@ -111,13 +111,13 @@ def _receive(sock: Any, deadline: float | None = None) -> dict[str, Any] | None:
     ``MAX_MESSAGE``). With a ``deadline`` (``time.monotonic()``), the whole message must have
     arrived by then, however the peer paces its bytes (TimeoutError). A body that is not a
     JSON object is a ValueError, whatever broke it (nesting past the parser's recursion too)."""
-    header = _read_exactly(sock, 8, deadline)
+    header = read_exactly(sock, 8, deadline)
     if header is None:
         return None
     size = int.from_bytes(header, "big")
     if size > MAX_MESSAGE:
         return None
-    body = _read_exactly(sock, size, deadline)
+    body = read_exactly(sock, size, deadline)
     if body is None:
         return None
     try:
@@ -125,22 +125,6 @@ def _receive(sock: Any, deadline: float | None = None) -> dict[str, Any] | None:
     except RecursionError:
         raise ValueError("the message nests deeper than the JSON parser recurses") from None
     return message if isinstance(message, dict) else None
-
-
-def _read_exactly(sock: Any, size: int, deadline: float | None) -> bytes | None:
-    chunks: list[bytes] = []
-    while size:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the message did not arrive in time")
-            sock.settimeout(left)
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 def forward(argv: list[str]) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 from aether.ops.claude_files import LOCAL_SETTINGS, installed_settings_file, owned_agent_files
 from aether.ops.claude_plan import plan_install
 from aether.ops.claude_relay import read_relay_manifest, relay_differences, user_home
-from aether.ops.runtime_files import ws_exists
+from aether.ops.runtime_files import file_differences, ws_exists
 from aether.records import record
 from aether.runtimes.claude import launcher
 from aether.workspace import Workspace
@@ -43,15 +43,7 @@ def check(ws: Workspace) -> CheckResult:
     diffs: list[str] = []
     if rel is None and not owned_agent_files(ws):
         diffs.append("not installed: run `aether claude install`")
-    for f in plan.files:
-        if f.action == "create":
-            diffs.append(f"{f.path}: missing")
-        elif f.action == "update":
-            diffs.append(f"{f.path}: differs from what the profile calls for")
-        elif f.action == "remove":
-            diffs.append(f"{f.path}: no longer called for by the profile")
-        elif f.action == "kept":
-            diffs.append(f"{f.path}: {f.detail.split(';')[0]}")
+    diffs += file_differences(plan.files)
     script = ws.project / launcher.RELATIVE_PATH
     if script.is_file() and not os.access(script, os.X_OK):
         diffs.append(f"{launcher.RELATIVE_PATH}: not executable")

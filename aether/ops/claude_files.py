@@ -16,7 +16,7 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeProblem
 from aether.json_text import loads_strict
-from aether.ops.runtime_files import read_text_file
+from aether.ops.runtime_files import read_text_file, refuse_credentials_in
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents, launcher
@@ -81,7 +81,8 @@ def desired(ws: Workspace, *, local: bool) -> Desired:
     }
     files[launcher.RELATIVE_PATH] = launcher.render()
     if not proxy.standalone:
-        _refuse_credentials_in(proxy.endpoint, proxy.endpoint_source)
+        where = "into .claude/settings*.json as ANTHROPIC_BASE_URL"
+        refuse_credentials_in(proxy.endpoint, proxy.endpoint_source, where=where)
     env = {} if proxy.standalone else cs.proxy_env(table, proxy.endpoint)
     if local:
         pinned = installed_aether()
@@ -95,23 +96,6 @@ def desired(ws: Workspace, *, local: bool) -> Desired:
         settings_file=LOCAL_SETTINGS if local else SHARED_SETTINGS,
         endpoint=None if proxy.standalone else proxy.endpoint,
     )
-
-
-def _refuse_credentials_in(endpoint: str, source: str) -> None:
-    """The endpoint goes into a settings file that is often committed: never with a
-    ``user:password@`` or a query string (the key's place is the environment)."""
-    from urllib.parse import urlsplit
-
-    from aether.errors import InvalidInput
-
-    parts = urlsplit(endpoint)
-    if parts.username or parts.password or parts.query:
-        raise InvalidInput(
-            f"{source} ({parts.scheme}://{parts.hostname}…) carries credentials or a query string",
-            meaning="aether would write it into .claude/settings*.json as ANTHROPIC_BASE_URL; "
-            "nothing was written",
-            fix="use a plain URL and keep the key in the environment (proxy.key_env)",
-        )
 
 
 # --- reading what is there ---------------------------------------------------------------------

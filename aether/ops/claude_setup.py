@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.bounded_read import read_regular
-from aether.errors import ReadOnly
 from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
 from aether.ops.claude_files import (
     CLAUDE_DIRS,
@@ -48,12 +45,19 @@ from aether.ops.claude_relay import (
     relay_for_install,
     user_home,
 )
-from aether.ops.runtime_files import FileAction, file_action, read_text_file, ws_exists
+from aether.ops.runtime_files import (
+    FileAction,
+    apply_file,
+    backup,
+    file_action,
+    read_text_file,
+    refuse_read_only,
+    ws_exists,
+)
 from aether.records import field, record
 from aether.runtimes.claude import launcher
 from aether.runtimes.claude import settings as cs
 from aether.runtimes.marker import ownership
-from aether.timeutil import iso
 from aether.workspace import Workspace
 
 #: the launcher must be executable; agent files and settings are plain files
@@ -62,37 +66,9 @@ EXECUTABLE = 0o755
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _backup(ws: Workspace, rel: str, data: bytes) -> str:
-    """A copy of a file aether is about to change or remove (mode 0600: a settings file may
-    hold values the user keeps private)."""
-    directory = backups_dir(ws)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error(exc, directory, "creating") from None
-    stamp = iso().replace(":", "").replace("-", "")
-    target = directory / f"{Path(rel).name}.{stamp}.{os.urandom(2).hex()}"
-    atomic_write_bytes(target, data, mode=0o600)
-    return str(target.relative_to(ws.project))
-
-
-def _apply_file(ws: Workspace, action: FileAction) -> None:
-    path = ws.project / action.path
-    if action.backup and path.exists():
-        try:
-            _backup(ws, action.path, read_regular(path))
-        except OSError as exc:
-            raise os_error(exc, path, "backing up") from None
-    if action.action == "remove":
-        remove_file(path)
-        return
-    assert action.content is not None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error(exc, path.parent, "creating") from None
-    mode = EXECUTABLE if action.path == launcher.RELATIVE_PATH else 0o644
-    atomic_write_bytes(path, action.content.encode("utf-8"), mode=mode)
+def _mode_of(action: FileAction) -> int:
+    """The launcher is a program; the definitions and settings are plain files."""
+    return EXECUTABLE if action.path == launcher.RELATIVE_PATH else 0o644
 
 
 def _back_up_settings(
@@ -103,11 +79,11 @@ def _back_up_settings(
     for change in changes:
         if not change.changed or change.before is None:
             continue
-        backup = _backup(ws, change.rel, change.before.encode("utf-8"))
+        copy = backup(ws, backups_dir(ws), change.rel, change.before.encode("utf-8"))
         pristine = not cs.aether_groups(cs.parse_settings(change.before, change.rel))
         if change.rel == manifest.get("settings") and pristine:
             manifest.setdefault("original_backup", None)
-            manifest["original_backup"] = manifest["original_backup"] or backup
+            manifest["original_backup"] = manifest["original_backup"] or copy
 
 
 def _write_settings(ws: Workspace, change: SettingsChange) -> None:
@@ -140,16 +116,7 @@ def _refuse_read_only(
     targets += [ws.project / c.rel for c in settings if c.changed]
     if targets:
         targets += [manifest_path(ws), backups_dir(ws) / "backup"]
-    for directory in dict.fromkeys(path.parent for path in targets):
-        existing = directory
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not os.access(existing, os.W_OK):
-            raise ReadOnly(
-                f"cannot write {existing} (read-only, or not this user's to write)",
-                meaning="nothing was changed",
-                fix=f"make {existing} writable, then run the command again",
-            )
+    refuse_read_only(targets)
 
 
 # --- install -----------------------------------------------------------------------------------
@@ -224,7 +191,7 @@ def install(
             atomic_write_json(manifest_path(ws), plan.manifest)
         for action in plan.files:
             if action.action in ("create", "update", "remove"):
-                _apply_file(ws, action)
+                apply_file(ws, action, backups_dir(ws), _mode_of(action))
         for change in plan.settings:
             _write_settings(ws, change)
         if relay_plan is not None and (
@@ -339,7 +306,7 @@ def uninstall(
             _write_settings(ws, change)
         for action in files:
             if action.action == "remove":
-                _apply_file(ws, action)
+                apply_file(ws, action, backups_dir(ws), _mode_of(action))
         _remove_empty_dirs(ws, manifest)
         remove_file(manifest_path(ws))
         if relay_plan is not None:

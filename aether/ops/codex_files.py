@@ -14,7 +14,7 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeSettingsInvalid
 from aether.json_text import loads_strict
-from aether.ops.runtime_files import FileAction, file_action, read_text_file
+from aether.ops.runtime_files import FileAction, file_action, read_text_file, refuse_credentials_in
 from aether.records import field, record
 from aether.runtimes.codex import agents as cx
 from aether.runtimes.codex.config import ProviderWanted, base_url
@@ -61,27 +61,11 @@ def desired(ws: Workspace) -> Desired:
     proxy = table.proxy
     provider = None
     if not proxy.standalone:
-        _refuse_credentials_in(proxy.endpoint, proxy.endpoint_source)
+        where = "in Codex's config.toml as the provider's base_url (install prints it)"
+        refuse_credentials_in(proxy.endpoint, proxy.endpoint_source, where=where)
         queen = caste_model(table, "queen") if "queen" in table.castes else None
         provider = ProviderWanted(base_url(proxy.endpoint), proxy.key_env, str(ws.project), queen)
     return Desired(table.profile_hash, files, provider)
-
-
-def _refuse_credentials_in(endpoint: str, source: str) -> None:
-    """The endpoint is printed for the user to paste into config.toml: never with a
-    ``user:password@`` or a query string (the key's place is the environment)."""
-    from urllib.parse import urlsplit
-
-    from aether.errors import InvalidInput
-
-    parts = urlsplit(endpoint)
-    if parts.username or parts.password or parts.query:
-        raise InvalidInput(
-            f"{source} ({parts.scheme}://{parts.hostname}…) carries credentials or a query string",
-            meaning="aether would print it as the base_url of Codex's provider; nothing was "
-            "written",
-            fix="use a plain URL and keep the key in the environment (proxy.key_env)",
-        )
 
 
 # --- reading what is there ---------------------------------------------------------------------

@@ -18,13 +18,10 @@ edited, is never replaced or removed without ``--force`` (and then backed up fir
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from aether import activity
-from aether.bounded_read import read_regular
-from aether.errors import ReadOnly
-from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
+from aether.files import atomic_write_json, remove_file
 from aether.ops.codex_files import (
     CODEX_DIRS,
     Plan,
@@ -37,41 +34,17 @@ from aether.ops.codex_files import (
     refuse_malformed,
     require_installed,
 )
-from aether.ops.runtime_files import FileAction, file_action, ws_exists
+from aether.ops.runtime_files import (
+    FileAction,
+    apply_file,
+    file_action,
+    file_differences,
+    refuse_read_only,
+    ws_exists,
+)
 from aether.records import field, record
 from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
-from aether.timeutil import iso
 from aether.workspace import Workspace
-
-
-def _backup(ws: Workspace, rel: str, data: bytes) -> None:
-    directory = backups_dir(ws)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error(exc, directory, "creating") from None
-    stamp = iso().replace(":", "").replace("-", "")
-    atomic_write_bytes(
-        directory / f"{Path(rel).name}.{stamp}.{os.urandom(2).hex()}", data, mode=0o600
-    )
-
-
-def _apply(ws: Workspace, action: FileAction) -> None:
-    path = ws.project / action.path
-    if action.backup and path.exists():
-        try:
-            _backup(ws, action.path, read_regular(path))
-        except OSError as exc:
-            raise os_error(exc, path, "backing up") from None
-    if action.action == "remove":
-        remove_file(path)
-        return
-    assert action.content is not None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error(exc, path.parent, "creating") from None
-    atomic_write_bytes(path, action.content.encode("utf-8"))
 
 
 def _refuse_read_only(ws: Workspace, files: list[FileAction]) -> None:
@@ -79,16 +52,7 @@ def _refuse_read_only(ws: Workspace, files: list[FileAction]) -> None:
     targets = [ws.project / f.path for f in files if f.action in ("create", "update", "remove")]
     if targets:
         targets += [manifest_path(ws), backups_dir(ws) / "backup"]
-    for directory in dict.fromkeys(path.parent for path in targets):
-        existing = directory
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not os.access(existing, os.W_OK):
-            raise ReadOnly(
-                f"cannot write {existing} (read-only, or not this user's to write)",
-                meaning="nothing was changed",
-                fix=f"make {existing} writable, then run the command again",
-            )
+    refuse_read_only(targets)
 
 
 def _config_report(plan: Plan) -> ConfigReport | None:
@@ -156,7 +120,7 @@ def install(
             atomic_write_json(manifest_path(ws), plan.manifest)
         for action in plan.files:
             if action.action in ("create", "update", "remove"):
-                _apply(ws, action)
+                apply_file(ws, action, backups_dir(ws))
     if result.changed:
         activity.log(
             ws,
@@ -198,15 +162,7 @@ def check(ws: Workspace) -> CheckResult:
     diffs: list[str] = []
     if not read_manifest(ws) and not owned_agent_files(ws):
         diffs.append("not installed: run `aether codex install`")
-    for f in plan.files:
-        if f.action == "create":
-            diffs.append(f"{f.path}: missing")
-        elif f.action == "update":
-            diffs.append(f"{f.path}: differs from what the profile calls for")
-        elif f.action == "remove":
-            diffs.append(f"{f.path}: no longer called for by the profile")
-        elif f.action == "kept":
-            diffs.append(f"{f.path}: {f.detail.split(';')[0]}")
+    diffs += file_differences(plan.files)
     diffs += plan.malformed
     config = _config_report(plan)
     if config is not None:
@@ -250,7 +206,7 @@ def uninstall(
         _refuse_read_only(ws, files)
         for action in files:
             if action.action == "remove":
-                _apply(ws, action)
+                apply_file(ws, action, backups_dir(ws))
         created = manifest.get("created_dirs")
         for rel in reversed(CODEX_DIRS):
             if isinstance(created, list) and rel in created:

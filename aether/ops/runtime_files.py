@@ -1,17 +1,20 @@
 """What every runtime's install does with the files it owns (Claude Code's ``.claude/``,
-Codex's ``.codex/``): read one safely, decide what to do with it, refuse to work without a
-colony. Runtime-neutral; the runtimes' plans (claude_plan.py, codex_files.py) use these.
+Codex's ``.codex/``): read one safely, decide what to do with it, back it up and write it,
+say how it differs from what the profile calls for, refuse to work without a colony or with an
+endpoint that carries credentials. Runtime-neutral; both runtimes' installs use these.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from aether.bounded_read import read_regular
-from aether.files import os_error
+from aether.files import atomic_write_bytes, os_error, remove_file
 from aether.records import record
 from aether.runtimes.marker import ownership
+from aether.timeutil import iso
 from aether.workspace import Workspace
 
 
@@ -77,3 +80,85 @@ def ws_exists(ws: Workspace) -> None:
         raise NoColony(
             f"no colony in {ws.project}", fix='create one with `aether init "GOAL"` first'
         )
+
+
+def backup(ws: Workspace, directory: Path, rel: str, data: bytes) -> str:
+    """A copy (in ``directory``) of a file aether is about to change or remove, mode 0600 (a
+    settings file may hold values the user keeps private); its path in the project."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, directory, "creating") from None
+    stamp = iso().replace(":", "").replace("-", "")
+    target = directory / f"{Path(rel).name}.{stamp}.{os.urandom(2).hex()}"
+    atomic_write_bytes(target, data, mode=0o600)
+    return str(target.relative_to(ws.project))
+
+
+def apply_file(ws: Workspace, action: FileAction, backups: Path, mode: int = 0o644) -> None:
+    """Carry out one planned action (a file not aether's is backed up into ``backups``
+    first)."""
+    path = ws.project / action.path
+    if action.backup and path.exists():
+        try:
+            backup(ws, backups, action.path, read_regular(path))
+        except OSError as exc:
+            raise os_error(exc, path, "backing up") from None
+    if action.action == "remove":
+        remove_file(path)
+        return
+    assert action.content is not None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, path.parent, "creating") from None
+    atomic_write_bytes(path, action.content.encode("utf-8"), mode=mode)
+
+
+def file_differences(files: list[FileAction]) -> list[str]:
+    """How the files on disk differ from what the profile calls for, a line each."""
+    said = {
+        "create": "missing",
+        "update": "differs from what the profile calls for",
+        "remove": "no longer called for by the profile",
+    }
+    out = []
+    for f in files:
+        if f.action in said:
+            out.append(f"{f.path}: {said[f.action]}")
+        elif f.action == "kept":
+            out.append(f"{f.path}: {f.detail.split(';')[0]}")
+    return out
+
+
+def refuse_credentials_in(endpoint: str, source: str, *, where: str) -> None:
+    """An endpoint aether writes or prints for the user (``where``) never carries a
+    ``user:password@`` or a query string: the key's place is the environment."""
+    from urllib.parse import urlsplit
+
+    from aether.errors import InvalidInput
+
+    parts = urlsplit(endpoint)
+    if parts.username or parts.password or parts.query:
+        raise InvalidInput(
+            f"{source} ({parts.scheme}://{parts.hostname}…) carries credentials or a query string",
+            meaning=f"aether would put it {where}; nothing was written",
+            fix="use a plain URL and keep the key in the environment (proxy.key_env)",
+        )
+
+
+def refuse_read_only(targets: list[Path]) -> None:
+    """Before anything is written, every directory a write lands in must take it (a read-only
+    ``.claude/`` once failed after the manifest and the backups were written)."""
+    from aether.errors import ReadOnly
+
+    for directory in dict.fromkeys(path.parent for path in targets):
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not os.access(existing, os.W_OK):
+            raise ReadOnly(
+                f"cannot write {existing} (read-only, or not this user's to write)",
+                meaning="nothing was changed",
+                fix=f"make {existing} writable, then run the command again",
+            )

@@ -13,16 +13,13 @@ LiteLLM proxy only, and finds ``aether`` on ``PATH`` the way a user's shell woul
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.helpers import AETHER
+from tests.proxy import npm_cache
 from tests.proxy.upstream import Script, Upstream
 
 CLAUDE_VERSION = "2.1.328"
@@ -31,50 +28,12 @@ BINARY = Path("node_modules/@anthropic-ai/claude-code-linux-x64/claude")
 
 
 def install_dir() -> Path:
-    override = os.environ.get("AETHER_TEST_CLAUDE_DIR")
-    if override:
-        return Path(override)
-    return Path.home() / ".cache" / "aether-tests" / f"claude-code-{CLAUDE_VERSION}"
-
-
-def _installed(directory: Path) -> bool:
-    return (directory / ".aether-complete").exists() and (directory / BINARY).exists()
+    return npm_cache.install_dir("claude-code", CLAUDE_VERSION, "AETHER_TEST_CLAUDE_DIR")
 
 
 def ensure_claude() -> Path:
-    """The claude binary, installing the pinned package when it is missing."""
-    directory = install_dir()
-    if _installed(directory):
-        return directory / BINARY
-    from filelock import FileLock
-
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(directory) + ".install-lock", timeout=900):
-        if _installed(directory):
-            return directory / BINARY
-        if directory.exists():
-            shutil.rmtree(directory)  # a half-made install from an interrupted run
-        directory.mkdir(parents=True)
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is not on PATH: the Claude Code tests need Node.js and npm")
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        binary = directory / BINARY
-        if done.returncode != 0 or not binary.exists():
-            pytest.fail(f"could not install {PACKAGE} into {directory}:\n{done.stderr[-3000:]}")
-        version = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=60
-        )
-        if CLAUDE_VERSION not in version.stdout:
-            pytest.fail(f"{binary} --version printed {version.stdout!r} {version.stderr!r}")
-        (directory / ".aether-complete").write_text(CLAUDE_VERSION + "\n")
-    return directory / BINARY
+    """The binary, installing the pinned package when it is missing (tests/proxy/npm_cache.py)."""
+    return npm_cache.ensure_binary(install_dir(), PACKAGE, CLAUDE_VERSION, BINARY)
 
 
 @dataclass
