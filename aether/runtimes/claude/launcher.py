@@ -31,11 +31,9 @@ STDIN_READER = r"""
 # The hook's JSON, kept so a failure can still tell an aether spawn from any other. Claude Code
 # writes it and closes the pipe; a stdin that never ends is read for 10 s at most (coreutils'
 # `timeout`, else a watchdog that stops the reader) and 16 MiB (`head -c`, where there is one).
+# Every program started costs a hook a millisecond or more, and a session runs several hooks:
+# where `timeout` is (coreutils, busybox — whose `head` has -c), three programs read it.
 read_for_10s() {
-  if command -v timeout >/dev/null 2>&1; then
-    timeout 10 cat <&3
-    return $?
-  fi
   cat <&3 &
   reader=$!
   # the watchdog's sleep may outlive this script by a few seconds; it holds none of its pipes
@@ -46,15 +44,20 @@ read_for_10s() {
   kill "$watchdog"
   [ "$code" -le 128 ] || return 124
 }
-# past 16 MiB aether sees the input cut and says so (16 MiB, one byte more, the status line)
-cap=cat
-if head -c 1 </dev/null >/dev/null 2>&1; then cap="head -c 16777221"; fi
 nl='
 '
 exec 3<&0
-# what was read, then a line with the reader's status in three digits (124: stdin did not end
-# in time); only fixed-length patterns touch it, as dash matches others in quadratic time
-raw=$( (read_for_10s; printf '\n%03d' "$?") 2>/dev/null | $cap)
+# what was read (past 16 MiB cut: aether sees one byte more and says so), then a line with the
+# reader's status in three digits (124: stdin did not end in time); only fixed-length patterns
+# touch it, as dash matches others in quadratic time
+if command -v timeout >/dev/null 2>&1; then
+  # `timeout` kills its program: cat (unbuffered) keeps what came before; head -c caps it
+  raw=$( (timeout 10 cat <&3; printf '\n%03d' "$?") 2>/dev/null | head -c 16777221)
+else
+  cap=cat
+  if head -c 1 </dev/null >/dev/null 2>&1; then cap="head -c 16777221"; fi
+  raw=$( (read_for_10s; printf '\n%03d' "$?") 2>/dev/null | $cap)
+fi
 exec 3<&-
 input=${raw%????}
 refuse_aether_spawn() {
