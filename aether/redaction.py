@@ -40,15 +40,29 @@ _ASSIGNMENT = re.compile(
 _SECRET_NAME = re.compile(r"(?i)(key|token|secret|passw|auth|credential)")
 
 
-def secret_values() -> list[str]:
+#: the environment :func:`secret_values` last looked at (as the process holds it) and what it
+#: found: a hook scrubs dozens of texts, each with the same environment
+_last_seen: tuple[tuple[tuple[bytes, bytes], ...], tuple[str, ...]] | None = None
+
+
+def secret_values() -> tuple[str, ...]:
     """The values of this process's secret-named variables, in every form they may be printed
     in: as set, stripped of the line break a copy-paste adds, and escaped as ``repr`` shows
     them in a traceback. Longest first, so no shorter form leaves a piece of a longer one."""
+    global _last_seen
+    # the raw bytes os.environ keeps (no decoding per variable); any change is seen
+    raw = getattr(os.environ, "_data", None)
+    seen = tuple(raw.items()) if isinstance(raw, dict) else None
+    if seen is not None and _last_seen is not None and _last_seen[0] == seen:
+        return _last_seen[1]
     forms: set[str] = set()
     for name, value in os.environ.items():
         if value and len(value.strip()) >= 8 and _SECRET_NAME.search(name):
             forms.update({value, value.strip(), repr(value)[1:-1], repr(value.strip())[1:-1]})
-    return sorted(forms, key=len, reverse=True)
+    found = tuple(sorted(forms, key=len, reverse=True))
+    if seen is not None:
+        _last_seen = (seen, found)
+    return found
 
 
 def redact(text: str, *, also: tuple[str, ...] = ()) -> str:

@@ -21,6 +21,7 @@ from tests.helpers import (
     session_records,
     state_of,
     subagent_records,
+    wait_for,
 )
 from tests.lock_scripts import HOLDER, start_script
 
@@ -401,6 +402,8 @@ def test_a_hook_is_served_by_aether_serve_with_its_stdin(
             run_aether_process, "pre-agent", agent_input("aether-scout", "find it", "t9")
         )
         assert _answer(result)["updatedInput"]["subagent_type"] == "aether-scout"
+        # the server writes the record right after its answer (before its next job)
+        wait_for(lambda: len(subagent_records(state_of(installed))) == 1, "the spawn's record")
         (worker,) = subagent_records(state_of(installed))
         assert worker["runtime"]["tool_use_id"] == "t9"
         # the record was written by the server process, not by the hook's own
@@ -543,3 +546,58 @@ def test_a_bad_path_field_is_dropped_with_a_line_and_the_hook_still_does_its_wor
     assert "transcript_path left out" in line
     assert state_of(installed)["status"] == "paused"
     assert (installed / ".aether" / "HANDOFF.md").exists()
+
+
+def test_a_served_pre_agent_answers_before_it_records_and_records_before_the_next_job(
+    installed: Path,
+) -> None:
+    """Run as ``aether serve`` runs it (aether/cli/server_loop.py): the routed answer is ready
+    with the worker not yet recorded — the record is left for after the answer — and once
+    that work is done (the server does it before its next job) the worker is there, exactly
+    as the hook in its own process records it."""
+    from aether.cli.inprocess import run_in_process, run_later
+
+    env = clean_env()
+    stdin = agent_input("aether-builder", "fix the typo in the README", "toolu_9").encode()
+    ran = run_in_process(
+        ["hook", "pre-agent"], env=env, cwd=str(installed), stdin=stdin, later=True
+    )
+    assert ran.exit == 0, ran.stderr
+    answer = json.loads(ran.stdout)["hookSpecificOutput"]
+    assert answer["updatedInput"]["subagent_type"] == "aether--claude-haiku-4-5"
+    assert subagent_records(state_of(installed)) == []
+    assert len(ran.later) == 1
+    after = run_later(ran.later, env=env, cwd=str(installed))
+    assert (after.exit, after.stdout, after.stderr) == (0, "", "")
+    (worker,) = subagent_records(state_of(installed))
+    assert worker["model"] == "claude-haiku-4-5" and worker["status"] == "spawned"
+    assert worker["runtime"]["tool_use_id"] == "toolu_9"
+    # not taken by the caller (a hook in its own process): recorded before the answer
+    own = run_in_process(["hook", "pre-agent"], env=env, cwd=str(installed), stdin=stdin)
+    assert own.later == () and len(subagent_records(state_of(installed))) == 2
+
+
+def test_a_record_left_for_later_that_fails_is_a_line_in_the_activity_log(
+    installed: Path,
+) -> None:
+    """The answer went out; the record then cannot be written (the colony lock is held past
+    the hook's wait): nothing breaks, the spawn stays routed, and the activity log says so."""
+    from aether.cli.inprocess import run_in_process, run_later
+
+    env = clean_env(AETHER_LOCK_TIMEOUT="0.2")
+    stdin = agent_input("aether-builder", "fix the typo in the README", "toolu_8").encode()
+    ran = run_in_process(
+        ["hook", "pre-agent"], env=env, cwd=str(installed), stdin=stdin, later=True
+    )
+    assert json.loads(ran.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    holder, line = start_script(HOLDER, installed, clean_env())
+    try:
+        assert line == "locked"
+        after = run_later(ran.later, env=env, cwd=str(installed))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert after.exit == 0
+    assert subagent_records(state_of(installed)) == []
+    log = (installed / ".aether" / "activity.log").read_text()
+    assert "routed, but not (fully) recorded" in log

@@ -38,6 +38,8 @@ def hook(
     Installed by `aether claude install`; see docs/claude-code.md for what each event does.
     """
     outcome, problem, ws = _run(ctx, event)
+    if outcome is not None and outcome.later is not None:
+        _do_later(ws, event, outcome, after_answer=not json_out)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
     if json_out:
         payload = outcome.to_json() if outcome else {"ok": False, "event": event}
@@ -53,6 +55,33 @@ def hook(
     if ws is not None and event != "session-end":
         _start_server(ws)
     raise typer.Exit(0)
+
+
+def _do_later(
+    ws: Workspace | None, event: str, outcome: HookOutcome, *, after_answer: bool
+) -> None:
+    """The work the hook's answer does not wait for: after the answer when a server runs this
+    hook (its client is answered first); else now, its notes among the hook's (``--json``
+    shows what it recorded). It never fails the hook: a problem is a line in the activity log
+    (when it was left for later) or on stderr."""
+    later = outcome.later
+    assert later is not None
+    outcome.later = None
+
+    def work() -> list[str]:
+        try:
+            return later()
+        except Exception as exc:  # a bug must not break the session, nor the server
+            return [f"internal error ({type(exc).__name__}: {exc}); this is a bug in aether"]
+
+    def logged() -> None:
+        for note in work():
+            _log_problem(ws, event, note)
+
+    from aether.cli.inprocess import after_answer as leave_for_later
+
+    if not (after_answer and leave_for_later(logged)):
+        outcome.notes.extend(work())
 
 
 def _start_server(ws: Workspace) -> None:

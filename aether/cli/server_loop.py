@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether.cli import server as client_side
 from aether.cli.server import (
@@ -31,6 +31,9 @@ from aether.cli.server import (
 from aether.cli.server_requests import ServedCommand, command_of, is_process_text, same_colony
 from aether.hook_client import peer_uid as _peer_uid
 from aether.hook_client import socket_path
+
+if TYPE_CHECKING:
+    from aether.cli.inprocess import CapturedRun
 from aether.records import record
 
 #: a client sends its request right after connecting (it reads its stdin first)
@@ -281,14 +284,22 @@ def _do(job: _Job, info: ServerInfo, command: Any) -> bool:
         return False
     if job.kind == "control":
         return _control(job.conn, job.request, info)
-    reply = _run_command(job.served, command)
+    ran = _run_command(job.served, command)
     info.served += 1
-    if job.kind == "deferred":
-        said = " ".join(str(reply["stderr"]).split())
-        if said:
-            sys.stderr.write(f"{said}\n")  # the server's log: nobody waits for this answer
-        return True
-    _answer(job.conn, reply, job.frames)
+    if job.kind != "deferred":
+        _answer(
+            job.conn, {"exit": ran.exit, "stdout": ran.stdout, "stderr": ran.stderr}, job.frames
+        )
+        if not ran.later:
+            return True
+        # what the command left for after its answer (a spawn's record: the runtime starts
+        # the subagent meanwhile), done before the next job, which may need it
+        from aether.cli.inprocess import run_later
+
+        ran = run_later(ran.later, env=job.served.env, cwd=job.served.cwd)
+    said = " ".join(ran.stderr.split())
+    if said:
+        sys.stderr.write(f"{said}\n")  # the server's log: nobody waits for this answer
     return True
 
 
@@ -380,12 +391,17 @@ def _framed(data: bytes) -> bytes:
     return len(data).to_bytes(8, "big") + data
 
 
-def _run_command(served: ServedCommand, command: Any) -> dict[str, Any]:
+def _run_command(served: ServedCommand, command: Any) -> CapturedRun:
     """Run the command line in this process (aether.cli.inprocess), with the client's
-    environment, working directory, argv and stdin."""
+    environment, working directory, argv and stdin; work it leaves for after its answer is
+    returned, not done."""
     from aether.cli.inprocess import run_in_process
 
-    ran = run_in_process(
-        served.argv, env=served.env, cwd=served.cwd, stdin=served.stdin, command=command
+    return run_in_process(
+        served.argv,
+        env=served.env,
+        cwd=served.cwd,
+        stdin=served.stdin,
+        command=command,
+        later=True,
     )
-    return {"exit": ran.exit, "stdout": ran.stdout, "stderr": ran.stderr}

@@ -7,6 +7,7 @@ timeout, and returns a ``HookOutcome``; the CLI prints it and never fails the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -32,13 +33,16 @@ HOOK_LOCK_TIMEOUT_S = 3.0
 @record
 class HookOutcome:
     """What a hook prints: a JSON answer or plain text for Claude Code, and notes for stderr.
-    ``worker_id`` is the worker record the hook wrote, if any."""
+    ``worker_id`` is the worker record the hook wrote, if any. ``later`` is work whose result
+    the answer does not depend on (a routed spawn's record): the caller may do it once the
+    answer is out; it returns its notes (and may set ``worker_id``)."""
 
     event: str
     answer: dict[str, Any] | None = None
     text: str | None = None
     notes: list[str] = field(default_factory=list)
     worker_id: str | None = None
+    later: Callable[[], list[str]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

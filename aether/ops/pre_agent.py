@@ -150,7 +150,17 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     if problem is not None:
         return _deny(ws, hook, f"{problem}. {_install_advice()}")
     outcome = HookOutcome(hook.event)
-    worker = _record_routed(ws, hook, route, request, target, tool_input, lock_timeout, outcome)
+
+    def record() -> list[str]:
+        worker = _record_routed(ws, hook, route, request, target, tool_input, lock_timeout)
+        if isinstance(worker, str):
+            return [worker]
+        outcome.worker_id = worker.id
+        return []
+
+    # the answer does not wait for the record: a record that cannot be written leaves the
+    # spawn routed all the same (subagent-start records it from its definition then)
+    outcome.later = record
     updated = {k: v for k, v in tool_input.items() if k != "model"}
     updated["subagent_type"] = target
     if target != agents.agent_name(route.decision.caste):
@@ -167,7 +177,6 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
             f"; the Agent tool's model {tool_input['model']!r} was dropped: the profile decides"
         )
     outcome.answer = hookio.allow(reason, updated)
-    outcome.worker_id = worker.id if worker else None
     return outcome
 
 
@@ -250,10 +259,9 @@ def _record_routed(
     target: str,
     tool_input: dict[str, Any],
     lock_timeout: float | None,
-    outcome: HookOutcome,
-) -> Worker | None:
-    """Record the routed worker under its caller; the spawn goes ahead even when the record
-    cannot be written (``subagent-start`` records it from its definition then)."""
+) -> Worker | str:
+    """Record the routed worker under its caller; or why it could not be written (the spawn
+    goes ahead all the same: ``subagent-start`` records it from its definition then)."""
     from aether.ops.agent_sessions import observe
     from aether.ops.spawn import log_spawned, record_worker
 
@@ -274,10 +282,7 @@ def _record_routed(
             _take_up_rerun(tx.state, worker, _routed_text(tool_input))
         log_spawned(ws, worker, route)
     except AetherError as exc:
-        # the routing answer must still reach Claude Code: without it the spawn would run on
-        # the caste's definition, unrouted
-        outcome.notes.append(f"routed, but not (fully) recorded: {exc.one_line()}")
-        return None
+        return f"routed, but not (fully) recorded: {exc.one_line()}"
     return worker
 
 
