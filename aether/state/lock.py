@@ -125,11 +125,14 @@ class ColonyLock:
         }
         try:
             # Informational only, so no fsync: after a crash the OS lock is free anyway.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-            fd = os.open(self.holder_file, flags, 0o600)
+            # Written over the last note, then cut to length: opening with O_TRUNC costs
+            # ~0.2 ms here (ext4), and every transaction writes this note.
+            note = json.dumps(info).encode()
+            fd = os.open(self.holder_file, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
                 os.fchmod(fd, 0o600)  # one left by an older aether may be world-readable
-                os.write(fd, json.dumps(info).encode())
+                os.write(fd, note)
+                os.ftruncate(fd, len(note))
             finally:
                 os.close(fd)
         except OSError:
