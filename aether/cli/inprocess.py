@@ -101,8 +101,7 @@ def _in_context(
     saved_cwd = os.getcwd()
     out, err = io.StringIO(), io.StringIO()
     try:
-        os.environ.clear()
-        os.environ.update(env)
+        _set_environ(env)
         sys.argv = ["aether", *argv]
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8", errors="replace")
         try:
@@ -115,8 +114,7 @@ def _in_context(
         err.write(f"aether: error: {exc.one_line()}\n")
         code = exc.exit_code
     finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
+        _set_environ(saved_env)
         sys.argv = saved_argv
         sys.stdin = saved_stdin
         os.chdir(saved_cwd)
@@ -139,3 +137,14 @@ def _run_guarded(argv: list[str], command: Any, err: io.StringIO) -> int:
         internal = AetherError(f"internal error: {type(exc).__name__}: {exc}")
         err.write(f"aether: error: {redact(internal.one_line())} this is a bug in aether.\n")
         return internal.exit_code
+
+
+def _set_environ(env: dict[str, str]) -> None:
+    """Make ``os.environ`` exactly ``env``, touching only the variables that differ (each
+    change is a ``putenv``/``unsetenv``; a server's requests mostly share their environment)."""
+    current = os.environ
+    for name in [n for n in current if n not in env]:
+        del current[name]
+    for name, value in env.items():
+        if current.get(name) != value:
+            current[name] = value
