@@ -25,6 +25,7 @@ from tests.helpers import (
     run_standalone,
     state_of,
     subagent_records,
+    wait_for,
 )
 
 #: a healthy command takes well under a second; a hung one is stopped here
@@ -330,22 +331,78 @@ def test_the_launcher_stops_reading_a_stdin_that_never_ends(
     assert time.monotonic() - begin < BOUND_S
 
 
+def test_a_hook_that_only_records_ends_at_once_and_its_reader_within_the_bound(
+    colony: Path, run_aether: RunAether
+) -> None:
+    """``subagent-stop`` is left to a background copy of the launcher with its stdin: the
+    launcher ends at once even when that stdin never ends, and the copy stops reading it after
+    10 s (then our end of the pipe finds no reader)."""
+    launcher = _launcher(colony, run_aether)
+    env = clean_env(AETHER_BIN=AETHER, CLAUDE_PROJECT_DIR=str(colony))
+    proc = subprocess.Popen(
+        ["/bin/sh", str(launcher), "subagent-stop"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b'{"hook_event_name": "SubagentStop", "agent_type": "aether-builder"')
+    proc.stdin.flush()  # and never closed
+    begin = time.monotonic()
+    try:
+        assert proc.wait(timeout=5) == 0
+        assert time.monotonic() - begin < 5
+        assert proc.stdout is not None and proc.stdout.read() == b""
+
+        def reader_gone() -> bool:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(b" ")
+                proc.stdin.flush()
+            except BrokenPipeError:
+                return True
+            return False
+
+        wait_for(reader_gone, "the background reader to give up", timeout=BOUND_S)
+    finally:
+        proc.kill()
+        proc.wait()
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
 def test_the_launcher_passes_a_large_input_on_in_time(
     colony: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
-    """A single 20 MB line: read up to the 16 MiB cap, and aether says it is too large."""
+    """A single 20 MB line: read up to the 16 MiB cap, and aether says it is too large — on
+    stderr for a hook Claude Code waits for the answer of; in the activity log for one that
+    only records, which the launcher leaves to a background copy of itself at once."""
     launcher = _launcher(colony, run_aether)
     env = clean_env(AETHER_BIN=AETHER, CLAUDE_PROJECT_DIR=str(colony))
-    done = subprocess.run(
-        ["/bin/sh", str(launcher), "subagent-stop"],
-        input=b"x" * (20 * 1024 * 1024),
-        capture_output=True,
-        env=env,
-        timeout=BOUND_S,
+    for event in ("pre-compact", "subagent-stop"):
+        started = time.monotonic()
+        done = subprocess.run(
+            ["/bin/sh", str(launcher), event],
+            input=b"x" * (20 * 1024 * 1024),
+            capture_output=True,
+            env=env,
+            timeout=BOUND_S,
+        )
+        assert done.returncode == 0
+        if event == "pre-compact":
+            (line,) = done.stderr.decode().splitlines()
+            assert "larger than" in line
+        else:
+            assert (done.stdout, done.stderr) == (b"", b"")
+            assert time.monotonic() - started < BOUND_S
+    log = colony / ".aether" / "activity.log"
+    wait_for(
+        lambda: sum("larger than" in line for line in log.read_text().splitlines()) == 2,
+        "the background hook's line in the activity log",
     )
-    assert done.returncode == 0
-    (line,) = done.stderr.decode().splitlines()
-    assert "larger than" in line
 
 
 def test_holds_compares_a_file_with_bytes_without_reading_it_whole(tmp_path: Path) -> None:

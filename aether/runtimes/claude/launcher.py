@@ -25,9 +25,9 @@ from aether.runtimes.marker import stamp
 RELATIVE_PATH = ".claude/hooks/aether-hook"
 
 _HEAD = "#!/bin/sh\n"
-#: reads the hook's JSON from stdin, bounded in time and size, into ``$input`` (and refuses an
-#: aether spawn whose input never ended); the relay (relay.py) reads its input the same way
-STDIN_READER = r"""
+#: defines ``read_input`` — the hook's JSON from stdin, bounded in time and size, into ``$input``
+#: — and ``refuse_aether_spawn``; the relay (relay.py) reads its input the same way
+STDIN_FUNCTIONS = r"""
 # The hook's JSON, kept so a failure can still tell an aether spawn from any other. Claude Code
 # writes it and closes the pipe; a stdin that never ends is read for 10 s at most (coreutils'
 # `timeout`, else a watchdog that stops the reader) and 16 MiB (`head -c`, where there is one).
@@ -46,20 +46,22 @@ read_for_10s() {
 }
 nl='
 '
-exec 3<&0
-# what was read (past 16 MiB cut: aether sees one byte more and says so), then a line with the
-# reader's status in three digits (124: stdin did not end in time); only fixed-length patterns
-# touch it, as dash matches others in quadratic time
-if command -v timeout >/dev/null 2>&1; then
-  # `timeout` kills its program: cat (unbuffered) keeps what came before; head -c caps it
-  raw=$( (timeout 10 cat <&3; printf '\n%03d' "$?") 2>/dev/null | head -c 16777221)
-else
-  cap=cat
-  if head -c 1 </dev/null >/dev/null 2>&1; then cap="head -c 16777221"; fi
-  raw=$( (read_for_10s; printf '\n%03d' "$?") 2>/dev/null | $cap)
-fi
-exec 3<&-
-input=${raw%????}
+# $raw: what was read (past 16 MiB cut: aether sees one byte more and says so), then a line
+# with the reader's status in three digits (124: stdin did not end in time); only fixed-length
+# patterns touch it, as dash matches others in quadratic time. $input: what was read.
+read_input() {
+  exec 3<&0
+  if command -v timeout >/dev/null 2>&1; then
+    # `timeout` kills its program: cat (unbuffered) keeps what came before; head -c caps it
+    raw=$( (timeout 10 cat <&3; printf '\n%03d' "$?") 2>/dev/null | head -c 16777221)
+  else
+    cap=cat
+    if head -c 1 </dev/null >/dev/null 2>&1; then cap="head -c 16777221"; fi
+    raw=$( (read_for_10s; printf '\n%03d' "$?") 2>/dev/null | $cap)
+  fi
+  exec 3<&-
+  input=${raw%????}
+}
 refuse_aether_spawn() {
   case "$input" in
     *'"subagent_type":"aether-'*|*'"subagent_type": "aether-'*)
@@ -69,6 +71,10 @@ refuse_aether_spawn() {
       fi ;;
   esac
 }
+"""[1:]
+#: reads the input (``STDIN_FUNCTIONS`` defined before) and ends a hook whose stdin never ended
+STDIN_CHECK = r"""
+read_input
 case "$raw" in
   *"$nl"124)
     late="its input did not end within 10 s"
@@ -77,6 +83,7 @@ case "$raw" in
     exit 0 ;;
 esac
 """[1:]
+STDIN_READER = STDIN_FUNCTIONS + STDIN_CHECK
 _BODY = (
     r"""# Claude Code runs this for aether's hooks (.claude/settings*.json): it finds the aether
 # command and runs `aether hook EVENT` with the hook's JSON on stdin. It looks at $AETHER_BIN,
@@ -99,7 +106,61 @@ if [ "$event" = "--which" ]; then
   exit $?
 fi
 """
-    + STDIN_READER
+    + STDIN_FUNCTIONS
+    + r"""# A server of this colony takes the hook from the client below, run by the interpreter
+# of the aether found (its #! line), isolated and without site-packages: no Typer, no
+# pydantic, no .pth files (aether/hook_client.py). Without a server it sends nothing (exit 75).
+aether_bin=$(find_aether) || aether_bin=
+interpreter=
+if [ -n "$aether_bin" ] && [ "${AETHER_SERVER:-}" != off ]; then
+  IFS= read -r shebang < "$aether_bin" 2>/dev/null || shebang=
+  case "$shebang" in
+    '#!/'*) interpreter=${shebang#??} ;;
+  esac
+  case "$interpreter" in
+    *[![:graph:]]*|'') interpreter= ;;
+    */python*) [ -x "$interpreter" ] || interpreter= ;;
+    *) interpreter= ;;
+  esac
+fi
+# Hooks that only record give Claude Code nothing to wait for, yet it waits for every hook
+# (measured: a hook's delay is the session's). Such a hook is left to a background copy of this
+# script at once, stdin and all: it reads the input (bounded as below), then hands it to the
+# client (and, when no server takes it, to aether itself), holding none of the session's
+# output pipes. Events keep their order: the server takes them one at a time, and they are far
+# apart in a session. Input that is not a hook's JSON still goes to aether, which says what is
+# wrong in the colony's activity log (nobody reads this script's output any more).
+if [ -n "$interpreter" ]; then
+  case "$event" in
+    subagent-start|agent-result|subagent-stop|session-end)
+      # a background job's stdin is /dev/null (POSIX, without job control): the hook's is
+      # handed to it on fd 3
+      exec 3<&0
+      (
+        trap '' HUP
+        exec 0<&3 3<&-
+        read_input
+        case "$raw" in
+          *"$nl"124) exit 0 ;;
+        esac
+        case "$event:$input" in
+          session-end:*) ;;
+          *'agent_type":"aether-'*|*'agent_type": "aether-'*) ;;
+          *'"hook_event_name"'*) exit 0 ;;  # a subagent that is not aether's
+        esac
+        case "$input" in
+          *'"hook_event_name"'*)
+            printf '%s\n' "$input" |
+              "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
+            [ "$?" -ne 75 ] || printf '%s\n' "$input" | "$aether_bin" hook "$event" ;;
+          *) printf '%s\n' "$input" | "$aether_bin" hook "$event" ;;
+        esac
+      ) >/dev/null 2>&1 &
+      exit 0 ;;
+  esac
+fi
+"""
+    + STDIN_CHECK
     + r"""# A subagent that is not aether's (Explore, general-purpose, the user's own) leaves aether
 # nothing to do in these four hooks: no process is started for it. Claude Code writes the JSON
 # without spaces; input that is not a hook's JSON at all still goes to aether, which says so.
@@ -112,8 +173,8 @@ case "$event" in
 esac
 # Runs "$@" with the hook's input on stdin, and ends this script as Claude Code needs.
 # aether's stdout goes to Claude Code as it is; its stderr is held, so that a failure is one
-# line, not aether's line and then this script's. Exit 75 from the server client below means
-# "not handed over" (nothing was sent): the caller goes on to run aether itself.
+# line, not aether's line and then this script's. Exit 75 from the server client means "not
+# handed over" (nothing was sent): the caller goes on to run aether itself.
 run_hook() {
   exec 4>&1
   said=$(printf '%s\n' "$input" | "$@" 2>&1 1>&4 4>&-)
@@ -132,38 +193,10 @@ run_hook() {
   echo "aether hook $event: $failed" >&2
   exit 0
 }
-if aether_bin=$(find_aether); then
-  # A server of this colony takes the hook from the client below, run by the interpreter of
-  # the aether found (its #! line), isolated and without site-packages: no Typer, no pydantic,
-  # no .pth files (aether/hook_client.py). Without a server it sends nothing (exit 75).
-  interpreter=
-  IFS= read -r shebang < "$aether_bin" 2>/dev/null || shebang=
-  case "$shebang" in
-    '#!/'*) interpreter=${shebang#??} ;;
-  esac
-  case "$interpreter" in
-    *[![:graph:]]*|'') ;;
-    */python*)
-      if [ -x "$interpreter" ] && [ "${AETHER_SERVER:-}" != off ]; then
-        case "$event:$input" in
-          subagent-start:*'"hook_event_name"'*|agent-result:*'"hook_event_name"'*|\
-          subagent-stop:*'"hook_event_name"'*|session-end:*'"hook_event_name"'*)
-            # Hooks that only record give Claude Code nothing to wait for: the client (and,
-            # when no server takes it, aether itself) goes on in the background, holding none
-            # of the session's pipes, and this script ends at once. Events keep their order:
-            # the server takes them one at a time, and they are far apart in a session. Input
-            # that is not a hook's JSON is not sent off: aether says what is wrong with it.
-            (
-              trap '' HUP
-              printf '%s\n' "$input" |
-                "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
-              [ "$?" -ne 75 ] || printf '%s\n' "$input" | "$aether_bin" hook "$event"
-            ) </dev/null >/dev/null 2>&1 &
-            exit 0 ;;
-        esac
-        run_hook "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
-      fi ;;
-  esac
+if [ -n "$aether_bin" ]; then
+  if [ -n "$interpreter" ]; then
+    run_hook "$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION"
+  fi
   run_hook "$aether_bin" hook "$event"
 fi
 missing="the aether command was not found (set AETHER_BIN; see docs/claude-code.md)"
@@ -187,5 +220,5 @@ def _client_lines() -> str:
 
 
 def render() -> str:
-    at = _BODY.index('# Runs "$@"')
+    at = _BODY.index("# A server of this colony takes")
     return stamp(_HEAD, _BODY[:at] + _client_lines() + _BODY[at:], profile_hash="-", opener="#")
