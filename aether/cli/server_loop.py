@@ -132,8 +132,8 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
 
 
 def _stop_on_sigterm() -> dict[str, bool]:
-    """SIGTERM stops the server between jobs, never inside one: a command it was handed runs
-    to its end and its client gets the answer. The state the loop keeps up to date."""
+    """SIGTERM stops the server between jobs, never inside one (a command it was handed runs
+    to its end and its client gets the answer); the state is the loop's to keep current."""
     import signal
 
     state = {"busy": False, "stop": False}
@@ -352,21 +352,16 @@ def _listen(aether_dir: str) -> tuple[Any, str, int]:
 
 
 def _control(conn: Any, request: dict[str, Any], info: ServerInfo) -> bool:
+    """Answer a ``status`` or ``stop`` request; False when the server should stop."""
     action = request.get("control")
-    if not is_process_text(request.get("aether_dir")):
-        _answer(conn, {"refused": "request"})
-        return True
-    if not same_colony(request, info):
-        _answer(conn, {"refused": "colony"})
-        return True
-    if action == "status":
-        _answer(conn, {"ok": True, **info.to_json()})
-        return True
-    if action == "stop":
-        _answer(conn, {"ok": True, "stopping": True, **info.to_json()})
-        return False
-    _answer(conn, {"refused": "request"})
-    return True
+    if not is_process_text(request.get("aether_dir")) or action not in ("status", "stop"):
+        reply: dict[str, Any] = {"refused": "request"}
+    elif not same_colony(request, info):
+        reply = {"refused": "colony"}
+    else:
+        reply = {"ok": True, **({"stopping": True} if action == "stop" else {}), **info.to_json()}
+    _answer(conn, reply)
+    return not (action == "stop" and "ok" in reply)
 
 
 def _answer(conn: Any, reply: dict[str, Any], frames: bool = False) -> None:
@@ -378,11 +373,8 @@ def _answer(conn: Any, reply: dict[str, Any], frames: bool = False) -> None:
         elif "refused" in reply:
             conn.sendall(_framed(f"refused:{reply['refused']}".encode()))
         else:
-            conn.sendall(
-                _framed(str(reply["exit"]).encode())
-                + _framed(str(reply["stdout"]).encode("utf-8", "surrogateescape"))
-                + _framed(str(reply["stderr"]).encode("utf-8", "surrogateescape"))
-            )
+            parts = (str(reply[key]) for key in ("exit", "stdout", "stderr"))
+            conn.sendall(b"".join(_framed(p.encode("utf-8", "surrogateescape")) for p in parts))
     except OSError:
         pass  # the client went away or stopped reading; the command's effect stands
 
@@ -392,9 +384,8 @@ def _framed(data: bytes) -> bytes:
 
 
 def _run_command(served: ServedCommand, command: Any) -> CapturedRun:
-    """Run the command line in this process (aether.cli.inprocess), with the client's
-    environment, working directory, argv and stdin; work it leaves for after its answer is
-    returned, not done."""
+    """Run the command line in this process (aether.cli.inprocess) as the client would have;
+    work it leaves for after its answer is returned, not done."""
     from aether.cli.inprocess import run_in_process
 
     return run_in_process(

@@ -161,10 +161,19 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     # the answer does not wait for the record: a record that cannot be written leaves the
     # spawn routed all the same (subagent-start records it from its definition then)
     outcome.later = record
+    outcome.answer = _redirect(requested, target, route, tool_input)
+    return outcome
+
+
+def _redirect(
+    requested: str, target: str, route: VerifiedRoute, tool_input: dict[str, Any]
+) -> dict[str, Any]:
+    """Claude Code's answer that lets the spawn run as ``target``, the definition on the routed
+    model: the caste's own agent, or a carrier that runs any caste on its model (then the
+    caste's role comes first in the task). The Agent tool's own ``model`` is dropped."""
     updated = {k: v for k, v in tool_input.items() if k != "model"}
     updated["subagent_type"] = target
     if target != agents.agent_name(route.decision.caste):
-        # a carrier runs any caste on its model: the caste's role comes first in the task
         brief = agents.caste_brief(route.decision.caste, route.model)
         updated["prompt"] = f"{brief}\nYour task:\n{tool_input.get('prompt', '')}"
     proof = "verified through the proxy" if route.verified else "UNVERIFIED (no proxy check)"
@@ -176,8 +185,7 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
         reason += (
             f"; the Agent tool's model {tool_input['model']!r} was dropped: the profile decides"
         )
-    outcome.answer = hookio.allow(reason, updated)
-    return outcome
+    return hookio.allow(reason, updated)
 
 
 def _install_advice() -> str:
