@@ -81,24 +81,31 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, umask: bool = True) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int = 0o644, umask: bool = True, durable: bool = True
+) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
 
     Temp file in the same directory, fsync, ``os.replace``, fsync the directory. The target must
     not be a symbolic link (a link could redirect the write outside the colony). The new file
     has ``mode`` less the process umask, or exactly ``mode`` with ``umask=False`` (to keep the
-    mode of a file that is not aether's).
+    mode of a file that is not aether's). ``durable=False`` leaves out both fsyncs: only for a
+    cache, whose reader takes a file a crash left empty or cut as no cache at all (each fsync
+    costs 1-3 ms here, and a spawn's answer writes caches).
     """
-    tmp = _write_temp(path, data, mode, umask=umask)
+    tmp = _write_temp(path, data, mode, umask=umask, durable=durable)
     try:
         os.replace(tmp, path)
-        fsync_dir(path.parent)
+        if durable:
+            fsync_dir(path.parent)
     except OSError as exc:
         _unlink_quietly(tmp)
         raise os_error(exc, path, "writing") from None
 
 
-def _write_temp(path: Path, data: bytes, mode: int, *, umask: bool = True) -> Path:
+def _write_temp(
+    path: Path, data: bytes, mode: int, *, umask: bool = True, durable: bool = True
+) -> Path:
     """``data`` written and fsynced in a temp file beside ``path``, which it is to replace
     (its mode: ``mode`` less the umask, or exactly ``mode`` with ``umask=False``)."""
     if path.is_symlink():
@@ -123,7 +130,8 @@ def _write_temp(path: Path, data: bytes, mode: int, *, umask: bool = True) -> Pa
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -328,12 +336,12 @@ def remove_file(path: Path) -> None:
         raise os_error(exc, path, "removing") from None
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, canonical_json(data))
+def atomic_write_json(path: Path, data: Any, *, durable: bool = True) -> None:
+    atomic_write_text(path, canonical_json(data), durable=durable)
 
 
 def append_line(path: Path, line: str) -> None:

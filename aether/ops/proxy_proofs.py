@@ -78,7 +78,7 @@ class SessionCache:
                     probes=int(data.get("probes") or 0),
                     proofs_reused=int(data.get("proofs_reused") or 0),
                 )
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             pass
         salt = os.urandom(8).hex()
         return cls(path, session_id, endpoint, salt, cls.fingerprint(salt, key))
@@ -89,6 +89,7 @@ class SessionCache:
             if linked_directory(directory, directory.parent) is not None:
                 return  # nothing is written through a linked directory, not even a cache
             directory.mkdir(parents=True, exist_ok=True)
+            # not fsynced: a cache a crash left cut reads as no cache (the checks run again)
             atomic_write_json(
                 self.path,
                 {
@@ -103,6 +104,7 @@ class SessionCache:
                     "probes": self.probes,
                     "proofs_reused": self.proofs_reused,
                 },
+                durable=False,
             )
         except Exception:  # a cache that cannot be written only costs speed next time
             pass
