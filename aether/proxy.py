@@ -158,6 +158,27 @@ def list_models(endpoint: Endpoint, key: str, *, timeout: float) -> ProxyCheck:
     return ProxyCheck("ok", endpoint.url, "models", 200, served=served, elapsed_ms=resp.elapsed_ms)
 
 
+#: model names the proxy is asked about one at a time; any other name is looked up in the list
+_ASKABLE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")
+
+
+def model_listed(endpoint: Endpoint, key: str, name: str, *, timeout: float) -> ProxyCheck | None:
+    """Authenticated ``GET /v1/models/{name}``: ~6 ms with LiteLLM 1.106.2 against ~11 for the
+    whole list. "ok" (``served == [name]``) when the proxy serves it; a transport failure when
+    no answer came; None for anything else — not found, refused, another shape, a name not
+    asked for by itself — where the caller asks for the whole list, which says why."""
+    if not name or not set(name) <= _ASKABLE_NAME:
+        return None
+    try:
+        resp = request(endpoint, "GET", f"/v1/models/{name}", key=key, timeout=timeout)
+    except TransportError as exc:
+        return ProxyCheck(exc.case, endpoint.url, "models", detail=exc.detail)
+    data = resp.json() if resp.status == 200 else None
+    if not isinstance(data, dict) or data.get("id") != name:
+        return None
+    return ProxyCheck("ok", endpoint.url, "models", 200, served=[name], elapsed_ms=resp.elapsed_ms)
+
+
 def bogus_key() -> str:
     import secrets
 

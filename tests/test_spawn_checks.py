@@ -246,3 +246,37 @@ def test_a_bad_aether_proxy_url_is_refused_where_the_proxy_is_used(
     # commands that never reach the proxy are not stopped by it
     assert run_aether("route", "fix the parser", env=env).returncode == 0
     assert run_aether("pause", "--note", "n", env=env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("alone", "asks_the_list_first"),
+    [
+        ((200, {"id": "claude-sonnet-4-5", "object": "model"}), False),
+        ((404, {"detail": "The model does not exist or is not accessible"}), True),
+        ((200, {"id": "another-model"}), True),  # an answer about another model proves nothing
+        ((400, {"error": {"type": "no_db_connection"}}), True),
+    ],
+)
+def test_a_spawn_asks_for_its_first_model_alone_and_for_the_list_when_that_does_not_prove_it(
+    colony: Path,
+    run_aether: RunAether,
+    fake_proxy: Scripted,
+    alone: Answer,
+    asks_the_list_first: bool,
+) -> None:
+    """``GET /v1/models/{name}`` costs the real proxy about half the whole list; only a 200
+    naming the model proves it served. Anything else asks for the list, which decides."""
+    use(colony, fake_proxy)
+    fake_proxy.answers = {
+        "/health/readiness": READY,
+        "/v1/models/claude-sonnet-4-5": alone,
+        "/v1/models": MODELS,
+        "/v1/chat/completions": (200, {"choices": []}),
+    }
+    r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(LITELLM_MASTER_KEY=KEY))
+    assert r.returncode == 55, r.stderr  # the probe has no deployment header: not proof
+    paths = [path for _, path in fake_proxy.seen]
+    assert paths[:2] == ["/health/readiness", "/v1/models/claude-sonnet-4-5"], paths
+    probe = paths.index("/v1/chat/completions")
+    # one list request is the open-proxy check's (a bogus key, once a session)
+    assert paths[:probe].count("/v1/models") == 1 + asks_the_list_first, paths

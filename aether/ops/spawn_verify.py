@@ -6,7 +6,9 @@ caller records nothing - when the proxy itself fails a check (unreachable, not r
 missing or rejected, 5xx) or when every candidate fails (``AllModelsFailed``; ``ModelNotServed``
 when the only reason was that no candidate is served).
 
-Every spawn asks the proxy for its authenticated ``GET /v1/models`` (a few ms on loopback).
+Every spawn asks the proxy, authenticated, whether it serves the first candidate (``GET
+/v1/models/{name}``), and for the whole list (``GET /v1/models``) when it is not found that way
+or another candidate is needed.
 Readiness and the open-proxy check are done once per colony session, and a model is probed
 (one paid 1-token request) only when neither this session nor a proof younger than the
 profile's ``proxy.probe_ttl_s`` has proven it (aether/ops/proxy_proofs.py).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aether import activity, proxy, proxy_http
@@ -69,7 +72,7 @@ class _Trial:
     cache: SessionCache
     proofs: ProbeProofs
     breaker: Breaker
-    served: set[str]
+    served: _ServedModels
 
 
 @record
@@ -92,7 +95,8 @@ def verify_route(
     key = _proxy_key(ws, settings)
     ep = proxy_http.parse_endpoint(settings.endpoint, settings.endpoint_from)
     cache = SessionCache.load(ws, session_id, ep.url, key)
-    served = _served_models(ws, settings, ep, key, cache)
+    first = _names(table, candidates[0])[0] if candidates else ""
+    served = _served_models(ws, settings, ep, key, cache, first=first)
     warnings = _open_proxy_warnings(ws, settings, ep, cache)
     breaker = Breaker(
         ws,
@@ -142,18 +146,53 @@ def _proxy_key(ws: Workspace, settings: ProxyConnection) -> str:
     return key
 
 
+@record
+class _ServedModels:
+    """The names the proxy serves, as far as one verification needs them: the first
+    candidate's as the proxy answered for it alone, then the whole list once a name is not
+    among them (every failure of the proxy raised as by ``_served_models``)."""
+
+    known: set[str]
+    list_all: Callable[[], set[str]]
+    listed: bool = False
+
+    def first(self, names: list[str]) -> str | None:
+        found = next((n for n in names if n in self.known), None)
+        if found is None and not self.listed:
+            self.known |= self.list_all()
+            self.listed = True
+            found = next((n for n in names if n in self.known), None)
+        return found
+
+
 def _served_models(
-    ws: Workspace, settings: ProxyConnection, ep: proxy_http.Endpoint, key: str, cache: SessionCache
-) -> set[str]:
-    """Readiness (once a session), then the authenticated model list (every time)."""
+    ws: Workspace,
+    settings: ProxyConnection,
+    ep: proxy_http.Endpoint,
+    key: str,
+    cache: SessionCache,
+    *,
+    first: str,
+) -> _ServedModels:
+    """Readiness (once a session), then (every time) the authenticated answer whether the
+    proxy serves ``first`` — or, when it does not say so, the authenticated model list."""
     if not cache.valid:
         ready = proxy.check_readiness(ep, timeout=settings.connect_s)
         if not ready.ok:
             raise _fail(ws, ready, settings, key)
-    listed = proxy.list_models(ep, key, timeout=settings.connect_s)
-    if not listed.ok:
-        raise _fail(ws, listed, settings, key)
-    return set(listed.served)
+
+    def list_all() -> set[str]:
+        listed = proxy.list_models(ep, key, timeout=settings.connect_s)
+        if not listed.ok:
+            raise _fail(ws, listed, settings, key)
+        return set(listed.served)
+
+    alone = proxy.model_listed(ep, key, first, timeout=settings.connect_s)
+    if alone is not None and not alone.ok:
+        raise _fail(ws, alone, settings, key)
+    if alone is None:
+        return _ServedModels(list_all(), list_all, listed=True)
+    return _ServedModels(set(alone.served), list_all)
 
 
 def _open_proxy_warnings(
@@ -231,7 +270,7 @@ def _try_model(trial: _Trial, model: str) -> _Attempt:
     if not gate.allowed:
         return _Attempt(RoutingAttempt(model=model, outcome="skipped", error=gate.reason, at=iso()))
     names = _names(trial.table, model)
-    served_as = next((n for n in names if n in trial.served), None)
+    served_as = trial.served.first(names)
     if served_as is None:
         if gate.probe:
             trial.breaker.release_probe(model)
