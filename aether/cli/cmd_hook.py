@@ -31,13 +31,21 @@ def hook(
         help="pre-agent, subagent-start, agent-result, subagent-stop, session-start, "
         "pre-compact or session-end.",
     ),
+    runtime: str = typer.Option(
+        "claude-code",
+        "--runtime",
+        metavar="RUNTIME",
+        help="Who runs the hook: claude-code, or codex (pre-agent, subagent-start, "
+        "subagent-stop, session-start, turn-end, session-end).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Run one Claude Code hook: read its JSON on stdin, answer on stdout. Always exits 0.
+    """Run one agent-runtime hook: read its JSON on stdin, answer on stdout. Always exits 0.
 
-    Installed by `aether claude install`; see docs/claude-code.md for what each event does.
+    Installed by `aether claude install` (docs/claude-code.md) and `aether codex install`
+    (--runtime codex; docs/codex.md), which say what each event does.
     """
-    outcome, problem, ws = _run(ctx, event)
+    outcome, problem, ws = _run(ctx, event, runtime)
     if outcome is not None and outcome.later is not None:
         _do_later(ws, event, outcome, after_answer=not json_out)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
@@ -46,13 +54,17 @@ def hook(
         print_json({**payload, "notes": [_redacted(n) for n in notes]})
     elif outcome is not None and outcome.answer is not None:
         print_json(outcome.answer)
+    elif outcome is not None and outcome.text and runtime == "codex":
+        from aether.runtimes.codex.hookio import session_context
+
+        print_json(session_context(outcome.text))
     elif outcome is not None and outcome.text:
         sys.stdout.write(outcome.text)
         sys.stdout.flush()
     if notes:
         line = " ".join("; ".join(notes).split())
         sys.stderr.write(f"aether hook {event}: {_shown(line)}\n")
-    if ws is not None and event != "session-end":
+    if ws is not None and event != "session-end" and runtime != "codex":
         _start_server(ws)
     raise typer.Exit(0)
 
@@ -110,18 +122,25 @@ def _shown(text: str) -> str:
     return visible(_redacted(text))
 
 
-def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None, Workspace | None]:
+def _run(
+    ctx: typer.Context, event: str, runtime: str
+) -> tuple[HookOutcome | None, str | None, Workspace | None]:
     from aether.errors import AetherError, InvalidInput
-    from aether.ops.hooks import HANDLERS
+    from aether.ops.hooks import CLAUDE_EVENTS, CODEX_EVENTS
 
-    if event not in HANDLERS:
-        return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})", None
+    known = {"claude-code": CLAUDE_EVENTS, "codex": CODEX_EVENTS}
+    if runtime not in known:
+        return None, f"unknown runtime {runtime!r} (known: {', '.join(known)})", None
+    if event not in known[runtime]:
+        names = ", ".join(known[runtime])
+        return None, f"unknown hook event {event!r} for {runtime} (known: {names})", None
     ws: Workspace | None = None
     parsed: HookInput | None = None
     try:
         from aether.cli.stdin import slurp_stdin
         from aether.ops.hooks import run_hook
         from aether.runtimes.claude.hookio import parse_hook_input
+        from aether.runtimes.codex import hookio as codex_hookio
 
         data, problem = slurp_stdin()
         missing: AetherError | None = None
@@ -131,7 +150,9 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
             missing = exc  # said after the input is read: a spawn may need refusing
         if problem:
             raise InvalidInput(problem)
-        parsed = parse_hook_input(data)
+        parsed = (
+            codex_hookio.parse_hook_input(data) if runtime == "codex" else parse_hook_input(data)
+        )
         if missing is not None:
             raise missing
         assert ws is not None
