@@ -33,7 +33,8 @@ HOOKS = (
     HookSpec("SubagentStart", "subagent-start", None, 30),
     HookSpec("SubagentStop", "subagent-stop", None, 30),
     HookSpec("Stop", "turn-end", None, 30),
-    HookSpec("SessionEnd", "session-end", None, 30),
+    # Codex 0.171.0 gives a SessionEnd hook 3 s at most (1 s when it names no timeout)
+    HookSpec("SessionEnd", "session-end", None, 3),
 )
 _NAMES = "|".join(re.escape(h.name) for h in HOOKS)
 _MINE = re.compile(rf"(?:^|/)\.codex/hooks/aether-hook'? (?:{_NAMES})$")
@@ -152,22 +153,31 @@ def with_aether_hooks(data: dict[str, Any], project: str) -> dict[str, Any]:
 
 #: Codex's default hook timeout, part of the trust hash when a handler names none
 DEFAULT_TIMEOUT_S = 600
+#: events whose timeout Codex 0.171.0 bounds: (default, most), as its hooks/list reports them
+_BOUNDED_TIMEOUTS = {"session_end": (1, 3)}
 
 
 def trust_hash(event: str, matcher: str | None, handler: dict[str, Any]) -> str:
     """The hash Codex 0.171.0 trusts a command hook by (its ``hooks/list`` ``currentHash``,
-    matched by tests/test_codex_hooks_file.py): SHA-256 of the compact, key-sorted JSON of
+    matched by tests/proxy/test_codex_hooks.py): SHA-256 of the compact, key-sorted JSON of
     ``{"event_name": <snake_case event>, "matcher"?: …, "hooks": [{"async": false, "command":
-    …, "timeout": <s>, "type": "command"}]}``."""
+    …, "timeout": <s, as Codex bounds it>, "type": "command"}]}``."""
     import hashlib
 
+    event_name = snake_case(event)
+    timeout = handler.get("timeout")
+    default, most = _BOUNDED_TIMEOUTS.get(event_name, (DEFAULT_TIMEOUT_S, None))
+    if not isinstance(timeout, int) or isinstance(timeout, bool):
+        timeout = default
+    elif most is not None:
+        timeout = min(timeout, most)
     identity: dict[str, Any] = {
-        "event_name": snake_case(event),
+        "event_name": event_name,
         "hooks": [
             {
                 "async": bool(handler.get("async", False)),
                 "command": handler.get("command"),
-                "timeout": handler.get("timeout", DEFAULT_TIMEOUT_S),
+                "timeout": timeout,
                 "type": "command",
             }
         ],
