@@ -57,8 +57,18 @@ def sighting_of(hook: HookInput) -> Sighting | None:
 
     if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
         return None
-    if hook.runtime == CODEX:  # Codex names no process of its own to hooks
-        return Sighting(CODEX, hook.session_id, hook.cwd, hook.transcript_path)
+    if hook.runtime == CODEX:  # Codex names no process to hooks: the first non-shell ancestor
+        process = runtime_process(None)
+        # a session event's model is the main agent's (a subagent's events name the child's)
+        main = hook.model if hook.event in ("SessionStart", "Stop", "SessionEnd") else ""
+        return Sighting(
+            CODEX,
+            hook.session_id,
+            hook.cwd,
+            hook.transcript_path,
+            process,
+            admitted_or_none(main or None),
+        )
     return Sighting(
         runtime=RUNTIME,
         session_id=hook.session_id,

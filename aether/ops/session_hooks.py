@@ -28,6 +28,7 @@ from aether.ops.agent_sessions import (
     DeadSession,
     apply_transcript_facts,
     end_session,
+    last_words,
     observe,
     read_transcript_facts,
 )
@@ -176,7 +177,9 @@ def turn_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> H
         return outcome
     git = read_git(ws.project)
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
-        observe(ws, tx.state, sighting_of(hook))
+        session, _dead = observe(ws, tx.state, sighting_of(hook))
+        if session is not None and hook.last_assistant_message:
+            session.result = last_words(ws, hook.last_assistant_message)
         if tx.state.status != "paused":  # a paused colony's handoff already describes it
             tx.then(lambda state: write_handoff_file(ws, state, git, outcome.notes))
     return outcome
@@ -194,7 +197,7 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     if _inside_worker() or sighting is None:
         return outcome
     # read before the lock: a long transcript takes a moment
-    facts = read_transcript_facts(ws, hook.transcript_path)
+    facts = read_transcript_facts(ws, hook.transcript_path, hook.runtime)
     outcome.notes += facts.problems
     snapshot, git = profile_snapshot(ws), read_git(ws.project)
     configured = lock_timeout if lock_timeout is not None else lock_timeout_from_env()

@@ -243,8 +243,51 @@ def test_the_session_boundary_pauses_and_the_next_session_is_briefed(colony: Col
     assert GOAL in handoff
     (session,) = [w for w in state["workers"] if (w.get("runtime") or {}).get("role") == "main"]
     assert session["runtime"]["kind"] == "codex" and session["status"] == "completed"
+    # the session's own record: its main thread's tokens (its rollout) and its last words
+    assert session["model"] == "cx-main" and session["tokens_out"] > 0
+    assert session["result"] == "the main agent is done"
     colony.run(prompt="carry on")
     first = colony.upstream.responses.seen[0]
     # SessionStart resumed the colony and its briefing reached the main model
     assert f"Goal: {GOAL}" in first.text and "Resumed by aether" in first.text
     assert colony.state()["status"] == "paused"  # and that session ended too
+
+
+def test_a_killed_session_is_found_dead_by_the_next_one_and_its_worker_lost(
+    colony: Colony,
+) -> None:
+    """Codex killed while its builder works: no SessionEnd. The next session's SessionStart
+    finds the first one's process gone, marks its worker lost and says so in the briefing."""
+    script = ResponsesScript(
+        main="cx-main",
+        turns=[[spawn_agent("aether-builder", "write the parser")], [wait_agent()]],
+        delays={"cx-builder": 20.0},
+    )
+    colony.upstream.responses.reset(script)
+    codex = subprocess.Popen(
+        [str(ensure_codex()), "exec", "--json", "--skip-git-repo-check", "build it"],
+        cwd=colony.project,
+        env=colony.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if [w for w in colony.subagents() if w["status"] == "running"]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the builder never started")
+    finally:
+        codex.kill()
+        codex.wait(timeout=30)
+    assert colony.state()["status"] == "active"  # nobody paused it
+    colony.run(prompt="carry on")
+    first = colony.upstream.responses.seen[0]
+    (builder,) = colony.subagents()
+    assert builder["status"] == "lost"
+    assert "died without ending" in first.text and builder["id"] in first.text
+    sessions = [w for w in colony.state()["workers"] if w["runtime"].get("role") == "main"]
+    assert sorted(w["status"] for w in sessions) == ["completed", "lost"]
