@@ -1,4 +1,5 @@
-"""``aether hook EVENT``: what Claude Code's hooks run (through .claude/hooks/aether-hook).
+"""``aether hook EVENT``: what Claude Code's hooks run (through .claude/hooks/aether-hook), and
+Codex's with ``--runtime codex`` (through .codex/hooks/aether-hook).
 
 A hook runs inside the user's agent session, so this command never breaks it: whatever happens
 — no colony, input that is not JSON, a held lock, a read-only disk, a bug — it exits 0 with one
@@ -145,7 +146,7 @@ def _run(
         data, problem = slurp_stdin()
         missing: AetherError | None = None
         try:
-            ws = _workspace(ctx)
+            ws = _workspace(ctx, runtime)
         except AetherError as exc:
             missing = exc  # said after the input is read: a spawn may need refusing
         if problem:
@@ -174,10 +175,11 @@ def _run(
     return None, line, ws
 
 
-def _workspace(ctx: typer.Context) -> Workspace:
+def _workspace(ctx: typer.Context, runtime: str) -> Workspace:
     """The colony of the session: --dir / AETHER_ROOT, else found from Claude Code's project
     directory (``CLAUDE_PROJECT_DIR``: where the session started, perhaps a subdirectory or a
-    linked git worktree of the project), else from the working directory."""
+    linked git worktree of the project), else from the working directory (Codex's launcher
+    runs aether in the project its hooks.json belongs to)."""
     from pathlib import Path
 
     from aether.workspace import discover
@@ -185,7 +187,7 @@ def _workspace(ctx: typer.Context) -> Workspace:
     explicit = globals_of(ctx).dir
     if explicit or os.environ.get("AETHER_ROOT"):
         return discover(explicit)
-    start = os.environ.get("CLAUDE_PROJECT_DIR")
+    start = os.environ.get("CLAUDE_PROJECT_DIR") if runtime != "codex" else None
     return discover(None, start=Path(start) if start else None)
 
 
