@@ -68,7 +68,7 @@ def _install_text(result: InstallResult) -> str:
     head = "Would write" if result.dry_run else "Codex set up"
     lines = [
         f"{head} for profile {plan.desired.profile_hash}: {counts or 'nothing to do'} "
-        "agent file(s) under .codex/agents/."
+        "file(s) under .codex/ (agents, hook launcher)."
     ]
     for f in plan.files:
         if f.action != "unchanged":
@@ -115,12 +115,16 @@ def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 def _check_text(result: CheckResult) -> str:
     if result.ok:
-        where = f"; {result.config.path} points Codex at the proxy" if result.config else ""
+        where = (
+            f"; {result.config.path} points Codex at the proxy and trusts aether's hooks"
+            if result.config
+            else ""
+        )
         return f"In sync with profile {result.profile_hash}{where}.\n"
     lines = [f"{len(result.differences)} difference(s) from profile {result.profile_hash}:"]
     lines += [f"  - {d}" for d in result.differences]
-    lines.append("Run `aether codex install` to bring the agent files in line; it prints the block")
-    lines.append("config.toml needs.")
+    lines.append("Run `aether codex install` to bring the agent files and hooks in line; it prints")
+    lines.append("the blocks config.toml needs (the provider, the hooks' trust).")
     return "\n".join(lines) + "\n"
 
 
