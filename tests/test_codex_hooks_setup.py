@@ -257,3 +257,25 @@ def test_doctor_reports_the_codex_hooks_untrusted_then_trusted(
     assert found["codex hooks"]["level"] == "ok" and found["codex hooks"]["aether"] == AETHER
     config.write_text(first["provider_block"] + "\n" + first["trust_block"])
     assert checks()["codex hook trust"]["level"] == "ok"
+
+
+def test_the_trust_hash_is_the_one_codex_lists() -> None:
+    """``currentHash`` values Codex 0.171.0's app-server (``hooks/list``) gave for these
+    handlers (the real-binary check is tests/proxy/test_codex_hooks.py)."""
+    from aether.runtimes.codex.hooks import trust_hash
+
+    measured = [
+        ("PreToolUse", "spawn_agent", {"type": "command", "command": "echo pre"}, "798b190b"),
+        (
+            "SessionStart",
+            None,
+            {"type": "command", "command": "echo hi", "timeout": 30},
+            "59cef8dd",
+        ),
+        # SessionEnd: Codex lists 3 s for a timeout of 30 or 5, and 1 s for none
+        ("SessionEnd", None, {"type": "command", "command": "echo a", "timeout": 30}, "05cfbaf3"),
+        ("SessionEnd", None, {"type": "command", "command": "echo b", "timeout": 5}, "7fdcfde7"),
+        ("SessionEnd", None, {"type": "command", "command": "echo c"}, "9d8a250c"),
+    ]
+    for event, matcher, handler, prefix in measured:
+        assert trust_hash(event, matcher, handler).startswith(f"sha256:{prefix}"), handler
