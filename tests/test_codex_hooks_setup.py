@@ -264,7 +264,7 @@ def test_the_trust_hash_is_the_one_codex_lists() -> None:
     handlers (the real-binary check is tests/proxy/test_codex_hooks.py)."""
     from aether.runtimes.codex.hooks import trust_hash
 
-    measured = [
+    measured: list[tuple[str, str | None, dict[str, Any], str]] = [
         ("PreToolUse", "spawn_agent", {"type": "command", "command": "echo pre"}, "798b190b"),
         (
             "SessionStart",
