@@ -291,3 +291,19 @@ def test_a_killed_session_is_found_dead_by_the_next_one_and_its_worker_lost(
     assert "died without ending" in first.text and builder["id"] in first.text
     sessions = [w for w in colony.state()["workers"] if w["runtime"].get("role") == "main"]
     assert sorted(w["status"] for w in sessions) == ["completed", "lost"]
+
+
+def test_an_aether_that_fails_never_breaks_the_session_and_its_spawn_is_refused(
+    colony: Colony, tmp_path: Path
+) -> None:
+    """The launcher finds a broken aether (``AETHER_BIN``): every hook says one line and lets
+    the session go on; the aether spawn, which could not be routed, is refused (exit 2)."""
+    broken = tmp_path / "broken-aether"
+    broken.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    colony.run([spawn_agent("aether-builder", "write the parser")], AETHER_BIN=str(broken))
+    seen = colony.upstream.responses.seen
+    assert [s.model for s in seen] == ["cx-main", "cx-main"]
+    assert f"{broken} exited 3 (cannot start)" in seen[1].text
+    assert "this aether worker could not be routed: not started" in seen[1].text
+    assert colony.subagents() == []
