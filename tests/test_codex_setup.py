@@ -119,11 +119,25 @@ def test_install_writes_an_agent_per_caste_and_a_carrier_per_other_model_and_is_
     code, report = check(run_aether, tmp_path)
     assert code == 1  # config.toml is not there yet
     assert report["differences"] == [
-        f"{tmp_path}/codex-home/config.toml: missing; add the block `aether codex install` prints"
+        f"{tmp_path}/codex-home/config.toml: missing; add the block `aether codex install` prints",
+        f"{tmp_path}/codex-home/config.toml: 6 of aether's 6 hooks not trusted (Codex runs none "
+        "of them without --dangerously-bypass-hook-trust); `aether codex install` prints the "
+        "lines to add",
     ]
-    write_codex_config(tmp_path, first["provider_block"])
+    trust = tomllib.loads(first["trust_block"])["hooks"]["state"]
+    assert sorted(k.rsplit(":", 3)[1] for k in trust) == [
+        "pre_tool_use",
+        "session_end",
+        "session_start",
+        "stop",
+        "subagent_start",
+        "subagent_stop",
+    ]
+    assert all(k.startswith(f"{colony}/.codex/hooks.json:") for k in trust)
+    write_codex_config(tmp_path, first["provider_block"] + "\n" + first["trust_block"])
     code, report = check(run_aether, tmp_path)
     assert code == 0 and report["ok"] is True and report["differences"] == []
+    assert report["hook_trust"]["untrusted"] == []
     assert report["codex_config"] == {
         "path": f"{tmp_path}/codex-home/config.toml",
         "found": True,
@@ -136,7 +150,8 @@ def test_install_writes_an_agent_per_caste_and_a_carrier_per_other_model_and_is_
 def test_a_profile_change_is_found_by_check_and_applied_by_install(
     colony: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
-    write_codex_config(tmp_path, install(run_aether, tmp_path)["provider_block"])
+    first = install(run_aether, tmp_path)
+    write_codex_config(tmp_path, first["provider_block"] + "\n" + first["trust_block"])
     assert check(run_aether, tmp_path)[0] == 0
     profile = colony / ".aether" / "model-profiles.yaml"
     text = profile.read_text()
@@ -159,7 +174,7 @@ def test_a_profile_change_is_found_by_check_and_applied_by_install(
     assert tomllib.loads(result["provider_block"])["model_providers"]["aether"]["base_url"] == (
         "http://127.0.0.1:4100/v1"
     )
-    write_codex_config(tmp_path, result["provider_block"])
+    write_codex_config(tmp_path, result["provider_block"] + "\n" + first["trust_block"])
     assert check(run_aether, tmp_path)[0] == 0
 
 
@@ -201,7 +216,7 @@ def test_uninstall_leaves_the_project_byte_identical(
     assert (agents / "aether-mine.toml").read_text() == 'name = "aether-mine"\nmodel = "mine"\n'
     removed = run_aether("codex", "uninstall", "--json", env=env(tmp_path))
     assert removed.returncode == 0, removed.stderr
-    assert len(json.loads(removed.stdout)["files"]) == 15
+    assert len(json.loads(removed.stdout)["files"]) == 17  # 15 agents, launcher, hooks.json
     assert tree(colony / ".codex") == before
     assert not (colony / ".aether" / "codex-install.json").exists()
     assert_clean_error(run_aether("codex", "uninstall", env=env(tmp_path)), 81)
@@ -212,7 +227,8 @@ def test_uninstall_after_aether_created_codex_removes_everything_it_wrote(
 ) -> None:
     install(run_aether, tmp_path)
     dry = run_aether("codex", "uninstall", "--dry-run", env=env(tmp_path))
-    assert dry.returncode == 0 and "Would remove 15 file(s)" in dry.stdout
+    assert dry.returncode == 0 and "Would remove 16 file(s)" in dry.stdout  # and the launcher
+    assert "Would take aether's hooks out of .codex/hooks.json" in dry.stdout
     assert len(list((colony / AGENTS).iterdir())) == 15
     assert run_aether("codex", "uninstall", env=env(tmp_path)).returncode == 0
     assert not (colony / ".codex").exists()
@@ -299,10 +315,10 @@ def test_check_reports_what_config_toml_gets_wrong_in_one_line_and_never_a_key(
 def test_codex_home_defaults_to_dot_codex_in_home(
     colony: Path, run_aether: RunAether, test_home: Path, tmp_path: Path
 ) -> None:
-    block = install(run_aether, tmp_path)["provider_block"]
+    first = install(run_aether, tmp_path)
     config = test_home / ".codex" / "config.toml"
     config.parent.mkdir()
-    config.write_text(block)
+    config.write_text(first["provider_block"] + "\n" + first["trust_block"])
     result = run_aether("codex", "check", env=clean_env())
     assert result.returncode == 0, result.stdout
     assert f"{config} points Codex at the proxy" in result.stdout

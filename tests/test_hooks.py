@@ -517,10 +517,13 @@ def test_the_handoff_note_never_holds_a_secret_from_the_last_message(
 
 
 def test_the_hook_table_and_the_installed_hooks_agree() -> None:
-    from aether.ops.hooks import HANDLERS
+    from aether.ops.hooks import CLAUDE_EVENTS, CODEX_EVENTS, HANDLERS
     from aether.runtimes.claude.settings import HOOK_NAMES
+    from aether.runtimes.codex.hooks import HOOKS as CODEX_HOOKS
 
-    assert set(HANDLERS) == set(HOOK_NAMES) == set(HOOKS)
+    assert set(CLAUDE_EVENTS) == set(HOOK_NAMES) == set(HOOKS)
+    assert set(CODEX_EVENTS) == {h.name for h in CODEX_HOOKS}
+    assert set(HANDLERS) == set(CLAUDE_EVENTS) | set(CODEX_EVENTS)
 
 
 def test_a_bad_path_field_is_dropped_with_a_line_and_the_hook_still_does_its_work(

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from aether.ops.codex_setup import CheckResult, InstallResult, UninstallResult
 
 codex_app = typer.Typer(
-    help="Codex CLI integration: caste agents, and the provider block for config.toml.",
+    help="Codex CLI integration: caste agents, hooks (.codex/hooks.json), and the provider "
+    "and hook-trust blocks for config.toml.",
     no_args_is_help=True,
 )
 
@@ -36,7 +37,9 @@ def install(
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Write caste agents to .codex/agents/ and print the provider block for config.toml.
+    """Write caste agents to .codex/agents/, merge aether's hooks into .codex/hooks.json (your
+    entries kept; a hooks.json that is not valid stops it, nothing written) with their launcher
+    .codex/hooks/aether-hook, and print the provider and hook-trust blocks for config.toml.
 
     aether never writes $CODEX_HOME/config.toml: add the printed block yourself (it names the
     variable holding the proxy key, never the key). Run it again after changing
@@ -65,7 +68,7 @@ def _install_text(result: InstallResult) -> str:
     head = "Would write" if result.dry_run else "Codex set up"
     lines = [
         f"{head} for profile {plan.desired.profile_hash}: {counts or 'nothing to do'} "
-        "agent file(s) under .codex/agents/."
+        "file(s) under .codex/ (agents, hook launcher)."
     ]
     for f in plan.files:
         if f.action != "unchanged":
@@ -79,14 +82,26 @@ def _install_text(result: InstallResult) -> str:
             lines += ["", *("  " + line if line else "" for line in block.splitlines()), ""]
             if result.config.found:
                 lines += [f"  - {d}" for d in result.config.differences]
-    lines.append("Hooks (recording, routing by task) are not installed yet; see docs/codex.md.")
+    if result.plan.hooks.changed:
+        verb = "Would merge" if result.dry_run else "Merged"
+        lines.append(f"{verb} aether's hooks into {result.plan.hooks.rel} (yours kept).")
+    trust = result.trust
+    if trust is not None and trust.untrusted:
+        lines.append(
+            f"Codex runs a project's hooks only once trusted: add this to {trust.config_path} "
+            "(or trust them in Codex's /hooks):"
+        )
+        lines += ["", *("  " + line if line else "" for line in trust.block.splitlines()), ""]
+    elif trust is not None and trust.entries:
+        lines.append(f"{trust.config_path} trusts aether's hooks.")
     return "\n".join(lines) + "\n"
 
 
 @codex_app.command()
 def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
-    """Exit 1 and list the differences when the agent files or $CODEX_HOME/config.toml no
-    longer match the profile."""
+    """Exit 1 and list the differences when the agent files, aether's hooks or
+    $CODEX_HOME/config.toml (the provider, the project's and the hooks' trust) no longer match
+    the profile."""
 
     def run() -> CheckResult:
         from aether.ops.codex_setup import check as check_op
@@ -100,12 +115,16 @@ def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
 
 def _check_text(result: CheckResult) -> str:
     if result.ok:
-        where = f"; {result.config.path} points Codex at the proxy" if result.config else ""
+        where = (
+            f"; {result.config.path} points Codex at the proxy and trusts aether's hooks"
+            if result.config
+            else ""
+        )
         return f"In sync with profile {result.profile_hash}{where}.\n"
     lines = [f"{len(result.differences)} difference(s) from profile {result.profile_hash}:"]
     lines += [f"  - {d}" for d in result.differences]
-    lines.append("Run `aether codex install` to bring the agent files in line; it prints the block")
-    lines.append("config.toml needs.")
+    lines.append("Run `aether codex install` to bring the agent files and hooks in line; it prints")
+    lines.append("the blocks config.toml needs (the provider, the hooks' trust).")
     return "\n".join(lines) + "\n"
 
 
@@ -118,8 +137,9 @@ def uninstall(
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Remove the agent files aether wrote; your own files stay as they are. config.toml is
-    yours: remove the provider block yourself."""
+    """Remove the agent files, hooks and launcher aether wrote; your own files and hook entries
+    stay as they are (the project byte for byte as before install). config.toml is yours:
+    remove the provider and hook-trust blocks yourself."""
 
     def run() -> UninstallResult:
         from aether.ops.codex_setup import uninstall as uninstall_op
@@ -138,7 +158,11 @@ def uninstall(
 def _uninstall_text(result: UninstallResult) -> str:
     head = "Would remove" if result.dry_run else "Removed"
     removed = [f for f in result.files if f.action == "remove"]
-    return f"{head} {len(removed)} file(s) aether wrote.\n"
+    text = f"{head} {len(removed)} file(s) aether wrote.\n"
+    if result.hooks is not None:
+        verb = "Would take" if result.dry_run else "Took"
+        text += f"{verb} aether's hooks out of {result.hooks.rel}.\n"
+    return text
 
 
 def register(app: typer.Typer) -> None:

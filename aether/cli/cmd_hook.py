@@ -1,4 +1,5 @@
-"""``aether hook EVENT``: what Claude Code's hooks run (through .claude/hooks/aether-hook).
+"""``aether hook EVENT``: what Claude Code's hooks run (through .claude/hooks/aether-hook), and
+Codex's with ``--runtime codex`` (through .codex/hooks/aether-hook).
 
 A hook runs inside the user's agent session, so this command never breaks it: whatever happens
 — no colony, input that is not JSON, a held lock, a read-only disk, a bug — it exits 0 with one
@@ -31,13 +32,21 @@ def hook(
         help="pre-agent, subagent-start, agent-result, subagent-stop, session-start, "
         "pre-compact or session-end.",
     ),
+    runtime: str = typer.Option(
+        "claude-code",
+        "--runtime",
+        metavar="RUNTIME",
+        help="Who runs the hook: claude-code, or codex (pre-agent, subagent-start, "
+        "subagent-stop, session-start, turn-end, session-end).",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Run one Claude Code hook: read its JSON on stdin, answer on stdout. Always exits 0.
+    """Run one agent-runtime hook: read its JSON on stdin, answer on stdout. Always exits 0.
 
-    Installed by `aether claude install`; see docs/claude-code.md for what each event does.
+    Installed by `aether claude install` (docs/claude-code.md) and `aether codex install`
+    (--runtime codex; docs/codex.md), which say what each event does.
     """
-    outcome, problem, ws = _run(ctx, event)
+    outcome, problem, ws = _run(ctx, event, runtime)
     if outcome is not None and outcome.later is not None:
         _do_later(ws, event, outcome, after_answer=not json_out)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
@@ -46,13 +55,17 @@ def hook(
         print_json({**payload, "notes": [_redacted(n) for n in notes]})
     elif outcome is not None and outcome.answer is not None:
         print_json(outcome.answer)
+    elif outcome is not None and outcome.text and runtime == "codex":
+        from aether.runtimes.codex.hookio import session_context
+
+        print_json(session_context(outcome.text))
     elif outcome is not None and outcome.text:
         sys.stdout.write(outcome.text)
         sys.stdout.flush()
     if notes:
         line = " ".join("; ".join(notes).split())
         sys.stderr.write(f"aether hook {event}: {_shown(line)}\n")
-    if ws is not None and event != "session-end":
+    if ws is not None and event != "session-end" and runtime != "codex":
         _start_server(ws)
     raise typer.Exit(0)
 
@@ -110,28 +123,37 @@ def _shown(text: str) -> str:
     return visible(_redacted(text))
 
 
-def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None, Workspace | None]:
+def _run(
+    ctx: typer.Context, event: str, runtime: str
+) -> tuple[HookOutcome | None, str | None, Workspace | None]:
     from aether.errors import AetherError, InvalidInput
-    from aether.ops.hooks import HANDLERS
+    from aether.ops.hooks import CLAUDE_EVENTS, CODEX_EVENTS
 
-    if event not in HANDLERS:
-        return None, f"unknown hook event {event!r} (known: {', '.join(HANDLERS)})", None
+    known = {"claude-code": CLAUDE_EVENTS, "codex": CODEX_EVENTS}
+    if runtime not in known:
+        return None, f"unknown runtime {runtime!r} (known: {', '.join(known)})", None
+    if event not in known[runtime]:
+        names = ", ".join(known[runtime])
+        return None, f"unknown hook event {event!r} for {runtime} (known: {names})", None
     ws: Workspace | None = None
     parsed: HookInput | None = None
     try:
         from aether.cli.stdin import slurp_stdin
         from aether.ops.hooks import run_hook
         from aether.runtimes.claude.hookio import parse_hook_input
+        from aether.runtimes.codex import hookio as codex_hookio
 
         data, problem = slurp_stdin()
         missing: AetherError | None = None
         try:
-            ws = _workspace(ctx)
+            ws = _workspace(ctx, runtime)
         except AetherError as exc:
             missing = exc  # said after the input is read: a spawn may need refusing
         if problem:
             raise InvalidInput(problem)
-        parsed = parse_hook_input(data)
+        parsed = (
+            codex_hookio.parse_hook_input(data) if runtime == "codex" else parse_hook_input(data)
+        )
         if missing is not None:
             raise missing
         assert ws is not None
@@ -153,10 +175,11 @@ def _run(ctx: typer.Context, event: str) -> tuple[HookOutcome | None, str | None
     return None, line, ws
 
 
-def _workspace(ctx: typer.Context) -> Workspace:
+def _workspace(ctx: typer.Context, runtime: str) -> Workspace:
     """The colony of the session: --dir / AETHER_ROOT, else found from Claude Code's project
     directory (``CLAUDE_PROJECT_DIR``: where the session started, perhaps a subdirectory or a
-    linked git worktree of the project), else from the working directory."""
+    linked git worktree of the project), else from the working directory (Codex's launcher
+    runs aether in the project its hooks.json belongs to)."""
     from pathlib import Path
 
     from aether.workspace import discover
@@ -164,7 +187,7 @@ def _workspace(ctx: typer.Context) -> Workspace:
     explicit = globals_of(ctx).dir
     if explicit or os.environ.get("AETHER_ROOT"):
         return discover(explicit)
-    start = os.environ.get("CLAUDE_PROJECT_DIR")
+    start = os.environ.get("CLAUDE_PROJECT_DIR") if runtime != "codex" else None
     return discover(None, start=Path(start) if start else None)
 
 

@@ -1,31 +1,37 @@
-"""The Claude Code hooks that keep a subagent's record: started, result, stopped.
+"""The hooks that keep a subagent's record: started, result, stopped (Claude Code and Codex).
 
 Order of events for one spawn (measured, Claude Code 2.1.328): ``PreToolUse`` (``tool_use_id``)
 → ``SubagentStart`` (``agent_id``) → ``PostToolUse`` (both ids, ``resolvedModel``; a subagent
 started in the background reports ``async_launched`` at once) → ``SubagentStop`` (``agent_id``,
-its transcript). So:
+its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
+``SubagentStart`` names the child's model. So:
 
 * ``pre_agent`` (``aether.ops.pre_agent``) routes the spawn and records the worker as
   ``spawned``, or denies it;
-* ``subagent_start`` links the record to Claude Code's ``agent_id`` (the oldest unlinked worker
-  of that definition in that session; a worker nobody routed is recorded from its definition).
+* ``subagent_start`` links the record to the runtime's ``agent_id`` (the oldest unlinked
+  worker of that definition in that session; a worker nobody routed is recorded from its
+  definition); Codex's model for the child is recorded, flagged when it differs.
 * ``agent_result`` knows both ids, corrects the link if two parallel spawns of one definition
   were taken in the other order, and records ``resolvedModel`` — flagged when it differs.
-* ``subagent_stop`` completes the worker and reads its transcript: tokens per model, and any
-  model other than the assigned one is a mismatch.
+* ``subagent_stop`` completes the worker and reads its transcript (Codex: its rollout): tokens
+  per model, and any model other than the assigned one is a mismatch.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-from aether.bounded_read import read_regular
-from aether.errors import ProfileProblem
 from aether.ops.agent_sessions import Sighting, observe, result_line
+from aether.ops.hook_runtime import (
+    CLAUDE,
+    CODEX,
+    definition_text,
+    is_aether_type,
+    runtime_of,
+    subagent_usage,
+)
 from aether.ops.hooks import HookOutcome
-from aether.ops.worker_usage import routing_table
 from aether.runtimes.claude import agents, hookio
 from aether.runtimes.claude.hookio import HookInput
 from aether.runtimes.marker import ownership
@@ -39,26 +45,7 @@ from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id
 from aether.workspace import Workspace
 
-RUNTIME = "claude-code"
-
-
-def definition_text(ws: Workspace | None, name: str, *, start: str = "") -> str | None:
-    """The subagent definition ``name`` as Claude Code sees it: in ``.claude/agents/`` of the
-    directory the session started in (``CLAUDE_PROJECT_DIR``; a worktree keeps its own copy)
-    or the nearest parent directory that has one (measured with 2.1.328), else the colony's."""
-    begin = os.environ.get("CLAUDE_PROJECT_DIR") or start
-    places = [Path(begin), *Path(begin).parents] if begin else []
-    if ws is not None:
-        places.append(ws.project)
-    for directory in places:
-        path = directory / ".claude" / "agents" / f"{name}.md"
-        try:
-            return read_regular(path).decode("utf-8")
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError):
-            return None
-    return None
+RUNTIME = CLAUDE
 
 
 def sighting_of(hook: HookInput) -> Sighting | None:
@@ -70,6 +57,18 @@ def sighting_of(hook: HookInput) -> Sighting | None:
 
     if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
         return None
+    if hook.runtime == CODEX:  # Codex names no process to hooks: the first non-shell ancestor
+        process = runtime_process(None)
+        # a session event's model is the main agent's (a subagent's events name the child's)
+        main = hook.model if hook.event in ("SessionStart", "Stop", "SessionEnd") else ""
+        return Sighting(
+            CODEX,
+            hook.session_id,
+            hook.cwd,
+            hook.transcript_path,
+            process,
+            admitted_or_none(main or None),
+        )
     return Sighting(
         runtime=RUNTIME,
         session_id=hook.session_id,
@@ -81,27 +80,12 @@ def sighting_of(hook: HookInput) -> Sighting | None:
     )
 
 
-def is_aether_type(ws: Workspace, name: str) -> bool:
-    """Is ``name`` one of aether's subagent types: in aether's naming scheme, and defined by a
-    file aether wrote (or, with no file, naming a caste of the profile)?"""
-    if agents.parse_agent_name(name) is None:
-        return False
-    text = definition_text(ws, name)
-    if text is not None:
-        return ownership(text).owner != "user"
-    try:
-        parsed = agents.parse_agent_name(name)
-        return parsed is not None and parsed[0] in routing_table(ws).castes
-    except ProfileProblem:
-        return False
-
-
 def runtime_record(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
     """The ``runtime`` block of a subagent's record. Its ``agent_id`` comes from the subagent's
     own events; a ``PreToolUse`` inside a subagent carries the *caller's* id, kept as
     ``parent_agent_id``."""
     record: dict[str, Any] = {
-        "kind": RUNTIME,
+        "kind": hook.runtime,
         "session_id": hook.session_id,
         "tool_use_id": hook.tool_use_id or None,
         "agent_id": None,
@@ -118,32 +102,36 @@ def runtime_record(hook: HookInput, target: str, requested: str) -> dict[str, An
 # --- finding a subagent's record ---------------------------------------------------------------
 
 
-def _claude_workers(state: ColonyState, session_id: str) -> list[Worker]:
+def _session_workers(state: ColonyState, session_id: str, kind: str) -> list[Worker]:
     return [
         w
         for w in state.workers
-        if (w.runtime or {}).get("kind") == RUNTIME
+        if (w.runtime or {}).get("kind") == kind
         and (w.runtime or {}).get("session_id") == session_id
     ]
 
 
-def _by(state: ColonyState, session_id: str, key: str, value: str) -> Worker | None:
+def _by(
+    state: ColonyState, session_id: str, key: str, value: str, kind: str = RUNTIME
+) -> Worker | None:
     if not value:
         return None
-    for w in _claude_workers(state, session_id):
+    for w in _session_workers(state, session_id, kind):
         if (w.runtime or {}).get(key) == value:
             return w
     return None
 
 
-def linked_worker(state: ColonyState, session_id: str, agent_id: str) -> Worker | None:
-    """The record of the subagent Claude Code calls ``agent_id`` in that session."""
-    return _by(state, session_id, "agent_id", agent_id)
+def linked_worker(
+    state: ColonyState, session_id: str, agent_id: str, kind: str = RUNTIME
+) -> Worker | None:
+    """The record of the subagent the runtime calls ``agent_id`` in that session."""
+    return _by(state, session_id, "agent_id", agent_id, kind)
 
 
 def _unlinked(state: ColonyState, hook: HookInput) -> Worker | None:
     """The oldest routed worker of this definition that no subagent has claimed yet."""
-    for w in _claude_workers(state, hook.session_id):
+    for w in _session_workers(state, hook.session_id, hook.runtime):
         rt = w.runtime or {}
         if rt.get("agent_type") == hook.agent_type and not rt.get("agent_id"):
             if w.status == "spawned":
@@ -157,18 +145,19 @@ def _unrouted_worker(
     """A record for an aether subagent no ``pre-agent`` routed (hook missing or failed); its
     caller is unknown, so it hangs under the session's main agent."""
     parsed = agents.parse_agent_name(hook.agent_type)
-    if parsed is None or not is_aether_type(ws, hook.agent_type):
+    if parsed is None or not is_aether_type(ws, hook.agent_type, hook):
         return None
     caste = parsed[0] or "unknown"  # a carrier started with no routing: its caste is unknown
-    text = definition_text(ws, hook.agent_type) or ""
-    model = agents.front_matter_model(text) or "unknown"
+    rt = runtime_of(hook)
+    text = definition_text(ws, hook.agent_type, rt=rt) or ""
+    model = rt.definition_model(text) or "unknown"
     profile_hash = ownership(text).profile_hash or ""
     worker = Worker(
         id=new_id(f"w-{caste}"),
         caste=caste,
         model=model,
         model_source="definition",
-        model_reason=f"Claude Code started {hook.agent_type} without aether routing it (the "
+        model_reason=f"{rt.label} started {hook.agent_type} without aether routing it (the "
         "pre-agent hook did not run or could not record it); its definition's model",
         profile_hash=profile_hash,
         session_id=state.session.id,
@@ -206,7 +195,7 @@ def _started_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worke
     found, this one registered."""
     session, _dead = observe(ws, state, sighting_of(hook))
     worker = (
-        _by(state, hook.session_id, "agent_id", hook.agent_id)
+        _by(state, hook.session_id, "agent_id", hook.agent_id, hook.runtime)
         or _unlinked(state, hook)
         or _unrouted_worker(ws, state, hook, session)
     )
@@ -228,6 +217,13 @@ def subagent_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None
         if worker is None:
             tx.abort = True
             return outcome
+        if hook.runtime == CODEX and hook.model:
+            # Codex's own word on the child's model, as Claude Code's resolvedModel
+            worker.resolved_model = hook.model
+            how = "Codex started it on"
+            mismatch = _flag_if_other(ws, s, worker, [hook.model], how, CODEX)
+            if mismatch:
+                outcome.notes.append(mismatch)
     outcome.worker_id = worker.id
     return outcome
 
@@ -258,7 +254,8 @@ def _relink(state: ColonyState, worker: Worker, agent_id: str) -> None:
     current = (worker.runtime or {}).get("agent_id")
     if current == agent_id:
         return
-    other = _by(state, (worker.runtime or {}).get("session_id") or "", "agent_id", agent_id)
+    rt = worker.runtime or {}
+    other = _by(state, rt.get("session_id") or "", "agent_id", agent_id, rt.get("kind", RUNTIME))
     if other is not None and other is not worker:
         for name in _AGENT_SIDE:
             mine, theirs = getattr(worker, name), getattr(other, name)
@@ -308,7 +305,12 @@ def agent_result(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) 
 
 
 def _flag_if_other(
-    ws: Workspace, state: ColonyState, worker: Worker, reported: list[str], how: str
+    ws: Workspace,
+    state: ColonyState,
+    worker: Worker,
+    reported: list[str],
+    how: str,
+    kind: str = RUNTIME,
 ) -> str | None:
     """Flag every model in ``reported`` that is not the worker's assigned one; the message."""
     from aether.ops.worker_usage import canonical, flag_mismatch, profile_table
@@ -317,11 +319,16 @@ def _flag_if_other(
     others = sorted({r for r in reported if canonical(table, r) != worker.model})
     if not others:
         return None
-    flag_mismatch(ws, state, worker, others, how, RUNTIME)
+    flag_mismatch(ws, state, worker, others, how, kind)
+    check = (
+        "the agent file's model under .codex/agents (`aether codex check`)"
+        if kind == CODEX
+        else "CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), availableModels and the Agent tool's model "
+        "parameter (`aether doctor`)"
+    )
     return (
         f"aether: worker {worker.id} ({worker.caste}) was assigned {worker.model} but {how} "
-        f"{', '.join(others)}: routing did not hold. Check CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), "
-        "availableModels and the Agent tool's model parameter (`aether doctor`)."
+        f"{', '.join(others)}: routing did not hold. Check {check}."
     )
 
 
@@ -329,16 +336,13 @@ def _flag_if_other(
 
 
 def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.runtimes.claude.usage import TranscriptUsage, read_settled_transcript
-
     outcome = HookOutcome(hook.event)
     if agents.parse_agent_name(hook.agent_type) is None or not hook.agent_id:
         return outcome
-    usage: TranscriptUsage | None = None
+    usage: Any = None
     if hook.agent_transcript_path:
         try:
-            path = Path(hook.agent_transcript_path)
-            usage = read_settled_transcript(path, hook.last_assistant_message)
+            usage = subagent_usage(hook)
         except OSError as exc:
             outcome.notes.append(f"transcript not read ({exc.strerror or exc})")
         except Exception as exc:  # a transcript must never cost the worker its completion
@@ -366,8 +370,9 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
 def _record_usage(ws: Workspace, state: ColonyState, worker: Worker, usage: Any) -> None:
     from aether.ops.worker_usage import profile_table, record_usage
 
+    kind = (worker.runtime or {}).get("kind", RUNTIME)
     record_usage(worker, usage.by_model, profile_table(ws))
-    _flag_if_other(ws, state, worker, list(usage.by_model), "its transcript shows")
+    _flag_if_other(ws, state, worker, list(usage.by_model), "its transcript shows", kind)
 
 
 def _complete(state: ColonyState, worker: Worker) -> None:

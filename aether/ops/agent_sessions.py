@@ -253,14 +253,24 @@ class TranscriptFacts:
     problems: list[str] = field(default_factory=list)
 
 
-def read_transcript_facts(ws: Workspace, path: str) -> TranscriptFacts:
-    """Read before taking the lock where possible: a long transcript takes a moment."""
+def read_transcript_facts(ws: Workspace, path: str, kind: str = "claude-code") -> TranscriptFacts:
+    """Read before taking the lock where possible: a long transcript takes a moment. A Codex
+    session's (``kind`` ``codex``) is its main thread's rollout: its tokens per model (its last
+    message is taken at each ``Stop``)."""
     from aether.runtimes.claude.usage import last_assistant_text, read_transcript
 
     facts = TranscriptFacts()
     if not path:
         return facts
     try:
+        if kind == "codex":
+            import time
+
+            from aether.runtimes.codex.usage import ROLLOUT_WAIT_S, read_rollout
+
+            rollout = read_rollout(Path(path), time.monotonic() + ROLLOUT_WAIT_S)
+            facts.usage = dict(rollout.by_model)
+            return facts
         text = last_assistant_text(Path(path))
         facts.last_words = last_words(ws, text) if text else None
         facts.usage = dict(read_transcript(Path(path)).by_model)
@@ -287,10 +297,13 @@ def apply_transcript_facts(ws: Workspace, session: Worker, facts: TranscriptFact
 def read_session_transcript(ws: Workspace, session: Worker) -> None:
     """Set a session record's last message and tokens from its transcript (a dead session's:
     nobody is there to be told what could not be read)."""
-    path = (session.runtime or {}).get("transcript_path")
-    apply_transcript_facts(
-        ws, session, read_transcript_facts(ws, path if isinstance(path, str) else "")
+    rt = session.runtime or {}
+    path = rt.get("transcript_path")
+    kind = rt.get("kind")
+    facts = read_transcript_facts(
+        ws, path if isinstance(path, str) else "", kind if isinstance(kind, str) else ""
     )
+    apply_transcript_facts(ws, session, facts)
 
 
 def _orphan_members(state: ColonyState, session: Worker, stamp: str, why: str) -> list[str]:

@@ -14,16 +14,19 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeSettingsInvalid
 from aether.json_text import loads_strict
+from aether.ops.codex_hooks_file import HooksChange, plan_hooks
 from aether.ops.runtime_files import FileAction, file_action, read_text_file, refuse_credentials_in
 from aether.records import field, record
 from aether.runtimes.codex import agents as cx
+from aether.runtimes.codex import launcher
 from aether.runtimes.codex.config import ProviderWanted, base_url
+from aether.runtimes.codex.hooks import LAUNCHER
 from aether.runtimes.marker import ownership
 from aether.timeutil import iso
 from aether.workspace import Workspace
 
 #: the directories install writes into, deepest last; uninstall removes those it created
-CODEX_DIRS = (".codex", cx.AGENTS_DIR)
+CODEX_DIRS = (".codex", cx.AGENTS_DIR, ".codex/hooks")
 MANIFEST_FORMAT = 1
 
 
@@ -58,6 +61,7 @@ def desired(ws: Workspace) -> Desired:
         f"{cx.AGENTS_DIR}/{cx.filename(d)}": cx.render(d, table.profile_hash)
         for d in definitions(table)
     }
+    files[LAUNCHER] = launcher.render()
     proxy = table.proxy
     provider = None
     if not proxy.standalone:
@@ -72,9 +76,13 @@ def desired(ws: Workspace) -> Desired:
 
 
 def owned_agent_files(ws: Workspace) -> dict[str, str]:
-    """Every ``aether-*.toml`` under .codex/agents that carries aether's marker -> its text."""
+    """Every ``aether-*.toml`` under .codex/agents, and the hook launcher, that carries
+    aether's marker -> its text."""
     directory = ws.project / cx.AGENTS_DIR
     found: dict[str, str] = {}
+    text = read_text_file(ws.project / LAUNCHER)
+    if text is not None and ownership(text).owner != "user":
+        found[LAUNCHER] = text
     if not directory.is_dir():
         return found
     for path in sorted(directory.glob(f"aether-*{cx.SUFFIX}")):
@@ -108,12 +116,16 @@ class Plan:
     desired: Desired
     files: list[FileAction]
     manifest: dict[str, Any]
+    #: .codex/hooks.json, aether's entries merged in
+    hooks: HooksChange
     #: "<path>: not valid TOML (…)" for each agent file in the way that Codex could not read
     malformed: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(f.action in ("create", "update", "remove") for f in self.files)
+        return self.hooks.changed or any(
+            f.action in ("create", "update", "remove") for f in self.files
+        )
 
 
 def plan_install(ws: Workspace, *, force: bool) -> Plan:
@@ -127,18 +139,23 @@ def plan_install(ws: Workspace, *, force: bool) -> Plan:
     malformed = [
         f"{rel}: {problem}"
         for rel, text in {**current, **owned}.items()
-        if text is not None and (problem := cx.toml_problem(text)) is not None
+        if rel.endswith(cx.SUFFIX)
+        and text is not None
+        and (problem := cx.toml_problem(text)) is not None
     ]
     old = read_manifest(ws)
+    hooks = plan_hooks(ws)  # a hooks.json Codex could not read stops here
     manifest = {
         "format": MANIFEST_FORMAT,
         "profile_hash": want.profile_hash,
         "created_dirs": old.get(
             "created_dirs", [d for d in CODEX_DIRS if not (ws.project / d).exists()]
         ),
+        "created_hooks": old.get("created_hooks", hooks.before is None),
+        "hooks_backup": old.get("hooks_backup"),
         "installed_at": old.get("installed_at") or iso(),
     }
-    return Plan(want, files, manifest, malformed)
+    return Plan(want, files, manifest, hooks, malformed)
 
 
 def refuse_malformed(plan: Plan) -> None:

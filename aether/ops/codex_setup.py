@@ -5,14 +5,18 @@ What install writes (docs/codex.md):
 * ``.codex/agents/aether-<caste>.toml``, one per caste on the caste's model, and one carrier
   ``aether--<model>.toml`` per other model routing can give some caste
   (``aether.runtimes.codex.agents``);
-* ``.aether/codex-install.json``, the manifest: the profile installed and the directories
-  aether created (what ``uninstall`` removes again when they are empty).
+* aether's hooks merged into ``.codex/hooks.json`` (the user's entries kept;
+  ``aether.ops.codex_hooks_file``) and their launcher ``.codex/hooks/aether-hook``
+  (``aether.runtimes.codex.launcher``);
+* ``.aether/codex-install.json``, the manifest: the profile installed, the directories
+  aether created (what ``uninstall`` removes again when they are empty), whether it created
+  hooks.json or backed the user's up.
 
 It writes nothing outside the project: the provider block for ``$CODEX_HOME/config.toml`` is
 printed for the user to add, and ``check`` reads that file (read-only) to say whether it points
-Codex at the profile's proxy and trusts the project. No hooks yet (``.codex/hooks.json`` is the
-next step). Every write is atomic; a file aether did not write, or one it wrote and someone
-edited, is never replaced or removed without ``--force`` (and then backed up first).
+Codex at the profile's proxy and trusts the project. Every write is atomic; a file aether did
+not write, or one it wrote and someone edited, is never replaced or removed without ``--force``
+(and then backed up first).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from aether.ops.codex_files import (
     refuse_malformed,
     require_installed,
 )
+from aether.ops.codex_hooks_file import HooksChange, apply_hooks, apply_removal, removal
 from aether.ops.runtime_files import (
     FileAction,
     apply_file,
@@ -44,15 +49,54 @@ from aether.ops.runtime_files import (
 )
 from aether.records import field, record
 from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
+from aether.runtimes.codex.hooks import HOOKS_FILE, LAUNCHER, trust_block, untrusted
 from aether.workspace import Workspace
 
 
-def _refuse_read_only(ws: Workspace, files: list[FileAction]) -> None:
+def _refuse_read_only(ws: Workspace, files: list[FileAction], *, hooks: bool = False) -> None:
     """Before anything is written, every directory a write lands in must take it."""
     targets = [ws.project / f.path for f in files if f.action in ("create", "update", "remove")]
+    if hooks:
+        targets.append(ws.project / HOOKS_FILE)
     if targets:
         targets += [manifest_path(ws), backups_dir(ws) / "backup"]
     refuse_read_only(targets)
+
+
+@record
+class HookTrust:
+    """Which of aether's hooks ``$CODEX_HOME/config.toml`` trusts (Codex runs no untrusted
+    project hook unless started with ``--dangerously-bypass-hook-trust``)."""
+
+    config_path: str
+    entries: list[tuple[str, str]]
+    untrusted: list[str]
+
+    @property
+    def block(self) -> str:
+        """The lines to add to config.toml for the hooks not trusted yet."""
+        return trust_block([e for e in self.entries if e[0] in self.untrusted])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config_path,
+            "hooks": len(self.entries),
+            "untrusted": self.untrusted,
+        }
+
+
+def hook_trust(ws: Workspace, hooks_text: str | None) -> HookTrust:
+    """How config.toml trusts the aether hooks of ``hooks_text`` (hooks.json as it is, or as
+    install writes it)."""
+    from aether.runtimes.codex.config import read_config
+    from aether.runtimes.codex.hooks import parse_hooks, trust_entries
+
+    path = codex_home(os.environ) / "config.toml"
+    hooks_path = str(ws.project / HOOKS_FILE)
+    data = parse_hooks(hooks_text, hooks_path) if hooks_text is not None else {}
+    entries = trust_entries(hooks_path, data)
+    config, _problem = read_config(path)  # a config that cannot be read: said by compare()
+    return HookTrust(str(path), entries, untrusted(config, entries))
 
 
 def _config_report(plan: Plan) -> ConfigReport | None:
@@ -72,6 +116,7 @@ class InstallResult:
     dry_run: bool
     config: ConfigReport | None = None
     warnings: list[str] = field(default_factory=list)
+    trust: HookTrust | None = None
 
     @property
     def changed(self) -> bool:
@@ -88,10 +133,12 @@ class InstallResult:
             "dry_run": self.dry_run,
             "changed": self.changed,
             "profile_hash": self.plan.desired.profile_hash,
-            "files": [f.to_json() for f in self.plan.files],
+            "files": [f.to_json() for f in self.plan.files] + [self.plan.hooks.to_json()],
             "kept": [f.path for f in self.plan.files if f.action == "kept"],
             "provider_block": self.provider_block,
             "codex_config": self.config.to_json() if self.config is not None else None,
+            "hook_trust": self.trust.to_json() if self.trust is not None else None,
+            "trust_block": self.trust.block if self.trust and self.trust.untrusted else None,
             "warnings": self.warnings,
         }
 
@@ -107,6 +154,7 @@ def install(
         if not force:
             refuse_malformed(plan)
         result = InstallResult(ws, plan, dry_run, config=_config_report(plan))
+        result.trust = hook_trust(ws, plan.hooks.after)
         result.warnings += [f"{f.path} kept: {f.detail}" for f in plan.files if f.action == "kept"]
         if plan.desired.provider is None:
             result.warnings.append(
@@ -115,12 +163,15 @@ def install(
             )
         if dry_run:
             return result
-        _refuse_read_only(ws, plan.files)
-        if plan.manifest != read_manifest(ws):  # first: what uninstall needs
+        _refuse_read_only(ws, plan.files, hooks=plan.hooks.changed)
+        if plan.hooks.changed:  # the original's backup is named in the manifest
+            apply_hooks(ws, plan.hooks, plan.manifest, backups_dir(ws))
+        if plan.manifest != read_manifest(ws):  # before the other files: what uninstall needs
             atomic_write_json(manifest_path(ws), plan.manifest)
         for action in plan.files:
             if action.action in ("create", "update", "remove"):
-                apply_file(ws, action, backups_dir(ws))
+                mode = 0o755 if action.path == LAUNCHER else 0o644
+                apply_file(ws, action, backups_dir(ws), mode)
     if result.changed:
         activity.log(
             ws,
@@ -140,6 +191,7 @@ class CheckResult:
     differences: list[str]
     profile_hash: str
     config: ConfigReport | None
+    trust: HookTrust | None = None
 
     @property
     def ok(self) -> bool:
@@ -151,6 +203,7 @@ class CheckResult:
             "profile_hash": self.profile_hash,
             "differences": self.differences,
             "codex_config": self.config.to_json() if self.config is not None else None,
+            "hook_trust": self.trust.to_json() if self.trust is not None else None,
         }
 
 
@@ -164,10 +217,19 @@ def check(ws: Workspace) -> CheckResult:
         diffs.append("not installed: run `aether codex install`")
     diffs += file_differences(plan.files)
     diffs += plan.malformed
+    if plan.hooks.changed:
+        diffs.append(f"{HOOKS_FILE}: aether's hooks are missing or not as install writes them")
     config = _config_report(plan)
     if config is not None:
         diffs += config.differences
-    return CheckResult(ws, diffs, plan.desired.profile_hash, config)
+    trust = hook_trust(ws, plan.hooks.before)
+    if trust.untrusted:
+        diffs.append(
+            f"{trust.config_path}: {len(trust.untrusted)} of aether's {len(trust.entries)} "
+            "hooks not trusted (Codex runs none of them without "
+            "--dangerously-bypass-hook-trust); `aether codex install` prints the lines to add"
+        )
+    return CheckResult(ws, diffs, plan.desired.profile_hash, config, trust)
 
 
 # --- uninstall ---------------------------------------------------------------------------------
@@ -178,12 +240,14 @@ class UninstallResult:
     ws: Workspace
     files: list[FileAction]
     dry_run: bool
+    hooks: HooksChange | None = None
 
     def to_json(self) -> dict[str, Any]:
+        hooks = [self.hooks.to_json()] if self.hooks is not None else []
         return {
             "ok": True,
             "dry_run": self.dry_run,
-            "files": [f.to_json() for f in self.files],
+            "files": [f.to_json() for f in self.files] + hooks,
             "kept": [f.path for f in self.files if f.action == "kept"],
         }
 
@@ -200,10 +264,13 @@ def uninstall(
         require_installed(ws)
         manifest = read_manifest(ws)
         files = [file_action(rel, text, None, force) for rel, text in owned_agent_files(ws).items()]
-        result = UninstallResult(ws, files, dry_run)
+        hooks = removal(ws, manifest)
+        result = UninstallResult(ws, files, dry_run, hooks)
         if dry_run:
             return result
-        _refuse_read_only(ws, files)
+        _refuse_read_only(ws, files, hooks=hooks is not None)
+        if hooks is not None:
+            apply_removal(ws, hooks)
         for action in files:
             if action.action == "remove":
                 apply_file(ws, action, backups_dir(ws))

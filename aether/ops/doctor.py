@@ -4,7 +4,9 @@ Checks: state file size and validity, event and worker counts (in the state and 
 who holds the lock, leftover temp files, handoff, profile validity, proxy readiness, and the
 Claude Code integration when it is installed (``aether.ops.doctor_claude``; it runs aether's
 own hook launcher with ``--which``, without any key in its environment, to see which aether a
-hook would run). A check that fails makes ``ok`` false (exit 1); warnings do not.
+hook would run), and the Codex integration likewise (``aether.ops.doctor_codex``: its files,
+its hooks' trust in config.toml, its launcher). A check that fails makes ``ok`` false (exit
+1); warnings do not.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ class DoctorResult:
 
 def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
     from aether.ops.doctor_claude import claude_checks
+    from aether.ops.doctor_codex import codex_checks
 
     state, checks = state_checks(ws)
     checks += [lock_check(ws), temp_files_check(ws), *handoff_checks(ws, state)]
     checks += [memory_check(ws), *profile_checks(ws, check_proxy)]
     checks += claude_checks(ws, check_proxy=check_proxy)
+    checks += codex_checks(ws)
     return DoctorResult(ws, checks)

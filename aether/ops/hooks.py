@@ -1,4 +1,5 @@
-"""``aether hook EVENT``: one use case per Claude Code hook event (docs/claude-code.md).
+"""``aether hook EVENT``: one use case per agent-runtime hook event (docs/claude-code.md,
+docs/codex.md).
 
 The event names are ``aether.runtimes.claude.settings.HOOKS``' ``name`` fields; a test keeps
 this table and that one equal. Each use case takes the colony, the parsed hook input and a lock
@@ -24,7 +25,19 @@ HANDLERS = {
     "session-start": ("aether.ops.session_hooks", "session_start"),
     "pre-compact": ("aether.ops.session_hooks", "pre_compact"),
     "session-end": ("aether.ops.session_hooks", "session_end"),
+    "turn-end": ("aether.ops.session_hooks", "turn_end"),
 }
+#: the events Claude Code's hooks run (aether.runtimes.claude.settings)
+CLAUDE_EVENTS = tuple(name for name in HANDLERS if name != "turn-end")
+#: the events Codex's hooks run (aether.runtimes.codex.hooks): the others are Claude Code's
+CODEX_EVENTS = (
+    "pre-agent",
+    "subagent-start",
+    "subagent-stop",
+    "session-start",
+    "turn-end",
+    "session-end",
+)
 #: a hook waits this long for the colony lock unless told otherwise: an agent session must
 #: never stall behind a stuck aether command
 HOOK_LOCK_TIMEOUT_S = 3.0

@@ -17,11 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import AetherError, ProfileProblem, ProxyProblem
-from aether.ops.agent_hooks import (
+from aether.ops.agent_hooks import runtime_record, sighting_of
+from aether.ops.hook_runtime import (
+    CODEX,
+    AgentRuntime,
+    codex_off_proxy,
     definition_text,
     is_aether_type,
-    runtime_record,
-    sighting_of,
+    redirected_input,
+    routed_text,
+    runtime_of,
+    same_endpoint,
 )
 from aether.ops.hooks import HookOutcome
 from aether.ops.worker_usage import routing_table
@@ -42,11 +48,6 @@ if TYPE_CHECKING:
 TASK_CHARS = 300
 #: a denial always ends so: the main model must not loop on a spawn that cannot be proven
 _NO_RETRY = "Nothing was started. Retrying this spawn now will be refused again."
-
-
-def _routed_text(tool_input: dict[str, Any]) -> str:
-    parts = [tool_input.get("description"), tool_input.get("prompt")]
-    return "\n\n".join(p for p in parts if isinstance(p, str) and p.strip())
 
 
 def _deny(ws: Workspace | None, hook: HookInput, reason: str) -> HookOutcome:
@@ -106,7 +107,7 @@ def refuse_unroutable(hook: HookInput, why: str) -> HookOutcome | None:
 
     if agents.parse_agent_name(hook.subagent_type) is None:
         return None
-    text = definition_text(None, hook.subagent_type, start=hook.cwd)
+    text = definition_text(None, hook.subagent_type, start=hook.cwd, hook=hook)
     if text is None or ownership(text).owner == "user":
         return None
     return _deny(None, hook, f"{why} {_NO_RETRY}")
@@ -118,8 +119,9 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     from aether.routing.table import normalise_caste
 
     requested = hook.subagent_type
-    if not is_aether_type(ws, requested):
+    if not is_aether_type(ws, requested, hook):
         return HookOutcome(hook.event)
+    rt = runtime_of(hook)
     tool_input = dict(hook.tool_input or {})
     parsed = agents.parse_agent_name(requested)
     assert parsed is not None
@@ -135,20 +137,20 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
         table = routing_table(ws)
         caste = normalise_caste(parsed[0])
         if caste not in table.castes:  # a lenient profile would route it to its default
-            return _deny(ws, hook, f"the profile has no {caste} caste. {_install_advice()}")
-        task = _routed_text(tool_input)[:MAX_TASK_CHARS] or None
+            return _deny(ws, hook, f"the profile has no {caste} caste. {_install_advice(rt)}")
+        task = routed_text(hook)[:MAX_TASK_CHARS] or None
         request = SpawnRequest(RouteRequest(caste, task), lock_timeout=lock_timeout)
         route = route_spawn(ws, request)
     except AetherError as exc:
         # routing failed — the profile, the proxy, the breaker, the state it reads: the spawn
         # cannot be proven, so it does not start
         return _deny(ws, hook, denial_advice(exc))
-    off_route = _session_off_proxy(table)
+    off_route = codex_off_proxy(table) if rt.kind == CODEX else _session_off_proxy(table)
     if off_route is not None:  # proven, but the subagent's requests would go elsewhere
-        return _deny(ws, hook, off_route)
-    target, problem = _checked_definition(ws, table, route.decision.caste, route.model)
+        return _deny(ws, hook, f"{off_route} {_NO_RETRY}" if rt.kind == CODEX else off_route)
+    target, problem = _checked_definition(ws, table, route.decision.caste, route.model, rt)
     if problem is not None:
-        return _deny(ws, hook, f"{problem}. {_install_advice()}")
+        return _deny(ws, hook, f"{problem}. {_install_advice(rt)}")
     outcome = HookOutcome(hook.event)
 
     def record() -> list[str]:
@@ -161,21 +163,19 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
     # the answer does not wait for the record: a record that cannot be written leaves the
     # spawn routed all the same (subagent-start records it from its definition then)
     outcome.later = record
-    outcome.answer = _redirect(requested, target, route, tool_input)
+    outcome.answer = _redirect(hook, target, route)
     return outcome
 
 
-def _redirect(
-    requested: str, target: str, route: VerifiedRoute, tool_input: dict[str, Any]
-) -> dict[str, Any]:
-    """Claude Code's answer that lets the spawn run as ``target``, the definition on the routed
-    model: the caste's own agent, or a carrier that runs any caste on its model (then the
-    caste's role comes first in the task). The Agent tool's own ``model`` is dropped."""
-    updated = {k: v for k, v in tool_input.items() if k != "model"}
-    updated["subagent_type"] = target
+def _redirect(hook: HookInput, target: str, route: VerifiedRoute) -> dict[str, Any]:
+    """The answer that lets the spawn run as ``target``, the definition on the routed model:
+    the caste's own agent, or a carrier that runs any caste on its model (then the caste's
+    role comes first in the task). The spawn tool's own ``model`` is dropped."""
+    requested, tool_input = hook.subagent_type, hook.tool_input or {}
+    brief = None
     if target != agents.agent_name(route.decision.caste):
         brief = agents.caste_brief(route.decision.caste, route.model)
-        updated["prompt"] = f"{brief}\nYour task:\n{tool_input.get('prompt', '')}"
+    updated = redirected_input(hook, target, brief)
     proof = "verified through the proxy" if route.verified else "UNVERIFIED (no proxy check)"
     reason = (
         f"aether routed {requested} to {target}: {route.decision.caste} on {route.model} "
@@ -183,13 +183,13 @@ def _redirect(
     )
     if "model" in tool_input:
         reason += (
-            f"; the Agent tool's model {tool_input['model']!r} was dropped: the profile decides"
+            f"; the spawn's own model {tool_input['model']!r} was dropped: the profile decides"
         )
     return hookio.allow(reason, updated)
 
 
-def _install_advice() -> str:
-    return f"Tell the user to run `aether claude install`. {_NO_RETRY}"
+def _install_advice(rt: AgentRuntime) -> str:
+    return f"Tell the user to run `{rt.install_command}`. {_NO_RETRY}"
 
 
 def _session_off_proxy(table: RoutingTable) -> str | None:
@@ -200,7 +200,7 @@ def _session_off_proxy(table: RoutingTable) -> str | None:
     if table.proxy.standalone:
         return None
     used = os.environ.get("ANTHROPIC_BASE_URL", "")
-    if _same_endpoint(used, table.proxy.endpoint):
+    if same_endpoint(used, table.proxy.endpoint):
         return None
     where = f"to {used}" if used else "to Anthropic's API (ANTHROPIC_BASE_URL is not set)"
     return (
@@ -215,44 +215,27 @@ def _session_off_proxy(table: RoutingTable) -> str | None:
     )
 
 
-def _same_endpoint(a: str, b: str) -> bool:
-    """Do two URLs name one proxy (``localhost`` and ``127.0.0.1``, a trailing slash, an
-    explicit default port alike)? A URL that names no proxy at all never matches."""
-    from aether.errors import InvalidInput
-    from aether.proxy_http import parse_endpoint
-
-    def key(url: str) -> tuple[str, str, int, str]:
-        e = parse_endpoint(url)
-        host = e.host.lower()
-        return e.scheme, "127.0.0.1" if host == "localhost" else host, e.port, e.base_path
-
-    try:
-        return key(a) == key(b)
-    except InvalidInput:
-        return False
-
-
 def _checked_definition(
-    ws: Workspace, table: RoutingTable, caste: str, model: str
+    ws: Workspace, table: RoutingTable, caste: str, model: str, rt: AgentRuntime
 ) -> tuple[str, str | None]:
     """(the definition that runs ``caste`` on ``model``, why it cannot be used — missing, or
     naming another model, so the spawn would not run where aether routed it — or None)."""
     if model not in agents.reachable_models(table, caste):
         return "", f"no definition runs {caste} on {model}"
     name = agents.definition_for(table, caste, model)
-    text = definition_text(ws, name)
+    text = definition_text(ws, name, rt=rt)
     if text is None:
-        return name, f".claude/agents/{name}.md is missing"
-    on = agents.front_matter_model(text)
+        return name, f"{rt.definition_path(name)} is missing"
+    on = rt.definition_model(text)
     if on != model:
         return name, (
-            f".claude/agents/{name}.md runs on {on!r}, not {model!r} as the profile routes it"
+            f"{rt.definition_path(name)} runs on {on!r}, not {model!r} as the profile routes it"
         )
     return name, None
 
 
 def _task_label(tool_input: dict[str, Any]) -> str | None:
-    for key in ("description", "prompt"):
+    for key in ("description", "prompt", "message"):
         value = tool_input.get(key)
         if isinstance(value, str) and value.strip():
             return admitted(" ".join(value.split()))[:TASK_CHARS]
@@ -287,7 +270,7 @@ def _record_routed(
                 runtime=runtime_record(hook, target, hook.subagent_type),
                 parent_id=_parent_id(tx.state, hook, session),
             )
-            _take_up_rerun(tx.state, worker, _routed_text(tool_input))
+            _take_up_rerun(tx.state, worker, routed_text(hook))
         log_spawned(ws, worker, route)
     except AetherError as exc:
         return f"routed, but not (fully) recorded: {exc.one_line()}"
@@ -302,7 +285,7 @@ def _parent_id(state: ColonyState, hook: HookInput, session: Worker | None) -> s
     from aether.ops.worker_env import WORKER_ID_VARIABLE
 
     if hook.agent_id:
-        caller = linked_worker(state, hook.session_id, hook.agent_id)
+        caller = linked_worker(state, hook.session_id, hook.agent_id, hook.runtime)
         if caller is not None:
             return caller.id
     if session is not None:

@@ -28,6 +28,7 @@ from aether.ops.agent_sessions import (
     DeadSession,
     apply_transcript_facts,
     end_session,
+    last_words,
     observe,
     read_transcript_facts,
 )
@@ -163,6 +164,27 @@ def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     return outcome
 
 
+def turn_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
+    """Codex's ``Stop`` (the main agent's turn ended): HANDOFF.md rewritten from the state,
+    without pausing and without an event (a turn is no news), so a session that never reaches
+    ``SessionEnd`` (a terminal closed, a killed process) leaves the handoff of its last turn;
+    the session is seen alive again."""
+    from aether.gitinfo import read_git
+    from aether.ops.handoff_file import write_handoff_file
+
+    outcome = HookOutcome(hook.event)
+    if _inside_worker():
+        return outcome
+    git = read_git(ws.project)
+    with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
+        session, _dead = observe(ws, tx.state, sighting_of(hook))
+        if session is not None and hook.last_assistant_message:
+            session.result = last_words(ws, hook.last_assistant_message)
+        if tx.state.status != "paused":  # a paused colony's handoff already describes it
+            tx.then(lambda state: write_handoff_file(ws, state, git, outcome.notes))
+    return outcome
+
+
 def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     from aether.gitinfo import read_git
     from aether.ops.handoff_file import write_handoff_file
@@ -175,7 +197,7 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     if _inside_worker() or sighting is None:
         return outcome
     # read before the lock: a long transcript takes a moment
-    facts = read_transcript_facts(ws, hook.transcript_path)
+    facts = read_transcript_facts(ws, hook.transcript_path, hook.runtime)
     outcome.notes += facts.problems
     snapshot, git = profile_snapshot(ws), read_git(ws.project)
     configured = lock_timeout if lock_timeout is not None else lock_timeout_from_env()
@@ -189,7 +211,8 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
         _lost, others = end_session(s, session, reason)
         if s.status != "paused" and not others:
             last_out = True
-            note = f"Claude Code session {hook.session_id} ended "
+            label = "Codex" if hook.runtime == "codex" else "Claude Code"
+            note = f"{label} session {hook.session_id} ended "
             note += f"({reason or 'no reason given'}); it was the last one working."
             record_pause(s, note, snapshot, git)
         written = git_at_pause(s) if s.status == "paused" else git

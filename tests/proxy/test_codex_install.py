@@ -37,7 +37,8 @@ def test_a_spawned_aether_builder_runs_on_the_builders_caste_model(
     env = codex_env(test_home, codex_home, MASTER_KEY)
     installed = run_aether("codex", "install", "--json", env=env)
     assert installed.returncode == 0, installed.stderr
-    block = json.loads(installed.stdout)["provider_block"]
+    printed = json.loads(installed.stdout)
+    block = printed["provider_block"] + "\n" + printed["trust_block"]
     assert MASTER_KEY not in block
     codex_home.mkdir()
     (codex_home / "config.toml").write_text(block)  # what the user pastes, nothing else

@@ -36,13 +36,20 @@ class HookInput:
     source: str = ""
     reason: str = ""
     last_assistant_message: str = ""
+    #: which runtime sent the hook: ``claude-code``, or ``codex`` (aether.runtimes.codex.hookio)
+    runtime: str = "claude-code"
+    #: the model of the agent the event belongs to (Codex's ``model``; Claude Code sends none)
+    model: str = ""
     #: fields left out because no file could be named by them (a NUL byte in a path): the hook
     #: says so in a line and does the rest of its work
     dropped: tuple[str, ...] = ()
 
     @property
     def subagent_type(self) -> str:
-        value = (self.tool_input or {}).get("subagent_type")
+        """The agent a spawn asks for: the Agent tool's ``subagent_type``, Codex's
+        ``spawn_agent`` ``agent_type``."""
+        key = "agent_type" if self.runtime == "codex" else "subagent_type"
+        value = (self.tool_input or {}).get(key)
         return value if isinstance(value, str) else ""
 
 
@@ -57,12 +64,18 @@ def _object(doc: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def parse_hook_input(data: bytes) -> HookInput:
+    return hook_input_of(load_hook_json(data))
+
+
+def load_hook_json(data: bytes) -> dict[str, Any]:
+    """The hook's JSON object (a one-line error otherwise)."""
     try:
         doc = json.loads(data)
     except ValueError:
         raise InvalidInput(
             "the hook input on stdin is not JSON",
-            fix="`aether hook` is run by Claude Code, which writes the event's JSON to stdin",
+            fix="`aether hook` is run by Claude Code or Codex, which write the event's JSON "
+            "to stdin",
         ) from None
     except RecursionError:
         raise InvalidInput(
@@ -70,6 +83,10 @@ def parse_hook_input(data: bytes) -> HookInput:
         ) from None
     if not isinstance(doc, dict):
         raise InvalidInput("the hook input on stdin is not a JSON object")
+    return doc
+
+
+def hook_input_of(doc: dict[str, Any], runtime: str = "claude-code") -> HookInput:
     dropped = tuple(key for key in _PATH_FIELDS if "\0" in _text(doc, key))
     for key in dropped:
         doc[key] = ""
@@ -88,6 +105,8 @@ def parse_hook_input(data: bytes) -> HookInput:
         source=_text(doc, "source"),
         reason=_text(doc, "reason"),
         last_assistant_message=_text(doc, "last_assistant_message"),
+        runtime=runtime,
+        model=_text(doc, "model"),
         dropped=tuple(
             f"{key} left out: it holds a NUL byte, no file has that name" for key in dropped
         ),
