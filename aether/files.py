@@ -57,7 +57,7 @@ def os_error(exc: OSError, path: Path, action: str) -> AetherError:
     if exc.errno == errno.ELOOP:
         return UnsafePath(
             f"{path} is a symbolic link",
-            meaning="aether does not follow links for files it writes",
+            meaning="aether does not write through links; nothing was changed",
             fix="replace the link with a regular file",
         )
     if exc.errno == errno.EISDIR:
@@ -108,18 +108,10 @@ def _write_temp(
 ) -> Path:
     """``data`` written and fsynced in a temp file beside ``path``, which it is to replace
     (its mode: ``mode`` less the umask, or exactly ``mode`` with ``umask=False``)."""
-    if path.is_symlink():
-        raise UnsafePath(
-            f"{path} is a symbolic link",
-            meaning="aether does not write through links; nothing was changed",
-            fix="replace the link with a regular file",
-        )
-    if path.is_dir():
-        raise UnsafePath(
-            f"{path} is a directory where aether expects a file",
-            meaning="nothing was changed",
-            fix="move the directory out of the way",
-        )
+    # os.replace would put the new file in place of a link or fail on a directory: refused first
+    in_the_way = errno.ELOOP if path.is_symlink() else errno.EISDIR if path.is_dir() else 0
+    if in_the_way:
+        raise os_error(OSError(in_the_way, os.strerror(in_the_way)), path, "writing")
     tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
