@@ -104,8 +104,6 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
     pointed): ``proxy_endpoint`` is ``proxy.endpoint``, ``routing_enabled: false`` is
     ``proxy.standalone: true``. This reads that file and says whether they agree.
     """
-    from aether.routing.loader import load_profile
-
     head = (
         f"the old model_profile block (profile {old.get('active_profile')!r}, proxy "
         f"{old.get('proxy_endpoint')!r}, routing "
@@ -122,6 +120,9 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
                 else ""
             )
         )
+    # imported only when there is a profile to compare (~10 ms: the routing loader and YAML)
+    from aether.routing.loader import load_profile
+
     try:
         profile = load_profile(ws)
     except ProfileProblem as exc:
