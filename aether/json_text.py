@@ -208,17 +208,26 @@ def _sorted_alike(value: Any) -> Any:
     pydantic-core to write as json writes it with ``sort_keys``; ``_Unlike`` when it holds a
     value the two write differently (see ``pydantic_writes_alike``)."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _PLAIN:
         return value
+    # text, numbers and null inline (no call each: most values of a memory file are text)
     if kind is dict:
-        if not all(type(key) is str for key in value):
+        if value and set(map(type, value)) != _TEXT:  # every key text (in C: no loop here)
             raise _Unlike
-        return {key: _sorted_alike(value[key]) for key in sorted(value)}
+        return {
+            key: item if type(item) in _PLAIN else _sorted_alike(item)
+            for key, item in sorted(value.items())  # keys are unique: values never compared
+        }
     if kind is list:
-        return [_sorted_alike(item) for item in value]
+        return [item if type(item) in _PLAIN else _sorted_alike(item) for item in value]
     if kind is float and _float_alike(value):
         return value
     raise _Unlike
+
+
+#: the types both writers spell alike whatever the value (exactly these: no subclass)
+_PLAIN = frozenset({str, int, bool, type(None)})
+_TEXT = {str}
 
 
 def canonical_json_bytes(data: Any) -> bytes:
