@@ -107,20 +107,59 @@ def test_only_the_cli_layer_knows_typer_and_rich() -> None:
     assert not offenders, offenders
 
 
+def _runtime_use_cases() -> set[str]:
+    """The modules of the runtime packages that sit above ``aether.ops`` (they import it), and
+    the registry that names them: what only the CLI and runtime packages may import."""
+    found = {"aether.runtimes.registry"}
+    for path in (PACKAGE / "runtimes").rglob("*.py"):
+        if any((m + ".").startswith("aether.ops.") for m in _aether_imports(path)):
+            found.add(_module_name(path))
+    return found
+
+
+def _runtime_of(module: str) -> str | None:
+    """``claude`` for ``aether.runtimes.claude.install``; None outside a runtime's package."""
+    parts = module.split(".")
+    if len(parts) > 3 and parts[:2] == ["aether", "runtimes"]:
+        return parts[2]
+    if len(parts) == 3 and parts[:2] == ["aether", "runtimes"]:
+        base = PACKAGE / "runtimes" / parts[2]
+        return parts[2] if base.is_dir() else None
+    return None
+
+
 def test_layers_import_one_way() -> None:
-    """cli -> ops -> domain: the domain never imports ops or cli; ops never import cli."""
+    """cli -> runtimes -> ops -> domain: the domain never imports ops or cli; ops never import
+    cli; ops and the domain never import a runtime's use cases (nor the registry); a runtime's
+    package never imports another runtime's use cases."""
+    use_cases = _runtime_use_cases()
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE)
         layer = rel.parts[0]
         if rel.name == "__main__.py":
             continue  # the entry point is the top of the stack
+        me = _runtime_of(_module_name(path))
         for module in _aether_imports(path):
             if layer != "cli" and (module + ".").startswith("aether.cli."):
                 offenders.append(f"{rel} imports {module}")
-            if layer not in {"cli", "ops"} and (module + ".").startswith("aether.ops."):
+            if layer not in {"cli", "ops", "runtimes"} and (module + ".").startswith("aether.ops."):
                 offenders.append(f"{rel} imports {module}")
+            if layer not in {"cli", "runtimes"} and module in use_cases:
+                offenders.append(f"{rel} imports the runtime use case {module}")
+            theirs = _runtime_of(module)
+            if me and theirs and me != theirs and module in use_cases:
+                offenders.append(f"{rel} imports another runtime's {module}")
     assert not offenders, offenders
+
+
+def test_the_runtime_use_cases_are_found() -> None:
+    """The rule above rests on telling a runtime's use cases from its file formats."""
+    use_cases = _runtime_use_cases()
+    assert {"aether.runtimes.claude.install", "aether.runtimes.codex.install"} <= use_cases
+    assert "aether.runtimes.claude.settings" not in use_cases
+    assert _runtime_of("aether.runtimes.codex.hooks") == "codex"
+    assert _runtime_of("aether.runtimes.roles") is None
 
 
 def test_the_import_resolver_sees_every_spelling(tmp_path: Path) -> None:

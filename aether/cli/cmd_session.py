@@ -234,8 +234,9 @@ def doctor(
 
     def run() -> DoctorResult:
         from aether.ops.doctor import run_doctor
+        from aether.runtimes.registry import doctor_checks
 
-        return run_doctor(workspace(ctx), check_proxy=not no_proxy)
+        return run_doctor(workspace(ctx), check_proxy=not no_proxy, runtime_checks=doctor_checks)
 
     result = execute(json_out, run, _render_doctor)
     if not result.ok:

@@ -2,16 +2,17 @@
 
 Checks: state file size and validity, event and worker counts (in the state and compacted),
 who holds the lock, leftover temp files, handoff, profile validity, proxy readiness, and the
-Claude Code integration when it is installed (``aether.ops.doctor_claude``; it runs aether's
-own hook launcher with ``--which``, without any key in its environment, to see which aether a
-hook would run), and the Codex integration likewise (``aether.ops.doctor_codex``: its files,
-its hooks' trust in config.toml, its launcher). A check that fails makes ``ok`` false (exit
+integration of every runtime installed, which the caller passes in
+(``aether.runtimes.registry.doctor_checks``: Claude Code's in ``aether.runtimes.claude.doctor``
+runs aether's own hook launcher with ``--which``, without any key in its environment, to see
+which aether a hook would run; Codex's in ``aether.runtimes.codex.doctor`` checks its files, its
+hooks' trust in config.toml, its launcher). A check that fails makes ``ok`` false (exit
 1); warnings do not.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aether.ops.doctor_checks import (
     Check,
@@ -24,6 +25,10 @@ from aether.ops.doctor_checks import (
 )
 from aether.records import field, record
 from aether.workspace import Workspace
+
+
+class RuntimeChecks(Protocol):
+    def __call__(self, ws: Workspace, *, check_proxy: bool) -> list[Check]: ...
 
 
 @record
@@ -43,13 +48,14 @@ class DoctorResult:
         }
 
 
-def run_doctor(ws: Workspace, *, check_proxy: bool = True) -> DoctorResult:
-    from aether.ops.doctor_claude import claude_checks
-    from aether.ops.doctor_codex import codex_checks
-
+def run_doctor(
+    ws: Workspace, *, check_proxy: bool = True, runtime_checks: RuntimeChecks | None = None
+) -> DoctorResult:
+    """The colony's checks, then ``runtime_checks`` (the runtimes' own: the caller passes
+    ``aether.runtimes.registry.doctor_checks``; ops never import a runtime's use cases)."""
     state, checks = state_checks(ws)
     checks += [lock_check(ws), temp_files_check(ws), *handoff_checks(ws, state)]
     checks += [memory_check(ws), *profile_checks(ws, check_proxy)]
-    checks += claude_checks(ws, check_proxy=check_proxy)
-    checks += codex_checks(ws)
+    if runtime_checks is not None:
+        checks += runtime_checks(ws, check_proxy=check_proxy)
     return DoctorResult(ws, checks)

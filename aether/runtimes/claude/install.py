@@ -23,28 +23,6 @@ from typing import Any
 
 from aether import activity
 from aether.files import atomic_write_bytes, atomic_write_json, os_error, remove_file
-from aether.ops.claude_files import (
-    CLAUDE_DIRS,
-    LOCAL_SETTINGS,
-    SHARED_SETTINGS,
-    backups_dir,
-    directories,
-    installed_aether,
-    manifest_path,
-    owned_agent_files,
-    read_manifest,
-    require_installed,
-    which_aether,
-)
-from aether.ops.claude_plan import Plan, SettingsChange, plan_install, settings_removal
-from aether.ops.claude_relay import (
-    RelayPlan,
-    apply_relay,
-    plan_relay_removal,
-    read_relay_manifest,
-    relay_for_install,
-    user_home,
-)
 from aether.ops.runtime_files import (
     FileAction,
     apply_file,
@@ -57,6 +35,28 @@ from aether.ops.runtime_files import (
 from aether.records import field, record
 from aether.runtimes.claude import launcher
 from aether.runtimes.claude import settings as cs
+from aether.runtimes.claude.files import (
+    CLAUDE_DIRS,
+    LOCAL_SETTINGS,
+    SHARED_SETTINGS,
+    backups_dir,
+    directories,
+    installed_aether,
+    manifest_path,
+    owned_agent_files,
+    read_manifest,
+    require_installed,
+    which_aether,
+)
+from aether.runtimes.claude.plan import Plan, SettingsChange, plan_install, settings_removal
+from aether.runtimes.claude.relay_install import (
+    RelayPlan,
+    apply_relay,
+    plan_relay_removal,
+    read_relay_manifest,
+    relay_for_install,
+    user_home,
+)
 from aether.runtimes.marker import ownership
 from aether.workspace import Workspace
 

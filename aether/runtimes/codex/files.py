@@ -3,7 +3,7 @@
 ``desired``: every ``.codex/agents/aether-*.toml`` ``aether codex install`` would write, and the
 provider block it asks for in ``$CODEX_HOME/config.toml``; ``plan_install``: what install would
 change (the same ``FileAction`` rules as Claude Code's files: aether's own files are replaced,
-an edited or foreign one is kept unless ``--force``). ``aether.ops.codex_setup`` writes.
+an edited or foreign one is kept unless ``--force``). ``aether.runtimes.codex.install`` writes.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import RuntimeNotInstalled, RuntimeSettingsInvalid
 from aether.json_text import loads_strict
-from aether.ops.codex_hooks_file import HooksChange, plan_hooks
 from aether.ops.runtime_files import FileAction, file_action, read_text_file, refuse_credentials_in
 from aether.records import field, record
 from aether.runtimes.codex import agents as cx
 from aether.runtimes.codex import launcher
 from aether.runtimes.codex.config import ProviderWanted, base_url
 from aether.runtimes.codex.hooks import LAUNCHER
+from aether.runtimes.codex.hooks_file import HooksChange, plan_hooks
 from aether.runtimes.marker import ownership
 from aether.timeutil import iso
 from aether.workspace import Workspace

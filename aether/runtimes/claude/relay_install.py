@@ -23,12 +23,12 @@ from typing import Any
 from aether.errors import AetherError, LockTimeout
 from aether.files import atomic_write_bytes, os_error, remove_file
 from aether.json_text import canonical_json, loads_strict
-from aether.ops.claude_files import SettingsFile, installed_aether, read_settings
-from aether.ops.claude_plan import SettingsChange, text_or_same
 from aether.ops.runtime_files import FileAction, file_action, read_text_file
 from aether.records import record
 from aether.runtimes.claude import relay
 from aether.runtimes.claude import settings as cs
+from aether.runtimes.claude.files import SettingsFile, installed_aether, read_settings
+from aether.runtimes.claude.plan import SettingsChange, text_or_same
 from aether.runtimes.marker import ownership
 from aether.timeutil import iso
 from aether.workspace import Workspace
@@ -157,7 +157,7 @@ def _leftover(
 ) -> SettingsChange:
     """The settings file with the relay's entries out: its original bytes when that is what
     remains, deleted when aether created it and nothing else is in it."""
-    from aether.ops.claude_plan import without_empty
+    from aether.ops.runtime_files import without_empty
 
     if not current.exists:
         return SettingsChange(SETTINGS, None, None)

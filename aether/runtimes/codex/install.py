@@ -6,7 +6,7 @@ What install writes (docs/codex.md):
   ``aether--<model>.toml`` per other model routing can give some caste
   (``aether.runtimes.codex.agents``);
 * aether's hooks merged into ``.codex/hooks.json`` (the user's entries kept;
-  ``aether.ops.codex_hooks_file``) and their launcher ``.codex/hooks/aether-hook``
+  ``aether.runtimes.codex.hooks_file``) and their launcher ``.codex/hooks/aether-hook``
   (``aether.runtimes.codex.launcher``);
 * ``.aether/codex-install.json``, the manifest: the profile installed, the directories
   aether created (what ``uninstall`` removes again when they are empty), whether it created
@@ -26,7 +26,17 @@ from typing import Any
 
 from aether import activity
 from aether.files import atomic_write_json, remove_file
-from aether.ops.codex_files import (
+from aether.ops.runtime_files import (
+    FileAction,
+    apply_file,
+    file_action,
+    file_differences,
+    refuse_read_only,
+    ws_exists,
+)
+from aether.records import field, record
+from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
+from aether.runtimes.codex.files import (
     CODEX_DIRS,
     Plan,
     backups_dir,
@@ -38,18 +48,8 @@ from aether.ops.codex_files import (
     refuse_malformed,
     require_installed,
 )
-from aether.ops.codex_hooks_file import HooksChange, apply_hooks, apply_removal, removal
-from aether.ops.runtime_files import (
-    FileAction,
-    apply_file,
-    file_action,
-    file_differences,
-    refuse_read_only,
-    ws_exists,
-)
-from aether.records import field, record
-from aether.runtimes.codex.config import ConfigReport, codex_home, compare, provider_block
 from aether.runtimes.codex.hooks import HOOKS_FILE, LAUNCHER, trust_block, untrusted
+from aether.runtimes.codex.hooks_file import HooksChange, apply_hooks, apply_removal, removal
 from aether.workspace import Workspace
 
 

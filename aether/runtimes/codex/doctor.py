@@ -23,7 +23,7 @@ WHICH_TIMEOUT_S = 5.0
 
 
 def codex_checks(ws: Workspace) -> list[Check]:
-    from aether.ops.codex_files import owned_agent_files, read_manifest
+    from aether.runtimes.codex.files import owned_agent_files, read_manifest
 
     try:
         installed = bool(read_manifest(ws)) or bool(owned_agent_files(ws))
@@ -42,7 +42,7 @@ def codex_checks(ws: Workspace) -> list[Check]:
 
 
 def _sync_checks(ws: Workspace) -> list[Check]:
-    from aether.ops.codex_setup import check
+    from aether.runtimes.codex.install import check
 
     try:
         result = check(ws)

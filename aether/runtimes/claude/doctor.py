@@ -17,8 +17,9 @@ from pathlib import Path
 
 from aether.bounded_read import read_regular
 from aether.errors import AetherError, ProfileProblem
-from aether.ops import claude_check, claude_files
 from aether.ops.doctor_checks import Check
+from aether.runtimes.claude import check as claude_check
+from aether.runtimes.claude import files as claude_files
 from aether.runtimes.claude import settings as cs
 from aether.workspace import Workspace
 
@@ -51,7 +52,11 @@ def claude_checks(ws: Workspace, *, check_proxy: bool) -> list[Check]:
 
 def _relay_check(ws: Workspace) -> Check:
     """The user-level relay that covers sessions started below the project's top."""
-    from aether.ops.claude_relay import read_relay_manifest, relay_differences, user_home
+    from aether.runtimes.claude.relay_install import (
+        read_relay_manifest,
+        relay_differences,
+        user_home,
+    )
 
     home = user_home()
     if home is None:

@@ -13,8 +13,7 @@ from typing import Any
 
 from aether.files import atomic_write_bytes, remove_file
 from aether.json_text import loads_strict
-from aether.ops.claude_plan import without_empty
-from aether.ops.runtime_files import backup, read_text_file
+from aether.ops.runtime_files import backup, read_text_file, without_empty
 from aether.records import record
 from aether.runtimes.codex import hooks as ch
 from aether.workspace import Workspace

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aether.ops.claude_files import LOCAL_SETTINGS, installed_settings_file, owned_agent_files
-from aether.ops.claude_plan import plan_install
-from aether.ops.claude_relay import read_relay_manifest, relay_differences, user_home
 from aether.ops.runtime_files import file_differences, ws_exists
 from aether.records import record
 from aether.runtimes.claude import launcher
+from aether.runtimes.claude.files import LOCAL_SETTINGS, installed_settings_file, owned_agent_files
+from aether.runtimes.claude.plan import plan_install
+from aether.runtimes.claude.relay_install import read_relay_manifest, relay_differences, user_home
 from aether.workspace import Workspace
 
 

@@ -3,7 +3,7 @@
 Each aether file gets a ``FileAction`` (create, update, remove, unchanged, or kept because it is
 not aether's to change); each settings file a ``SettingsChange`` (its text before and after);
 the manifest records which ``env`` values aether set and what they were before. ``--dry-run``
-and ``check`` show the plan; ``aether.ops.claude_setup`` carries it out.
+and ``check`` show the plan; ``aether.runtimes.claude.install`` carries it out.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.errors import ProfileProblem
 from aether.json_text import loads_strict
-from aether.ops.claude_files import (
+from aether.ops.runtime_files import FileAction, file_action, read_text_file, without_empty
+from aether.records import field, record
+from aether.runtimes.claude import settings as cs
+from aether.runtimes.claude.files import (
     CLAUDE_DIRS,
     LOCAL_SETTINGS,
     MANIFEST_FORMAT,
@@ -27,9 +30,6 @@ from aether.ops.claude_files import (
     read_manifest,
     read_settings,
 )
-from aether.ops.runtime_files import FileAction, file_action, read_text_file
-from aether.records import field, record
-from aether.runtimes.claude import settings as cs
 from aether.timeutil import iso
 from aether.workspace import Workspace
 
@@ -219,16 +219,6 @@ def _pristine_text(ws: Workspace, manifest: dict[str, Any], data: dict[str, Any]
     except (OSError, ValueError):
         return None
     return text if without_empty(original) == without_empty(data) else None
-
-
-def without_empty(value: Any) -> Any:
-    """``value`` with empty objects and lists left out: equal settings compare equal."""
-    if isinstance(value, dict):
-        kept = {k: without_empty(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in ({}, [])}
-    if isinstance(value, list):
-        return [without_empty(v) for v in value]
-    return value
 
 
 def settings_removal(

@@ -3,7 +3,8 @@
 Reading only (plus running aether's own launcher to ask which aether it finds): the settings
 files, aether's install manifest (``.aether/claude-install.json``), the definitions aether
 wrote, and ``desired`` — every file and ``env`` value ``aether claude install`` would write for
-the profile. ``aether.ops.claude_plan`` compares the two; ``aether.ops.claude_setup`` writes.
+the profile. ``aether.runtimes.claude.plan`` compares the two;
+``aether.runtimes.claude.install`` writes.
 """
 
 from __future__ import annotations
