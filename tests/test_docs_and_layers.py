@@ -73,7 +73,7 @@ def _aether_imports(path: Path, module: str | None = None) -> set[str]:
     """Every aether module ``path`` (the module named ``module``, by default the one its place
     in the package says) imports, at any depth of the file (function-level imports count):
     ``from aether import cli`` is ``aether.cli``, ``from aether.ops import spawn`` is
-    ``aether.ops.spawn``, relative imports resolved."""
+    ``aether.ops.spawn.spawn``, relative imports resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module or _module_name(path)
     if path.name != "__init__.py":
@@ -164,16 +164,17 @@ def test_the_runtime_use_cases_are_found() -> None:
 
 def test_the_import_resolver_sees_every_spelling(tmp_path: Path) -> None:
     """The layering rules above are only as good as the import reading they rest on."""
-    probe = tmp_path / "probe.py"  # read as if it were aether/ops/probe.py
+    probe = tmp_path / "probe.py"  # read as if it were aether/ops/colony/probe.py
     probe.write_text(
-        "from aether import cli\nfrom aether.ops import spawn\nfrom . import reset\n"
-        "def f() -> None:\n    import aether.cli.common\n",
+        "from aether import cli\nfrom aether.ops.spawn import spawn\nfrom . import reset\n"
+        "from .. import runtime_files\ndef f() -> None:\n    import aether.cli.common\n",
         encoding="utf-8",
     )
-    assert _aether_imports(probe, "aether.ops.probe") == {
+    assert _aether_imports(probe, "aether.ops.colony.probe") == {
         "aether.cli",
-        "aether.ops.spawn",
-        "aether.ops.reset",
+        "aether.ops.spawn.spawn",
+        "aether.ops.colony.reset",
+        "aether.ops.runtime_files",
         "aether.cli.common",
     }
 

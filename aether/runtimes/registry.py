@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aether.ops.doctor_checks import Check
+    from aether.ops.doctor.checks import Check
     from aether.workspace import Workspace
 
 #: every runtime, in the order its checks are reported

@@ -18,14 +18,14 @@ from aether.workspace import Workspace
 
 #: hook name -> (module, function)
 HANDLERS = {
-    "pre-agent": ("aether.ops.pre_agent", "pre_agent"),
-    "subagent-start": ("aether.ops.agent_hooks", "subagent_start"),
-    "agent-result": ("aether.ops.agent_hooks", "agent_result"),
-    "subagent-stop": ("aether.ops.agent_hooks", "subagent_stop"),
-    "session-start": ("aether.ops.session_hooks", "session_start"),
-    "pre-compact": ("aether.ops.session_hooks", "pre_compact"),
-    "session-end": ("aether.ops.session_hooks", "session_end"),
-    "turn-end": ("aether.ops.session_hooks", "turn_end"),
+    "pre-agent": ("aether.ops.hooks.pre_agent", "pre_agent"),
+    "subagent-start": ("aether.ops.hooks.agent", "subagent_start"),
+    "agent-result": ("aether.ops.hooks.agent", "agent_result"),
+    "subagent-stop": ("aether.ops.hooks.agent", "subagent_stop"),
+    "session-start": ("aether.ops.hooks.session", "session_start"),
+    "pre-compact": ("aether.ops.hooks.session", "pre_compact"),
+    "session-end": ("aether.ops.hooks.session", "session_end"),
+    "turn-end": ("aether.ops.hooks.session", "turn_end"),
 }
 #: the events Claude Code's hooks run (aether.runtimes.claude.settings)
 CLAUDE_EVENTS = tuple(name for name in HANDLERS if name != "turn-end")

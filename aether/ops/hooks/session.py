@@ -1,6 +1,6 @@
 """The Claude Code hooks at session boundaries: nobody has to type pause or resume.
 
-Several sessions may share one colony (aether.ops.agent_sessions keeps the list):
+Several sessions may share one colony (aether.ops.session.agent_sessions keeps the list):
 
 * ``session_start``: a paused colony is resumed (``aether resume``: the same handoff, drift and
   orphan checks), an active one is joined; the session is registered, and any session found
@@ -23,8 +23,9 @@ from collections.abc import Callable
 from aether import activity
 from aether.briefing import Opening, render_briefing
 from aether.errors import AetherError, MemoryFileError
-from aether.ops.agent_hooks import sighting_of
-from aether.ops.agent_sessions import (
+from aether.ops.hooks.agent import sighting_of
+from aether.ops.hooks.dispatch import HookOutcome
+from aether.ops.session.agent_sessions import (
     DeadSession,
     apply_transcript_facts,
     end_session,
@@ -32,7 +33,6 @@ from aether.ops.agent_sessions import (
     observe,
     read_transcript_facts,
 )
-from aether.ops.hooks import HookOutcome
 from aether.redaction import admitted
 from aether.runtimes.claude.hookio import HookInput
 from aether.state.model import ColonyState, Worker
@@ -54,7 +54,7 @@ def _status(ws: Workspace) -> str | None:
 def _inside_worker() -> bool:
     """A headless Claude Code worker started by ``aether spawn --exec`` has sessions of its
     own; they are not the colony's, so its session hooks leave the colony alone."""
-    from aether.ops.worker_env import WORKER_ID_VARIABLE
+    from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
 
     return bool(os.environ.get(WORKER_ID_VARIABLE))
 
@@ -99,7 +99,7 @@ def _resume_if_paused(
     within: Callable[[ColonyState], None],
 ) -> tuple[Opening, ColonyState | None]:
     """(how the session opens, the state as resumed — None when it was not resumed here)."""
-    from aether.ops.resume import resume
+    from aether.ops.session.resume import resume
 
     if _status(ws) != "paused":
         return Opening(resumed=False), None
@@ -144,7 +144,7 @@ def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
     """HANDOFF.md now, without pausing: the state gets a checkpoint event and the handoff is
     written from it under the same lock."""
     from aether.gitinfo import read_git
-    from aether.ops.handoff_file import write_handoff_file
+    from aether.ops.session.handoff_file import write_handoff_file
 
     outcome = HookOutcome(hook.event)
     if _inside_worker():
@@ -170,7 +170,7 @@ def turn_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> H
     ``SessionEnd`` (a terminal closed, a killed process) leaves the handoff of its last turn;
     the session is seen alive again."""
     from aether.gitinfo import read_git
-    from aether.ops.handoff_file import write_handoff_file
+    from aether.ops.session.handoff_file import write_handoff_file
 
     outcome = HookOutcome(hook.event)
     if _inside_worker():
@@ -187,9 +187,9 @@ def turn_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> H
 
 def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
     from aether.gitinfo import read_git
-    from aether.ops.handoff_file import write_handoff_file
-    from aether.ops.pause import git_at_pause, record_pause
-    from aether.ops.profile_snapshot import profile_snapshot
+    from aether.ops.session.handoff_file import write_handoff_file
+    from aether.ops.session.pause import git_at_pause, record_pause
+    from aether.ops.session.profile_snapshot import profile_snapshot
     from aether.state.lock import lock_timeout_from_env
 
     outcome = HookOutcome(hook.event)

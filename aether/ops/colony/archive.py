@@ -1,6 +1,6 @@
 """``aether archive`` and ``archive list|verify``: a verified chamber of the colony as it is now,
 the chambers there are, and whether one still matches its manifest. The chamber format and its
-checks are aether/chamber.py; ``--reset`` then runs aether/ops/reset.py.
+checks are aether/chamber.py; ``--reset`` then runs aether/ops/colony/reset.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``aether archive restore NAME``: put a verified chamber back (``aether archive`` itself, which
-makes chambers, is aether/ops/archive.py; the chamber format is aether/chamber.py).
+makes chambers, is aether/ops/colony/archive.py; the chamber format is aether/chamber.py).
 
 Restore puts back the state side (``data/COLONY_STATE.json`` byte for byte, its compacted
 events/workers and breaker file), merges the chamber's memory into the current memory (a union:
@@ -26,8 +26,8 @@ from aether.errors import (
 )
 from aether.files import atomic_write_bytes
 from aether.memory import KINDS, load_kind, merge_items
-from aether.ops.archive import require_verified
-from aether.ops.handoff_file import move_handoff_to_history
+from aether.ops.colony.archive import require_verified
+from aether.ops.session.handoff_file import move_handoff_to_history
 from aether.records import field, record
 from aether.state.model import ColonyState
 from aether.state.store import Store

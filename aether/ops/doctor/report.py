@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from aether.ops.doctor_checks import (
+from aether.ops.doctor.checks import (
     Check,
     handoff_checks,
     lock_check,

@@ -11,7 +11,7 @@ Every spawn asks the proxy, authenticated, whether it serves the first candidate
 or another candidate is needed.
 Readiness and the open-proxy check are done once per colony session, and a model is probed
 (one paid 1-token request) only when neither this session nor a proof younger than the
-profile's ``proxy.probe_ttl_s`` has proven it (aether/ops/proxy_proofs.py).
+profile's ``proxy.probe_ttl_s`` has proven it (aether/ops/spawn/proxy_proofs.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from aether import activity, proxy, proxy_http
 from aether.errors import AllModelsFailed, ModelNotServed
-from aether.ops.proxy_proofs import ProbeProofs, SessionCache
+from aether.ops.spawn.proxy_proofs import ProbeProofs, SessionCache
 from aether.records import field, record
 from aether.redaction import redact
 from aether.routing.breaker import Breaker

@@ -111,7 +111,7 @@ def is_aether_type(ws: Workspace, name: str, hook: HookInput | None = None) -> b
     if text is not None:
         return ownership(text).owner != "user"
     from aether.errors import ProfileProblem
-    from aether.ops.worker_usage import routing_table
+    from aether.ops.workers.usage import routing_table
 
     try:
         parsed = agents.parse_agent_name(name)

@@ -1,4 +1,4 @@
-"""The checks ``aether doctor`` runs (aether/ops/doctor.py puts them together): each reads,
+"""The checks ``aether doctor`` runs (aether/ops/doctor/report.py puts them together): each reads,
 none writes or waits on the lock, and each ends in one ``Check``.
 """
 

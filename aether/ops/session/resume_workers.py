@@ -4,14 +4,14 @@ Orphans that waited for a decision through too many sessions are closed first; t
 workers of the previous session that did not finish are marked ``lost`` or ``never_started``
 (never re-run here). A session that ended without a pause has no known end: the heartbeat
 limit decides, and workers with a recent sign of life are left as they are. Workers of an
-agent session that is still live are never resume's to judge (aether.ops.agent_sessions).
+agent session that is still live are never resume's to judge (aether.ops.session.agent_sessions).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from aether.ops.respawn import Orphan, age_orphans, mark_orphans
+from aether.ops.workers.respawn import Orphan, age_orphans, mark_orphans
 from aether.state.model import ColonyState, Session
 from aether.timeutil import iso, parse_iso
 from aether.workspace import Workspace
@@ -26,7 +26,7 @@ def settle_workers(
     heartbeat_limit_s: int | None,
 ) -> tuple[list[Orphan], list[tuple[str, str]]]:
     """(the orphans marked now, what resume reports about workers: (level, message) pairs)."""
-    from aether.ops.agent_sessions import reap
+    from aether.ops.session.agent_sessions import reap
 
     found: list[tuple[str, str]] = []
     reap(ws, s, None)  # agent sessions whose process is gone: their workers lost first

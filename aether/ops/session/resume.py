@@ -18,11 +18,16 @@ from aether import activity
 from aether.errors import InvalidInput
 from aether.gitinfo import read_git
 from aether.handoff import GitInfo, HandoffDocument
-from aether.ops.handoff_file import move_handoff_to_history, read_handoff
-from aether.ops.profile_snapshot import CasteDrift, ProfileSnapshot, caste_drift, profile_snapshot
-from aether.ops.respawn import Orphan, RespawnOutcome, pending_orphans, respawn_one
-from aether.ops.resume_guard import refuse, refuse_early
-from aether.ops.resume_workers import settle_workers
+from aether.ops.session.handoff_file import move_handoff_to_history, read_handoff
+from aether.ops.session.profile_snapshot import (
+    CasteDrift,
+    ProfileSnapshot,
+    caste_drift,
+    profile_snapshot,
+)
+from aether.ops.session.resume_guard import refuse, refuse_early
+from aether.ops.session.resume_workers import settle_workers
+from aether.ops.workers.respawn import Orphan, RespawnOutcome, pending_orphans, respawn_one
 from aether.records import field, record
 from aether.state.model import ColonyState, Session
 from aether.state.store import Store

@@ -187,7 +187,7 @@ def _session_json(w: Worker) -> dict[str, Any]:
 def colony_status(ws: Workspace) -> StatusResult:
     """The colony at a glance. An agent session's own record is shown as a session, not
     counted among the workers."""
-    from aether.ops.proxy_proofs import probe_counts
+    from aether.ops.spawn.proxy_proofs import probe_counts
 
     loaded = Store(ws).load()
     state = loaded.state

@@ -24,8 +24,8 @@ from aether.chamber import Chamber, Progress, build_chamber, os_error
 from aether.errors import ColonyStateConflict, ConfirmationRequired, MemoryFileError
 from aether.files import fsync_dir, remove_file
 from aether.memory import count_items, memory_files
-from aether.ops.handoff_file import move_handoff_to_history
-from aether.ops.memory_ops import write_export
+from aether.ops.colony.memory import write_export
+from aether.ops.session.handoff_file import move_handoff_to_history
 from aether.records import field, record
 from aether.state.model import ColonyState, Plan, Session
 from aether.state.store import Store

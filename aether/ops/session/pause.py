@@ -14,8 +14,8 @@ from typing import Any
 from aether import activity
 from aether.gitinfo import read_git
 from aether.handoff import GitInfo
-from aether.ops.handoff_file import write_handoff_file
-from aether.ops.profile_snapshot import ProfileSnapshot, profile_snapshot
+from aether.ops.session.handoff_file import write_handoff_file
+from aether.ops.session.profile_snapshot import ProfileSnapshot, profile_snapshot
 from aether.records import field, record
 from aether.redaction import admitted_or_none
 from aether.state.model import ColonyState

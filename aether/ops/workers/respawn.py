@@ -117,9 +117,9 @@ def mark_orphans(
 
     ``limit_s`` overrides ``settings.heartbeat_limit_s`` for this call (``resume
     --heartbeat-limit``). An agent session's own record, and the workers of a session that is
-    still live, are not resume's to judge (aether.ops.agent_sessions finds dead sessions).
+    still live, are not resume's to judge (aether.ops.session.agent_sessions finds dead sessions).
     """
-    from aether.ops.agent_sessions import is_live_worker
+    from aether.ops.session.agent_sessions import is_live_worker
 
     found: list[Orphan] = []
     stamp = iso(now)
@@ -255,7 +255,7 @@ def respawn_one(
     if (worker.runtime or {}).get("kind") == "claude-code":
         return _hand_back(ws, worker, outcome, lock_timeout)
     try:
-        from aether.ops.spawn import SpawnRequest, spawn_worker
+        from aether.ops.spawn.spawn import SpawnRequest, spawn_worker
         from aether.routing.resolve import RouteRequest
 
         result = spawn_worker(

@@ -12,7 +12,7 @@ Every hook that writes the state calls :func:`observe` first, inside its transac
 session whose process is gone is found dead *at once*, its unfinished workers become ``lost``
 (never "running" in a briefing again), its last message is taken from its transcript; and the
 hook's own session is registered or seen again. The last session to end pauses the colony
-(aether.ops.session_hooks); no session marks another live session's worker lost.
+(aether.ops.hooks.session); no session marks another live session's worker lost.
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ def read_transcript_facts(ws: Workspace, path: str, kind: str = "claude-code") -
 
 
 def apply_transcript_facts(ws: Workspace, session: Worker, facts: TranscriptFacts) -> None:
-    from aether.ops.worker_usage import profile_table, record_usage
+    from aether.ops.workers.usage import profile_table, record_usage
 
     if facts.last_words:
         session.result = facts.last_words

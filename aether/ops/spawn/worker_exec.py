@@ -23,7 +23,7 @@ from typing import Any
 
 from aether import activity
 from aether.errors import ExecFailed, InvalidInput
-from aether.ops.workers import find_worker, finish
+from aether.ops.workers.report import find_worker, finish
 from aether.records import field, record
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 from aether.state.store import Store
@@ -138,12 +138,12 @@ def _result_reader(argv: list[str], env: dict[str, str]) -> TailReader | None:
     from aether.runtimes.codex.usage import codex_home, is_codex_exec_json
 
     if is_codex_exec_json(argv):
-        from aether.ops.worker_usage import record_codex_result
+        from aether.ops.workers.usage import record_codex_result
 
         home = codex_home(env)
         return lambda ws, state, w, tail: record_codex_result(ws, state, w, tail, home)
     if asks_for_json_result(argv):
-        from aether.ops.worker_usage import record_headless_result
+        from aether.ops.workers.usage import record_headless_result
 
         return record_headless_result
     return None

@@ -1,6 +1,6 @@
 """Workers reporting back, the worker table and cost aggregation (docs/workers.md).
 
-``spawn --exec`` is recorded by aether/ops/worker_exec.py.
+``spawn --exec`` is recorded by aether/ops/spawn/worker_exec.py.
 
 Transitions: ``spawned -> running -> completed | failed`` (resume marks ``never_started`` /
 ``lost``). A heartbeat or the start of ``--exec`` sets ``running`` (and ``started_at``).
@@ -140,7 +140,7 @@ def _same_model(ws: Workspace, worker: Worker, reported: str) -> bool:
     deployment = worker.verification.get("deployment")
     if isinstance(deployment, str) and reported == deployment:
         return True
-    from aether.ops.worker_usage import profile_table
+    from aether.ops.workers.usage import profile_table
 
     table = profile_table(ws)  # None: an unreadable profile must not stop a report
     return table is not None and table.reported_model(reported) == worker.model
@@ -286,7 +286,7 @@ def costs(ws: Workspace) -> CostsResult:
     model, else the model it reported (or was assigned); names are mapped to the profile's
     (an alias, a provider prefix, a dated release, Claude Code's ``[1m]``)."""
     from aether.bounded_read import open_regular
-    from aether.ops.worker_usage import canonical, profile_table
+    from aether.ops.workers.usage import canonical, profile_table
 
     state = Store(ws).load().state
     records: dict[str, dict[str, Any]] = {}

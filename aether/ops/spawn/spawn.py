@@ -2,10 +2,10 @@
 
 1. resolve the model (``aether.routing.resolve``: source and reason recorded);
 2. unless ``--no-proxy`` / ``proxy.standalone``: prove the proxy serves it
-   (``aether.ops.spawn_verify``), falling back along the chain, breaker-aware; any failure
+   (``aether.ops.spawn.verify``), falling back along the chain, breaker-aware; any failure
    raises before anything is recorded;
 3. record the worker in ONE store transaction (and link a respawn to the worker it replaces);
-4. the worker's environment (aether/ops/worker_env.py) names the model explicitly -
+4. the worker's environment (aether/ops/spawn/worker_env.py) names the model explicitly -
    the tool we replace exported variables in one shell that never reached the worker.
 
 Audit lines go to ``.aether/activity.log`` (decision, each fallback, each proxy failure);
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import InvalidInput, WorkerNotFound
-from aether.ops.worker_env import worker_env_public
+from aether.ops.spawn.worker_env import worker_env_public
 from aether.records import field, record
 from aether.redaction import admitted_or_none
 from aether.routing.resolve import RouteRequest, check_context_tokens
@@ -182,8 +182,8 @@ def _proven(
     session_id: str,
     lock_timeout: float | None,
 ) -> _Proof:
-    """The first candidate the proxy proves it serves (aether/ops/spawn_verify.py)."""
-    from aether.ops.spawn_verify import verify_route
+    """The first candidate the proxy proves it serves (aether/ops/spawn/verify.py)."""
+    from aether.ops.spawn.verify import verify_route
 
     outcome = verify_route(
         ws,

@@ -298,7 +298,7 @@ def default_profile_loaded() -> LoadedProfile:
     from aether.routing.table import compile_table
     from aether.routing.yamlsafe import parse_profile_yaml
 
-    packaged = Path(__file__).resolve().parent.parent / "routing" / "default-profile.yaml"
+    packaged = Path(__file__).resolve().parents[2] / "routing" / "default-profile.yaml"
     analysis = analyse_data(parse_profile_yaml(packaged.read_bytes(), packaged), packaged)
     assert analysis.dump is not None and not analysis.errors, analysis.findings
     return LoadedProfile(packaged, analysis.dump, compile_table(analysis.dump), "2")

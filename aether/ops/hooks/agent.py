@@ -6,7 +6,7 @@ started in the background reports ``async_launched`` at once) → ``SubagentStop
 its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
 ``SubagentStart`` names the child's model. So:
 
-* ``pre_agent`` (``aether.ops.pre_agent``) routes the spawn and records the worker as
+* ``pre_agent`` (``aether.ops.hooks.pre_agent``) routes the spawn and records the worker as
   ``spawned``, or denies it;
 * ``subagent_start`` links the record to the runtime's ``agent_id`` (the oldest unlinked
   worker of that definition in that session; a worker nobody routed is recorded from its
@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aether.ops.agent_sessions import Sighting, observe, result_line
-from aether.ops.hook_runtime import (
+from aether.ops.hooks.dispatch import HookOutcome
+from aether.ops.hooks.runtime import (
     CLAUDE,
     CODEX,
     definition_text,
@@ -31,7 +31,7 @@ from aether.ops.hook_runtime import (
     runtime_of,
     subagent_usage,
 )
-from aether.ops.hooks import HookOutcome
+from aether.ops.session.agent_sessions import Sighting, observe, result_line
 from aether.runtimes.claude import agents, hookio
 from aether.runtimes.claude.hookio import HookInput
 from aether.runtimes.marker import ownership
@@ -51,7 +51,7 @@ RUNTIME = CLAUDE
 def sighting_of(hook: HookInput) -> Sighting | None:
     """What this hook knows of its Claude Code session (None inside a headless worker aether
     started: that session is the worker's, not one of the colony's)."""
-    from aether.ops.worker_env import WORKER_ID_VARIABLE
+    from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
     from aether.process_identity import runtime_process
     from aether.redaction import admitted_or_none
 
@@ -313,7 +313,7 @@ def _flag_if_other(
     kind: str = RUNTIME,
 ) -> str | None:
     """Flag every model in ``reported`` that is not the worker's assigned one; the message."""
-    from aether.ops.worker_usage import canonical, flag_mismatch, profile_table
+    from aether.ops.workers.usage import canonical, flag_mismatch, profile_table
 
     table = profile_table(ws)
     others = sorted({r for r in reported if canonical(table, r) != worker.model})
@@ -368,7 +368,7 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
 
 
 def _record_usage(ws: Workspace, state: ColonyState, worker: Worker, usage: Any) -> None:
-    from aether.ops.worker_usage import profile_table, record_usage
+    from aether.ops.workers.usage import profile_table, record_usage
 
     kind = (worker.runtime or {}).get("kind", RUNTIME)
     record_usage(worker, usage.by_model, profile_table(ws))

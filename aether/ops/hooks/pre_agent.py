@@ -7,7 +7,7 @@ carries its caller's ``agent_id``; a top-level one hangs under the session's own
 is denied with a reason the main model can act on, recorded as a ``spawn.denied`` event. The
 Agent tool's own ``model`` parameter is dropped: it would override the definition (measured),
 and the profile, not the main model, picks the model. A subagent type that is not aether's
-passes untouched. The records that follow are ``aether.ops.agent_hooks``'.
+passes untouched. The records that follow are ``aether.ops.hooks.agent``'.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import AetherError, ProfileProblem, ProxyProblem
-from aether.ops.agent_hooks import runtime_record, sighting_of
-from aether.ops.hook_runtime import (
+from aether.ops.hooks.agent import runtime_record, sighting_of
+from aether.ops.hooks.dispatch import HookOutcome
+from aether.ops.hooks.runtime import (
     CODEX,
     AgentRuntime,
     codex_off_proxy,
@@ -29,8 +30,7 @@ from aether.ops.hook_runtime import (
     runtime_of,
     same_endpoint,
 )
-from aether.ops.hooks import HookOutcome
-from aether.ops.worker_usage import routing_table
+from aether.ops.workers.usage import routing_table
 from aether.records import replace
 from aether.redaction import admitted
 from aether.routing.table import RoutingTable
@@ -42,7 +42,7 @@ from aether.timeutil import new_id
 from aether.workspace import Workspace
 
 if TYPE_CHECKING:
-    from aether.ops.spawn import SpawnRequest, VerifiedRoute
+    from aether.ops.spawn.spawn import SpawnRequest, VerifiedRoute
 
 #: how much of a subagent's description becomes the worker's task (the routed text is longer)
 TASK_CHARS = 300
@@ -114,7 +114,7 @@ def refuse_unroutable(hook: HookInput, why: str) -> HookOutcome | None:
 
 
 def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:
-    from aether.ops.spawn import MAX_TASK_CHARS, SpawnRequest, route_spawn
+    from aether.ops.spawn.spawn import MAX_TASK_CHARS, SpawnRequest, route_spawn
     from aether.routing.resolve import RouteRequest
     from aether.routing.table import normalise_caste
 
@@ -253,8 +253,8 @@ def _record_routed(
 ) -> Worker | str:
     """Record the routed worker under its caller; or why it could not be written (the spawn
     goes ahead all the same: ``subagent-start`` records it from its definition then)."""
-    from aether.ops.agent_sessions import observe
-    from aether.ops.spawn import log_spawned, record_worker
+    from aether.ops.session.agent_sessions import observe
+    from aether.ops.spawn.spawn import log_spawned, record_worker
 
     request = replace(request, route=replace(request.route, task=_task_label(tool_input)))
     warnings: list[str] = []
@@ -281,8 +281,8 @@ def _parent_id(state: ColonyState, hook: HookInput, session: Worker | None) -> s
     """Who asked for this subagent: a nested spawn's ``PreToolUse`` carries the *caller's*
     ``agent_id``; a top-level spawn was asked for by the session's main agent (or, inside a
     headless worker aether started, by that worker)."""
-    from aether.ops.agent_hooks import linked_worker
-    from aether.ops.worker_env import WORKER_ID_VARIABLE
+    from aether.ops.hooks.agent import linked_worker
+    from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
 
     if hook.agent_id:
         caller = linked_worker(state, hook.session_id, hook.agent_id, hook.runtime)
