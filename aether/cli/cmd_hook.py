@@ -20,7 +20,7 @@ from aether.cli.common import JSON_OPTION, globals_of, lock_timeout, print_json
 
 if TYPE_CHECKING:
     from aether.ops.hooks.dispatch import HookOutcome
-    from aether.runtimes.claude.hookio import HookInput
+    from aether.runtimes.hookio import HookInput
     from aether.workspace import Workspace
 
 
@@ -140,8 +140,8 @@ def _run(
     try:
         from aether.cli.stdin import slurp_stdin
         from aether.ops.hooks.dispatch import run_hook
-        from aether.runtimes.claude.hookio import parse_hook_input
         from aether.runtimes.codex import hookio as codex_hookio
+        from aether.runtimes.hookio import parse_hook_input
 
         data, problem = slurp_stdin()
         missing: AetherError | None = None

@@ -6,12 +6,13 @@ holding everything specific to that program:
 * its file formats, which import only the domain: how a caste becomes a worker definition the
   runtime reads (``claude.agents``), where its settings live and how aether's entries are merged
   into them and found again exactly (``claude.settings``, ``claude.launcher``), what it tells
-  aether about a worker (``claude.hookio``, ``claude.usage``);
+  aether about a worker (``codex.hookio``, ``claude.usage``);
 * its use cases, which call the neutral ones in ``aether.ops``: what install would change
   (``claude.plan``), install and uninstall (``claude.install``), ``check``, and the checks it
   adds to ``aether doctor`` (``claude.doctor``).
 
-``roles`` and ``marker`` are shared by every runtime; ``registry`` names the runtimes and is
+``roles``, ``marker`` and ``hookio`` (the hook protocol both runtimes speak, and the neutral
+``HookInput``) are shared by every runtime; ``registry`` names the runtimes and is
 how a neutral use case gets a runtime's part without importing it. A further runtime (opencode)
 is one more package with the same parts and one more line in ``registry``.
 """

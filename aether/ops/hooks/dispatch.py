@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import Any
 
 from aether.records import field, record
-from aether.runtimes.claude.hookio import HookInput
+from aether.runtimes.hookio import HookInput
 from aether.workspace import Workspace
 
 #: hook name -> (module, function)

@@ -17,7 +17,7 @@ from aether.bounded_read import read_regular
 from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude import agents
-from aether.runtimes.claude.hookio import HookInput
+from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
 from aether.workspace import Workspace
 

@@ -34,7 +34,7 @@ from aether.ops.session.agent_sessions import (
     read_transcript_facts,
 )
 from aether.redaction import admitted
-from aether.runtimes.claude.hookio import HookInput
+from aether.runtimes.hookio import HookInput
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store
 from aether.workspace import Workspace

@@ -1,4 +1,6 @@
-"""Claude Code hook I/O: the JSON a hook reads on stdin, and the JSON it may answer with.
+"""Hook I/O as Claude Code defined it and Codex follows it: the JSON a hook reads on stdin, and
+the JSON it may answer with. The neutral hook input every runtime's adapter produces and the
+hook use cases (``aether.ops.hooks``) read; ``codex.hookio`` adds what differs for Codex.
 
 Inputs (measured with Claude Code 2.1.328; docs/claude-code.md): every event has
 ``session_id``, ``transcript_path``, ``cwd`` and ``hook_event_name``. ``PreToolUse`` and
