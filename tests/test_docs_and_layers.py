@@ -278,17 +278,14 @@ RUNTIME_REGISTRATION = {
     "aether.cli.cmd_codex",
     "aether.cli.cmd_hook",
 }
-#: what still imports a runtime by name and should not (issue 20, point 4, not finished): the
-#: hook use cases read Claude Code's agent definitions (``claude/agents.py``: the caste's model,
-#: the files a spawn names) and what differs between the runtimes in place (``hooks.runtime``),
-#: usage is read from each runtime's reports in place, and Codex's package reuses Claude Code's
-#: definitions, hook entries, launcher parts and usage record. Each runtime's adapter parsing
-#: its input into neutral data, calling the use case and rendering its answer, and the shared
-#: parts moved beside ``roles``, empty this table; the test below keeps it from growing.
+#: what still imports a runtime by name and should not (issue 20, point 4, not finished):
+#: ``hooks.runtime`` holds what differs between the runtimes' hooks (redirect, proxy check,
+#: a definition's model, usage) in place, usage is read from each runtime's reports in place,
+#: and Codex's package reuses Claude Code's hook entry (``HookSpec``), launcher parts and usage
+#: record. Each runtime's adapter giving the use cases what differs, and the shared parts moved
+#: beside ``roles``, empty this table; the test below keeps it from growing.
 NOT_YET_NEUTRAL = {
     "aether.ops.hooks.runtime": ["claude", "codex"],
-    "aether.ops.hooks.agent": ["claude"],
-    "aether.ops.hooks.pre_agent": ["claude"],
     "aether.ops.spawn.worker_exec": ["claude", "codex"],
     "aether.ops.session.agent_sessions": ["claude", "codex"],
     "aether.ops.workers.usage": ["claude", "codex"],

@@ -11,8 +11,9 @@ holding everything specific to that program:
   (``claude.plan``), install and uninstall (``claude.install``), ``check``, and the checks it
   adds to ``aether doctor`` (``claude.doctor``).
 
-``roles``, ``marker`` and ``hookio`` (the hook protocol both runtimes speak, and the neutral
-``HookInput``) are shared by every runtime; ``registry`` names the runtimes and is
+``roles``, ``marker``, ``definitions`` (which definitions a profile calls for, and their
+names) and ``hookio`` (the hook protocol both runtimes speak, and the neutral ``HookInput``) are
+shared by every runtime; ``registry`` names the runtimes and is
 how a neutral use case gets a runtime's part without importing it. A further runtime (opencode)
 is one more package with the same parts and one more line in ``registry``.
 """

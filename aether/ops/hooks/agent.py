@@ -32,8 +32,8 @@ from aether.ops.hooks.runtime import (
     subagent_usage,
 )
 from aether.ops.session.agent_sessions import Sighting, observe, result_line
+from aether.runtimes import definitions as agents
 from aether.runtimes import hookio
-from aether.runtimes.claude import agents
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
 from aether.state.model import (

@@ -34,8 +34,8 @@ from aether.ops.workers.usage import routing_table
 from aether.records import replace
 from aether.redaction import admitted
 from aether.routing.table import RoutingTable
+from aether.runtimes import definitions as agents
 from aether.runtimes import hookio
-from aether.runtimes.claude import agents
 from aether.runtimes.hookio import HookInput
 from aether.state.model import ColonyState, Worker
 from aether.state.store import Store

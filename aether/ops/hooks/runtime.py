@@ -16,7 +16,7 @@ from typing import Any
 from aether.bounded_read import read_regular
 from aether.records import record
 from aether.routing.table import RoutingTable
-from aether.runtimes.claude import agents
+from aether.runtimes import definitions as agents
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
 from aether.workspace import Workspace

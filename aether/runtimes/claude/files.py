@@ -20,6 +20,7 @@ from aether.json_text import loads_strict
 from aether.ops.runtime_files import read_text_file, refuse_credentials_in
 from aether.records import record
 from aether.routing.table import RoutingTable
+from aether.runtimes import definitions
 from aether.runtimes.claude import agents, launcher
 from aether.runtimes.claude import settings as cs
 from aether.runtimes.marker import ownership
@@ -77,8 +78,8 @@ def desired(ws: Workspace, *, local: bool) -> Desired:
     table = loaded.table
     proxy = loaded.table.proxy
     files = {
-        f"{AGENTS_DIR}/{d.filename}": agents.render(d, table.profile_hash)
-        for d in agents.definitions(table)
+        f"{AGENTS_DIR}/{agents.filename(d)}": agents.render(d, table.profile_hash)
+        for d in definitions.definitions(table)
     }
     files[launcher.RELATIVE_PATH] = launcher.render()
     if not proxy.standalone:
@@ -134,7 +135,7 @@ def owned_agent_files(ws: Workspace) -> dict[str, str]:
     found: dict[str, str] = {}
     if not directory.is_dir():
         return found
-    for path in sorted(directory.glob(f"{agents.PREFIX}*.md")):
+    for path in sorted(directory.glob(f"{definitions.PREFIX}*.md")):
         text = read_text_file(path)
         if text is not None and ownership(text).owner != "user":
             found[f"{AGENTS_DIR}/{path.name}"] = text

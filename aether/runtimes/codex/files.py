@@ -54,7 +54,7 @@ class Desired:
 
 def desired(ws: Workspace) -> Desired:
     from aether.routing.loader import load_profile_file
-    from aether.runtimes.claude.agents import caste_model, definitions
+    from aether.runtimes.definitions import caste_model, definitions
 
     table = load_profile_file(ws.profile_file, ws.cache_dir).table
     files = {
