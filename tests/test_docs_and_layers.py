@@ -280,16 +280,14 @@ RUNTIME_REGISTRATION = {
 }
 #: what still imports a runtime by name and should not (issue 20, point 4, not finished):
 #: ``hooks.runtime`` holds what differs between the runtimes' hooks (redirect, proxy check,
-#: a definition's model, usage) in place, usage is read from each runtime's reports in place,
-#: and Codex's package reuses Claude Code's hook entry (``HookSpec``), launcher parts and usage
-#: record. Each runtime's adapter giving the use cases what differs, and the shared parts moved
-#: beside ``roles``, empty this table; the test below keeps it from growing.
+#: a definition's model, usage) in place, and usage is read from each runtime's reports in
+#: place. Each runtime's adapter giving the use cases what differs empties this table; the test
+#: below keeps it from growing (a runtime package importing another would be a new entry).
 NOT_YET_NEUTRAL = {
     "aether.ops.hooks.runtime": ["claude", "codex"],
     "aether.ops.spawn.worker_exec": ["claude", "codex"],
     "aether.ops.session.agent_sessions": ["claude", "codex"],
     "aether.ops.workers.usage": ["claude", "codex"],
-    "aether.runtimes.codex": ["claude"],
 }
 
 

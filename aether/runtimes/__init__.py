@@ -12,7 +12,8 @@ holding everything specific to that program:
   adds to ``aether doctor`` (``claude.doctor``).
 
 ``roles``, ``marker``, ``definitions`` (which definitions a profile calls for, and their
-names) and ``hookio`` (the hook protocol both runtimes speak, and the neutral ``HookInput``) are
+names), ``hookio`` (the hook protocol both runtimes speak, and the neutral ``HookInput``),
+``hook_stdin`` (the launchers' bounded stdin) and ``usage`` (a model's tokens and cost) are
 shared by every runtime; ``registry`` names the runtimes and is
 how a neutral use case gets a runtime's part without importing it. A further runtime (opencode)
 is one more package with the same parts and one more line in ``registry``.

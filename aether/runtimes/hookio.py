@@ -23,6 +23,17 @@ from aether.records import record
 
 
 @record(frozen=True)
+class HookSpec:
+    """One hook a runtime runs for aether: its event, the ``aether hook NAME`` it runs, which
+    tool it matches, how long it may take."""
+
+    event: str  # the runtime's event name
+    name: str  # the `aether hook NAME` it runs
+    matcher: str | None
+    timeout_s: int
+
+
+@record(frozen=True)
 class HookInput:
     event: str
     session_id: str

@@ -13,7 +13,7 @@ from typing import Any
 
 from aether.errors import ProfileProblem
 from aether.routing.table import RoutingTable
-from aether.runtimes.claude.usage import ModelUsage
+from aether.runtimes.usage import ModelUsage
 from aether.state.model import ColonyState, Worker
 from aether.workspace import Workspace
 
