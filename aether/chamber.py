@@ -11,8 +11,8 @@ that ``archive list`` would show as good. The caller holds the colony lock while
 state and memory are copied as one consistent snapshot.
 
 This module is the format and its file IO only (no lock, no store, no activity log): the use
-cases are ``aether archive`` with ``list`` and ``verify`` (aether/ops/archive.py) and
-``archive restore`` (aether/ops/restore.py).
+cases are ``aether archive`` with ``list`` and ``verify`` (aether/ops/colony/archive.py) and
+``archive restore`` (aether/ops/colony/restore.py).
 """
 
 from __future__ import annotations

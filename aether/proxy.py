@@ -1,7 +1,7 @@
 """LiteLLM proxy checks: readiness, authenticated model list, open-proxy detection, probes.
 
 An unhealthy proxy is data, not an exception: every check returns a ``ProxyCheck`` or
-``ProbeResult`` naming the case; ``aether.ops.spawn`` decides whether that stops the spawn
+``ProbeResult`` naming the case; ``aether.ops.spawn.spawn`` decides whether that stops the spawn
 (``error_for`` maps a failed check to the error a user acts on).
 
 Facts this follows (measured on the real LiteLLM 1.106.2 proxy; tests/proxy/ runs these checks

@@ -1,7 +1,7 @@
 """What each agent session did, in words: shared by HANDOFF.md, the briefing and the CLI.
 
 An agent session is recorded as the worker that stands for its main agent (the queen, with
-``runtime.role`` ``main``: aether.ops.agent_sessions); the workers it ran hang under it
+``runtime.role`` ``main``: aether.ops.session.agent_sessions); the workers it ran hang under it
 (aether.worker_tree). Pure: no disk, no clock.
 """
 

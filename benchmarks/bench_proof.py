@@ -131,9 +131,9 @@ def colony_age(aether: list[str], runs: int) -> str:
 
 def ten_thousand_spawns(spawns: int) -> str:
     """Real spawn + done transactions in-process (the CLI's own code path minus start-up)."""
-    from aether.ops.colony import init_colony
-    from aether.ops.spawn import SpawnRequest, spawn_worker
-    from aether.ops.workers import finish
+    from aether.ops.colony.status import init_colony
+    from aether.ops.spawn.spawn import SpawnRequest, spawn_worker
+    from aether.ops.workers.report import finish
     from aether.routing.resolve import RouteRequest
     from aether.workspace import Workspace
 

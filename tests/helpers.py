@@ -194,7 +194,7 @@ def one_hook_line(result: subprocess.CompletedProcess[str], event: str) -> str:
 
 def subagent_records(state: dict[str, Any]) -> list[dict[str, Any]]:
     """The worker records of a state, without those that stand for agent sessions (their main
-    agent, ``runtime.role`` ``main``: aether/ops/agent_sessions.py)."""
+    agent, ``runtime.role`` ``main``: aether/ops/session/agent_sessions.py)."""
     return [w for w in state["workers"] if (w.get("runtime") or {}).get("role") != "main"]
 
 

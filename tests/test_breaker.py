@@ -163,7 +163,7 @@ def test_no_lock_is_held_across_a_network_call(
     from filelock import FileLock, Timeout
 
     from aether import proxy, proxy_http
-    from aether.ops.spawn_verify import verify_route
+    from aether.ops.spawn.verify import verify_route
     from aether.records import replace
     from aether.routing.loader import load_profile_file
     from aether.routing.table import ProxyConnection

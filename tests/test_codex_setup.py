@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from aether.runtimes.claude.agents import caste_brief
 from aether.runtimes.codex.agents import toml_multiline, toml_string
+from aether.runtimes.definitions import caste_brief
 from tests.conftest import RunAether
 from tests.helpers import assert_clean_error, clean_env
 

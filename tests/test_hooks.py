@@ -517,7 +517,7 @@ def test_the_handoff_note_never_holds_a_secret_from_the_last_message(
 
 
 def test_the_hook_table_and_the_installed_hooks_agree() -> None:
-    from aether.ops.hooks import CLAUDE_EVENTS, CODEX_EVENTS, HANDLERS
+    from aether.ops.hooks.dispatch import CLAUDE_EVENTS, CODEX_EVENTS, HANDLERS
     from aether.runtimes.claude.settings import HOOK_NAMES
     from aether.runtimes.codex.hooks import HOOKS as CODEX_HOOKS
 

@@ -81,7 +81,7 @@ def test_memory_add_does_not_build_the_state_models(
 ) -> None:
     modules = imported(run_aether, "memory", "add", "instinct", "keep memory writes light")
     assert "aether.state.model" not in modules
-    assert "aether.ops.memory_ops" in modules
+    assert "aether.ops.colony.memory" in modules
 
 
 def test_piped_tables_are_plain_aligned_text(busy_colony: Path, run_aether: RunAether) -> None:

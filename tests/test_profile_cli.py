@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aether.ops.profiles import default_profile_loaded, render_docs
+from aether.ops.routing.profiles import default_profile_loaded, render_docs
 from tests.conftest import RunAether
 from tests.helpers import REPO, SHARED, assert_clean_error, snapshot
 

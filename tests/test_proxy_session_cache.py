@@ -1,4 +1,4 @@
-"""The proxy checks a session keeps (aether/ops/proxy_proofs.py ``SessionCache``): written on
+"""The proxy checks a session keeps (aether/ops/spawn/proxy_proofs.py ``SessionCache``): written on
 every spawn's answer without fsync, so a file a crash left cut or garbled must read as no cache
 at all — the checks then simply run again."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aether.ops.proxy_proofs import SessionCache
+from aether.ops.spawn.proxy_proofs import SessionCache
 from aether.workspace import Workspace
 
 ENDPOINT = "http://127.0.0.1:4000"

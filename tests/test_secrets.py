@@ -73,7 +73,7 @@ def test_a_lock_timeout_is_never_reported_as_an_unreadable_profile(
     whatever came, so a lock timeout or a full disk read as "profile not recorded"."""
     import aether.routing.loader
     from aether.errors import LockTimeout, ProfileInvalid
-    from aether.ops.profile_snapshot import profile_snapshot
+    from aether.ops.session.profile_snapshot import profile_snapshot
     from aether.workspace import Workspace
 
     def timeout(*_: object) -> None:

@@ -144,7 +144,7 @@ def test_worker_respawn_function(run_aether: RunAether, project: Path) -> None:
     import pytest
 
     from aether.errors import WorkerNotFound, WorkerStateConflict
-    from aether.ops.respawn import respawn_worker
+    from aether.ops.workers.respawn import respawn_worker
     from aether.workspace import Workspace
 
     ok(run_aether("init", "respawn colony", "--json"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aether.ops.worker_exec import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
+from aether.ops.spawn.worker_exec import CEILING_S, DEFAULT_TIMEOUT_S, FLOOR_S, default_exec_timeout
 from tests.conftest import RunAether
 from tests.helpers import AETHER, assert_clean_error, clean_env
 

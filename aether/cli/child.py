@@ -1,7 +1,7 @@
 """The process of an ``aether spawn --exec`` worker: started in its own session, its output
 streamed to the terminal as it comes, stopped (its whole process group) on a timeout or when
 aether itself is interrupted. What happened is handed back to the use case
-(aether/ops/worker_exec.py) to record.
+(aether/ops/spawn/worker_exec.py) to record.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 import time
 from typing import IO, Any
 
-from aether.ops.worker_exec import ChildOutcome, ChildRunner
+from aether.ops.spawn.worker_exec import ChildOutcome, ChildRunner
 
 #: how much of the end of a worker's stdout is kept, to read a final result line from
 RESULT_TAIL_BYTES = 1024 * 1024

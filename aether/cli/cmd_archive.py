@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from aether.chamber import VerifyResult
-    from aether.ops.archive import ArchiveResult, ChamberListResult
-    from aether.ops.restore import RestoreResult
+    from aether.ops.colony.archive import ArchiveResult, ChamberListResult
+    from aether.ops.colony.restore import RestoreResult
     from aether.workspace import Workspace
 
 archive_app = typer.Typer(
@@ -55,15 +55,15 @@ def archive(
         ws = workspace(ctx)
         with progress_bar(not json_out) as progress:
             if reset:
-                from aether.ops.archive import ArchiveResult as Result
-                from aether.ops.reset import reset_colony
+                from aether.ops.colony.archive import ArchiveResult as Result
+                from aether.ops.colony.reset import reset_colony
 
                 done = reset_colony(
                     ws, label=name, progress=progress, lock_timeout=lock_timeout(ctx)
                 )
                 assert done.chamber is not None
                 return Result(done.chamber, reset=done)
-            from aether.ops.archive import archive_colony
+            from aether.ops.colony.archive import archive_colony
 
             return archive_colony(ws, label=name, progress=progress, lock_timeout=lock_timeout(ctx))
 
@@ -85,7 +85,7 @@ def list_(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """List chambers: name, goal, date, counts."""
 
     def run() -> ChamberListResult:
-        from aether.ops.archive import list_chambers
+        from aether.ops.colony.archive import list_chambers
 
         return list_chambers(_archive_ws(ctx))
 
@@ -134,7 +134,7 @@ def verify(
     """Re-check every file of a chamber against its manifest (exit 63 on any mismatch)."""
 
     def run() -> VerifyResult:
-        from aether.ops.archive import require_verified
+        from aether.ops.colony.archive import require_verified
 
         return require_verified(_archive_ws(ctx), name)
 
@@ -163,7 +163,7 @@ def restore(
     """Restore state and memory from a verified chamber (memory is merged, never dropped)."""
 
     def run() -> RestoreResult:
-        from aether.ops.restore import restore_chamber
+        from aether.ops.colony.restore import restore_chamber
 
         with progress_bar(not json_out) as progress:
             return restore_chamber(

@@ -11,7 +11,7 @@ from aether.cli.common import JSON_OPTION, execute, lock_timeout, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.breakers import BreakerReport
+    from aether.ops.routing.breakers import BreakerReport
 
 breaker_app = typer.Typer(
     help="The per-model circuit breaker: status, reset.", no_args_is_help=True
@@ -23,7 +23,7 @@ def breaker_status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Show each model's breaker: closed, open (until when) or half-open."""
 
     def run() -> BreakerReport:
-        from aether.ops.breakers import breaker_status as status_op
+        from aether.ops.routing.breakers import breaker_status as status_op
 
         return status_op(workspace(ctx), lock_timeout=lock_timeout(ctx))
 
@@ -39,7 +39,7 @@ def breaker_reset(
     """Close MODEL's breaker now (forget its failures)."""
 
     def run() -> BreakerReport:
-        from aether.ops.breakers import reset_breaker
+        from aether.ops.routing.breakers import reset_breaker
 
         return reset_breaker(workspace(ctx), model, lock_timeout=lock_timeout(ctx))
 

@@ -9,8 +9,8 @@ import typer
 from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
 
 if TYPE_CHECKING:
-    from aether.ops.claude_check import CheckResult
-    from aether.ops.claude_setup import InstallResult, UninstallResult
+    from aether.runtimes.claude.check import CheckResult
+    from aether.runtimes.claude.install import InstallResult, UninstallResult
 
 claude_app = typer.Typer(
     help="Claude Code integration: caste subagents, hooks, proxy alignment.",
@@ -51,7 +51,7 @@ def install(
     """
 
     def run() -> InstallResult:
-        from aether.ops.claude_setup import install as install_op
+        from aether.runtimes.claude.install import install as install_op
 
         return install_op(
             workspace(ctx),
@@ -138,7 +138,7 @@ def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Exit 1 and list the differences when the files or hooks no longer match the profile."""
 
     def run() -> CheckResult:
-        from aether.ops.claude_check import check as check_op
+        from aether.runtimes.claude.check import check as check_op
 
         return check_op(workspace(ctx))
 
@@ -171,7 +171,7 @@ def uninstall(
     """
 
     def run() -> UninstallResult:
-        from aether.ops.claude_setup import uninstall as uninstall_op
+        from aether.runtimes.claude.install import uninstall as uninstall_op
 
         return uninstall_op(
             workspace(ctx), force=force, dry_run=dry_run, lock_timeout=lock_timeout(ctx)

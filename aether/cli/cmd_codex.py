@@ -9,7 +9,7 @@ import typer
 from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn, workspace
 
 if TYPE_CHECKING:
-    from aether.ops.codex_setup import CheckResult, InstallResult, UninstallResult
+    from aether.runtimes.codex.install import CheckResult, InstallResult, UninstallResult
 
 codex_app = typer.Typer(
     help="Codex CLI integration: caste agents, hooks (.codex/hooks.json), and the provider "
@@ -47,7 +47,7 @@ def install(
     """
 
     def run() -> InstallResult:
-        from aether.ops.codex_setup import install as install_op
+        from aether.runtimes.codex.install import install as install_op
 
         return install_op(
             workspace(ctx), force=force, dry_run=dry_run, lock_timeout=lock_timeout(ctx)
@@ -104,7 +104,7 @@ def check(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     the profile."""
 
     def run() -> CheckResult:
-        from aether.ops.codex_setup import check as check_op
+        from aether.runtimes.codex.install import check as check_op
 
         return check_op(workspace(ctx))
 
@@ -142,7 +142,7 @@ def uninstall(
     remove the provider and hook-trust blocks yourself."""
 
     def run() -> UninstallResult:
-        from aether.ops.codex_setup import uninstall as uninstall_op
+        from aether.runtimes.codex.install import uninstall as uninstall_op
 
         return uninstall_op(
             workspace(ctx), force=force, dry_run=dry_run, lock_timeout=lock_timeout(ctx)

@@ -11,7 +11,7 @@ from aether.cli.common import JSON_OPTION, execute, init_workspace, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.colony import InitResult, StatusResult
+    from aether.ops.colony.status import InitResult, StatusResult
 
 
 def init(
@@ -33,7 +33,7 @@ def init(
     inside another colony's project without --nested)."""
 
     def run() -> InitResult:
-        from aether.ops.colony import init_colony
+        from aether.ops.colony.status import init_colony
 
         return init_colony(init_workspace(ctx), goal, force=force, name=name, nested=nested)
 
@@ -58,7 +58,7 @@ def status(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Show the colony: goal, status, phase, workers by caste and model, last events."""
 
     def run() -> StatusResult:
-        from aether.ops.colony import colony_status
+        from aether.ops.colony.status import colony_status
 
         return colony_status(workspace(ctx))
 

@@ -19,8 +19,8 @@ import typer
 from aether.cli.common import JSON_OPTION, globals_of, lock_timeout, print_json
 
 if TYPE_CHECKING:
-    from aether.ops.hooks import HookOutcome
-    from aether.runtimes.claude.hookio import HookInput
+    from aether.ops.hooks.dispatch import HookOutcome
+    from aether.runtimes.hookio import HookInput
     from aether.workspace import Workspace
 
 
@@ -127,7 +127,7 @@ def _run(
     ctx: typer.Context, event: str, runtime: str
 ) -> tuple[HookOutcome | None, str | None, Workspace | None]:
     from aether.errors import AetherError, InvalidInput
-    from aether.ops.hooks import CLAUDE_EVENTS, CODEX_EVENTS
+    from aether.ops.hooks.dispatch import CLAUDE_EVENTS, CODEX_EVENTS
 
     known = {"claude-code": CLAUDE_EVENTS, "codex": CODEX_EVENTS}
     if runtime not in known:
@@ -139,9 +139,9 @@ def _run(
     parsed: HookInput | None = None
     try:
         from aether.cli.stdin import slurp_stdin
-        from aether.ops.hooks import run_hook
-        from aether.runtimes.claude.hookio import parse_hook_input
+        from aether.ops.hooks.dispatch import run_hook
         from aether.runtimes.codex import hookio as codex_hookio
+        from aether.runtimes.hookio import parse_hook_input
 
         data, problem = slurp_stdin()
         missing: AetherError | None = None
@@ -163,7 +163,7 @@ def _run(
         if event == "pre-agent" and parsed is not None:
             # an aether subagent that cannot be routed (no colony found from where the session
             # runs, a colony state that cannot be read) must not start unrouted: deny it
-            from aether.ops.pre_agent import refuse_unroutable
+            from aether.ops.hooks.pre_agent import refuse_unroutable
 
             refusal = refuse_unroutable(parsed, line)
             if refusal is not None:

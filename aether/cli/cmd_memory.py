@@ -11,7 +11,7 @@ from aether.cli.common import JSON_OPTION, execute, lock_timeout, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.memory_ops import AddResult, ExportResult, ImportResult, ListResult
+    from aether.ops.colony.memory import AddResult, ExportResult, ImportResult, ListResult
 
 memory_app = typer.Typer(
     name="memory",
@@ -33,7 +33,7 @@ def add(
     """Remember something (an item with the same kind and text is not added twice)."""
 
     def run() -> AddResult:
-        from aether.ops.memory_ops import add_memory
+        from aether.ops.colony.memory import add_memory
 
         return add_memory(
             workspace(ctx),
@@ -63,7 +63,7 @@ def list_(
     """List what the colony remembers, oldest first."""
 
     def run() -> ListResult:
-        from aether.ops.memory_ops import list_memory
+        from aether.ops.colony.memory import list_memory
 
         return list_memory(workspace(ctx), kind)
 
@@ -98,7 +98,7 @@ def export(
     def run() -> ExportResult:
         from pathlib import Path
 
-        from aether.ops.memory_ops import export_memory
+        from aether.ops.colony.memory import export_memory
 
         return export_memory(
             workspace(ctx), Path(file), force=force, lock_timeout=lock_timeout(ctx)
@@ -122,7 +122,7 @@ def import_(
     def run() -> ImportResult:
         from pathlib import Path
 
-        from aether.ops.memory_ops import import_memory
+        from aether.ops.colony.memory import import_memory
 
         return import_memory(workspace(ctx), Path(file), lock_timeout=lock_timeout(ctx))
 

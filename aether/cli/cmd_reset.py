@@ -14,7 +14,7 @@ from aether.cli.confirm import confirm_or_refuse, progress_bar
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.reset import ResetResult
+    from aether.ops.colony.reset import ResetResult
     from aether.workspace import Workspace
 
 
@@ -61,7 +61,7 @@ def reset(
     )
 
     def run() -> ResetResult:
-        from aether.ops.reset import reset_colony
+        from aether.ops.colony.reset import reset_colony
 
         with progress_bar(not json_out) as progress:
             return reset_colony(
@@ -79,7 +79,7 @@ def reset(
 
 def _preview(ctx: typer.Context, forget_memory: bool) -> ResetResult:
     """``--dry-run``: what a reset would clear and keep."""
-    from aether.ops.reset import preview_reset
+    from aether.ops.colony.reset import preview_reset
 
     return preview_reset(workspace(ctx), forget_memory=forget_memory)
 
@@ -112,7 +112,7 @@ def _confirmed_reset(
 
 def _refuse_while_running(ws: Workspace, json_out: bool) -> None:
     from aether.errors import AetherError
-    from aether.ops.reset import preview_reset, refuse_running
+    from aether.ops.colony.reset import preview_reset, refuse_running
 
     try:
         refuse_running(preview_reset(ws).plan)
@@ -145,7 +145,7 @@ def _render_reset(result: ResetResult, console: Console) -> None:
 
 def _forget_confirmation(ws: Workspace, given: str | None, json_out: bool) -> str:
     from aether.errors import AetherError, ConfirmationRequired
-    from aether.ops.reset import preview_reset
+    from aether.ops.colony.reset import preview_reset
 
     if given:
         return given

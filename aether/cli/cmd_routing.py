@@ -13,7 +13,7 @@ from aether.cli.common import JSON_OPTION, JsonResult, execute, warn, workspace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.profiles import (
+    from aether.ops.routing.profiles import (
         DocsResult,
         InitProfileResult,
         ProfileMigrateResult,
@@ -78,7 +78,7 @@ def route(
     """Explain which model a worker would get for TASK, and why (nothing is spawned)."""
 
     def run() -> RouteResult:
-        from aether.ops.profiles import route_task
+        from aether.ops.routing.profiles import route_task
         from aether.routing.resolve import RouteRequest
 
         path, cache = _source(ctx, None, False)
@@ -142,7 +142,7 @@ def profile_show(
     """Every caste with its model, fallback chain and where the choice comes from."""
 
     def run() -> ShowResult:
-        from aether.ops.profiles import show_profile
+        from aether.ops.routing.profiles import show_profile
 
         return show_profile(*_source(ctx, path, use_default))
 
@@ -202,7 +202,7 @@ def profile_validate(
     """Check the profile; list every problem as `location: message`. Exits 42 on errors."""
 
     def run() -> ValidateResult:
-        from aether.ops.profiles import validate_profile
+        from aether.ops.routing.profiles import validate_profile
 
         return validate_profile(_source(ctx, path, use_default)[0])
 
@@ -238,7 +238,7 @@ def profile_migrate(
     """Convert an old-format profile (v1, v2-slots) to the current one, keeping a backup."""
 
     def run() -> ProfileMigrateResult:
-        from aether.ops.profiles import migrate_profile
+        from aether.ops.routing.profiles import migrate_profile
 
         return migrate_profile(_source(ctx, path, False)[0], dry_run=dry_run, now=_now())
 
@@ -280,7 +280,7 @@ def profile_docs(
     """Write docs/workers.md (castes, models, task routing) generated from the profile."""
 
     def run() -> DocsResult:
-        from aether.ops.profiles import default_profile_loaded, load, write_docs
+        from aether.ops.routing.profiles import default_profile_loaded, load, write_docs
 
         if use_default:
             loaded, source = default_profile_loaded(), "aether's packaged default profile"
@@ -328,7 +328,7 @@ def profile_init(
     """Write aether's documented default profile to .aether/model-profiles.yaml."""
 
     def run() -> InitProfileResult:
-        from aether.ops.profiles import init_profile
+        from aether.ops.routing.profiles import init_profile
 
         return init_profile(
             workspace(ctx).profile_file, force=force, now=_now(), proxy_url=proxy_url

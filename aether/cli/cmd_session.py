@@ -12,9 +12,9 @@ from aether.cli.plain import escape_markup, styled
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.doctor import DoctorResult
-    from aether.ops.pause import PauseResult
-    from aether.ops.resume import ResumeResult
+    from aether.ops.doctor.report import DoctorResult
+    from aether.ops.session.pause import PauseResult
+    from aether.ops.session.resume import ResumeResult
 
 
 def pause(
@@ -27,7 +27,7 @@ def pause(
     """End the session: mark the colony paused and write .aether/HANDOFF.md."""
 
     def run() -> PauseResult:
-        from aether.ops.pause import pause as pause_op
+        from aether.ops.session.pause import pause as pause_op
 
         return pause_op(workspace(ctx), note=note, lock_timeout=lock_timeout(ctx))
 
@@ -105,7 +105,7 @@ def resume(
     """Start a new session: check the handoff, profile and git drift, mark orphaned workers."""
 
     def run() -> ResumeResult:
-        from aether.ops.resume import resume as resume_op
+        from aether.ops.session.resume import resume as resume_op
 
         return resume_op(
             workspace(ctx),
@@ -233,9 +233,10 @@ def doctor(
     """
 
     def run() -> DoctorResult:
-        from aether.ops.doctor import run_doctor
+        from aether.ops.doctor.report import run_doctor
+        from aether.runtimes.registry import doctor_checks
 
-        return run_doctor(workspace(ctx), check_proxy=not no_proxy)
+        return run_doctor(workspace(ctx), check_proxy=not no_proxy, runtime_checks=doctor_checks)
 
     result = execute(json_out, run, _render_doctor)
     if not result.ok:

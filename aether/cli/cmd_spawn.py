@@ -13,7 +13,7 @@ from aether.cli.common import JSON_OPTION, execute, fail, lock_timeout, warn_eac
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.spawn import SpawnRequest, SpawnResult
+    from aether.ops.spawn.spawn import SpawnRequest, SpawnResult
 
 _COMMAND = typer.Argument(None, help="The worker command (after --).")
 
@@ -51,7 +51,7 @@ def spawn(
     ws_holder: list[Any] = []
 
     def run() -> SpawnResult:
-        from aether.ops.spawn import SpawnRequest
+        from aether.ops.spawn.spawn import SpawnRequest
         from aether.routing.resolve import RouteRequest
 
         ws = workspace(ctx)
@@ -63,7 +63,7 @@ def spawn(
     if print_env:
         result = execute(False, run, _render_nothing)
         warn_each(result.warnings)
-        from aether.ops.worker_env import shell_exports
+        from aether.ops.spawn.worker_env import shell_exports
 
         sys.stdout.write(shell_exports(result.worker, result.endpoint, result.key_env))
         return
@@ -97,7 +97,7 @@ def _spawn_or_fail(
     """The spawn; a failure that hands nothing over (``--print-env``, ``--exec``) is reported
     here, since the spawn's own result is never printed on those paths."""
     from aether.errors import AetherError, AllModelsFailed
-    from aether.ops.spawn import spawn_worker
+    from aether.ops.spawn.spawn import spawn_worker
 
     try:
         return spawn_worker(ws, request)
@@ -151,8 +151,8 @@ def _exec(
     json_out: bool,
 ) -> None:
     from aether.cli.child import child_runner
-    from aether.ops.worker_env import worker_env
-    from aether.ops.worker_exec import ExecResult, exec_timeout_for, run_exec
+    from aether.ops.spawn.worker_env import worker_env
+    from aether.ops.spawn.worker_exec import ExecResult, exec_timeout_for, run_exec
 
     def run() -> ExecResult:
         limit = timeout if timeout is not None else exec_timeout_for(ws, spawned.worker.model)

@@ -12,8 +12,8 @@ from aether.cli.common import JSON_OPTION, execute, lock_timeout, warn_each, wor
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aether.ops.respawn import RespawnOutcome
-    from aether.ops.workers import CostsResult, WorkerListResult, WorkerUpdateResult
+    from aether.ops.workers.report import CostsResult, WorkerListResult, WorkerUpdateResult
+    from aether.ops.workers.respawn import RespawnOutcome
 
 worker_app = typer.Typer(
     help="Workers report back (report, heartbeat, done, fail); orphans are replaced "
@@ -41,7 +41,7 @@ def worker_report(
     """Report the model a worker used, and its tokens and cost (a mismatch is flagged)."""
 
     def run() -> WorkerUpdateResult:
-        from aether.ops.workers import report
+        from aether.ops.workers.report import report
 
         return report(
             workspace(ctx),
@@ -67,7 +67,7 @@ def worker_heartbeat(
     """Say the worker is alive (marks it running)."""
 
     def run() -> WorkerUpdateResult:
-        from aether.ops.workers import heartbeat
+        from aether.ops.workers.report import heartbeat
 
         return heartbeat(workspace(ctx), worker_id, lock_timeout=lock_timeout(ctx))
 
@@ -83,7 +83,7 @@ def worker_done(
     """Mark the worker completed."""
 
     def run() -> WorkerUpdateResult:
-        from aether.ops.workers import finish
+        from aether.ops.workers.report import finish
 
         return finish(workspace(ctx), worker_id, ok=True, lock_timeout=lock_timeout(ctx))
 
@@ -100,7 +100,7 @@ def worker_fail(
     """Mark the worker failed, with a reason."""
 
     def run() -> WorkerUpdateResult:
-        from aether.ops.workers import finish
+        from aether.ops.workers.report import finish
 
         return finish(
             workspace(ctx), worker_id, ok=False, reason=reason, lock_timeout=lock_timeout(ctx)
@@ -119,7 +119,7 @@ def worker_close(
     """Close a lost or never-started worker: it is listed as waiting no more."""
 
     def run() -> WorkerUpdateResult:
-        from aether.ops.workers import close
+        from aether.ops.workers.report import close
 
         return close(workspace(ctx), worker_id, reason=reason, lock_timeout=lock_timeout(ctx))
 
@@ -141,7 +141,7 @@ def respawn(
     re-run it, and that spawn is linked to it."""
 
     def run() -> RespawnOutcome:
-        from aether.ops.respawn import respawn_worker
+        from aether.ops.workers.respawn import respawn_worker
 
         return respawn_worker(
             workspace(ctx), worker_id, no_proxy=no_proxy, lock_timeout=lock_timeout(ctx)
@@ -175,7 +175,7 @@ def workers(
     """List the colony's workers: caste, model, verified, status, reported model."""
 
     def run() -> WorkerListResult:
-        from aether.ops.workers import list_workers
+        from aether.ops.workers.report import list_workers
 
         return list_workers(workspace(ctx), status=status)
 
@@ -206,7 +206,7 @@ def costs(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Tokens and cost reported by workers, per model and per caste."""
 
     def run() -> CostsResult:
-        from aether.ops.workers import costs as costs_op
+        from aether.ops.workers.report import costs as costs_op
 
         return costs_op(workspace(ctx))
 

@@ -162,3 +162,13 @@ def refuse_read_only(targets: list[Path]) -> None:
                 meaning="nothing was changed",
                 fix=f"make {existing} writable, then run the command again",
             )
+
+
+def without_empty(value: Any) -> Any:
+    """``value`` with empty objects and lists left out: equal settings compare equal."""
+    if isinstance(value, dict):
+        kept = {k: without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [without_empty(v) for v in value]
+    return value

@@ -56,7 +56,7 @@ DEFAULT_KEY_ENV = "LITELLM_MASTER_KEY"
 PROXY_URL_ENV = "AETHER_PROXY_URL"
 DEFAULT_PROBE: Final = "first-use"
 #: how long a passed probe (one paid 1-token request) proves a model is served, for every
-#: session and process of the colony (aether/ops/spawn_verify.py, ProbeProofs); 0: per session
+#: session and process of the colony (aether/ops/spawn/verify.py, ProbeProofs); 0: per session
 DEFAULT_PROBE_TTL_S: float = 3600
 DEFAULT_ATTEMPT_S: float = 30
 DEFAULT_CONNECT_S: float = 5

@@ -1,16 +1,20 @@
 """Agent runtimes: the programs that actually run a colony's workers.
 
 aether routes and records workers; a *runtime* starts them. Each runtime is one package here
-that knows that program's files and events and nothing about aether's use cases:
+holding everything specific to that program:
 
-* how a caste becomes a worker definition the runtime reads (``claude.agents``);
-* where the runtime's settings live and how aether's entries are merged into them and found
-  again exactly (``claude.settings``, ``claude.launcher``);
-* what the runtime tells aether about a worker: hook inputs, transcripts, final results
-  (``claude.hookio``, ``claude.usage``).
+* its file formats, which import only the domain: how a caste becomes a worker definition the
+  runtime reads (``claude.agents``), where its settings live and how aether's entries are merged
+  into them and found again exactly (``claude.settings``, ``claude.launcher``), what it tells
+  aether about a worker (``codex.hookio``, ``claude.usage``);
+* its use cases, which call the neutral ones in ``aether.ops``: what install would change
+  (``claude.plan``), install and uninstall (``claude.install``), ``check``, and the checks it
+  adds to ``aether doctor`` (``claude.doctor``).
 
-``roles`` is shared by every runtime: what each caste is for, in words shown to a model. A second
-runtime (Codex's ``.codex/agents/*.toml``, opencode's agent files) is one more package beside
-``claude`` with the same parts; the use cases in ``aether.ops.claude_setup`` and
-``aether.ops.pre_agent``/``agent_hooks`` show what it has to provide.
+``roles``, ``marker``, ``definitions`` (which definitions a profile calls for, and their
+names), ``hookio`` (the hook protocol both runtimes speak, and the neutral ``HookInput``),
+``hook_stdin`` (the launchers' bounded stdin) and ``usage`` (a model's tokens and cost) are
+shared by every runtime; ``registry`` names the runtimes and is
+how a neutral use case gets a runtime's part without importing it. A further runtime (opencode)
+is one more package with the same parts and one more line in ``registry``.
 """

@@ -19,20 +19,12 @@ from typing import Any
 
 from aether.errors import RuntimeSettingsInvalid
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
-from aether.records import record
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.launcher import RELATIVE_PATH
+from aether.runtimes.hookio import HookSpec
 
 #: the user-level relay script, relative to the home directory (runtimes/claude/relay.py)
 RELAY_RELATIVE_PATH = ".claude/hooks/aether-relay"
-
-
-@record(frozen=True)
-class HookSpec:
-    event: str  # Claude Code's event name
-    name: str  # the `aether hook NAME` it runs
-    matcher: str | None
-    timeout_s: int
 
 
 #: every hook aether installs. pre-agent may verify several models through the proxy, each

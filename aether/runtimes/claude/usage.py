@@ -21,6 +21,7 @@ from typing import Any
 
 from aether.bounded_read import open_regular
 from aether.records import field, record
+from aether.runtimes.usage import ModelUsage
 
 #: a transcript larger than this is read up to here (usage stays a lower bound)
 MAX_TRANSCRIPT_BYTES = 256 * 1024 * 1024
@@ -37,35 +38,6 @@ def _json_line(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         return None
-
-
-@record
-class ModelUsage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cost_usd: float | None = None
-    messages: int = 0
-
-    @property
-    def tokens_in(self) -> int:
-        """Every input token the model processed, cached or not."""
-        return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.output_tokens,
-            "input_tokens": self.input_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_creation_tokens": self.cache_creation_tokens,
-        }
-        if self.messages:
-            out["messages"] = self.messages
-        if self.cost_usd is not None:
-            out["cost_usd"] = round(self.cost_usd, 6)
-        return out
 
 
 @record

@@ -4,7 +4,7 @@ Codex 0.171.0 runs a spawned agent (``spawn_agent`` with ``agent_type: <name>``)
 ``model`` of the project's ``.codex/agents/<name>.toml`` — any name the proxy serves — with the
 file's ``developer_instructions``; ``spawn_agent``'s own ``model`` argument accepts only Codex's
 built-in catalog (docs/codex.md, measured). So, as for Claude Code, the file is the lever: the
-same definitions (``aether.runtimes.claude.agents.definitions``: one per caste on the caste's
+same definitions (``aether.runtimes.definitions.definitions``: one per caste on the caste's
 model, one *carrier* per other model routing can give some caste), written as TOML.
 
 Every file carries aether's marker as a TOML comment on its first line, so aether recognises its
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tomllib
 
-from aether.runtimes.claude.agents import AgentDefinition, caste_brief
+from aether.runtimes.definitions import AgentDefinition, caste_brief
 from aether.runtimes.marker import stamp
 from aether.runtimes.roles import role_of
 

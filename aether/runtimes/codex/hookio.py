@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aether.runtimes.claude import hookio
-from aether.runtimes.claude.hookio import HookInput
+from aether.runtimes import hookio
+from aether.runtimes.hookio import HookInput
 
 RUNTIME = "codex"
 #: the tool a spawn is, in Codex's PreToolUse input (its namespace is not glued to this one)

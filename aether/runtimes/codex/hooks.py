@@ -20,8 +20,8 @@ from typing import Any
 
 from aether.errors import RuntimeSettingsInvalid
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
-from aether.runtimes.claude.settings import HookSpec
 from aether.runtimes.codex.agents import toml_string
+from aether.runtimes.hookio import HookSpec
 
 HOOKS_FILE = ".codex/hooks.json"
 LAUNCHER = ".codex/hooks/aether-hook"

@@ -14,7 +14,7 @@ at all.
 
 from __future__ import annotations
 
-from aether.runtimes.claude.launcher import STDIN_CHECK, STDIN_FUNCTIONS
+from aether.runtimes.hook_stdin import STDIN_CHECK, STDIN_FUNCTIONS
 from aether.runtimes.marker import stamp
 
 _HEAD = "#!/bin/sh\n"

@@ -30,7 +30,7 @@ from typing import Any
 
 from aether.bounded_read import open_regular
 from aether.records import field, record
-from aether.runtimes.claude.usage import ModelUsage
+from aether.runtimes.usage import ModelUsage
 
 #: a rollout larger than this is read up to here (its usage stays a lower bound)
 MAX_ROLLOUT_BYTES = 64 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""aether doctor: the colony's checks and the report."""

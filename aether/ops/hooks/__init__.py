@@ -1,0 +1,1 @@
+"""aether hook EVENT: the runtime-neutral use case of each hook event."""

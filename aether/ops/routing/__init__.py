@@ -1,0 +1,1 @@
+"""the routing profile and the circuit breakers."""

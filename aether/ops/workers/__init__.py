@@ -1,0 +1,1 @@
+"""workers after their spawn: reports, the table, costs, usage, orphans and respawn."""

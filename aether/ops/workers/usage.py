@@ -1,0 +1,133 @@
+"""Recording what a runtime says a worker used: tokens (and cost) per model, on the worker.
+
+Shared by the ``subagent-stop`` hook (a subagent's transcript) and ``spawn --exec`` (a headless
+Claude Code run's final result, a headless Codex run's JSONL events and rollouts). Model names
+are mapped to the profile's own names first (``RoutingTable.reported_model``), so
+``cc-opus[1m]`` and ``cc-opus`` are one model, in the record and in ``aether costs``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aether.errors import ProfileProblem
+from aether.routing.table import RoutingTable
+from aether.runtimes.usage import ModelUsage
+from aether.state.model import ColonyState, Worker
+from aether.workspace import Workspace
+
+
+def routing_table(ws: Workspace) -> RoutingTable:
+    from aether.routing.loader import load_profile_file
+
+    return load_profile_file(ws.profile_file, ws.cache_dir).table
+
+
+def profile_table(ws: Workspace) -> RoutingTable | None:
+    """The routing table, or None when the profile cannot be read (a report is still
+    recorded, with the names as reported)."""
+    try:
+        return routing_table(ws)
+    except ProfileProblem:
+        return None
+
+
+def canonical(table: RoutingTable | None, model: str) -> str:
+    return table.reported_model(model) if table is not None else model
+
+
+def record_usage(
+    worker: Worker,
+    by_model: dict[str, ModelUsage],
+    table: RoutingTable | None,
+    *,
+    cost_usd: float | None = None,
+) -> None:
+    """Set the worker's per-model usage, its totals and ``model_used`` (the model that wrote
+    the most output)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for model, usage in by_model.items():
+        bucket = merged.setdefault(canonical(table, model), {})
+        for key, value in usage.to_json().items():
+            bucket[key] = round(bucket.get(key, 0) + value, 6)
+    if not merged:
+        return
+    worker.usage_by_model = merged
+    worker.tokens_in = sum(int(b.get("tokens_in", 0)) for b in merged.values())
+    worker.tokens_out = sum(int(b.get("tokens_out", 0)) for b in merged.values())
+    worker.model_used = max(merged, key=lambda m: (merged[m].get("tokens_out", 0), m))
+    if cost_usd is not None:
+        worker.cost_usd = round(cost_usd, 6)
+
+
+def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, tail: bytes) -> None:
+    """What a headless Claude Code worker's final result line (``spawn --exec claude -p
+    --output-format json``) says it used. The model that wrote the most output must be the
+    assigned one; the worker's own subagents may use others."""
+    from aether.runtimes.claude.usage import parse_headless_result
+
+    result = parse_headless_result(tail.decode("utf-8", errors="replace"))
+    if result is None or not result.by_model:
+        return
+    record_usage(worker, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
+    worker.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
+    if worker.model_used is not None and worker.model_used != worker.model:
+        flag_mismatch(ws, state, worker, [worker.model_used], "ran mostly on", "claude-code")
+
+
+def record_codex_result(
+    ws: Workspace, state: ColonyState, worker: Worker, tail: bytes, home: Path | None
+) -> None:
+    """What a headless Codex worker (``spawn --exec codex exec --json``) used: tokens from its
+    JSONL events, the model of each thread from its rollout under ``home`` (``CODEX_HOME``).
+    The main thread's model must be the assigned one; its subagents may use others."""
+    from aether.runtimes.codex.usage import run_usage
+
+    result = run_usage(tail.decode("utf-8", errors="replace"), home)
+    if result is None:
+        return
+    worker.runtime = {
+        "kind": "codex-headless",
+        "session_id": result.thread_id,
+        "model_source": "rollout" if result.main_models else "unknown",
+    }
+    if result.truncated:
+        worker.runtime["usage_truncated"] = True
+    table = profile_table(ws)
+    if result.by_model:
+        record_usage(worker, result.by_model, table)
+    if result.unattributed is not None:
+        # the tokens are Codex's word; which model used them is not known
+        worker.tokens_in = (worker.tokens_in or 0) + result.unattributed.tokens_in
+        worker.tokens_out = (worker.tokens_out or 0) + result.unattributed.output_tokens
+    main = [canonical(table, m) for m in result.main_models]
+    if main:
+        worker.model_used = main[-1]
+    others = [m for m in main if m != worker.model]
+    if others:
+        flag_mismatch(ws, state, worker, others, "ran on", "codex")
+
+
+def flag_mismatch(
+    ws: Workspace,
+    state: ColonyState,
+    worker: Worker,
+    others: list[str],
+    how: str,
+    source: str,
+) -> None:
+    """Record that ``worker`` ran on ``others``, not its assigned model: the flag, an event
+    (``status`` and HANDOFF.md read them) and an activity line (model names only)."""
+    from aether import activity
+
+    worker.model_mismatch = True
+    state.add_event(
+        "model_mismatch",
+        f"{worker.id}: {how} {', '.join(others)}, assigned {worker.model}",
+        worker_id=worker.id,
+        assigned=worker.model,
+        reported=others,
+        source=source,
+    )
+    activity.log(ws, "model_mismatch", worker_id=worker.id, assigned=worker.model, reported=others)
