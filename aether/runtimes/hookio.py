@@ -16,6 +16,7 @@ and ``agent_type``. Unknown fields are ignored; a missing one reads as empty.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aether.errors import InvalidInput
@@ -155,3 +156,29 @@ def deny(reason: str) -> dict[str, Any]:
 def context_for_model(event: str, text: str) -> dict[str, Any]:
     """Text added to the main model's context after a ``PostToolUse`` or ``SessionStart``."""
     return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
+
+
+def without_hooks(data: dict[str, Any], is_mine: Callable[[Any], bool]) -> dict[str, Any]:
+    """A hooks file's ``data`` (Claude Code's settings and Codex's hooks.json share the shape:
+    ``{"hooks": {event: [{"matcher": …, "hooks": [handler, …]}]}}``) minus every handler
+    ``is_mine``; a group or event left empty by that goes too, nothing else changes."""
+    out = dict(data)
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return out
+    kept_events: dict[str, Any] = {}
+    for event, groups in hooks.items():
+        kept_groups = []
+        for group in groups:
+            own = [h for h in group.get("hooks", []) if not is_mine(h)]
+            if len(own) == len(group.get("hooks", [])):
+                kept_groups.append(group)
+            elif own:
+                kept_groups.append({**group, "hooks": own})
+        if kept_groups or not groups:
+            kept_events[event] = kept_groups
+    if kept_events or not hooks:
+        out["hooks"] = kept_events
+    else:
+        del out["hooks"]
+    return out

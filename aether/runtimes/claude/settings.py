@@ -21,7 +21,7 @@ from aether.errors import RuntimeSettingsInvalid
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
 from aether.routing.table import RoutingTable
 from aether.runtimes.claude.launcher import RELATIVE_PATH
-from aether.runtimes.hookio import HookSpec
+from aether.runtimes.hookio import HookSpec, without_hooks
 
 #: the user-level relay script, relative to the home directory (runtimes/claude/relay.py)
 RELAY_RELATIVE_PATH = ".claude/hooks/aether-relay"
@@ -165,27 +165,7 @@ def hooks_match(data: dict[str, Any], *, relay: bool = False) -> bool:
 def without_aether_hooks(data: dict[str, Any], *, relay: bool = False) -> dict[str, Any]:
     """``data`` minus every aether hook (or relay hook); a group or event left empty by that
     goes too."""
-    is_mine = is_relay_hook if relay else is_aether_hook
-    out = dict(data)
-    hooks = data.get("hooks")
-    if not isinstance(hooks, dict):
-        return out
-    kept_events: dict[str, Any] = {}
-    for event, groups in hooks.items():
-        kept_groups = []
-        for group in groups:
-            own = [h for h in group.get("hooks", []) if not is_mine(h)]
-            if len(own) == len(group.get("hooks", [])):
-                kept_groups.append(group)
-            elif own:
-                kept_groups.append({**group, "hooks": own})
-        if kept_groups or not groups:
-            kept_events[event] = kept_groups
-    if kept_events or not hooks:
-        out["hooks"] = kept_events
-    else:
-        del out["hooks"]
-    return out
+    return without_hooks(data, is_relay_hook if relay else is_aether_hook)
 
 
 def with_aether_hooks(data: dict[str, Any], *, relay: bool = False) -> dict[str, Any]:

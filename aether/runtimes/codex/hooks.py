@@ -21,7 +21,7 @@ from typing import Any
 from aether.errors import RuntimeSettingsInvalid
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
 from aether.runtimes.codex.agents import toml_string
-from aether.runtimes.hookio import HookSpec
+from aether.runtimes.hookio import HookSpec, without_hooks
 
 HOOKS_FILE = ".codex/hooks.json"
 LAUNCHER = ".codex/hooks/aether-hook"
@@ -117,26 +117,7 @@ def hooks_match(data: dict[str, Any], project: str) -> bool:
 
 def without_aether_hooks(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` minus every aether hook; a group or event left empty by that goes too."""
-    out = dict(data)
-    hooks = data.get("hooks")
-    if not isinstance(hooks, dict):
-        return out
-    kept_events: dict[str, Any] = {}
-    for event, groups in hooks.items():
-        kept_groups = []
-        for group in groups:
-            own = [h for h in group.get("hooks", []) if not is_aether_hook(h)]
-            if len(own) == len(group.get("hooks", [])):
-                kept_groups.append(group)
-            elif own:
-                kept_groups.append({**group, "hooks": own})
-        if kept_groups or not groups:
-            kept_events[event] = kept_groups
-    if kept_events or not hooks:
-        out["hooks"] = kept_events
-    else:
-        del out["hooks"]
-    return out
+    return without_hooks(data, is_aether_hook)
 
 
 def with_aether_hooks(data: dict[str, Any], project: str) -> dict[str, Any]:
