@@ -88,6 +88,8 @@ def test_install_writes_definitions_launcher_hooks_and_env_and_a_second_install_
         (group,) = doc["hooks"][event]
         (hook,) = group["hooks"]
         assert hook["command"] == f'"$CLAUDE_PROJECT_DIR"/.claude/hooks/aether-hook {name}'
+        # Claude Code does not wait for this one (docs/claude-code.md, "What a session pays")
+        assert hook.get("async", False) is (name == "subagent-start"), name
     assert doc["hooks"]["PreToolUse"][0]["matcher"] == "Agent"
     assert doc["env"] == {
         "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",

@@ -32,6 +32,9 @@ class HookSpec:
     name: str  # the `aether hook NAME` it runs
     matcher: str | None
     timeout_s: int
+    #: the runtime starts the hook and goes on without waiting for it (Claude Code's
+    #: ``"async": true``); only for a hook whose answer the runtime does not need
+    runs_in_background: bool = False
 
 
 @record(frozen=True)

@@ -30,11 +30,23 @@ RELAY_RELATIVE_PATH = ".claude/hooks/aether-relay"
 #: every hook aether installs. pre-agent may verify several models through the proxy, each
 #: bounded by the profile's timeouts (install warns when they could add up to more); the
 #: others are short.
+#:
+#: ``subagent-start`` runs in the background (``"async": true``). Measured with Claude Code
+#: 2.1.328: a waited-for ``SubagentStart`` hook holds the subagent back until it exits (a 1.5 s
+#: hook delayed the subagent's first request by 1.5 s; in the background it did not). A
+#: background hook still running when the session ends held the end back and was then stopped
+#: unfinished; aether's launcher hands the hook over within milliseconds, and should it be lost
+#: all the same, ``subagent-stop`` marks the worker started with its own record. The others
+#: stay waited for: ``PostToolUse`` on ``Agent`` does not hold the subagent back,
+#: ``SubagentStop`` comes before the main model's next turn, and a ``SessionEnd`` hook in the
+#: background lets ``claude -p`` return before the colony is paused (a script's next
+#: ``aether`` command would find it active). The launcher hands the four record-only hooks to
+#: a background copy of itself anyway (runtimes/claude/launcher.py).
 PRE_AGENT_TIMEOUT_S = 600
 HOOKS = (
     HookSpec("PreToolUse", "pre-agent", "Agent", PRE_AGENT_TIMEOUT_S),
     HookSpec("PostToolUse", "agent-result", "Agent", 30),
-    HookSpec("SubagentStart", "subagent-start", None, 30),
+    HookSpec("SubagentStart", "subagent-start", None, 30, runs_in_background=True),
     HookSpec("SubagentStop", "subagent-stop", None, 30),
     HookSpec("SessionStart", "session-start", None, 30),
     HookSpec("PreCompact", "pre-compact", None, 30),
@@ -83,7 +95,11 @@ def hook_entry(spec: HookSpec, command: Callable[[str], str] = hook_command) -> 
     group: dict[str, Any] = {}
     if spec.matcher is not None:
         group["matcher"] = spec.matcher
-    group["hooks"] = [{"type": "command", "command": command(spec.name), "timeout": spec.timeout_s}]
+    handler: dict[str, Any] = {"type": "command", "command": command(spec.name)}
+    handler["timeout"] = spec.timeout_s
+    if spec.runs_in_background:
+        handler["async"] = True
+    group["hooks"] = [handler]
     return group
 
 
