@@ -67,6 +67,11 @@ def _edge_doc() -> dict[str, Any]:
         "2026-02-01T00:00:05Z | odd | worker | pipes | inside | text",
         "not a pipe string at all \x07",
         {"timestamp": "2026-02-01T00:00:06Z", "type": "unicode", "details": "\ud83d\ude00 \u00e9"},
+        # the usual four keys (v3_parts' short way) with a value that is not a string
+        {"timestamp": "2026-02-01T00:00:07Z", "type": "obj", "worker": "q", "details": {"k": 1}},
+        {"timestamp": "2026-02-01T00:00:08Z", "type": "w", "worker": None, "details": "x"},
+        {"timestamp": 7, "type": "t", "worker": "q", "details": "d"},
+        {"details": "order", "worker": "q", "type": "k", "timestamp": "2026-02-01T00:00:09Z"},
     ]
     doc["events"] = odd * 30 + doc["events"] + odd
     doc["memory"]["phase_learnings"].append(
