@@ -283,22 +283,17 @@ RUNTIME_REGISTRATION = {
     "aether.cli.cmd_codex",
     "aether.cli.cmd_hook",
 }
-#: what still imports a runtime by name and should not (issue 20, point 4, not finished): the
-#: usage readers are called in place. Each runtime's adapter (aether/runtimes/adapter.py)
-#: giving the use cases what differs empties this table; the test below keeps it from growing
-#: (a runtime package importing another would be a new entry).
-NOT_YET_NEUTRAL = {
-    "aether.ops.spawn.worker_exec": ["claude", "codex"],
-    "aether.ops.session.agent_sessions": ["claude", "codex"],
-    "aether.ops.workers.usage": ["claude", "codex"],
-}
+#: what imports a runtime by name and should not: empty since each runtime's adapter
+#: (aether/runtimes/adapter.py) gives the neutral use cases what differs; the test below keeps
+#: it so (a runtime package importing another would be a new entry)
+NOT_YET_NEUTRAL: dict[str, list[str]] = {}
 
 
 def test_a_third_runtime_is_one_more_package() -> None:
     """Outside a runtime's package only its CLI commands and the registry import it, so adding
     a runtime (opencode) is one package, its commands and a line in the registry — not edits
-    across the tree. A runtime's package imports no other runtime. ``NOT_YET_NEUTRAL`` is what
-    is left to move; it may only shrink."""
+    across the tree. A runtime's package imports no other runtime. ``NOT_YET_NEUTRAL`` stays
+    empty."""
     named: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         me = _module_name(path)
