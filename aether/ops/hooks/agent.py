@@ -20,7 +20,7 @@ its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aether.ops.hooks.dispatch import HookOutcome
 from aether.ops.hooks.runtime import (
@@ -36,6 +36,7 @@ from aether.runtimes import definitions as agents
 from aether.runtimes import hookio
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
+from aether.runtimes.usage import ModelUsage
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
     ORPHAN_WORKER_STATUSES,
@@ -45,9 +46,6 @@ from aether.state.model import (
 from aether.state.store import Store
 from aether.timeutil import age_seconds, iso, new_id
 from aether.workspace import Workspace
-
-if TYPE_CHECKING:
-    from aether.runtimes.usage import ModelUsage
 
 RUNTIME = CLAUDE
 
@@ -370,14 +368,12 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     return outcome
 
 
-def _record_usage(
-    ws: Workspace, state: ColonyState, worker: Worker, usage: dict[str, ModelUsage]
-) -> None:
+def _record_usage(ws: Workspace, s: ColonyState, w: Worker, usage: dict[str, ModelUsage]) -> None:
     from aether.ops.workers.usage import profile_table, record_usage
 
-    kind = (worker.runtime or {}).get("kind", RUNTIME)
-    record_usage(worker, usage, profile_table(ws))
-    _flag_if_other(ws, state, worker, list(usage), "its transcript shows", kind)
+    kind = (w.runtime or {}).get("kind", RUNTIME)
+    record_usage(w, usage, profile_table(ws))
+    _flag_if_other(ws, s, w, list(usage), "its transcript shows", kind)
 
 
 def _complete(state: ColonyState, worker: Worker) -> None:
