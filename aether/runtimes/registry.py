@@ -2,12 +2,12 @@
 
 The one place outside a runtime's own package that names it (beside the CLI's commands for it):
 a new runtime (opencode) is one more package under ``aether/runtimes/`` with an ``adapter``
-module, and one more line here. The neutral use cases in ``aether.ops`` and the reports never
-import a runtime's package; they ask this module for the runtime of a hook or a record
-(aether/runtimes/adapter.py says what they may ask). It sits below ``aether.ops``: it imports
-only the adapters, which import nothing of their runtime until asked. One question reaches
-above: ``doctor_checks`` loads each runtime's ``doctor`` module, which compares the installed
-files with an install plan (a use case); only ``aether doctor``'s command asks it.
+module, imported here and added to ``RUNTIMES``. The neutral use cases in ``aether.ops`` and
+the reports never import a runtime's package; they ask this module for the runtime of a hook or
+a record (aether/runtimes/adapter.py says what they may ask). It sits below ``aether.ops``: it
+imports only the adapters, which import nothing of their runtime until asked. One question
+reaches above: ``doctor_checks`` loads each runtime's ``doctor`` module, which compares the
+installed files with an install plan (a use case); only ``aether doctor``'s command asks it.
 """
 
 from __future__ import annotations
