@@ -80,6 +80,21 @@ def parse_endpoint(url: str, origin: str | None = None) -> Endpoint:
     return Endpoint(parts.scheme, str(parts.hostname), port, parts.path.rstrip("/"))
 
 
+def same_endpoint(a: str, b: str) -> bool:
+    """Do two URLs name one proxy (``localhost`` and ``127.0.0.1``, a trailing slash, an
+    explicit default port alike)? A URL that names no proxy at all never matches."""
+
+    def key(url: str) -> tuple[str, str, int, str]:
+        e = parse_endpoint(url)
+        host = e.host.lower()
+        return e.scheme, "127.0.0.1" if host == "localhost" else host, e.port, e.base_path
+
+    try:
+        return key(a) == key(b)
+    except InvalidInput:
+        return False
+
+
 @record
 class HttpResponse:
     status: int

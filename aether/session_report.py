@@ -2,7 +2,8 @@
 
 An agent session is recorded as the worker that stands for its main agent (the queen, with
 ``runtime.role`` ``main``: aether.ops.session.agent_sessions); the workers it ran hang under it
-(aether.worker_tree). Pure: no disk, no clock.
+(aether.worker_tree); a runtime is named as its package names it (aether.runtimes.registry).
+Pure: no disk, no clock.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from aether.state.model import ColonyState, Worker
 from aether.text import one_line
 from aether.worker_tree import descendants
-
-RUNTIME_NAMES = {"claude-code": "Claude Code"}
 
 
 def sessions_of(state: ColonyState, colony_session: str | None = None) -> list[Worker]:
@@ -42,8 +41,17 @@ def short_id(session_id: object) -> str:
 def session_label(session: Worker) -> str:
     """``Claude Code session 3f2a1c9e (ended: other)``."""
     rt = session.runtime or {}
-    runtime = RUNTIME_NAMES.get(str(rt.get("kind")), str(rt.get("kind") or "agent"))
-    return f"{runtime} session {short_id(rt.get('session_id'))} ({session_state(session)})"
+    runtime, session_id = runtime_name(rt.get("kind")), short_id(rt.get("session_id"))
+    return f"{runtime} session {session_id} ({session_state(session)})"
+
+
+def runtime_name(kind: object) -> str:
+    """The name of the runtime of ``kind`` as its package gives it (``Codex``), else the kind
+    as recorded."""
+    from aether.runtimes.registry import known
+
+    runtime = known(str(kind))
+    return runtime.display_name if runtime is not None else str(kind or "agent")
 
 
 def session_state(session: Worker) -> str:

@@ -108,9 +108,9 @@ def test_only_the_cli_layer_knows_typer_and_rich() -> None:
 
 
 def _runtime_use_cases() -> set[str]:
-    """The modules of the runtime packages that sit above ``aether.ops`` (they import it), and
-    the registry that names them: what only the CLI and runtime packages may import."""
-    found = {"aether.runtimes.registry"}
+    """The modules of the runtime packages that sit above ``aether.ops`` (they import it): what
+    only the CLI and runtime packages may import."""
+    found: set[str] = set()
     for path in (PACKAGE / "runtimes").rglob("*.py"):
         if any((m + ".").startswith("aether.ops.") for m in _aether_imports(path)):
             found.add(_module_name(path))
@@ -130,8 +130,9 @@ def _runtime_of(module: str) -> str | None:
 
 def test_layers_import_one_way() -> None:
     """cli -> runtimes -> ops -> domain: the domain never imports ops or cli; ops never import
-    cli; ops and the domain never import a runtime's use cases (nor the registry); a runtime's
-    package never imports another runtime's use cases."""
+    cli; ops and the domain never import a runtime's use cases (they reach a runtime through
+    the registry and its adapter, which sit below ops); a runtime's package never imports
+    another runtime's use cases."""
     use_cases = _runtime_use_cases()
     offenders = []
     for path in PACKAGE.rglob("*.py"):
@@ -158,6 +159,10 @@ def test_the_runtime_use_cases_are_found() -> None:
     use_cases = _runtime_use_cases()
     assert {"aether.runtimes.claude.install", "aether.runtimes.codex.install"} <= use_cases
     assert "aether.runtimes.claude.settings" not in use_cases
+    # what the neutral use cases import to reach a runtime must stay below them
+    below = {"aether.runtimes.registry", "aether.runtimes.adapter"}
+    below |= {f"aether.runtimes.{name}.adapter" for name in ("claude", "codex")}
+    assert not below & use_cases, below & use_cases
     assert _runtime_of("aether.runtimes.codex.hooks") == "codex"
     assert _runtime_of("aether.runtimes.roles") is None
 
@@ -278,24 +283,17 @@ RUNTIME_REGISTRATION = {
     "aether.cli.cmd_codex",
     "aether.cli.cmd_hook",
 }
-#: what still imports a runtime by name and should not (issue 20, point 4, not finished):
-#: ``hooks.runtime`` holds what differs between the runtimes' hooks (redirect, proxy check,
-#: a definition's model, usage) in place, and usage is read from each runtime's reports in
-#: place. Each runtime's adapter giving the use cases what differs empties this table; the test
-#: below keeps it from growing (a runtime package importing another would be a new entry).
-NOT_YET_NEUTRAL = {
-    "aether.ops.hooks.runtime": ["claude", "codex"],
-    "aether.ops.spawn.worker_exec": ["claude", "codex"],
-    "aether.ops.session.agent_sessions": ["claude", "codex"],
-    "aether.ops.workers.usage": ["claude", "codex"],
-}
+#: what imports a runtime by name and should not: empty since each runtime's adapter
+#: (aether/runtimes/adapter.py) gives the neutral use cases what differs; the test below keeps
+#: it so (a runtime package importing another would be a new entry)
+NOT_YET_NEUTRAL: dict[str, list[str]] = {}
 
 
 def test_a_third_runtime_is_one_more_package() -> None:
     """Outside a runtime's package only its CLI commands and the registry import it, so adding
     a runtime (opencode) is one package, its commands and a line in the registry — not edits
-    across the tree. A runtime's package imports no other runtime. ``NOT_YET_NEUTRAL`` is what
-    is left to move; it may only shrink."""
+    across the tree. A runtime's package imports no other runtime. ``NOT_YET_NEUTRAL`` stays
+    empty."""
     named: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         me = _module_name(path)

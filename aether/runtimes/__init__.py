@@ -9,12 +9,15 @@ holding everything specific to that program:
   aether about a worker (``codex.hookio``, ``claude.usage``);
 * its use cases, which call the neutral ones in ``aether.ops``: what install would change
   (``claude.plan``), install and uninstall (``claude.install``), ``check``, and the checks it
-  adds to ``aether doctor`` (``claude.doctor``).
+  adds to ``aether doctor`` (``claude.doctor``);
+* its adapter (``claude.adapter``): what the neutral use cases ask of a runtime, following the
+  ``Runtime`` protocol of ``adapter``.
 
-``roles``, ``marker``, ``definitions`` (which definitions a profile calls for, and their
-names), ``hookio`` (the hook protocol both runtimes speak, and the neutral ``HookInput``),
-``hook_stdin`` (the launchers' bounded stdin) and ``usage`` (a model's tokens and cost) are
-shared by every runtime; ``registry`` names the runtimes and is
-how a neutral use case gets a runtime's part without importing it. A further runtime (opencode)
-is one more package with the same parts and one more line in ``registry``.
+``adapter``, ``roles``, ``marker``, ``definitions`` (which definitions a profile calls for, and
+their names), ``hookio`` (the hook protocol both runtimes speak, and the neutral
+``HookInput``), ``hook_stdin`` (the launchers' bounded stdin) and ``usage`` (a model's tokens
+and cost, a headless run's report) are shared by every runtime; ``registry`` names the
+runtimes: a neutral use case finds a runtime's adapter there by kind, without importing its
+package. A further runtime (opencode) is one more package with the same parts and one more
+entry in ``registry``.
 """

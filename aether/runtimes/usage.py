@@ -1,12 +1,12 @@
 """What a runtime reports a worker used on one model: tokens and cost, whichever runtime ran it
 (``claude.usage`` reads Claude Code's transcripts and results, ``codex.usage`` Codex's events
-and rollouts)."""
+and rollouts); and what a headless run reported, as the neutral use case records it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aether.records import record
+from aether.records import field, record
 
 
 @record
@@ -36,3 +36,24 @@ class ModelUsage:
         if self.cost_usd is not None:
             out["cost_usd"] = round(self.cost_usd, 6)
         return out
+
+
+@record
+class HeadlessRun:
+    """What a headless worker's output (``spawn --exec claude -p --output-format json``,
+    ``codex exec --json``) says it ran on and used: ``aether.ops.workers.usage`` records it on
+    the worker and flags a main agent that ran on another model than the assigned one."""
+
+    #: the worker's ``runtime`` record: the run's kind (``claude-code-headless``) and session
+    runtime: dict[str, Any]
+    by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    cost_usd: float | None = None
+    #: tokens the runtime counted without saying on which model
+    unattributed: ModelUsage | None = None
+    #: the main agent's model(s), in order, when the runtime names them; None: the main agent
+    #: is taken to be the model that wrote the most output (the worker's own subagents may use
+    #: others)
+    main_models: list[str] | None = None
+    #: how a mismatch reads in its event ("ran on"), and the event's ``source``
+    mismatch_how: str = "ran on"
+    source: str = ""

@@ -1,17 +1,17 @@
 """The checks ``aether doctor`` runs (aether/ops/doctor/report.py puts them together): each reads,
-none writes or waits on the lock, and each ends in one ``Check``.
+none writes or waits on the lock, and each ends in one ``Check`` (aether/health.py).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aether.bounded_read import open_regular, read_regular
 from aether.errors import AetherError, InvalidInput
 from aether.files import list_temp_files
-from aether.records import field, record
+from aether.health import Check
 from aether.state.lock import describe_holder, read_holder
 from aether.workspace import Workspace
 
@@ -22,17 +22,6 @@ if TYPE_CHECKING:
 #: a state this large still loads, but compaction settings deserve a look
 LARGE_STATE_BYTES = 2 * 1024 * 1024
 PROXY_TIMEOUT_S = 1.5
-
-
-@record(frozen=True)
-class Check:
-    name: str
-    level: str  # ok | info | warning | fail | skipped
-    message: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.name, "level": self.level, "message": self.message, **self.data}
 
 
 def state_checks(ws: Workspace) -> tuple[ColonyState | None, list[Check]]:

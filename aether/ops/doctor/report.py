@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from aether.health import Check
 from aether.ops.doctor.checks import (
-    Check,
     handoff_checks,
     lock_check,
     memory_check,

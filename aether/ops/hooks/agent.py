@@ -36,6 +36,7 @@ from aether.runtimes import definitions as agents
 from aether.runtimes import hookio
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
+from aether.runtimes.usage import ModelUsage
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
     ORPHAN_WORKER_STATUSES,
@@ -158,7 +159,7 @@ def _unrouted_worker(
         caste=caste,
         model=model,
         model_source="definition",
-        model_reason=f"{rt.label} started {hook.agent_type} without aether routing it (the "
+        model_reason=f"{rt.display_name} started {hook.agent_type} without aether routing it (the "
         "pre-agent hook did not run or could not record it); its definition's model",
         profile_hash=profile_hash,
         session_id=state.session.id,
@@ -340,7 +341,7 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     outcome = HookOutcome(hook.event)
     if agents.parse_agent_name(hook.agent_type) is None or not hook.agent_id:
         return outcome
-    usage: Any = None
+    usage: dict[str, ModelUsage] | None = None
     if hook.agent_transcript_path:
         try:
             usage = subagent_usage(hook)
@@ -354,7 +355,7 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         if worker is None:
             tx.abort = True
             return outcome
-        if usage is not None and usage.by_model:
+        if usage:
             _record_usage(ws, s, worker, usage)
         if hook.last_assistant_message:
             worker.result = result_line(ws, hook.last_assistant_message)
@@ -362,18 +363,17 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     outcome.worker_id = worker.id
     if worker.model_mismatch and usage is not None:
         outcome.notes.append(
-            f"worker {worker.id} ran on {', '.join(sorted(usage.by_model))}, "
-            f"assigned {worker.model}"
+            f"worker {worker.id} ran on {', '.join(sorted(usage))}, assigned {worker.model}"
         )
     return outcome
 
 
-def _record_usage(ws: Workspace, state: ColonyState, worker: Worker, usage: Any) -> None:
+def _record_usage(ws: Workspace, s: ColonyState, w: Worker, usage: dict[str, ModelUsage]) -> None:
     from aether.ops.workers.usage import profile_table, record_usage
 
-    kind = (worker.runtime or {}).get("kind", RUNTIME)
-    record_usage(worker, usage.by_model, profile_table(ws))
-    _flag_if_other(ws, state, worker, list(usage.by_model), "its transcript shows", kind)
+    kind = (w.runtime or {}).get("kind", RUNTIME)
+    record_usage(w, usage, profile_table(ws))
+    _flag_if_other(ws, s, w, list(usage), "its transcript shows", kind)
 
 
 def _complete(state: ColonyState, worker: Worker) -> None:

@@ -20,15 +20,12 @@ from aether.errors import AetherError, ProfileProblem, ProxyProblem
 from aether.ops.hooks.agent import runtime_record, sighting_of
 from aether.ops.hooks.dispatch import HookOutcome
 from aether.ops.hooks.runtime import (
-    CODEX,
-    AgentRuntime,
-    codex_off_proxy,
+    definition_path,
     definition_text,
     is_aether_type,
     redirected_input,
     routed_text,
     runtime_of,
-    same_endpoint,
 )
 from aether.ops.workers.usage import routing_table
 from aether.records import replace
@@ -44,6 +41,7 @@ from aether.workspace import Workspace
 
 if TYPE_CHECKING:
     from aether.ops.spawn.spawn import SpawnRequest, VerifiedRoute
+    from aether.runtimes.adapter import Runtime
 
 #: how much of a subagent's description becomes the worker's task (the routed text is longer)
 TASK_CHARS = 300
@@ -146,9 +144,9 @@ def pre_agent(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> 
         # routing failed — the profile, the proxy, the breaker, the state it reads: the spawn
         # cannot be proven, so it does not start
         return _deny(ws, hook, denial_advice(exc))
-    off_route = codex_off_proxy(table) if rt.kind == CODEX else _session_off_proxy(table)
+    off_route = rt.off_proxy(table)
     if off_route is not None:  # proven, but the subagent's requests would go elsewhere
-        return _deny(ws, hook, f"{off_route} {_NO_RETRY}" if rt.kind == CODEX else off_route)
+        return _deny(ws, hook, f"{off_route} {_NO_RETRY}")
     target, problem = _checked_definition(ws, table, route.decision.caste, route.model, rt)
     if problem is not None:
         return _deny(ws, hook, f"{problem}. {_install_advice(rt)}")
@@ -189,35 +187,12 @@ def _redirect(hook: HookInput, target: str, route: VerifiedRoute) -> dict[str, A
     return hookio.allow(reason, updated)
 
 
-def _install_advice(rt: AgentRuntime) -> str:
+def _install_advice(rt: Runtime) -> str:
     return f"Tell the user to run `{rt.install_command}`. {_NO_RETRY}"
 
 
-def _session_off_proxy(table: RoutingTable) -> str | None:
-    """Why this Claude Code session's own requests would not go through the colony's proxy, or
-    None. Claude Code reads ``ANTHROPIC_BASE_URL`` from the environment or from the ``env``
-    block of ``.claude/settings.json`` — a file it reads only in the directory it started in.
-    A subagent proven through the proxy but sent elsewhere would run unrouted."""
-    if table.proxy.standalone:
-        return None
-    used = os.environ.get("ANTHROPIC_BASE_URL", "")
-    if same_endpoint(used, table.proxy.endpoint):
-        return None
-    where = f"to {used}" if used else "to Anthropic's API (ANTHROPIC_BASE_URL is not set)"
-    return (
-        f"this Claude Code session sends its requests {where}, not through the colony's proxy "
-        f"at {table.proxy.endpoint}, so no model aether proves would be the one the subagent "
-        "runs on. Claude Code reads the project's .claude/settings.json (which sets "
-        "ANTHROPIC_BASE_URL) only when started in the project's top directory, and that file "
-        "names the endpoint the profile had at `aether claude install`. Tell the user to start "
-        f"Claude Code there, or to export ANTHROPIC_BASE_URL={table.proxy.endpoint} before "
-        "starting it, or to run `aether claude install` again if the profile's endpoint "
-        f"changed. {_NO_RETRY}"
-    )
-
-
 def _checked_definition(
-    ws: Workspace, table: RoutingTable, caste: str, model: str, rt: AgentRuntime
+    ws: Workspace, table: RoutingTable, caste: str, model: str, rt: Runtime
 ) -> tuple[str, str | None]:
     """(the definition that runs ``caste`` on ``model``, why it cannot be used — missing, or
     naming another model, so the spawn would not run where aether routed it — or None)."""
@@ -226,11 +201,11 @@ def _checked_definition(
     name = agents.definition_for(table, caste, model)
     text = definition_text(ws, name, rt=rt)
     if text is None:
-        return name, f"{rt.definition_path(name)} is missing"
+        return name, f"{definition_path(rt, name)} is missing"
     on = rt.definition_model(text)
     if on != model:
         return name, (
-            f"{rt.definition_path(name)} runs on {on!r}, not {model!r} as the profile routes it"
+            f"{definition_path(rt, name)} runs on {on!r}, not {model!r} as the profile routes it"
         )
     return name, None
 

@@ -1,73 +1,50 @@
-"""What differs between the agent runtimes whose hooks aether serves: Claude Code and Codex.
+"""The hook use cases' questions whose answer depends on the runtime that sent the hook.
 
-The use cases (``pre_agent``, ``agent_hooks``, ``session_hooks``) are the same for both — route
-a spawn, record a worker, pause, brief; this module answers the few questions whose answer
-depends on the runtime that sent the hook: where its agent definitions are and which model one
-names, what a spawn's task text is, how a redirected spawn's input reads, and whether the
-session's own requests go through the colony's proxy.
+The use cases (``pre_agent``, ``agent_hooks``, ``session_hooks``) are the same for Claude Code
+and Codex — route a spawn, record a worker, pause, brief. What differs — where a runtime's agent
+definitions are and which model one names, what a spawn's task text is, how a redirected
+spawn's input reads, whether the session's own requests go through the colony's proxy, how a
+subagent's transcript says what it used — each runtime's adapter answers
+(aether/runtimes/adapter.py); this module finds the hook's runtime in the registry when a
+question is asked, not when it is imported (every served hook imports it), and asks it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether.bounded_read import read_regular
-from aether.records import record
-from aether.routing.table import RoutingTable
 from aether.runtimes import definitions as agents
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
 from aether.workspace import Workspace
 
+if TYPE_CHECKING:
+    from aether.runtimes.adapter import Runtime
+    from aether.runtimes.usage import ModelUsage
+
+#: the kinds the hook use cases still branch on (aether.ops.hooks.agent: a Codex session
+#: names no process to its hooks, and its ``SubagentStart`` names the child's model)
 CLAUDE = "claude-code"
 CODEX = "codex"
 
 
-@record(frozen=True)
-class AgentRuntime:
-    kind: str
-    label: str
-    agents_dir: str
-    suffix: str
-    install_command: str
-    #: the variable naming the directory the session started in (none for Codex: its hooks
-    #: get ``cwd``)
-    project_variable: str
+def runtime_of(hook: HookInput) -> Runtime:
+    """The runtime that sent ``hook`` (Claude Code's for a hook that names none)."""
+    from aether.runtimes.registry import runtime
 
-    def definition_path(self, name: str) -> str:
-        return f"{self.agents_dir}/{name}{self.suffix}"
-
-    def definition_model(self, text: str) -> str | None:
-        if self.kind == CODEX:
-            from aether.runtimes.codex.agents import file_model
-
-            return file_model(text)
-        from aether.runtimes.claude.agents import front_matter_model
-
-        return front_matter_model(text)
+    return runtime(hook.runtime)
 
 
-RUNTIMES = {
-    CLAUDE: AgentRuntime(
-        CLAUDE,
-        "Claude Code",
-        ".claude/agents",
-        ".md",
-        "aether claude install",
-        "CLAUDE_PROJECT_DIR",
-    ),
-    CODEX: AgentRuntime(CODEX, "Codex", ".codex/agents", ".toml", "aether codex install", ""),
-}
-
-
-def runtime_of(hook: HookInput) -> AgentRuntime:
-    return RUNTIMES.get(hook.runtime, RUNTIMES[CLAUDE])
+def definition_path(rt: Runtime, name: str) -> str:
+    """Where the runtime reads definition ``name``, relative to a project."""
+    return f"{rt.agents_dir}/{name}{rt.definition_suffix}"
 
 
 def _definition_text(
-    ws: Workspace | None, name: str, rt: AgentRuntime, *, start: str = ""
+    ws: Workspace | None, name: str, rt: Runtime, *, start: str = ""
 ) -> str | None:
     """The agent definition ``name`` as the runtime sees it: in its agents directory of the
     directory the session started in or the nearest parent directory that has one (measured
@@ -77,7 +54,7 @@ def _definition_text(
     if ws is not None:
         places.append(ws.project)
     for directory in places:
-        path = directory / rt.definition_path(name)
+        path = directory / definition_path(rt, name)
         try:
             return read_regular(path).decode("utf-8")
         except FileNotFoundError:
@@ -93,12 +70,14 @@ def definition_text(
     *,
     start: str = "",
     hook: HookInput | None = None,
-    rt: AgentRuntime | None = None,
+    rt: Runtime | None = None,
 ) -> str | None:
     """The definition ``name`` as the hook's runtime (or ``rt``; else Claude Code) sees it
     ."""
     if rt is None:
-        rt = runtime_of(hook) if hook is not None else RUNTIMES[CLAUDE]
+        from aether.runtimes.registry import DEFAULT
+
+        rt = runtime_of(hook) if hook is not None else DEFAULT
     return _definition_text(ws, name, rt, start=start)
 
 
@@ -123,86 +102,17 @@ def is_aether_type(ws: Workspace, name: str, hook: HookInput | None = None) -> b
 def routed_text(hook: HookInput) -> str:
     """The spawn's task as aether routes it: Claude Code's description and prompt, Codex's
     message."""
-    tool_input = hook.tool_input or {}
-    keys = ("message",) if hook.runtime == CODEX else ("description", "prompt")
-    parts = [tool_input.get(k) for k in keys]
-    return "\n\n".join(p for p in parts if isinstance(p, str) and p.strip())
+    return runtime_of(hook).task_text(hook.tool_input or {})
 
 
 def redirected_input(hook: HookInput, target: str, preface: str | None) -> dict[str, Any]:
     """The spawn's input sent to ``target`` (``preface``, a carrier's caste brief, before the
     task); the tool's own ``model`` dropped."""
-    tool_input = dict(hook.tool_input or {})
-    if hook.runtime == CODEX:
-        from aether.runtimes.codex.hookio import redirected_input as codex_input
-
-        return codex_input(tool_input, target, preface)
-    updated = {k: v for k, v in tool_input.items() if k != "model"}
-    updated["subagent_type"] = target
-    if preface is not None:
-        updated["prompt"] = f"{preface}\nYour task:\n{tool_input.get('prompt', '')}"
-    return updated
+    return runtime_of(hook).redirected_input(dict(hook.tool_input or {}), target, preface)
 
 
-def codex_off_proxy(table: RoutingTable) -> str | None:
-    """Why this Codex session's requests would not go through the colony's proxy (its
-    ``$CODEX_HOME/config.toml`` names another provider's ``base_url``), or None."""
-    from aether.runtimes.codex.config import base_url, codex_home, read_config
-
-    if table.proxy.standalone:
-        return None
-    path = codex_home(os.environ) / "config.toml"
-    data, problem = read_config(path)
-    wanted = base_url(table.proxy.endpoint)
-    if data is None:
-        used = problem or f"{path} does not exist"
-    else:
-        name = data.get("model_provider")
-        providers = data.get("model_providers")
-        provider = providers.get(name) if isinstance(providers, dict) and name else None
-        url = provider.get("base_url") if isinstance(provider, dict) else None
-        if isinstance(url, str) and same_endpoint(url, wanted):
-            return None
-        used = (
-            f"sends this session's requests to provider {name!r}"
-            if isinstance(name, str)
-            else "names no model_provider (Codex's default: OpenAI's API)"
-        )
-        used = f"{path} {used}"
-    return (
-        f"{used}, not to the colony's proxy at {wanted}, so no model aether proves "
-        "would be the one the subagent runs on. Tell the user to add the block `aether codex "
-        "install` prints to config.toml and start Codex again."
-    )
-
-
-def same_endpoint(a: str, b: str) -> bool:
-    """Do two URLs name one proxy (``localhost`` and ``127.0.0.1``, a trailing slash, an
-    explicit default port alike)? A URL that names no proxy at all never matches."""
-    from aether.errors import InvalidInput
-    from aether.proxy_http import parse_endpoint
-
-    def key(url: str) -> tuple[str, str, int, str]:
-        e = parse_endpoint(url)
-        host = e.host.lower()
-        return e.scheme, "127.0.0.1" if host == "localhost" else host, e.port, e.base_path
-
-    try:
-        return key(a) == key(b)
-    except InvalidInput:
-        return False
-
-
-def subagent_usage(hook: HookInput) -> Any:
-    """The subagent's tokens per model (``by_model``) from its transcript — Claude Code's, or
-    Codex's rollout; raises OSError when it cannot be read."""
+def subagent_usage(hook: HookInput) -> dict[str, ModelUsage]:
+    """The subagent's tokens per model from its transcript — Claude Code's, or Codex's
+    rollout; raises OSError when it cannot be read."""
     path = Path(hook.agent_transcript_path)
-    if hook.runtime == CODEX:
-        import time
-
-        from aether.runtimes.codex.usage import ROLLOUT_WAIT_S, read_rollout
-
-        return read_rollout(path, time.monotonic() + ROLLOUT_WAIT_S)
-    from aether.runtimes.claude.usage import read_settled_transcript
-
-    return read_settled_transcript(path, hook.last_assistant_message)
+    return runtime_of(hook).subagent_usage(path, hook.last_assistant_message)

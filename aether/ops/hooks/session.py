@@ -25,6 +25,7 @@ from aether.briefing import Opening, render_briefing
 from aether.errors import AetherError, MemoryFileError
 from aether.ops.hooks.agent import sighting_of
 from aether.ops.hooks.dispatch import HookOutcome
+from aether.ops.hooks.runtime import runtime_of
 from aether.ops.session.agent_sessions import (
     DeadSession,
     apply_transcript_facts,
@@ -211,7 +212,7 @@ def session_end(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -
         _lost, others = end_session(s, session, reason)
         if s.status != "paused" and not others:
             last_out = True
-            label = "Codex" if hook.runtime == "codex" else "Claude Code"
+            label = runtime_of(hook).display_name
             note = f"{label} session {hook.session_id} ended "
             note += f"({reason or 'no reason given'}); it was the last one working."
             record_pause(s, note, snapshot, git)

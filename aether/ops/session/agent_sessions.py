@@ -254,26 +254,20 @@ class TranscriptFacts:
 
 
 def read_transcript_facts(ws: Workspace, path: str, kind: str = "claude-code") -> TranscriptFacts:
-    """Read before taking the lock where possible: a long transcript takes a moment. A Codex
-    session's (``kind`` ``codex``) is its main thread's rollout: its tokens per model (its last
-    message is taken at each ``Stop``)."""
-    from aether.runtimes.claude.usage import last_assistant_text, read_transcript
+    """Read before taking the lock where possible: a long transcript takes a moment. The
+    runtime of ``kind`` reads it (aether.runtimes.registry; Claude Code for a kind it does not
+    know): a Codex session's is its main thread's rollout, which gives its tokens per model
+    but not its last message (that is taken at each ``Stop``)."""
+    from aether.runtimes.registry import runtime
 
     facts = TranscriptFacts()
     if not path:
         return facts
+    rt = runtime(kind)
     try:
-        if kind == "codex":
-            import time
-
-            from aether.runtimes.codex.usage import ROLLOUT_WAIT_S, read_rollout
-
-            rollout = read_rollout(Path(path), time.monotonic() + ROLLOUT_WAIT_S)
-            facts.usage = dict(rollout.by_model)
-            return facts
-        text = last_assistant_text(Path(path))
+        text = rt.last_message(Path(path))
         facts.last_words = last_words(ws, text) if text else None
-        facts.usage = dict(read_transcript(Path(path)).by_model)
+        facts.usage = dict(rt.session_usage(Path(path)))
     except FileNotFoundError:
         pass  # a session that never wrote one (nothing was said)
     except OSError as exc:

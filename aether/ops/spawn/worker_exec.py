@@ -132,21 +132,22 @@ TailReader = Callable[[Workspace, ColonyState, Worker, bytes], None]
 
 
 def _result_reader(argv: list[str], env: dict[str, str]) -> TailReader | None:
-    """The reader of the worker's final output when its command line asks for a result it
-    can read: ``claude -p --output-format json|stream-json`` or ``codex exec --json``."""
-    from aether.runtimes.claude.usage import asks_for_json_result
-    from aether.runtimes.codex.usage import codex_home, is_codex_exec_json
+    """The reader of the worker's final output when its command line asks for a result its
+    runtime can read (``claude -p --output-format json|stream-json``, ``codex exec --json``:
+    aether.runtimes.registry.headless_reader)."""
+    from aether.runtimes.registry import headless_reader
 
-    if is_codex_exec_json(argv):
-        from aether.ops.workers.usage import record_codex_result
+    read = headless_reader(argv, env)
+    if read is None:
+        return None
+    from aether.ops.workers.usage import record_headless_run
 
-        home = codex_home(env)
-        return lambda ws, state, w, tail: record_codex_result(ws, state, w, tail, home)
-    if asks_for_json_result(argv):
-        from aether.ops.workers.usage import record_headless_result
+    def record_run(ws: Workspace, state: ColonyState, w: Worker, tail: bytes) -> None:
+        run = read(tail.decode("utf-8", errors="replace"))
+        if run is not None:
+            record_headless_run(ws, state, w, run)
 
-        return record_headless_result
-    return None
+    return record_run
 
 
 def _record_running(

@@ -1,19 +1,19 @@
 """Recording what a runtime says a worker used: tokens (and cost) per model, on the worker.
 
-Shared by the ``subagent-stop`` hook (a subagent's transcript) and ``spawn --exec`` (a headless
-Claude Code run's final result, a headless Codex run's JSONL events and rollouts). Model names
-are mapped to the profile's own names first (``RoutingTable.reported_model``), so
-``cc-opus[1m]`` and ``cc-opus`` are one model, in the record and in ``aether costs``.
+Shared by the ``subagent-stop`` hook (a subagent's transcript) and ``spawn --exec`` (what a
+headless run's output says, read by its runtime: a Claude Code run's final result, a Codex
+run's JSONL events and rollouts). Model names are mapped to the profile's own names first
+(``RoutingTable.reported_model``), so ``cc-opus[1m]`` and ``cc-opus`` are one model, in the
+record and in ``aether costs``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aether.errors import ProfileProblem
 from aether.routing.table import RoutingTable
-from aether.runtimes.usage import ModelUsage
+from aether.runtimes.usage import HeadlessRun, ModelUsage
 from aether.state.model import ColonyState, Worker
 from aether.workspace import Workspace
 
@@ -61,52 +61,32 @@ def record_usage(
         worker.cost_usd = round(cost_usd, 6)
 
 
-def record_headless_result(ws: Workspace, state: ColonyState, worker: Worker, tail: bytes) -> None:
-    """What a headless Claude Code worker's final result line (``spawn --exec claude -p
-    --output-format json``) says it used. The model that wrote the most output must be the
-    assigned one; the worker's own subagents may use others."""
-    from aether.runtimes.claude.usage import parse_headless_result
-
-    result = parse_headless_result(tail.decode("utf-8", errors="replace"))
-    if result is None or not result.by_model:
-        return
-    record_usage(worker, result.by_model, profile_table(ws), cost_usd=result.total_cost_usd)
-    worker.runtime = {"kind": "claude-code-headless", "session_id": result.session_id}
-    if worker.model_used is not None and worker.model_used != worker.model:
-        flag_mismatch(ws, state, worker, [worker.model_used], "ran mostly on", "claude-code")
-
-
-def record_codex_result(
-    ws: Workspace, state: ColonyState, worker: Worker, tail: bytes, home: Path | None
+def record_headless_run(
+    ws: Workspace, state: ColonyState, worker: Worker, run: HeadlessRun
 ) -> None:
-    """What a headless Codex worker (``spawn --exec codex exec --json``) used: tokens from its
-    JSONL events, the model of each thread from its rollout under ``home`` (``CODEX_HOME``).
-    The main thread's model must be the assigned one; its subagents may use others."""
-    from aether.runtimes.codex.usage import run_usage
-
-    result = run_usage(tail.decode("utf-8", errors="replace"), home)
-    if result is None:
-        return
-    worker.runtime = {
-        "kind": "codex-headless",
-        "session_id": result.thread_id,
-        "model_source": "rollout" if result.main_models else "unknown",
-    }
-    if result.truncated:
-        worker.runtime["usage_truncated"] = True
+    """What a headless worker's output says it used (``spawn --exec``; the worker's runtime
+    reads it: aether.runtimes.registry.headless_reader): tokens per model on the worker, and a
+    mismatch when its main agent ran on another model than the assigned one — the model the
+    runtime names for it, else the one that wrote the most output. The worker's own subagents
+    may use others."""
+    worker.runtime = dict(run.runtime)
     table = profile_table(ws)
-    if result.by_model:
-        record_usage(worker, result.by_model, table)
-    if result.unattributed is not None:
-        # the tokens are Codex's word; which model used them is not known
-        worker.tokens_in = (worker.tokens_in or 0) + result.unattributed.tokens_in
-        worker.tokens_out = (worker.tokens_out or 0) + result.unattributed.output_tokens
-    main = [canonical(table, m) for m in result.main_models]
-    if main:
-        worker.model_used = main[-1]
-    others = [m for m in main if m != worker.model]
+    if run.by_model:
+        record_usage(worker, run.by_model, table, cost_usd=run.cost_usd)
+    if run.unattributed is not None:
+        # the tokens are the runtime's word; which model used them is not known
+        worker.tokens_in = (worker.tokens_in or 0) + run.unattributed.tokens_in
+        worker.tokens_out = (worker.tokens_out or 0) + run.unattributed.output_tokens
+    if run.main_models is None:
+        ran = worker.model_used
+        others = [ran] if ran is not None and ran != worker.model else []
+    else:
+        main = [canonical(table, m) for m in run.main_models]
+        if main:
+            worker.model_used = main[-1]
+        others = [m for m in main if m != worker.model]
     if others:
-        flag_mismatch(ws, state, worker, others, "ran on", "codex")
+        flag_mismatch(ws, state, worker, others, run.mismatch_how, run.source)
 
 
 def flag_mismatch(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aether.bounded_read import read_regular
 from aether.errors import AetherError, ProfileProblem
-from aether.ops.doctor.checks import Check
+from aether.health import Check
 from aether.runtimes.claude import check as claude_check
 from aether.runtimes.claude import files as claude_files
 from aether.runtimes.claude import settings as cs

@@ -15,7 +15,7 @@ import subprocess
 
 from aether.bounded_read import read_regular
 from aether.errors import AetherError
-from aether.ops.doctor.checks import Check
+from aether.health import Check
 from aether.workspace import Workspace
 
 #: how long the launcher's ``--which`` may take
