@@ -27,7 +27,7 @@ from tests.proxy.codex import (
     run_codex,
 )
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
-from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
+from tests.proxy.responses import ResponsesScript, spawn_agent, spawn_agent_v2, wait_agent
 from tests.proxy.upstream import Upstream
 
 pytestmark = pytest.mark.proxy
@@ -78,9 +78,11 @@ class Colony:
         *turns: list[Any],
         prompt: str = "build it",
         args: tuple[str, ...] = (),
+        delays: dict[str, float] | None = None,
         **env: str,
     ) -> CodexRun:
-        self.upstream.responses.reset(ResponsesScript(main="cx-main", turns=list(turns)))
+        script = ResponsesScript(main="cx-main", turns=list(turns), delays=delays or {})
+        self.upstream.responses.reset(script)
         run = run_codex(self.project, {**self.env, **env}, prompt, args=[*EXEC_ARGS, *args])
         assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-3000:])
         return run
@@ -381,3 +383,31 @@ def test_a_child_codex_runs_on_another_model_than_routed_is_flagged(
     assert status["workers"]["model_mismatches"] == 1
     text = run_aether("status", env=colony.env).stdout
     assert "1 worker(s) reported a model different from the one assigned" in text
+
+
+def test_multi_agent_v2_spawns_are_routed_and_an_edited_agent_file_denied(colony: Colony) -> None:
+    """With ``[features] multi_agent_v2 = true`` Codex 0.171.0 offers ``collaboration.
+    spawn_agent`` and its PreToolUse names the tool ``collaborationspawn_agent``, which a
+    ``spawn_agent`` matcher does not match: such spawns went by aether's routing, and a builder
+    file edited to another model ran on it, recorded from the file with no mismatch. aether's
+    matcher names both: the spawn is routed (a keyword task to its carrier), and the edited file
+    is denied as on the v1 path."""
+    config = colony.codex_home / "config.toml"
+    config.write_text(config.read_text() + "\n[features]\nmulti_agent_v2 = true\n")
+    # the main model's next request waits: a v2 child is not waited for here
+    slow = {"cx-main": 2.0}
+    colony.run([spawn_agent_v2("aether-builder", "redesign the storage architecture")], delays=slow)
+    assert sorted(colony.upstream.responses.models_seen()) == ["cx-main", "cx-main", "cx-other"]
+    (worker,) = colony.subagents()
+    assert worker["model"] == "cx-other" and worker["model_source"] == "task-routing"
+    assert worker["runtime"]["agent_type"] == "aether--cx-other" and worker["verified"] is True
+    assert worker["resolved_model"] == "cx-other" and worker["status"] == "completed"
+    builder = colony.project / ".codex" / "agents" / "aether-builder.toml"
+    builder.write_text(builder.read_text().replace('model = "cx-builder"', 'model = "cx-other"'))
+    colony.run([spawn_agent_v2("aether-builder", "write the parser")], delays=slow)
+    seen = colony.upstream.responses.seen
+    assert [s.model for s in seen] == ["cx-main", "cx-main"]  # the child never reached a model
+    assert "aether refused this spawn of aether-builder" in seen[1].text
+    assert "runs on 'cx-other', not 'cx-builder'" in seen[1].text
+    assert len(colony.subagents()) == 1  # nothing more recorded as spawned
+    assert len([e for e in colony.state()["events"] if e["type"] == "spawn.denied"]) == 1
