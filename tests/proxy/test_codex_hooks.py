@@ -411,3 +411,25 @@ def test_multi_agent_v2_spawns_are_routed_and_an_edited_agent_file_denied(colony
     assert "runs on 'cx-other', not 'cx-builder'" in seen[1].text
     assert len(colony.subagents()) == 1  # nothing more recorded as spawned
     assert len([e for e in colony.state()["events"] if e["type"] == "spawn.denied"]) == 1
+
+
+def test_an_unrouted_builder_on_an_edited_agent_file_is_flagged(colony: Colony) -> None:
+    """aether's PreToolUse hook taken out of hooks.json (the others stay trusted) and the
+    builder's agent file edited to cx-other: Codex runs the spawn unrouted, on cx-other. The
+    worker is recorded UNVERIFIED on the model the profile gives its caste, and flagged — it
+    was recorded on the edited file's model, with no mismatch."""
+    hooks = colony.project / ".codex" / "hooks.json"
+    doc = json.loads(hooks.read_text())
+    del doc["hooks"]["PreToolUse"]
+    hooks.write_text(json.dumps(doc))
+    builder = colony.project / ".codex" / "agents" / "aether-builder.toml"
+    builder.write_text(builder.read_text().replace('model = "cx-builder"', 'model = "cx-other"'))
+    colony.run([spawn_agent("aether-builder", "write the parser")], [wait_agent()])
+    models = colony.upstream.responses.models_seen()
+    assert "cx-other" in models and "cx-builder" not in models
+    (worker,) = colony.subagents()
+    assert worker["verified"] is False and worker["runtime"]["tool_use_id"] is None
+    assert worker["model"] == "cx-builder" and worker["resolved_model"] == "cx-other"
+    assert worker["model_mismatch"] is True and worker["status"] == "completed"
+    events = [e for e in colony.state()["events"] if e["type"] == "model_mismatch"]
+    assert events and {e["data"]["worker_id"] for e in events} == {worker["id"]}

@@ -153,13 +153,21 @@ def _unrouted_worker(
     text = definition_text(ws, hook.agent_type, rt=rt) or ""
     model = rt.definition_model(text) or "unknown"
     profile_hash = ownership(text).profile_hash or ""
+    source, why = "definition", "its definition's model"
+    profile_model = _caste_model(ws, parsed[0])
+    if profile_model is not None and profile_model != model:
+        # an edited (or stale) definition: the profile's model is the one to hold it to, so
+        # the model the runtime reports for the child is flagged when it is the file's
+        source = "caste-default"
+        why = f"the profile's model for its caste (its definition names {model})"
+        model = profile_model
     worker = Worker(
         id=new_id(f"w-{caste}"),
         caste=caste,
         model=model,
-        model_source="definition",
+        model_source=source,
         model_reason=f"{rt.label} started {hook.agent_type} without aether routing it (the "
-        "pre-agent hook did not run or could not record it); its definition's model",
+        f"pre-agent hook did not run or could not record it); {why}",
         profile_hash=profile_hash,
         session_id=state.session.id,
         spawned_at=iso(),
@@ -177,6 +185,21 @@ def _unrouted_worker(
         verified=False,
     )
     return worker
+
+
+def _caste_model(ws: Workspace, caste: str | None) -> str | None:
+    """The model the profile gives ``caste`` for a task that matches nothing — the one its own
+    definition names when aether wrote it — or None (a carrier, no such caste, no profile)."""
+    from aether.errors import AetherError
+    from aether.ops.workers.usage import profile_table
+
+    table = profile_table(ws)
+    if caste is None or table is None or caste not in table.castes:
+        return None
+    try:
+        return agents.caste_model(table, caste)
+    except AetherError:
+        return None
 
 
 def _start(state: ColonyState, worker: Worker, agent_id: str) -> None:
