@@ -50,9 +50,10 @@ def test_install_merges_the_hooks_keeps_the_users_and_uninstall_restores_the_byt
         "Stop": [f"{launcher} turn-end"],
         "SessionEnd": [f"{launcher} session-end"],
     }
-    # the user's group comes first, untouched; aether's spawn hook matches spawn_agent only
+    # the user's group comes first, untouched; aether's spawn hook matches the spawn only, as
+    # Codex names it on its v1 and its multi_agent_v2 path
     assert doc["hooks"]["PreToolUse"][0] == json.loads(USER_HOOKS)["hooks"]["PreToolUse"][0]
-    assert doc["hooks"]["PreToolUse"][1]["matcher"] == "spawn_agent"
+    assert doc["hooks"]["PreToolUse"][1]["matcher"] == "spawn_agent|collaborationspawn_agent"
     assert doc["note"] == "mine"
     assert os.access(colony / LAUNCHER, os.X_OK)
     # the trust lines name the hooks where they are: the user's group is index 0

@@ -46,6 +46,23 @@ def spawn_agent(agent_type: str, message: str, **extra: Any) -> Call:
     return Call("spawn_agent", {"agent_type": agent_type, "message": message, **extra}, AGENT_TOOLS)
 
 
+#: with ``[features] multi_agent_v2 = true`` Codex 0.171.0 offers its agent tools in this
+#: namespace instead; the spawn comes to PreToolUse hooks as ``collaborationspawn_agent``
+AGENT_TOOLS_V2 = "collaboration"
+
+
+def spawn_agent_v2(agent_type: str, message: str, task_name: str = "task") -> Call:
+    """MultiAgentV2's ``spawn_agent``: a ``task_name`` is required, and ``fork_turns: none``
+    (the default ``all`` forks the whole history, which Codex refuses with an ``agent_type``)."""
+    arguments = {
+        "agent_type": agent_type,
+        "message": message,
+        "task_name": task_name,
+        "fork_turns": "none",
+    }
+    return Call("spawn_agent", arguments, AGENT_TOOLS_V2)
+
+
 def wait_agent(timeout_ms: int = 60000) -> Call:
     """Codex's ``wait_agent`` on every agent spawned so far in the conversation."""
     return Call("wait_agent", {"targets": SPAWNED, "timeout_ms": timeout_ms}, AGENT_TOOLS)

@@ -18,9 +18,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunAether
-from tests.proxy.codex import CodexRun, codex_env, cx_profile, ensure_codex, run_codex
+from tests.proxy.codex import (
+    EXEC_ARGS,
+    CodexRun,
+    codex_env,
+    cx_profile,
+    ensure_codex,
+    run_codex,
+)
 from tests.proxy.conftest import MASTER_KEY, RunningProxy, free_port
-from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
+from tests.proxy.responses import ResponsesScript, spawn_agent, spawn_agent_v2, wait_agent
 from tests.proxy.upstream import Upstream
 
 pytestmark = pytest.mark.proxy
@@ -66,9 +73,17 @@ class Colony:
         checked = run_aether("codex", "check", env=self.env)
         assert checked.returncode == 0, checked.stdout
 
-    def run(self, *turns: list[Any], prompt: str = "build it", **env: str) -> CodexRun:
-        self.upstream.responses.reset(ResponsesScript(main="cx-main", turns=list(turns)))
-        run = run_codex(self.project, {**self.env, **env}, prompt)
+    def run(
+        self,
+        *turns: list[Any],
+        prompt: str = "build it",
+        args: tuple[str, ...] = (),
+        delays: dict[str, float] | None = None,
+        **env: str,
+    ) -> CodexRun:
+        script = ResponsesScript(main="cx-main", turns=list(turns), delays=delays or {})
+        self.upstream.responses.reset(script)
+        run = run_codex(self.project, {**self.env, **env}, prompt, args=[*EXEC_ARGS, *args])
         assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-3000:])
         return run
 
@@ -307,3 +322,114 @@ def test_an_aether_that_fails_never_breaks_the_session_and_its_spawn_is_refused(
     assert f"{broken} exited 3 (cannot start)" in seen[1].text
     assert "this aether worker could not be routed: not started" in seen[1].text
     assert colony.subagents() == []
+
+
+#: an agent file of the user's own that names itself ``aether-builder`` (Codex finds agents by
+#: their ``name``, not their file name) and runs on another model than the profile's builder
+MY_BUILDER = """\
+name = "aether-builder"
+description = "my own builder"
+model = "cx-other"
+developer_instructions = "You are my own builder, not the colony's."
+"""
+
+
+def test_a_child_codex_runs_on_another_model_than_routed_is_flagged(
+    colony: Colony, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """``codex exec -c agents.aether-builder.config_file=<file>`` — a command-line override
+    aether's hooks cannot see — makes Codex 0.171.0 run the spawned builder from that file:
+    aether routed and proved cx-builder (its own agent file names it, so the spawn is allowed),
+    the child ran on cx-other, and Codex says so at SubagentStart; the worker is flagged."""
+    mine = tmp_path / "my-builder.toml"
+    mine.write_text(MY_BUILDER)
+    override = f"agents.aether-builder.config_file={json.dumps(str(mine))}"
+    colony.run(
+        [spawn_agent("aether-builder", "write the parser")], [wait_agent()], args=("-c", override)
+    )
+    # the child really ran on the other model, from the other file
+    models = colony.upstream.responses.models_seen()
+    assert "cx-other" in models and "cx-builder" not in models
+    (child,) = [s for s in colony.upstream.responses.seen if s.model == "cx-other"]
+    assert "You are my own builder" in child.text and "write the parser" in child.text
+    (worker,) = colony.subagents()
+    assert worker["model"] == "cx-builder" and worker["verified"] is True  # what aether routed
+    assert worker["resolved_model"] == "cx-other"  # SubagentStart's model: Codex's own word
+    assert worker["model_used"] == "cx-other"  # the child's rollout
+    assert worker["model_mismatch"] is True and worker["status"] == "completed"
+    assert worker["tokens_out"] == child.usage["output_tokens"]
+    mismatches = [
+        e
+        for e in colony.state()["events"]
+        if e["type"] == "model_mismatch" and e["data"]["worker_id"] == worker["id"]
+    ]
+    # flagged at SubagentStart (Codex's model) and again at SubagentStop (the rollout)
+    assert [e["message"].split(": ", 1)[1] for e in mismatches] == [
+        "Codex started it on cx-other, assigned cx-builder",
+        "its transcript shows cx-other, assigned cx-builder",
+    ]
+    assert [(e["data"]["reported"], e["data"]["assigned"]) for e in mismatches] == [
+        (["cx-other"], "cx-builder")
+    ] * 2
+    assert {e["source"] for e in mismatches} == {"codex"}
+    # and the colony's own reports say so
+    listed = json.loads(run_aether("workers", "--json", env=colony.env).stdout)
+    (row,) = [w for w in listed["workers"] if w["id"] == worker["id"]]
+    assert row["model_mismatch"] is True and row["resolved_model"] == "cx-other"
+    table = run_aether("workers", env=colony.env).stdout
+    (line,) = [line for line in table.splitlines() if worker["id"] in line]
+    assert "cx-builder" in line and "cx-other MISMATCH" in line
+    status = json.loads(run_aether("status", "--json", env=colony.env).stdout)
+    assert status["workers"]["model_mismatches"] == 1
+    text = run_aether("status", env=colony.env).stdout
+    assert "1 worker(s) reported a model different from the one assigned" in text
+
+
+def test_multi_agent_v2_spawns_are_routed_and_an_edited_agent_file_denied(colony: Colony) -> None:
+    """With ``[features] multi_agent_v2 = true`` Codex 0.171.0 offers ``collaboration.
+    spawn_agent`` and its PreToolUse names the tool ``collaborationspawn_agent``, which a
+    ``spawn_agent`` matcher does not match: such spawns went by aether's routing, and a builder
+    file edited to another model ran on it, recorded from the file with no mismatch. aether's
+    matcher names both: the spawn is routed (a keyword task to its carrier), and the edited file
+    is denied as on the v1 path."""
+    config = colony.codex_home / "config.toml"
+    config.write_text(config.read_text() + "\n[features]\nmulti_agent_v2 = true\n")
+    # the main model's next request waits: a v2 child is not waited for here
+    slow = {"cx-main": 2.0}
+    colony.run([spawn_agent_v2("aether-builder", "redesign the storage architecture")], delays=slow)
+    assert sorted(colony.upstream.responses.models_seen()) == ["cx-main", "cx-main", "cx-other"]
+    (worker,) = colony.subagents()
+    assert worker["model"] == "cx-other" and worker["model_source"] == "task-routing"
+    assert worker["runtime"]["agent_type"] == "aether--cx-other" and worker["verified"] is True
+    assert worker["resolved_model"] == "cx-other" and worker["status"] == "completed"
+    builder = colony.project / ".codex" / "agents" / "aether-builder.toml"
+    builder.write_text(builder.read_text().replace('model = "cx-builder"', 'model = "cx-other"'))
+    colony.run([spawn_agent_v2("aether-builder", "write the parser")], delays=slow)
+    seen = colony.upstream.responses.seen
+    assert [s.model for s in seen] == ["cx-main", "cx-main"]  # the child never reached a model
+    assert "aether refused this spawn of aether-builder" in seen[1].text
+    assert "runs on 'cx-other', not 'cx-builder'" in seen[1].text
+    assert len(colony.subagents()) == 1  # nothing more recorded as spawned
+    assert len([e for e in colony.state()["events"] if e["type"] == "spawn.denied"]) == 1
+
+
+def test_an_unrouted_builder_on_an_edited_agent_file_is_flagged(colony: Colony) -> None:
+    """aether's PreToolUse hook taken out of hooks.json (the others stay trusted) and the
+    builder's agent file edited to cx-other: Codex runs the spawn unrouted, on cx-other. The
+    worker is recorded UNVERIFIED on the model the profile gives its caste, and flagged — it
+    was recorded on the edited file's model, with no mismatch."""
+    hooks = colony.project / ".codex" / "hooks.json"
+    doc = json.loads(hooks.read_text())
+    del doc["hooks"]["PreToolUse"]
+    hooks.write_text(json.dumps(doc))
+    builder = colony.project / ".codex" / "agents" / "aether-builder.toml"
+    builder.write_text(builder.read_text().replace('model = "cx-builder"', 'model = "cx-other"'))
+    colony.run([spawn_agent("aether-builder", "write the parser")], [wait_agent()])
+    models = colony.upstream.responses.models_seen()
+    assert "cx-other" in models and "cx-builder" not in models
+    (worker,) = colony.subagents()
+    assert worker["verified"] is False and worker["runtime"]["tool_use_id"] is None
+    assert worker["model"] == "cx-builder" and worker["resolved_model"] == "cx-other"
+    assert worker["model_mismatch"] is True and worker["status"] == "completed"
+    events = [e for e in colony.state()["events"] if e["type"] == "model_mismatch"]
+    assert events and {e["data"]["worker_id"] for e in events} == {worker["id"]}

@@ -8,9 +8,9 @@ its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
 
 * ``pre_agent`` (``aether.ops.hooks.pre_agent``) routes the spawn and records the worker as
   ``spawned``, or denies it;
-* ``subagent_start`` links the record to the runtime's ``agent_id`` (the oldest unlinked
-  worker of that definition in that session; a worker nobody routed is recorded from its
-  definition); Codex's model for the child is recorded, flagged when it differs.
+* ``subagent_start`` links the record to the runtime's ``agent_id`` (found as
+  ``aether.ops.hooks.subagent_record`` says); Codex's model for the child is recorded,
+  flagged when it differs.
 * ``agent_result`` knows both ids, corrects the link if two parallel spawns of one definition
   were taken in the other order, and records ``resolvedModel`` — flagged when it differs.
 * ``subagent_stop`` completes the worker and reads its transcript (Codex: its rollout): tokens
@@ -19,23 +19,19 @@ its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from aether.ops.hooks.dispatch import HookOutcome
-from aether.ops.hooks.runtime import (
-    CLAUDE,
-    CODEX,
-    definition_text,
-    is_aether_type,
-    runtime_of,
-    subagent_usage,
+from aether.ops.hooks.runtime import CODEX, subagent_usage
+from aether.ops.hooks.subagent_record import (
+    RUNTIME,
+    by_runtime_id,
+    mark_started,
+    sighting_of,
+    started_worker,
 )
-from aether.ops.session.agent_sessions import Sighting, observe, result_line
+from aether.ops.session.agent_sessions import observe, result_line
 from aether.runtimes import definitions as agents
 from aether.runtimes import hookio
 from aether.runtimes.hookio import HookInput
-from aether.runtimes.marker import ownership
 from aether.runtimes.usage import ModelUsage
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
@@ -44,167 +40,8 @@ from aether.state.model import (
     Worker,
 )
 from aether.state.store import Store
-from aether.timeutil import age_seconds, iso, new_id
+from aether.timeutil import age_seconds, iso
 from aether.workspace import Workspace
-
-RUNTIME = CLAUDE
-
-
-def sighting_of(hook: HookInput) -> Sighting | None:
-    """What this hook knows of its Claude Code session (None inside a headless worker aether
-    started: that session is the worker's, not one of the colony's)."""
-    from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
-    from aether.process_identity import runtime_process
-    from aether.redaction import admitted_or_none
-
-    if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
-        return None
-    if hook.runtime == CODEX:  # Codex names no process to hooks: the first non-shell ancestor
-        process = runtime_process(None)
-        # a session event's model is the main agent's (a subagent's events name the child's)
-        main = hook.model if hook.event in ("SessionStart", "Stop", "SessionEnd") else ""
-        return Sighting(
-            CODEX,
-            hook.session_id,
-            hook.cwd,
-            hook.transcript_path,
-            process,
-            admitted_or_none(main or None),
-        )
-    return Sighting(
-        runtime=RUNTIME,
-        session_id=hook.session_id,
-        cwd=hook.cwd or os.environ.get("CLAUDE_PROJECT_DIR", ""),
-        transcript_path=hook.transcript_path,
-        # Claude Code names its own process to hooks; a served hook's client sends it along
-        process=runtime_process(os.environ.get("CLAUDE_PID")),
-        main_model=admitted_or_none(os.environ.get("ANTHROPIC_MODEL") or None),
-    )
-
-
-def runtime_record(hook: HookInput, target: str, requested: str) -> dict[str, Any]:
-    """The ``runtime`` block of a subagent's record. Its ``agent_id`` comes from the subagent's
-    own events; a ``PreToolUse`` inside a subagent carries the *caller's* id, kept as
-    ``parent_agent_id``."""
-    record: dict[str, Any] = {
-        "kind": hook.runtime,
-        "session_id": hook.session_id,
-        "tool_use_id": hook.tool_use_id or None,
-        "agent_id": None,
-        "agent_type": target,
-        "requested_type": requested,
-    }
-    if hook.event == "PreToolUse" and hook.agent_id:
-        record["parent_agent_id"] = hook.agent_id
-    else:
-        record["agent_id"] = hook.agent_id or None
-    return record
-
-
-# --- finding a subagent's record ---------------------------------------------------------------
-
-
-def _session_workers(state: ColonyState, session_id: str, kind: str) -> list[Worker]:
-    return [
-        w
-        for w in state.workers
-        if (w.runtime or {}).get("kind") == kind
-        and (w.runtime or {}).get("session_id") == session_id
-    ]
-
-
-def _by(
-    state: ColonyState, session_id: str, key: str, value: str, kind: str = RUNTIME
-) -> Worker | None:
-    if not value:
-        return None
-    for w in _session_workers(state, session_id, kind):
-        if (w.runtime or {}).get(key) == value:
-            return w
-    return None
-
-
-def linked_worker(
-    state: ColonyState, session_id: str, agent_id: str, kind: str = RUNTIME
-) -> Worker | None:
-    """The record of the subagent the runtime calls ``agent_id`` in that session."""
-    return _by(state, session_id, "agent_id", agent_id, kind)
-
-
-def _unlinked(state: ColonyState, hook: HookInput) -> Worker | None:
-    """The oldest routed worker of this definition that no subagent has claimed yet."""
-    for w in _session_workers(state, hook.session_id, hook.runtime):
-        rt = w.runtime or {}
-        if rt.get("agent_type") == hook.agent_type and not rt.get("agent_id"):
-            if w.status == "spawned":
-                return w
-    return None
-
-
-def _unrouted_worker(
-    ws: Workspace, state: ColonyState, hook: HookInput, session: Worker | None
-) -> Worker | None:
-    """A record for an aether subagent no ``pre-agent`` routed (hook missing or failed); its
-    caller is unknown, so it hangs under the session's main agent."""
-    parsed = agents.parse_agent_name(hook.agent_type)
-    if parsed is None or not is_aether_type(ws, hook.agent_type, hook):
-        return None
-    caste = parsed[0] or "unknown"  # a carrier started with no routing: its caste is unknown
-    rt = runtime_of(hook)
-    text = definition_text(ws, hook.agent_type, rt=rt) or ""
-    model = rt.definition_model(text) or "unknown"
-    profile_hash = ownership(text).profile_hash or ""
-    worker = Worker(
-        id=new_id(f"w-{caste}"),
-        caste=caste,
-        model=model,
-        model_source="definition",
-        model_reason=f"{rt.display_name} started {hook.agent_type} without aether routing it (the "
-        "pre-agent hook did not run or could not record it); its definition's model",
-        profile_hash=profile_hash,
-        session_id=state.session.id,
-        spawned_at=iso(),
-        runtime=runtime_record(hook, hook.agent_type, hook.agent_type),
-        parent_id=session.id if session is not None else None,
-    )
-    state.workers.append(worker)
-    state.add_event(
-        "worker_spawned",
-        f"{worker.id} ({caste}) on {model} UNVERIFIED (not routed by aether)",
-        worker_id=worker.id,
-        caste=caste,
-        model=model,
-        source="definition",
-        verified=False,
-    )
-    return worker
-
-
-def _start(state: ColonyState, worker: Worker, agent_id: str) -> None:
-    worker.runtime = {**(worker.runtime or {}), "agent_id": agent_id}
-    if worker.status == "spawned":
-        stamp = iso()
-        worker.status = "running"
-        worker.started_at = worker.started_at or stamp
-        worker.heartbeat_at = stamp
-        state.add_event("worker_started", f"{worker.id} started", worker_id=worker.id)
-
-
-def _started_worker(ws: Workspace, state: ColonyState, hook: HookInput) -> Worker | None:
-    """The record of the subagent ``hook`` names, marked started: linked by its agent id, else
-    the oldest unlinked routed worker of its definition, else a new record from the definition
-    (None when the subagent is not aether's). The session is observed first: dead ones are
-    found, this one registered."""
-    session, _dead = observe(ws, state, sighting_of(hook))
-    worker = (
-        _by(state, hook.session_id, "agent_id", hook.agent_id, hook.runtime)
-        or _unlinked(state, hook)
-        or _unrouted_worker(ws, state, hook, session)
-    )
-    if worker is not None:
-        _start(state, worker, hook.agent_id)
-    return worker
-
 
 # --- subagent-start ----------------------------------------------------------------------------
 
@@ -215,7 +52,7 @@ def subagent_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None
         return outcome
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
-        worker = _started_worker(ws, s, hook)
+        worker = started_worker(ws, s, hook)
         if worker is None:
             tx.abort = True
             return outcome
@@ -257,7 +94,9 @@ def _relink(state: ColonyState, worker: Worker, agent_id: str) -> None:
     if current == agent_id:
         return
     rt = worker.runtime or {}
-    other = _by(state, rt.get("session_id") or "", "agent_id", agent_id, rt.get("kind", RUNTIME))
+    other = by_runtime_id(
+        state, rt.get("session_id") or "", "agent_id", agent_id, rt.get("kind", RUNTIME)
+    )
     if other is not None and other is not worker:
         for name in _AGENT_SIDE:
             mine, theirs = getattr(worker, name), getattr(other, name)
@@ -272,7 +111,7 @@ def _relink(state: ColonyState, worker: Worker, agent_id: str) -> None:
             other_worker_id=other.id,
         )
     elif worker.status == "spawned":
-        _start(state, worker, agent_id)
+        mark_started(state, worker, agent_id)
     worker.runtime = {**(worker.runtime or {}), "agent_id": agent_id}
 
 
@@ -286,9 +125,9 @@ def agent_result(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) 
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
         observe(ws, s, sighting_of(hook))
-        worker = _by(s, hook.session_id, "tool_use_id", hook.tool_use_id) or _by(
-            s, hook.session_id, "agent_id", str(agent_id)
-        )
+        worker = by_runtime_id(
+            s, hook.session_id, "tool_use_id", hook.tool_use_id
+        ) or by_runtime_id(s, hook.session_id, "agent_id", str(agent_id))
         if worker is None:
             tx.abort = True
             return outcome
@@ -351,7 +190,7 @@ def subagent_stop(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
             outcome.notes.append(f"transcript not read ({type(exc).__name__}: {exc})")
     with Store(ws, lock_timeout=lock_timeout).transaction() as tx:
         s = tx.state
-        worker = _started_worker(ws, s, hook)
+        worker = started_worker(ws, s, hook)
         if worker is None:
             tx.abort = True
             return outcome

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from aether import activity
 from aether.errors import AetherError, ProfileProblem, ProxyProblem
-from aether.ops.hooks.agent import runtime_record, sighting_of
 from aether.ops.hooks.dispatch import HookOutcome
 from aether.ops.hooks.runtime import (
     definition_path,
@@ -27,6 +26,7 @@ from aether.ops.hooks.runtime import (
     routed_text,
     runtime_of,
 )
+from aether.ops.hooks.subagent_record import runtime_record, sighting_of
 from aether.ops.workers.usage import routing_table
 from aether.records import replace
 from aether.redaction import admitted
@@ -257,7 +257,7 @@ def _parent_id(state: ColonyState, hook: HookInput, session: Worker | None) -> s
     """Who asked for this subagent: a nested spawn's ``PreToolUse`` carries the *caller's*
     ``agent_id``; a top-level spawn was asked for by the session's main agent (or, inside a
     headless worker aether started, by that worker)."""
-    from aether.ops.hooks.agent import linked_worker
+    from aether.ops.hooks.subagent_record import linked_worker
     from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
 
     if hook.agent_id:

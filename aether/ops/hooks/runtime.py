@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from aether.runtimes.adapter import Runtime
     from aether.runtimes.usage import ModelUsage
 
-#: the kinds the hook use cases still branch on (aether.ops.hooks.agent: a Codex session
-#: names no process to its hooks, and its ``SubagentStart`` names the child's model)
+#: the kinds the hook use cases still branch on (aether.ops.hooks.subagent_record: a Codex
+#: session names no process to its hooks; aether.ops.hooks.agent: its ``SubagentStart``
+#: names the child's model)
 CLAUDE = "claude-code"
 CODEX = "codex"
 

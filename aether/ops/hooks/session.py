@@ -23,9 +23,9 @@ from collections.abc import Callable
 from aether import activity
 from aether.briefing import Opening, render_briefing
 from aether.errors import AetherError, MemoryFileError
-from aether.ops.hooks.agent import sighting_of
 from aether.ops.hooks.dispatch import HookOutcome
 from aether.ops.hooks.runtime import runtime_of
+from aether.ops.hooks.subagent_record import sighting_of
 from aether.ops.session.agent_sessions import (
     DeadSession,
     apply_transcript_facts,

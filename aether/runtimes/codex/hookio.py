@@ -26,6 +26,12 @@ from aether.runtimes.hookio import HookInput
 RUNTIME = "codex"
 #: the tool a spawn is, in Codex's PreToolUse input (its namespace is not glued to this one)
 SPAWN_TOOL = "spawn_agent"
+#: the same spawn with ``[features] multi_agent_v2 = true``: Codex 0.171.0 offers it as
+#: ``collaboration.spawn_agent`` and names it to hooks with the namespace glued on (measured)
+SPAWN_TOOL_V2 = "collaborationspawn_agent"
+#: the PreToolUse matcher that catches both (Codex matches the whole name: ``spawn_agent``
+#: alone let v2 spawns by, unrouted — tests/proxy/test_codex_hooks.py)
+SPAWN_MATCHER = f"{SPAWN_TOOL}|{SPAWN_TOOL_V2}"
 
 
 def parse_hook_input(data: bytes) -> HookInput:

@@ -21,6 +21,7 @@ from typing import Any
 from aether.errors import RuntimeSettingsInvalid
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
 from aether.runtimes.codex.agents import toml_string
+from aether.runtimes.codex.hookio import SPAWN_MATCHER
 from aether.runtimes.hookio import HookSpec, without_hooks
 
 HOOKS_FILE = ".codex/hooks.json"
@@ -29,7 +30,7 @@ LAUNCHER = ".codex/hooks/aether-hook"
 #: timeouts; the others are short
 HOOKS = (
     HookSpec("SessionStart", "session-start", None, 30),
-    HookSpec("PreToolUse", "pre-agent", "spawn_agent", 600),
+    HookSpec("PreToolUse", "pre-agent", SPAWN_MATCHER, 600),
     HookSpec("SubagentStart", "subagent-start", None, 30),
     HookSpec("SubagentStop", "subagent-stop", None, 30),
     HookSpec("Stop", "turn-end", None, 30),
