@@ -50,12 +50,11 @@ def test_invoked_command_skips_root_options() -> None:
 def test_a_command_does_not_pay_for_pydantic_plugin_discovery(colony: Path) -> None:
     """The plugin-loader stand-in keeps importlib.metadata (~15 ms) out of every command."""
     code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: sys.stderr.write("
-        "'METADATA=%s\\n' % ('importlib.metadata' in sys.modules)))\n"
-        "sys.argv = ['aether', 'status', '--json']\n"
-        "from aether.cli.main import main\n"
-        "main()\n"
+        "import sys\n"
+        "from aether.cli.main import run\n"
+        "exit_code = run(['status', '--json'])\n"
+        "sys.stderr.write('METADATA=%s\\n' % ('importlib.metadata' in sys.modules))\n"
+        "sys.exit(exit_code)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -222,8 +222,7 @@ def test_cache_hit_imports_neither_yaml_nor_the_profile_models(
     cache = colony / ".aether" / "cache" / "profile.json"
     assert cache.exists()
     probe = (
-        "import sys; from aether.cli.main import main; sys.argv=['aether','route','x','--json'];"
-        "\ntry:\n main()\nexcept SystemExit: pass\n"
+        "import sys; from aether.cli.main import run; run(['route', 'x', '--json'])\n"
         "print('LOADED', 'yaml' in sys.modules, 'aether.routing.profile' in sys.modules,"
         " file=sys.stderr)"
     )

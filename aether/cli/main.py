@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 
 def _usage_error_line(exc: Exception) -> tuple[str, int] | None:
@@ -67,7 +68,7 @@ def main() -> None:
 
     try:
         code = forward(argv)  # a running `aether serve` for this colony, if any
-        sys.exit(code if code is not None else run(argv))
+        code = code if code is not None else run(argv)
     except Exception as exc:  # the last resort: one line, a traceback only when asked for
         from aether.cli.common import debug_traceback
         from aether.redaction import redact
@@ -75,7 +76,36 @@ def main() -> None:
         debug_traceback(exc)
         line = redact(f"internal error: {type(exc).__name__}: {exc}")
         sys.stderr.write(f"aether: error: {' '.join(line.split())}. this is a bug in aether.\n")
-        sys.exit(70)
+        code = 70
+    end_process(code)
+
+
+def end_process(code: int) -> NoReturn:
+    """Exit with ``code`` once the output is flushed, without the interpreter's teardown.
+
+    A finished command has nothing left to do: every file it wrote is closed and synced, and
+    it starts no thread that outlives it. Python's teardown would still unload each module it
+    imported (Typer, Rich, Pydantic) and free every object one by one — measured in paired runs
+    of ``aether status --json``, whole processes, a fifth of the command's time; for ``aether
+    migrate`` of a large colony, the 10,000 events it loaded. So the process ends here. The
+    normal exit stays when the teardown has work to do: another thread still runs (it would be
+    waited for), coverage measures this process (it saves its data at exit), or the output
+    cannot be flushed (the normal exit reports that as it always did).
+    """
+    if threading_started() or "coverage" in sys.modules:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
+
+
+def threading_started() -> bool:
+    """Whether a thread besides this one runs (only when ``threading`` was imported at all)."""
+    threading = sys.modules.get("threading")
+    return threading is not None and threading.active_count() > 1
 
 
 def run(argv: list[str], *, command: Any = None) -> int:
