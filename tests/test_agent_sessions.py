@@ -312,3 +312,40 @@ def test_only_a_sessions_start_brings_an_ended_session_back(
     as_session(run_aether, "session-start", SESSION_A, runtime.pid, source="resume")
     (session,) = session_records(state_of(installed))
     assert session["status"] == "running"  # `claude --resume`: the same session, live again
+
+
+@pytest.mark.parametrize(
+    ("kind", "handed_back"),
+    [("codex", True), ("claude-code", True), ("codex-headless", False), (None, False)],
+)
+def test_respawn_hands_back_the_subagent_of_any_runtime_and_spawns_the_rest(
+    colony: Path, run_aether: RunAether, kind: str | None, handed_back: bool
+) -> None:
+    """A lost subagent that a runtime's hooks recorded (Claude Code's or Codex's) is handed back
+    to that runtime's next session; a worker of ``aether spawn`` (a headless run's record names
+    its own kind, or none) is spawned again. A Codex subagent was spawned again as a record
+    nothing runs."""
+    from aether.state.model import Worker
+    from aether.state.store import Store
+    from aether.workspace import discover
+
+    runtime = None if kind is None else {"kind": kind, "session_id": "s-1", "agent_id": "a-1"}
+    with Store(discover(None, start=colony)).transaction() as tx:
+        worker = Worker(
+            id="w-builder-lost1",
+            caste="builder",
+            model="claude-sonnet-4-5",
+            model_source="caste-default",
+            model_reason="test",
+            profile_hash="",
+            session_id=tx.state.session.id,
+            spawned_at="2026-12-05T00:00:00Z",
+            status="lost",
+            runtime=runtime,
+        )
+        tx.state.workers.append(worker)
+    out = run_aether("worker", "respawn", "w-builder-lost1", "--no-proxy", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["handed_back"] is handed_back
+    assert (result["worker"] is None) is handed_back

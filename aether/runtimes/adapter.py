@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from aether.health import Check
     from aether.routing.table import RoutingTable
+    from aether.runtimes.hookio import HookInput
     from aether.runtimes.usage import HeadlessRun, ModelUsage
     from aether.workspace import Workspace
 
@@ -44,6 +45,17 @@ class Runtime(Protocol):
     #: the environment variable naming the directory a session started in ("" when its hooks
     #: are told ``cwd`` instead)
     project_variable: str
+    #: whether its ``SubagentStart`` names the model the child runs on (then recorded as the
+    #: runtime's word on it, and flagged when it is not the assigned one)
+    start_names_child_model: bool
+    #: what a user checks when a subagent ran on another model than aether assigned
+    mismatch_check: str
+
+    def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
+        """What a hook tells of the session that runs it: (the directory it runs in, the pid
+        the runtime names for its own process — None when it names none and its process is
+        found from the hook's ancestors —, the main agent's model if known)."""
+        ...
 
     def definition_model(self, text: str) -> str | None:
         """The model an agent definition's text names, if any."""

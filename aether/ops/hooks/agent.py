@@ -20,7 +20,7 @@ its transcript). Codex 0.171.0 has the same order without ``PostToolUse``; its
 from __future__ import annotations
 
 from aether.ops.hooks.dispatch import HookOutcome
-from aether.ops.hooks.runtime import CODEX, subagent_usage
+from aether.ops.hooks.runtime import runtime_of, subagent_usage
 from aether.ops.hooks.subagent_record import (
     RUNTIME,
     by_runtime_id,
@@ -56,11 +56,12 @@ def subagent_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None
         if worker is None:
             tx.abort = True
             return outcome
-        if hook.runtime == CODEX and hook.model:
-            # Codex's own word on the child's model, as Claude Code's resolvedModel
+        rt = runtime_of(hook)
+        if rt.start_names_child_model and hook.model:
+            # the runtime's own word on the child's model, as Claude Code's resolvedModel
             worker.resolved_model = hook.model
-            how = "Codex started it on"
-            mismatch = _flag_if_other(ws, s, worker, [hook.model], how, CODEX)
+            how = f"{rt.display_name} started it on"
+            mismatch = _flag_if_other(ws, s, worker, [hook.model], how, rt.kind)
             if mismatch:
                 outcome.notes.append(mismatch)
     outcome.worker_id = worker.id
@@ -161,12 +162,9 @@ def _flag_if_other(
     if not others:
         return None
     flag_mismatch(ws, state, worker, others, how, kind)
-    check = (
-        "the agent file's model under .codex/agents (`aether codex check`)"
-        if kind == CODEX
-        else "CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), availableModels and the Agent tool's model "
-        "parameter (`aether doctor`)"
-    )
+    from aether.runtimes.registry import runtime
+
+    check = runtime(kind).mismatch_check
     return (
         f"aether: worker {worker.id} ({worker.caste}) was assigned {worker.model} but {how} "
         f"{', '.join(others)}: routing did not hold. Check {check}."

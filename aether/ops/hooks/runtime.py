@@ -25,12 +25,6 @@ if TYPE_CHECKING:
     from aether.runtimes.adapter import Runtime
     from aether.runtimes.usage import ModelUsage
 
-#: the kinds the hook use cases still branch on (aether.ops.hooks.subagent_record: a Codex
-#: session names no process to its hooks; aether.ops.hooks.agent: its ``SubagentStart``
-#: names the child's model)
-CLAUDE = "claude-code"
-CODEX = "codex"
-
 
 def runtime_of(hook: HookInput) -> Runtime:
     """The runtime that sent ``hook`` (Claude Code's for a hook that names none)."""

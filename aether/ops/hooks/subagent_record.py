@@ -12,20 +12,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aether.ops.hooks.runtime import CLAUDE, CODEX, definition_text, is_aether_type, runtime_of
+from aether.ops.hooks.runtime import definition_text, is_aether_type, runtime_of
 from aether.ops.session.agent_sessions import Sighting, observe
 from aether.runtimes import definitions as agents
 from aether.runtimes.hookio import HookInput
 from aether.runtimes.marker import ownership
+from aether.runtimes.registry import DEFAULT
 from aether.state.model import ColonyState, Worker
 from aether.timeutil import iso, new_id
 from aether.workspace import Workspace
 
-RUNTIME = CLAUDE
+#: the kind of a record that names none (Claude Code's hooks ran without ``--runtime``)
+RUNTIME = DEFAULT.kind
 
 
 def sighting_of(hook: HookInput) -> Sighting | None:
-    """What this hook knows of its Claude Code session (None inside a headless worker aether
+    """What this hook knows of its agent session (None inside a headless worker aether
     started: that session is the worker's, not one of the colony's)."""
     from aether.ops.spawn.worker_env import WORKER_ID_VARIABLE
     from aether.process_identity import runtime_process
@@ -33,26 +35,15 @@ def sighting_of(hook: HookInput) -> Sighting | None:
 
     if os.environ.get(WORKER_ID_VARIABLE) or not hook.session_id:
         return None
-    if hook.runtime == CODEX:  # Codex names no process to hooks: the first non-shell ancestor
-        process = runtime_process(None)
-        # a session event's model is the main agent's (a subagent's events name the child's)
-        main = hook.model if hook.event in ("SessionStart", "Stop", "SessionEnd") else ""
-        return Sighting(
-            CODEX,
-            hook.session_id,
-            hook.cwd,
-            hook.transcript_path,
-            process,
-            admitted_or_none(main or None),
-        )
+    rt = runtime_of(hook)
+    cwd, pid, main_model = rt.session_facts(hook)
     return Sighting(
-        runtime=RUNTIME,
+        runtime=rt.kind,
         session_id=hook.session_id,
-        cwd=hook.cwd or os.environ.get("CLAUDE_PROJECT_DIR", ""),
+        cwd=cwd,
         transcript_path=hook.transcript_path,
-        # Claude Code names its own process to hooks; a served hook's client sends it along
-        process=runtime_process(os.environ.get("CLAUDE_PID")),
-        main_model=admitted_or_none(os.environ.get("ANTHROPIC_MODEL") or None),
+        process=runtime_process(pid),
+        main_model=admitted_or_none(main_model),
     )
 
 

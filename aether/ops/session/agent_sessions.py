@@ -253,7 +253,7 @@ class TranscriptFacts:
     problems: list[str] = field(default_factory=list)
 
 
-def read_transcript_facts(ws: Workspace, path: str, kind: str = "claude-code") -> TranscriptFacts:
+def read_transcript_facts(ws: Workspace, path: str, kind: str) -> TranscriptFacts:
     """Read before taking the lock where possible: a long transcript takes a moment. The
     runtime of ``kind`` reads it (aether.runtimes.registry; Claude Code for a kind it does not
     know): a Codex session's is its main thread's rollout, which gives its tokens per model

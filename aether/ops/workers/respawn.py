@@ -252,7 +252,7 @@ def respawn_one(
     ``never_started`` and ask for another respawn)."""
     pinned = worker.repin_to or worker.model
     outcome = RespawnOutcome(lost_id=worker.id, caste=worker.caste, pinned_model=pinned)
-    if (worker.runtime or {}).get("kind") == "claude-code":
+    if _runtime_subagent(worker):
         return _hand_back(ws, worker, outcome, lock_timeout)
     try:
         from aether.ops.spawn.spawn import SpawnRequest, spawn_worker
@@ -274,6 +274,14 @@ def respawn_one(
         return outcome
     outcome.worker = result.worker.model_dump(mode="json")
     return outcome
+
+
+def _runtime_subagent(worker: Worker) -> bool:
+    """Whether an agent runtime's hooks recorded ``worker`` as one of its subagents (not a
+    headless run of ``aether spawn --exec``, whose record names the run's own kind)."""
+    from aether.runtimes.registry import known
+
+    return known((worker.runtime or {}).get("kind") or "") is not None
 
 
 def _hand_back(

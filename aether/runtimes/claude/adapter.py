@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from aether.health import Check
     from aether.routing.table import RoutingTable
     from aether.runtimes.adapter import HeadlessReader
+    from aether.runtimes.hookio import HookInput
     from aether.runtimes.usage import HeadlessRun, ModelUsage
     from aether.workspace import Workspace
 
@@ -25,6 +26,18 @@ class ClaudeCode:
     definition_suffix = ".md"
     install_command = "aether claude install"
     project_variable = "CLAUDE_PROJECT_DIR"
+    #: its SubagentStart names no model; PostToolUse's ``resolvedModel`` does (agent-result)
+    start_names_child_model = False
+    mismatch_check = (
+        "CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), availableModels and the Agent tool's model "
+        "parameter (`aether doctor`)"
+    )
+
+    def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
+        """Claude Code names its own process (``CLAUDE_PID``; a served hook's client sends it
+        along) and its main model (``ANTHROPIC_MODEL``) in the hook's environment."""
+        cwd = hook.cwd or os.environ.get(self.project_variable, "")
+        return cwd, os.environ.get("CLAUDE_PID"), os.environ.get("ANTHROPIC_MODEL") or None
 
     def definition_model(self, text: str) -> str | None:
         from aether.runtimes.claude.agents import front_matter_model

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from aether.health import Check
     from aether.routing.table import RoutingTable
     from aether.runtimes.adapter import HeadlessReader
+    from aether.runtimes.hookio import HookInput
     from aether.runtimes.usage import HeadlessRun, ModelUsage
     from aether.workspace import Workspace
 
@@ -27,6 +28,15 @@ class Codex:
     install_command = "aether codex install"
     #: Codex's hooks are told the session's ``cwd``; no variable names it
     project_variable = ""
+    start_names_child_model = True
+    mismatch_check = "the agent file's model under .codex/agents (`aether codex check`)"
+
+    def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
+        """Codex names no process to its hooks (its process is the hook's first non-shell
+        ancestor); a session event's ``model`` is the main agent's (a subagent's events name
+        the child's)."""
+        main = hook.model if hook.event in ("SessionStart", "Stop", "SessionEnd") else ""
+        return hook.cwd, None, main or None
 
     def definition_model(self, text: str) -> str | None:
         from aether.runtimes.codex.agents import file_model
