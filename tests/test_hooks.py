@@ -517,13 +517,16 @@ def test_the_handoff_note_never_holds_a_secret_from_the_last_message(
 
 
 def test_the_hook_table_and_the_installed_hooks_agree() -> None:
-    from aether.ops.hooks.dispatch import CLAUDE_EVENTS, CODEX_EVENTS, HANDLERS
+    """Each runtime's adapter lists the events its installed hooks run, and each has a handler."""
+    from aether.ops.hooks.dispatch import HANDLERS
+    from aether.runtimes.claude.adapter import RUNTIME as CLAUDE_CODE
     from aether.runtimes.claude.settings import HOOK_NAMES
+    from aether.runtimes.codex.adapter import RUNTIME as CODEX
     from aether.runtimes.codex.hooks import HOOKS as CODEX_HOOKS
 
-    assert set(CLAUDE_EVENTS) == set(HOOK_NAMES) == set(HOOKS)
-    assert set(CODEX_EVENTS) == {h.name for h in CODEX_HOOKS}
-    assert set(HANDLERS) == set(CLAUDE_EVENTS) | set(CODEX_EVENTS)
+    assert set(CLAUDE_CODE.hook_events) == set(HOOK_NAMES) == set(HOOKS)
+    assert set(CODEX.hook_events) == {h.name for h in CODEX_HOOKS}
+    assert set(HANDLERS) == set(CLAUDE_CODE.hook_events) | set(CODEX.hook_events)
 
 
 def test_a_bad_path_field_is_dropped_with_a_line_and_the_hook_still_does_its_work(

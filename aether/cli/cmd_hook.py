@@ -127,9 +127,9 @@ def _run(
     ctx: typer.Context, event: str, runtime: str
 ) -> tuple[HookOutcome | None, str | None, Workspace | None]:
     from aether.errors import AetherError, InvalidInput
-    from aether.ops.hooks.dispatch import CLAUDE_EVENTS, CODEX_EVENTS
+    from aether.runtimes.registry import RUNTIMES
 
-    known = {"claude-code": CLAUDE_EVENTS, "codex": CODEX_EVENTS}
+    known = {rt.kind: rt.hook_events for rt in RUNTIMES}
     if runtime not in known:
         return None, f"unknown runtime {runtime!r} (known: {', '.join(known)})", None
     if event not in known[runtime]:

@@ -45,6 +45,8 @@ class Runtime(Protocol):
     #: the environment variable naming the directory a session started in ("" when its hooks
     #: are told ``cwd`` instead)
     project_variable: str
+    #: the ``aether hook`` events its hooks run (aether.ops.hooks.dispatch has their handlers)
+    hook_events: tuple[str, ...]
     #: whether its ``SubagentStart`` names the model the child runs on (then recorded as the
     #: runtime's word on it, and flagged when it is not the assigned one)
     start_names_child_model: bool

@@ -27,17 +27,6 @@ HANDLERS = {
     "session-end": ("aether.ops.hooks.session", "session_end"),
     "turn-end": ("aether.ops.hooks.session", "turn_end"),
 }
-#: the events Claude Code's hooks run (aether.runtimes.claude.settings)
-CLAUDE_EVENTS = tuple(name for name in HANDLERS if name != "turn-end")
-#: the events Codex's hooks run (aether.runtimes.codex.hooks): the others are Claude Code's
-CODEX_EVENTS = (
-    "pre-agent",
-    "subagent-start",
-    "subagent-stop",
-    "session-start",
-    "turn-end",
-    "session-end",
-)
 #: a hook waits this long for the colony lock unless told otherwise: an agent session must
 #: never stall behind a stuck aether command
 HOOK_LOCK_TIMEOUT_S = 3.0

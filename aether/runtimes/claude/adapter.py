@@ -26,6 +26,15 @@ class ClaudeCode:
     definition_suffix = ".md"
     install_command = "aether claude install"
     project_variable = "CLAUDE_PROJECT_DIR"
+    hook_events: tuple[str, ...] = (
+        "pre-agent",
+        "subagent-start",
+        "agent-result",
+        "subagent-stop",
+        "session-start",
+        "pre-compact",
+        "session-end",
+    )
     #: its SubagentStart names no model; PostToolUse's ``resolvedModel`` does (agent-result)
     start_names_child_model = False
     mismatch_check = (

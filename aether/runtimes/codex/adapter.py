@@ -28,6 +28,16 @@ class Codex:
     install_command = "aether codex install"
     #: Codex's hooks are told the session's ``cwd``; no variable names it
     project_variable = ""
+    #: no PostToolUse for a spawn (its SubagentStart names the model) and no PreCompact; its
+    #: ``Stop`` (a turn ended) rewrites the handoff
+    hook_events: tuple[str, ...] = (
+        "pre-agent",
+        "subagent-start",
+        "subagent-stop",
+        "session-start",
+        "turn-end",
+        "session-end",
+    )
     start_names_child_model = True
     mismatch_check = "the agent file's model under .codex/agents (`aether codex check`)"
 
