@@ -26,6 +26,8 @@ class ClaudeCode:
     definition_suffix = ".md"
     install_command = "aether claude install"
     project_variable = "CLAUDE_PROJECT_DIR"
+    #: the names of settings.HOOKS, listed here so checking a hook's event does not import the
+    #: settings module (~15 ms); tests/test_hooks.py keeps the two equal
     hook_events: tuple[str, ...] = (
         "pre-agent",
         "subagent-start",

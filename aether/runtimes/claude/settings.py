@@ -95,8 +95,11 @@ def hook_entry(spec: HookSpec, command: Callable[[str], str] = hook_command) -> 
     group: dict[str, Any] = {}
     if spec.matcher is not None:
         group["matcher"] = spec.matcher
-    handler: dict[str, Any] = {"type": "command", "command": command(spec.name)}
-    handler["timeout"] = spec.timeout_s
+    handler: dict[str, Any] = {
+        "type": "command",
+        "command": command(spec.name),
+        "timeout": spec.timeout_s,
+    }
     if spec.runs_in_background:
         handler["async"] = True
     group["hooks"] = [handler]

@@ -28,8 +28,9 @@ class Codex:
     install_command = "aether codex install"
     #: Codex's hooks are told the session's ``cwd``; no variable names it
     project_variable = ""
-    #: no PostToolUse for a spawn (its SubagentStart names the model) and no PreCompact; its
-    #: ``Stop`` (a turn ended) rewrites the handoff
+    #: the names of hooks.HOOKS (kept equal by tests/test_hooks.py; listed here so checking a
+    #: hook's event does not import that module): no PostToolUse for a spawn (its SubagentStart
+    #: names the model) and no PreCompact; its ``Stop`` (a turn ended) rewrites the handoff
     hook_events: tuple[str, ...] = (
         "pre-agent",
         "subagent-start",
