@@ -189,11 +189,15 @@ class ResponsesModel:
         self.seen: list[ResponsesSeen] = []
         self._lock = threading.Lock()
         self._counter = 0
+        #: set when the script is replaced: a delayed answer to the old script is dropped
+        self._replaced = threading.Event()
 
     def reset(self, script: ResponsesScript | None = None) -> None:
         with self._lock:
             self.script = script or ResponsesScript()
             self.seen = []
+            self._replaced.set()
+            self._replaced = threading.Event()
 
     def models_seen(self) -> list[str]:
         with self._lock:
@@ -250,15 +254,18 @@ class ResponsesModel:
             }
         ]
 
-    def answer(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """The finished response object for ``body`` (and whether to stream it)."""
+    def answer(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool] | None:
+        """The finished response object for ``body`` and whether to stream it; ``None`` when
+        the answer was delayed and a reset replaced the script meanwhile (no answer is sent).
+
+        The request is recorded when it arrives, before any delay: a request of a test whose
+        client was killed during its model's delay (the proxy still forwards it) belongs to that
+        test's record, never to the record of whatever test runs when the delay ends."""
         model = str(body.get("model", ""))
         items = body.get("input")
         text = input_text(items)
-        script = self.script
-        delay = script.delays.get(model)
-        if delay:
-            time.sleep(delay)
+        with self._lock:
+            script, replaced = self.script, self._replaced
         output = self._output(script, model, items)
         usage = {
             "input_tokens": script.input_base + len(text) // 40,
@@ -268,9 +275,12 @@ class ResponsesModel:
         stream = bool(body.get("stream"))
         calls = [str(o["name"]) for o in output if o["type"] == "function_call"]
         with self._lock:
-            self.seen.append(
-                ResponsesSeen(model, text, calls, usage, stream, tool_names(body.get("tools")))
-            )
+            if not replaced.is_set():
+                tools = tool_names(body.get("tools"))
+                self.seen.append(ResponsesSeen(model, text, calls, usage, stream, tools))
+        delay = script.delays.get(model)
+        if delay and replaced.wait(delay):
+            return None
         response = {
             "id": self._next_id("resp"),
             "object": "response",

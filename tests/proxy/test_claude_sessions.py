@@ -282,6 +282,9 @@ def test_a_killed_session_is_known_at_once_and_its_lost_workers_can_be_closed_or
             lambda: len(running_builders(cc_project)) == 2 and running_builders(cc_project),
             "both builders to run",
         )
+        # killed while both builders wait on their model: their requests have reached the
+        # upstream (recorded in this test, not in a later one's when the delay ends)
+        wait_for(lambda: subagent_models(upstream).count("cc-builder") >= 2, "both to ask")
     finally:
         os.kill(session_a.pid, signal.SIGKILL)
         session_a.wait(timeout=30)

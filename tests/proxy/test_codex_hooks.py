@@ -288,13 +288,16 @@ def test_a_killed_session_is_found_dead_by_the_next_one_and_its_worker_lost(
         stderr=subprocess.DEVNULL,
     )
     try:
+        # killed while the builder waits on its model: its request has reached the upstream
+        # (recorded here, not in a later test's record when the delay ends)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if [w for w in colony.subagents() if w["status"] == "running"]:
+            running = [w for w in colony.subagents() if w["status"] == "running"]
+            if running and "cx-builder" in colony.upstream.responses.models_seen():
                 break
             time.sleep(0.2)
         else:
-            pytest.fail("the builder never started")
+            pytest.fail("the builder never started or never asked its model")
     finally:
         codex.kill()
         codex.wait(timeout=30)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +114,8 @@ class Upstream:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._counter = 0
+        #: set when the script is replaced: a delayed answer to the old script is dropped
+        self._replaced = threading.Event()
         #: the Responses API models (Codex), scripted and recorded on their own
         self.responses = ResponsesModel()
 
@@ -124,6 +125,8 @@ class Upstream:
         with self._lock:
             self.script = script or Script()
             self.seen = []
+            self._replaced.set()
+            self._replaced = threading.Event()
 
     def models_seen(self) -> list[str]:
         """Models of the requests Claude Code made (it always streams; aether's one-token
@@ -208,7 +211,10 @@ class Upstream:
         return [{"type": "text", "text": reply}]
 
     def _answer_responses(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        response, stream = self.responses.answer(body)
+        answered = self.responses.answer(body)
+        if answered is None:
+            return  # delayed past a reset: the connection closes unanswered
+        response, stream = answered
         if not stream:
             data = json.dumps(response).encode()
             handler.send_response(200)
@@ -226,13 +232,13 @@ class Upstream:
         handler.wfile.flush()
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        """Record the request when it arrives, then answer it — after the script's delay for
+        its model, unless a reset replaces the script meanwhile (see ResponsesModel.answer)."""
         model = str(body.get("model", ""))
         messages = body.get("messages") or []
         text = "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
-        script = self.script.for_text(text)
-        delay = script.delays.get(model)
-        if delay and body.get("stream"):
-            time.sleep(delay)
+        with self._lock:
+            script, replaced = self.script.for_text(text), self._replaced
         content = self._content_for(script, model, messages)
         system = _text_of(body.get("system"))
         usage = {
@@ -241,17 +247,13 @@ class Upstream:
         }
         stream = bool(body.get("stream"))
         with self._lock:
-            self.seen.append(
-                Seen(
-                    model,
-                    system,
-                    text,
-                    _count_tool_results(messages),
-                    stream,
-                    usage,
-                    len(json.dumps(body).encode()),
-                )
-            )
+            if not replaced.is_set():
+                size = len(json.dumps(body).encode())
+                tool_results = _count_tool_results(messages)
+                self.seen.append(Seen(model, system, text, tool_results, stream, usage, size))
+        delay = script.delays.get(model)
+        if delay and stream and replaced.wait(delay):
+            return  # the connection closes unanswered
         stop = "tool_use" if content[0]["type"] == "tool_use" else "end_turn"
         message = {
             "id": self._next_id("msg"),
