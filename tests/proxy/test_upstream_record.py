@@ -20,6 +20,10 @@ import pytest
 from tests.proxy.responses import ResponsesScript
 from tests.proxy.upstream import Script, Upstream
 
+# the proxy directory's tests are one selection (tests/test_test_selection.py): this one starts
+# no proxy, but it tests the upstream those tests share
+pytestmark = pytest.mark.proxy
+
 
 @pytest.fixture
 def own_upstream() -> Iterator[Upstream]:
