@@ -1,14 +1,16 @@
 """The session-start briefing: what the main model of a new agent session needs to carry on.
 
 Pure, like ``aether.handoff``: the caller gathers the state, memory and what resuming found;
-:func:`render_briefing` turns them into plain text that Claude Code adds to the main model's
-context. It is bounded (``MAX_CHARS``): each part has a share, long texts are cut, and the
-whole is cut last with a pointer to the commands that show everything.
+:func:`render_briefing` turns them into plain text that the agent runtime (Claude Code, Codex)
+adds to the main model's context, in that runtime's words for spawning a worker. It is bounded
+(``MAX_CHARS``): each part has a share, long texts are cut, and the whole is cut last with a
+pointer to the commands that show everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aether.memory import MemoryItem
 from aether.records import field, record
@@ -22,6 +24,9 @@ from aether.session_report import (
 from aether.state.model import FINISHED_WORKER_STATUSES, ColonyState, Worker
 from aether.text import cut_front, one_line, visible
 from aether.worker_tree import tree_order
+
+if TYPE_CHECKING:
+    from aether.runtimes.adapter import Runtime
 
 MAX_CHARS = 6000
 #: the sessions before this one that the briefing describes, and how much of each one's last
@@ -147,14 +152,14 @@ def _depths(state: ColonyState, session: Worker, workers: list[Worker]) -> list[
     return [(d - 1, w) for d, w in tree_order(state.workers) if w.id in ids]
 
 
-def _workers(state: ColonyState) -> list[str]:
-    # the castes themselves are in Claude Code's list of agents (aether-<caste>), and their
+def _workers(state: ColonyState, rt: Runtime) -> list[str]:
+    # the castes themselves are in the runtime's list of agents (aether-<caste>), and their
     # models are aether's business: the briefing does not repeat them in every request
     out = [
         "",
         "## Workers",
-        'Spawn aether workers with the Agent tool, subagent_type "aether-<caste>"; aether routes '
-        "each to the model its task calls for and records it.",
+        f'Spawn aether workers with {rt.spawn_tool}, {rt.agent_parameter} "aether-<caste>"; '
+        "aether routes each to the model its task calls for and records it.",
     ]
     alive = [
         (d, w)
@@ -167,8 +172,9 @@ def _workers(state: ColonyState) -> list[str]:
     rerun = [w for w in state.workers if w.rerun_requested_at and not w.replaced_by]
     if rerun:
         out.append(
-            f"Re-run these ({len(rerun)}; handed back by the user): spawn each again with the "
-            'Agent tool and put "replaces <id>" in its description, so aether links them:'
+            f"Re-run these ({len(rerun)}; handed back by the user): spawn each again with "
+            f'{rt.spawn_tool} and put "replaces <id>" in its {rt.task_parameter}, so aether '
+            "links them:"
         )
         out += [
             f"- aether-{w.caste} (replaces {w.id}): {one_line(w.task or '(no task recorded)', 300)}"
@@ -177,8 +183,8 @@ def _workers(state: ColonyState) -> list[str]:
     waiting = [w for w in state.workers if w.awaits_decision]
     if waiting:
         out.append(
-            f"Did not finish ({len(waiting)}): re-run one with the Agent tool (description "
-            'saying "replaces <id>"), or if it is not needed any more run '
+            f"Did not finish ({len(waiting)}): re-run one with {rt.spawn_tool} "
+            f'({rt.task_parameter} saying "replaces <id>"), or if it is not needed any more run '
             '`aether worker close <id> --reason "…"`:'
         )
         out += [_worker_line(w) for w in waiting[:10]]
@@ -209,12 +215,14 @@ def render_briefing(
     *,
     memory: dict[str, list[MemoryItem]],
     opening: Opening,
+    runtime: Runtime,
 ) -> str:
+    """The briefing for a session of ``runtime``."""
     phase = None if state.current_phase is None else str(state.current_phase)
     lines = [
         *_head(state, opening),
         *_last_sessions(state, opening),
-        *_workers(state),
+        *_workers(state, runtime),
         *_memory(memory, phase),
     ]
     text = "\n".join(lines).strip() + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aether.handoff import (
     HANDOFF_FORMAT,
@@ -34,6 +35,9 @@ from aether.state.model import (
 )
 from aether.text import cut_front, json_visible, visible
 from aether.worker_tree import indent, tree_order
+
+if TYPE_CHECKING:
+    from aether.runtimes.adapter import Runtime
 
 #: how many memory items of each kind the prose shows (all of them stay in .aether/memory/)
 RECENT_MEMORY = 5
@@ -127,11 +131,15 @@ def _header(s: ColonyState, aether_version: str) -> list[str]:
         else "If that session ended without `aether pause`, continue with this in the project "
         "directory (the one holding `.aether/`):"
     )
-    if sessions_of(s):
+    runtimes = _session_runtimes(s)
+    if runtimes:
+        names = " or ".join(rt.display_name for rt in runtimes)
+        anywhere = all(rt.starts_anywhere_in_project for rt in runtimes)
+        where = " — any directory of it, or any worktree of its repository" if anywhere else ""
         how = (
-            "To continue, start Claude Code in the project — any directory of it, or any "
-            "worktree of its repository: its session-start hook resumes the colony and briefs "
-            "the main agent. Without Claude Code, run this in the project directory:"
+            f"To continue, start {names} in the project{where}: its session-start hook resumes "
+            f"the colony and briefs the main agent. Without {names}, run this in the project "
+            "directory:"
         )
     return [
         f"# Handoff: {heading[:119] + '…' if len(heading) > 120 else heading}",
@@ -318,24 +326,41 @@ def _note(s: ColonyState) -> list[str]:
     return _section("What was happening", lines)
 
 
+def _session_runtimes(s: ColonyState) -> list[Runtime]:
+    """The agent runtimes the colony's recorded sessions ran in, in the order they first came."""
+    from aether.runtimes.registry import runtime
+
+    found: list[Runtime] = []
+    for session in sessions_of(s):
+        rt = runtime(str((session.runtime or {}).get("kind", "")))
+        if rt not in found:
+            found.append(rt)
+    return found
+
+
 def _next_steps(s: ColonyState, listed: list[Worker], phase: Phase | None) -> list[str]:
-    runtime = bool(sessions_of(s))
+    runtimes = _session_runtimes(s)
+    names = " or ".join(rt.display_name for rt in runtimes)
+    respawn = ", ".join(
+        f"a {rt.display_name} subagent by spawning it again with {rt.spawn_tool} (its "
+        f'{rt.task_parameter} saying "replaces ID")'
+        for rt in runtimes
+    )
     lines = [
-        "1. Start Claude Code in the project: the colony resumes by itself (or run `aether "
+        f"1. Start {names} in the project: the colony resumes by itself (or run `aether "
         "resume`, which checks this handoff, profile and git drift, and marks workers that did "
         "not finish as `lost` or `never_started`)."
-        if runtime
+        if runtimes
         else "1. `aether resume` — checks this handoff, profile and git drift, and marks "
         "workers that did not finish as `lost` or `never_started`."
     ]
     in_flight = [w for w in listed if w.status not in FINISHED_WORKER_STATUSES]
     if in_flight or any(w.status in ORPHAN_WORKER_STATUSES for w in listed):
         lines.append(
-            "2. For each unfinished worker: re-run it — a Claude Code subagent by spawning "
-            'it again with the Agent tool (its description saying "replaces ID"), others with '
+            f"2. For each unfinished worker: re-run it — {respawn}, others with "
             "`aether resume --respawn` or `aether worker respawn ID` — or close it: "
             '`aether worker close ID --reason "…"`.'
-            if runtime
+            if runtimes
             else "2. Replace unfinished workers on their pinned model: "
             "`aether resume --respawn` (or `aether worker respawn ID`), or close one that is "
             'not needed: `aether worker close ID --reason "…"`.'

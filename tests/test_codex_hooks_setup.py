@@ -280,3 +280,31 @@ def test_the_trust_hash_is_the_one_codex_lists() -> None:
     ]
     for event, matcher, handler, prefix in measured:
         assert trust_hash(event, matcher, handler).startswith(f"sha256:{prefix}"), handler
+
+
+def test_the_briefing_and_the_handoff_say_how_codex_spawns_and_re_runs_a_worker(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """A Codex main model spawns with ``spawn_agent`` and ``agent_type``, and a re-run names
+    the worker it replaces in its ``message`` (what pre-agent reads as the task): the briefing
+    and HANDOFF.md say so, not Claude Code's Agent tool and ``subagent_type``."""
+    install(run_aether, tmp_path)
+    first = {"session_id": "s-1", "cwd": str(colony), "model": "cx-main"}
+    opened = _hook(run_aether, "session-start", {**first, "hook_event_name": "SessionStart"})
+    briefing = opened["text"]
+    assert 'Spawn aether workers with the spawn_agent tool, agent_type "aether-<caste>"' in briefing
+    assert "subagent_type" not in briefing and "Agent tool" not in briefing
+    start = {**first, "hook_event_name": "SubagentStart", "agent_id": "t-1"}
+    _hook(run_aether, "subagent-start", {**start, "agent_type": "aether-builder"})
+    _hook(run_aether, "session-end", {**first, "hook_event_name": "SessionEnd", "reason": "other"})
+    handoff = (colony / ".aether" / "HANDOFF.md").read_text()
+    assert "1. Start Codex in the project" in handoff
+    assert (
+        "a Codex subagent by spawning it again with the spawn_agent tool (its message saying "
+        '"replaces ID")' in handoff
+    )
+    assert "Claude Code" not in handoff and "Agent tool" not in handoff
+    second = {**first, "session_id": "s-2", "hook_event_name": "SessionStart"}
+    briefing = _hook(run_aether, "session-start", second)["text"]
+    assert 're-run one with the spawn_agent tool (message saying "replaces <id>")' in briefing
+    assert "Agent tool" not in briefing

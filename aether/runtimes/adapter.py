@@ -52,6 +52,15 @@ class Runtime(Protocol):
     start_names_child_model: bool
     #: what a user checks when a subagent ran on another model than aether assigned
     mismatch_check: str
+    #: how its main model spawns a worker, in the words the briefing and the handoff use: the
+    #: spawn tool, the parameter that names the agent, and the parameter whose text links a
+    #: re-run to the worker it replaces (pre-agent looks for the old worker's id in the task)
+    spawn_tool: str
+    agent_parameter: str
+    task_parameter: str
+    #: whether a session started in any directory of the project, or in any worktree of its
+    #: repository, reaches the colony (what HANDOFF.md tells the user)
+    starts_anywhere_in_project: bool
 
     def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
         """What a hook tells of the session that runs it: (the directory it runs in, the pid

@@ -80,7 +80,7 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         state = tx.state
     opening.dead = [*opening.dead, *_dead_lines(state, dead)]
     opening.session_worker = session.id if session is not None else None
-    outcome.text = _briefing(ws, state, opening, outcome)
+    outcome.text = _briefing(ws, state, opening, outcome, hook)
     activity.log(
         ws,
         "hook_session_start",
@@ -130,7 +130,9 @@ def _dead_lines(state: ColonyState, dead: list[DeadSession]) -> list[str]:
     return lines
 
 
-def _briefing(ws: Workspace, state: ColonyState, opening: Opening, outcome: HookOutcome) -> str:
+def _briefing(
+    ws: Workspace, state: ColonyState, opening: Opening, outcome: HookOutcome, hook: HookInput
+) -> str:
     from aether.memory import load_all
 
     try:
@@ -138,7 +140,7 @@ def _briefing(ws: Workspace, state: ColonyState, opening: Opening, outcome: Hook
     except MemoryFileError as exc:
         memory = {}
         outcome.notes.append(f"memory not in the briefing: {exc.one_line()}")
-    return render_briefing(state, memory=memory, opening=opening)
+    return render_briefing(state, memory=memory, opening=opening, runtime=runtime_of(hook))
 
 
 def pre_compact(ws: Workspace, hook: HookInput, *, lock_timeout: float | None) -> HookOutcome:

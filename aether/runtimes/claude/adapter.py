@@ -43,6 +43,12 @@ class ClaudeCode:
         "CLAUDE_CODE_SUBAGENT_MODEL(_FORCE), availableModels and the Agent tool's model "
         "parameter (`aether doctor`)"
     )
+    spawn_tool = "the Agent tool"
+    agent_parameter = "subagent_type"
+    task_parameter = "description"
+    #: the user-level relay (runtimes/claude/relay.py) finds the colony from a subdirectory or
+    #: a linked worktree
+    starts_anywhere_in_project = True
 
     def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
         """Claude Code names its own process (``CLAUDE_PID``; a served hook's client sends it

@@ -41,6 +41,11 @@ class Codex:
     )
     start_names_child_model = True
     mismatch_check = "the agent file's model under .codex/agents (`aether codex check`)"
+    spawn_tool = "the spawn_agent tool"
+    agent_parameter = "agent_type"
+    task_parameter = "message"
+    #: run with the project as its directory only (docs/codex.md, "Known limits")
+    starts_anywhere_in_project = False
 
     def session_facts(self, hook: HookInput) -> tuple[str, str | None, str | None]:
         """Codex names no process to its hooks (its process is the hook's first non-shell
