@@ -65,7 +65,7 @@ def hook(
     if notes:
         line = " ".join("; ".join(notes).split())
         sys.stderr.write(f"aether hook {event}: {_shown(line)}\n")
-    if ws is not None and event != "session-end" and runtime != "codex":
+    if ws is not None and event != "session-end":
         _start_server(ws)
     raise typer.Exit(0)
 

@@ -1,0 +1,182 @@
+"""What a Codex user feels: a whole ``codex exec`` session with aether against the same session
+in a plain project, with the real Codex CLI and the real LiteLLM proxy (the pinned versions the
+tests use) to the scripted upstream model of the tests.
+
+    python -m benchmarks.bench_codex_session [--runs N]
+
+Two projects, one proxy, one upstream: **aether** — ``aether init``, the Codex tests' profile,
+``aether codex install`` and, in its ``CODEX_HOME/config.toml``, exactly the provider block and
+trust lines install printed — and **plain** — a hand-written ``builder`` agent file on the same
+model as aether's builder, the same provider, no hooks. The main model spawns one builder and
+waits for it (``aether-builder`` / ``builder``), or spawns none. Sessions alternate aether,
+plain, aether, plain, ...; the table gives the median of the per-pair ratios (this machine
+drifts ±30 %). Rows: aether as installed (its hooks start ``aether serve`` and hand it the
+rest; "warm": the server the first session started still runs), and aether with
+``AETHER_SERVER=off`` (every hook its own process). Every builder the aether sessions spawned is
+checked to be recorded completed with its tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import aether_cmd, table
+from tests.proxy import codex
+from tests.proxy.conftest import MASTER_KEY, start_proxy
+from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
+from tests.proxy.upstream import Upstream
+
+
+def _aether(project: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [*aether_cmd(), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _setup(root: Path, proxy_url: str) -> tuple[Path, dict[str, str], Path, dict[str, str]]:
+    """(the aether project, its environment, the plain project, its environment)."""
+    with_aether, plain, home = root / "aether", root / "plain", root / "home"
+    for directory in (with_aether, plain, home):
+        directory.mkdir()
+    aether_home, plain_home = root / "codex-home-aether", root / "codex-home-plain"
+    env = codex.codex_env(home, aether_home, MASTER_KEY, TMPDIR=str(root))
+    env.pop("AETHER_SERVER")  # as installed: hooks start and use the server
+    _aether(with_aether, env, "init", "Codex session benchmark")
+    profile = with_aether / ".aether" / "model-profiles.yaml"
+    profile.write_text(codex.cx_profile(proxy_url))
+    installed = json.loads(_aether(with_aether, env, "codex", "install", "--json"))
+    aether_home.mkdir()
+    block = installed["provider_block"] + "\n" + installed["trust_block"]
+    (aether_home / "config.toml").write_text(block)
+    codex.write_config(plain_home, proxy_url, "cx-main", trusted=(plain,))
+    codex.write_agent(plain, "builder", "cx-builder", "writes code")
+    plain_env = {**env, "CODEX_HOME": str(plain_home)}
+    return with_aether, env, plain, plain_env
+
+
+def _script(agent: str | None) -> ResponsesScript:
+    turns = [[spawn_agent(agent, "write the widget parser")], [wait_agent()]] if agent else []
+    return ResponsesScript(main="cx-main", turns=turns)
+
+
+def _session(upstream: Upstream, project: Path, env: dict[str, str], agent: str | None) -> float:
+    upstream.responses.reset(_script(agent))
+    binary = str(codex.ensure_codex())
+    started = time.perf_counter()
+    done = subprocess.run(
+        [binary, *codex.EXEC_ARGS, "build it"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"codex exec failed in {project.name}: {done.stderr[-2000:]}")
+    return elapsed
+
+
+def _builders(project: Path) -> tuple[int, int, int]:
+    """Every builder record: in the state, and the finished ones moved to the history."""
+    data = project / ".aether" / "data"
+    state = json.loads((data / "COLONY_STATE.json").read_text())
+    history = data / "workers.history.jsonl"
+    lines = history.read_text().splitlines() if history.exists() else []
+    past = [json.loads(line) for line in lines]
+    builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
+    done = [w for w in builders if w["status"] == "completed"]
+    return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
+
+
+def _timed(
+    runs: int,
+    upstream: Upstream,
+    with_aether: Path,
+    env: dict[str, str],
+    plain: Path,
+    plain_env: dict[str, str],
+) -> list[list[str]]:
+    alone = {**env, "AETHER_SERVER": "off"}
+    cases: dict[str, tuple[dict[str, str], str | None, str | None]] = {
+        "one subagent, as installed (server warm)": (env, "aether-builder", "builder"),
+        "no subagent, as installed (server warm)": (env, None, None),
+        "one subagent, every hook its own process (AETHER_SERVER=off)": (
+            alone,
+            "aether-builder",
+            "builder",
+        ),
+    }
+    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in cases}
+    for i in range(runs + 1):  # the first round warms the caches and starts the server
+        for label, (aether_env, mine, theirs) in cases.items():
+            a = _session(upstream, with_aether, aether_env, mine)
+            # the hooks the server took after its acknowledgement are done before this
+            subprocess.run(
+                [*aether_cmd(), "status", "--json"], cwd=with_aether, env=env, capture_output=True
+            )
+            p = _session(upstream, plain, plain_env, theirs)
+            if i:
+                times[label][0].append(a)
+                times[label][1].append(p)
+    rows = []
+    for label, (mine_s, theirs_s) in times.items():
+        ratio = statistics.median(a / p for a, p in zip(mine_s, theirs_s, strict=True))
+        rows.append(
+            [
+                label,
+                f"{statistics.median(mine_s):.2f}",
+                f"{statistics.median(theirs_s):.2f}",
+                f"{ratio:.2f}",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    import compileall
+
+    # as pip install leaves it: this machine sets PYTHONDONTWRITEBYTECODE (benchmarks/run.py)
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "aether"), quiet=1)
+    upstream = Upstream().start()
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
+        try:
+            with_aether, env, plain, plain_env = _setup(root, proxy.url)
+            result["rows"] = _timed(args.runs, upstream, with_aether, env, plain, plain_env)
+            result["builders"] = _builders(with_aether)
+            subprocess.run(
+                [*aether_cmd(), "serve", "--stop"], cwd=with_aether, env=env, capture_output=True
+            )
+        finally:
+            proxy.stop()
+            upstream.stop()
+    print(
+        table(result["rows"], ["session", "with aether (median s)", "plain (median s)", "× plain"])
+    )
+    print()
+    total, done, tokens = result["builders"]
+    print(
+        f"Builders the aether sessions spawned: {total}; completed: {done}; with the tokens of "
+        f"their rollout: {tokens}."
+    )
+
+
+if __name__ == "__main__":
+    main()
