@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import aether_cmd, table
+from benchmarks.common import SESSION_HEADER, aether_cmd, recorded_builders, session_rows, table
 from tests.proxy import claude
 from tests.proxy.conftest import MASTER_KEY, start_proxy
 from tests.proxy.upstream import Script, Upstream
@@ -148,7 +147,7 @@ def main() -> None:
                 "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
                 "aether (default profile)": _first_turn_bytes(upstream, default, env),
             }
-            recorded = _builders(with_aether)
+            recorded = recorded_builders(with_aether)
             for project in (with_aether, default):
                 subprocess.run(
                     [*aether_cmd(), "serve", "--stop"], cwd=project, env=env, capture_output=True
@@ -156,7 +155,7 @@ def main() -> None:
         finally:
             proxy.stop()
             upstream.stop()
-    print(table(rows, ["session", "with aether (median s)", "plain (median s)", "× plain"]))
+    print(table(rows, SESSION_HEADER))
     print()
     base = sizes["plain"]
     size_rows = [
@@ -176,19 +175,6 @@ def main() -> None:
         "their transcript: "
         f"{tokens} (nothing the hooks do after their acknowledgement was lost)."
     )
-
-
-def _builders(project: Path) -> tuple[int, int, int]:
-    """Every builder record: in the state, and the finished ones the store moved past its cap
-    into the workers' history."""
-    data = project / ".aether" / "data"
-    state = json.loads((data / "COLONY_STATE.json").read_text())
-    history = data / "workers.history.jsonl"
-    lines = history.read_text().splitlines() if history.exists() else []
-    past = [json.loads(line) for line in lines]
-    builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
-    done = [w for w in builders if w["status"] == "completed"]
-    return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
 
 
 def _timed(
@@ -214,18 +200,7 @@ def _timed(
             if i:
                 times[label][0].append(a)
                 times[label][1].append(p)
-    rows = []
-    for label, (mine_s, theirs_s) in times.items():
-        ratio = statistics.median(a / p for a, p in zip(mine_s, theirs_s, strict=True))
-        rows.append(
-            [
-                label,
-                f"{statistics.median(mine_s):.2f}",
-                f"{statistics.median(theirs_s):.2f}",
-                f"{ratio:.2f}",
-            ]
-        )
-    return rows, probes
+    return session_rows(times), probes
 
 
 if __name__ == "__main__":

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import aether_cmd, table
+from benchmarks.common import SESSION_HEADER, aether_cmd, recorded_builders, session_rows, table
 from tests.proxy import codex
 from tests.proxy.conftest import MASTER_KEY, start_proxy
 from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
@@ -88,18 +87,6 @@ def _session(upstream: Upstream, project: Path, env: dict[str, str], agent: str 
     return elapsed
 
 
-def _builders(project: Path) -> tuple[int, int, int]:
-    """Every builder record: in the state, and the finished ones moved to the history."""
-    data = project / ".aether" / "data"
-    state = json.loads((data / "COLONY_STATE.json").read_text())
-    history = data / "workers.history.jsonl"
-    lines = history.read_text().splitlines() if history.exists() else []
-    past = [json.loads(line) for line in lines]
-    builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
-    done = [w for w in builders if w["status"] == "completed"]
-    return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
-
-
 def _timed(
     runs: int,
     upstream: Upstream,
@@ -130,18 +117,7 @@ def _timed(
             if i:
                 times[label][0].append(a)
                 times[label][1].append(p)
-    rows = []
-    for label, (mine_s, theirs_s) in times.items():
-        ratio = statistics.median(a / p for a, p in zip(mine_s, theirs_s, strict=True))
-        rows.append(
-            [
-                label,
-                f"{statistics.median(mine_s):.2f}",
-                f"{statistics.median(theirs_s):.2f}",
-                f"{ratio:.2f}",
-            ]
-        )
-    return rows
+    return session_rows(times)
 
 
 def main() -> None:
@@ -160,16 +136,14 @@ def main() -> None:
         try:
             with_aether, env, plain, plain_env = _setup(root, proxy.url)
             result["rows"] = _timed(args.runs, upstream, with_aether, env, plain, plain_env)
-            result["builders"] = _builders(with_aether)
+            result["builders"] = recorded_builders(with_aether)
             subprocess.run(
                 [*aether_cmd(), "serve", "--stop"], cwd=with_aether, env=env, capture_output=True
             )
         finally:
             proxy.stop()
             upstream.stop()
-    print(
-        table(result["rows"], ["session", "with aether (median s)", "plain (median s)", "× plain"])
-    )
+    print(table(result["rows"], SESSION_HEADER))
     print()
     total, done, tokens = result["builders"]
     print(

@@ -119,3 +119,40 @@ def paired_ratio(
         statistics.median(bare) * 1000,
         statistics.median(ratios),
     )
+
+
+#: the columns of a table of ``session_rows``
+SESSION_HEADER = ["session", "with aether (median s)", "plain (median s)", "× plain"]
+
+
+def session_rows(times: dict[str, tuple[list[float], list[float]]]) -> list[list[str]]:
+    """A row per case of paired agent sessions (seconds with aether, seconds in the plain
+    project, run by run): the medians and the median of the per-pair ratios."""
+    rows = []
+    for label, (mine, theirs) in times.items():
+        ratio = statistics.median(a / p for a, p in zip(mine, theirs, strict=True))
+        rows.append(
+            [
+                label,
+                f"{statistics.median(mine):.2f}",
+                f"{statistics.median(theirs):.2f}",
+                f"{ratio:.2f}",
+            ]
+        )
+    return rows
+
+
+def recorded_builders(project: Path) -> tuple[int, int, int]:
+    """Every builder the colony of ``project`` recorded — in the state, and the finished ones
+    the store moved past its cap into the workers' history —: (all, completed, completed with
+    tokens)."""
+    import json
+
+    data = project / ".aether" / "data"
+    state = json.loads((data / "COLONY_STATE.json").read_text())
+    history = data / "workers.history.jsonl"
+    lines = history.read_text().splitlines() if history.exists() else []
+    past = [json.loads(line) for line in lines]
+    builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
+    done = [w for w in builders if w["status"] == "completed"]
+    return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))

@@ -98,6 +98,36 @@ class Colony:
             w for w in self.state()["workers"] if (w.get("runtime") or {}).get("role") != "main"
         ]
 
+    def kill_while_the_builder_works(self) -> None:
+        """A session that spawns a builder, killed while the builder waits on its model (its
+        request has reached the upstream, so it is recorded here, not in a later test's record
+        when the delay ends): no SessionEnd, no SubagentStop."""
+        script = ResponsesScript(
+            main="cx-main",
+            turns=[[spawn_agent("aether-builder", "write the parser")], [wait_agent()]],
+            delays={"cx-builder": 20.0},
+        )
+        self.upstream.responses.reset(script)
+        codex = subprocess.Popen(
+            [str(ensure_codex()), *EXEC_ARGS, "build it"],
+            cwd=self.project,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                running = [w for w in self.subagents() if w["status"] == "running"]
+                if running and "cx-builder" in self.upstream.responses.models_seen():
+                    return
+                time.sleep(0.2)
+            pytest.fail("the builder never started or never asked its model")
+        finally:
+            codex.kill()
+            codex.wait(timeout=30)
+
 
 @pytest.fixture
 def colony(
@@ -273,34 +303,7 @@ def test_a_killed_session_is_found_dead_by_the_next_one_and_its_worker_lost(
 ) -> None:
     """Codex killed while its builder works: no SessionEnd. The next session's SessionStart
     finds the first one's process gone, marks its worker lost and says so in the briefing."""
-    script = ResponsesScript(
-        main="cx-main",
-        turns=[[spawn_agent("aether-builder", "write the parser")], [wait_agent()]],
-        delays={"cx-builder": 20.0},
-    )
-    colony.upstream.responses.reset(script)
-    codex = subprocess.Popen(
-        [str(ensure_codex()), "exec", "--json", "--skip-git-repo-check", "build it"],
-        cwd=colony.project,
-        env=colony.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        # killed while the builder waits on its model: its request has reached the upstream
-        # (recorded here, not in a later test's record when the delay ends)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            running = [w for w in colony.subagents() if w["status"] == "running"]
-            if running and "cx-builder" in colony.upstream.responses.models_seen():
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the builder never started or never asked its model")
-    finally:
-        codex.kill()
-        codex.wait(timeout=30)
+    colony.kill_while_the_builder_works()
     assert colony.state()["status"] == "active"  # nobody paused it
     colony.run(prompt="carry on")
     first = colony.upstream.responses.seen[0]

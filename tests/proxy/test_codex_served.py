@@ -8,8 +8,6 @@ Codex process it runs under)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +16,8 @@ import pytest
 
 from tests.conftest import RunAether
 from tests.helpers import clean_env
-from tests.proxy.codex import EXEC_ARGS, ensure_codex
 from tests.proxy.conftest import MASTER_KEY, RunningProxy
-from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
+from tests.proxy.responses import spawn_agent, wait_agent
 from tests.proxy.test_codex_hooks import Colony
 from tests.proxy.upstream import Upstream
 
@@ -83,32 +80,7 @@ def test_a_killed_codex_session_is_found_dead_through_the_server(
 ) -> None:
     colony, status_env = served_colony
     colony.run(prompt="warm up")  # starts the server
-    script = ResponsesScript(
-        main="cx-main",
-        turns=[[spawn_agent("aether-builder", "write the parser")], [wait_agent()]],
-        delays={"cx-builder": 20.0},
-    )
-    colony.upstream.responses.reset(script)
-    codex = subprocess.Popen(
-        [str(ensure_codex()), *EXEC_ARGS, "build it"],
-        cwd=colony.project,
-        env=colony.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            running = [w for w in colony.subagents() if w["status"] == "running"]
-            if running and "cx-builder" in colony.upstream.responses.models_seen():
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the builder never started or never asked its model")
-    finally:
-        codex.kill()
-        codex.wait(timeout=30)
+    colony.kill_while_the_builder_works()
     colony.run(prompt="carry on")
     first = colony.upstream.responses.seen[0]
     (builder,) = colony.subagents()
