@@ -4,11 +4,12 @@ A hook is one short process in the user's agent session, and a session runs seve
 to a server through the ``aether`` entry point, each still pays for Python's ``site`` (every
 installed ``.pth`` file), aether's imports and the code fingerprint. This module needs none of
 that: ``.claude/hooks/aether-hook`` runs its source with the interpreter of the ``aether`` it
-found, isolated and without site-packages (``python -I -S -c SOURCE EVENT VERSION``), and it
-imports only modules built into the interpreter (``posix``, ``_socket``, ``_json``; even the
-standard ``socket`` and ``json`` modules would import ``enum`` and ``re``, ~8 ms). It is also
-the one home of the socket's name, which the server and the full client (aether/cli/server.py,
-server_loop.py) use from here.
+found, isolated and without site-packages (``python -I -S -c SOURCE EVENT VERSION``; Codex's
+``.codex/hooks/aether-hook`` adds ``codex PROJECT``), and it imports only modules built into the
+interpreter (``posix``, ``_socket``, ``_json``; even the standard ``socket`` and ``json``
+modules would import ``enum`` and ``re``, ~8 ms). It is also the one home of the socket's name,
+which the server and the full client (aether/cli/server.py, server_loop.py) use from here, and
+of how a hook's runtime process is found (aether.process_identity uses it from here).
 
 The request is the full client's (a JSON object, 8-byte length first) with ``code`` empty —
 the server checks its own code against the installed one — and ``reply: "frames"``: the answer
@@ -88,25 +89,84 @@ def _json_string(text: str) -> str:
 
 
 def request_json(
-    event: str, version: str, aether_dir: str, cwd: str, env: dict[str, str], stdin: bytes
+    event: str,
+    version: str,
+    aether_dir: str,
+    cwd: str,
+    env: dict[str, str],
+    stdin: bytes,
+    runtime: str = "",
 ) -> str:
-    """The request object as JSON text (ASCII; what ``json.dumps`` would give)."""
+    """The request object as JSON text (ASCII; what ``json.dumps`` would give): ``aether hook
+    EVENT``, with ``--runtime RUNTIME`` when one is named (Claude Code's hooks name none)."""
     import binascii
 
     pairs = ",".join(f"{_json_string(k)}:{_json_string(v)}" for k, v in env.items())
     encoded = binascii.b2a_base64(stdin, newline=False).decode("ascii")
+    argv = ["hook", event, *(("--runtime", runtime) if runtime else ())]
     return (
-        f'{{"argv":["hook",{_json_string(event)}],"cwd":{_json_string(cwd)},'
+        f'{{"argv":[{",".join(_json_string(a) for a in argv)}],"cwd":{_json_string(cwd)},'
         f'"aether_dir":{_json_string(aether_dir)},"version":{_json_string(version)},'
         f'"code":"","reply":"frames","env":{{{pairs}}},"stdin":"{encoded}"}}'
     )
 
 
-def _colony_dir(env: dict[str, str]) -> str | None:
-    """The colony the full client would find for a hook: Claude Code's project directory's
-    ``.aether`` — only in the plain case; anything else (``AETHER_ROOT``, a colony further up,
-    a linked worktree) is left to the full client."""
-    project = env.get("CLAUDE_PROJECT_DIR")
+#: processes between a hook and its runtime: shells, the launcher script, wrappers
+PASS_THROUGH = frozenset(
+    {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox", "fish", "env", "aether-hook"}
+)
+#: how far up to look for the runtime (a hook sits two or three levels below it)
+MAX_DEPTH = 8
+#: handed from a client to ``aether serve`` (whose own ancestors are not the session's)
+RUNTIME_PROCESS_VARIABLE = "AETHER_RUNTIME_PROCESS"
+
+
+def process_stat(pid: int) -> tuple[str, str, int, int] | None:
+    """(name, state, parent pid, start time in clock ticks since boot) of ``pid``, from
+    ``/proc/PID/stat``; None when there is no such process (or no /proc)."""
+    try:
+        fd = posix.open(f"/proc/{pid}/stat", posix.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        raw = posix.read(fd, 4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        posix.close(fd)
+    # the name is in parentheses and may itself hold spaces or parentheses
+    open_at, close_at = raw.find("("), raw.rfind(")")
+    if open_at < 0 or close_at < open_at:
+        return None
+    fields = raw[close_at + 2 :].split()
+    try:
+        return raw[open_at + 1 : close_at], fields[0], int(fields[1]), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def runtime_process_of(pid: int) -> tuple[int, int] | None:
+    """(pid, start time) of the first process from ``pid`` up that is not a shell or the
+    launcher: the agent runtime a hook runs under (aether.process_identity)."""
+    for _ in range(MAX_DEPTH):
+        if pid <= 1:
+            return None
+        info = process_stat(pid)
+        if info is None:
+            return None
+        name, _state, parent, started = info
+        if name not in PASS_THROUGH:
+            return pid, started
+        pid = parent
+    return None
+
+
+def _colony_dir(env: dict[str, str], project: str | None) -> str | None:
+    """The colony the full client would find for a hook run in ``project`` (Claude Code's
+    project directory when None): its ``.aether`` — only in the plain case; anything else
+    (``AETHER_ROOT``, a colony further up, a linked worktree) is left to the full client."""
+    if project is None:
+        project = env.get("CLAUDE_PROJECT_DIR")
     if not project or not project.startswith("/") or env.get("AETHER_ROOT"):
         return None
     aether_dir = project.rstrip("/") + "/.aether"
@@ -117,19 +177,34 @@ def _colony_dir(env: dict[str, str]) -> str | None:
     return aether_dir
 
 
-def hand_over(event: str, version: str, stdin: bytes) -> int:
-    """Hand the hook to the colony's server and relay its answer; the exit code."""
+def hand_over(
+    event: str, version: str, stdin: bytes, runtime: str = "", project: str | None = None
+) -> int:
+    """Hand the hook to the colony's server and relay its answer; the exit code. Claude Code's
+    hooks name no ``runtime`` and their project is ``CLAUDE_PROJECT_DIR``; another runtime's
+    launcher names both (Codex's: ``codex`` and the project its hooks.json belongs to)."""
     env = _environ()
-    # the runtime's process is named by Claude Code (CLAUDE_PID); without it the server could
-    # not tell whose session this is: the full client finds it
-    if env.get("AETHER_SERVER") == "off" or not env.get("CLAUDE_PID"):
+    if env.get("AETHER_SERVER") == "off":
         return NOT_SERVED
     try:
-        aether_dir = _colony_dir(env)
+        if not runtime:
+            # the runtime's process is named by Claude Code (CLAUDE_PID); without it the
+            # server could not tell whose session this is: the full client finds it
+            if not env.get("CLAUDE_PID"):
+                return NOT_SERVED
+        elif RUNTIME_PROCESS_VARIABLE not in env:
+            # a runtime that names no process to its hooks: the one this client runs under,
+            # as the full client finds it (the server's own ancestors are not the session's)
+            found = runtime_process_of(posix.getppid())
+            if found is None:
+                return NOT_SERVED
+            env[RUNTIME_PROCESS_VARIABLE] = f"{found[0]}:{found[1]}"
+        aether_dir = _colony_dir(env, project if runtime else None)
         if aether_dir is None or not is_private_dir(socket_dir(env)):
             return NOT_SERVED
         path = socket_path(aether_dir, env)
-        body = request_json(event, version, aether_dir, posix.getcwd(), env, stdin).encode()
+        cwd = posix.getcwd()
+        body = request_json(event, version, aether_dir, cwd, env, stdin, runtime).encode()
     except (OSError, ValueError):
         return NOT_SERVED
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -141,7 +216,8 @@ def hand_over(event: str, version: str, stdin: bytes) -> int:
                 return NOT_SERVED
         except OSError:
             return NOT_SERVED  # no server: nothing was sent
-        return _exchange(sock, event, len(body).to_bytes(8, "big") + body)
+        deferred = event in DEFERRED and not runtime  # the server's rule (server.DEFERRED_HOOKS)
+        return _exchange(sock, event, deferred, len(body).to_bytes(8, "big") + body)
     finally:
         sock.close()
 
@@ -170,8 +246,8 @@ def read_exactly(sock: _socket.socket, size: int, deadline: float | None) -> byt
     return b"".join(chunks)
 
 
-def _exchange(sock: _socket.socket, event: str, message: bytes) -> int:
-    if event in DEFERRED:
+def _exchange(sock: _socket.socket, event: str, deferred: bool, message: bytes) -> int:
+    if deferred:
         wait = DEFERRED_WAIT_S
     else:
         wait = PRE_AGENT_WAIT_S if event == "pre-agent" else HOOK_WAIT_S
@@ -197,7 +273,7 @@ def _exchange(sock: _socket.socket, event: str, message: bytes) -> int:
         pass  # sent whole (when ``sent``), not answered yet: a busy server
     except OSError:
         sent = False
-    if sent and event in DEFERRED:  # queued whole: the server takes it when it is free
+    if sent and deferred:  # queued whole: the server takes it when it is free
         sys.stderr.write(f"aether hook {event}: handed to the busy aether server; done later\n")
         return 0
     sys.stderr.write(
@@ -212,8 +288,10 @@ def main() -> None:
     hook itself then), LOST after (it must not run twice)."""
     global _sending
     try:
+        # EVENT VERSION, then RUNTIME PROJECT from a launcher of a runtime other than Claude Code
         event, version = sys.argv[1], sys.argv[2]
-        code = hand_over(event, version, sys.stdin.buffer.read())
+        runtime, project = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ("", None)
+        code = hand_over(event, version, sys.stdin.buffer.read(), runtime, project)
         sys.stdout.flush()
     except BaseException:  # a bug here must not cost the hook: one line, and the exit code
         sys.stderr.write("aether hook: the launcher's server client failed\n")

@@ -14,16 +14,8 @@ from __future__ import annotations
 
 import os
 
+from aether.hook_client import RUNTIME_PROCESS_VARIABLE, process_stat, runtime_process_of
 from aether.records import record
-
-#: processes between a hook and its runtime: shells, the launcher script, wrappers
-_PASS_THROUGH = frozenset(
-    {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox", "fish", "env", "aether-hook"}
-)
-#: how far up to look for the runtime (a hook sits two or three levels below it)
-_MAX_DEPTH = 8
-#: handed from a client to ``aether serve`` (whose own ancestors are not the session's)
-RUNTIME_PROCESS_VARIABLE = "AETHER_RUNTIME_PROCESS"
 
 
 @record(frozen=True)
@@ -55,32 +47,12 @@ class ProcessIdentity:
         return None
 
 
-def _stat(pid: int) -> tuple[str, str, int, int] | None:
-    """(name, state, parent pid, start time) of ``pid``, or None when there is no such
-    process (or no /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read(4096).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    # the name is in parentheses and may itself hold spaces or parentheses
-    open_at, close_at = raw.find("("), raw.rfind(")")
-    if open_at < 0 or close_at < open_at:
-        return None
-    name = raw[open_at + 1 : close_at]
-    fields = raw[close_at + 2 :].split()
-    try:
-        return name, fields[0], int(fields[1]), int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def runtime_process(pid_hint: str | None = None) -> ProcessIdentity | None:
     """The agent runtime this hook runs under: the pid the runtime names (Claude Code gives its
     hooks ``CLAUDE_PID``), else one handed over in the environment (a client of ``aether
     serve`` sends its own), else the first ancestor that is not a shell."""
     if pid_hint and pid_hint.isdigit():
-        info = _stat(int(pid_hint))
+        info = process_stat(int(pid_hint))
         return ProcessIdentity(int(pid_hint), info[3]) if info is not None else None
     handed = os.environ.get(RUNTIME_PROCESS_VARIABLE)
     if handed:
@@ -89,18 +61,10 @@ def runtime_process(pid_hint: str | None = None) -> ProcessIdentity | None:
 
 
 def find_runtime_process(start_pid: int) -> ProcessIdentity | None:
-    pid = start_pid
-    for _ in range(_MAX_DEPTH):
-        if pid <= 1:
-            return None
-        info = _stat(pid)
-        if info is None:
-            return None
-        name, _state, parent, started = info
-        if name not in _PASS_THROUGH:
-            return ProcessIdentity(pid, started)
-        pid = parent
-    return None
+    """The first process from ``start_pid`` up that is not a shell or the launcher: how the
+    launcher's own client (aether.hook_client) finds it too."""
+    found = runtime_process_of(start_pid)
+    return ProcessIdentity(*found) if found is not None else None
 
 
 def is_alive(identity: ProcessIdentity) -> bool | None:
@@ -108,7 +72,7 @@ def is_alive(identity: ProcessIdentity) -> bool | None:
     another process); None when this system cannot tell."""
     if not os.path.isdir("/proc/self"):
         return None
-    info = _stat(identity.pid)
+    info = process_stat(identity.pid)
     if info is None:
         return False
     _name, state, _parent, started = info

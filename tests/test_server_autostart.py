@@ -185,6 +185,56 @@ def test_the_launchers_request_is_the_json_the_server_reads() -> None:
         "env": env,
         "stdin": base64.b64encode(stdin).decode(),
     }
+    # another runtime's launcher names it: `aether hook EVENT --runtime codex`
+    codex = request_json("pre-agent", "1.2.3", "/p/.aether", "/p", {}, b"{}", "codex")
+    assert json.loads(codex)["argv"] == ["hook", "pre-agent", "--runtime", "codex"]
+
+
+def test_a_codex_hook_is_handed_to_the_server_by_the_launchers_own_client(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """Codex's launcher hands its hooks over as Claude Code's does: the first one starts the
+    server, the next ones go through the launcher's own client (aether never runs whole), and
+    the session is recorded with the process the hook runs under (this test's: the client
+    found it above the launcher's shells), not the server's."""
+    assert run_aether("codex", "install").returncode == 0
+    env = hook_env(project, tmp_path)
+    for variable in ("CLAUDE_PROJECT_DIR", "CLAUDE_PID"):
+        env.pop(variable)
+    launcher = project / ".codex" / "hooks" / "aether-hook"
+    mark = tmp_path / "aether-ran"
+
+    def start(source: str) -> subprocess.CompletedProcess[str]:
+        doc = {"session_id": SESSION, "cwd": str(project), "model": "cx-main", "source": source}
+        return subprocess.run(
+            [str(launcher), "session-start"],
+            input=json.dumps({**doc, "hook_event_name": "SessionStart"}),
+            env=env,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    first = start("startup")
+    assert first.returncode == 0, first.stderr
+    assert "# aether colony" in json.loads(first.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert mark.exists()  # answered by aether run whole, which started the server
+    wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+    before = server_status(run_aether, env)
+    assert before is not None
+    mark.unlink()
+    again = start("resume")
+    assert (again.returncode, again.stderr) == (0, "")
+    assert "# aether colony" in json.loads(again.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert not mark.exists()
+    after = server_status(run_aether, env)
+    assert after is not None and int(str(after["served"])) == int(str(before["served"])) + 1
+    (session,) = [
+        w for w in state_of(project)["workers"] if (w.get("runtime") or {}).get("role") == "main"
+    ]
+    assert session["runtime"]["kind"] == "codex"
+    assert session["runtime"]["process"]["pid"] == os.getpid()
 
 
 def test_the_launchers_client_imports_nothing_beyond_the_interpreters_builtins() -> None:
@@ -203,6 +253,19 @@ def test_the_launchers_client_imports_nothing_beyond_the_interpreters_builtins()
     )
     assert done.returncode == 75, done.stderr
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"json", "socket", "re", "enum", "typing", "base64"}, imported
+    # as Codex's launcher runs it: it finds the process it runs under in /proc, with posix alone
+    codex_args = ["pre-agent", "0", "codex", "/nonexistent"]
+    codex = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", "-c", source, *codex_args],
+        input="{}",
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "")},
+        timeout=30,
+    )
+    assert codex.returncode == 75, codex.stderr
+    imported = {line.split("|")[-1].strip() for line in codex.stderr.splitlines() if "|" in line}
     assert not imported & {"json", "socket", "re", "enum", "typing", "base64"}, imported
 
 

@@ -250,7 +250,8 @@ def _environment(argv: list[str]) -> dict[str, str]:
     the server's own ancestors are not the session's (aether.process_identity)."""
     env = dict(os.environ)
     if argv[0] == "hook":
-        from aether.process_identity import RUNTIME_PROCESS_VARIABLE, find_runtime_process
+        from aether.hook_client import RUNTIME_PROCESS_VARIABLE
+        from aether.process_identity import find_runtime_process
 
         process = find_runtime_process(os.getppid())
         if process is not None:

@@ -20,6 +20,7 @@ stdin that never ends is read for 10 s and then handled the same way: the script
 
 from __future__ import annotations
 
+from aether.runtimes.hook_handover import FIND_INTERPRETER, client_lines
 from aether.runtimes.hook_stdin import STDIN_CHECK, STDIN_FUNCTIONS
 from aether.runtimes.marker import stamp
 
@@ -27,7 +28,7 @@ RELATIVE_PATH = ".claude/hooks/aether-hook"
 
 _HEAD = "#!/bin/sh\n"
 STDIN_READER = STDIN_FUNCTIONS + STDIN_CHECK
-_BODY = (
+_OPENING = (
     r"""# Claude Code runs this for aether's hooks (.claude/settings*.json): it finds the aether
 # command and runs `aether hook EVENT` with the hook's JSON on stdin. It looks at $AETHER_BIN,
 # `aether` on PATH, the project's .venv/ and venv/, then ~/.local/bin (pipx).
@@ -50,23 +51,10 @@ if [ "$event" = "--which" ]; then
 fi
 """
     + STDIN_FUNCTIONS
-    + r"""# A server of this colony takes the hook from the client below, run by the interpreter
-# of the aether found (its #! line), isolated and without site-packages: no Typer, no
-# pydantic, no .pth files (aether/hook_client.py). Without a server it sends nothing (exit 75).
-aether_bin=$(find_aether) || aether_bin=
-interpreter=
-if [ -n "$aether_bin" ] && [ "${AETHER_SERVER:-}" != off ]; then
-  IFS= read -r shebang < "$aether_bin" 2>/dev/null || shebang=
-  case "$shebang" in
-    '#!/'*) interpreter=${shebang#??} ;;
-  esac
-  case "$interpreter" in
-    *[![:graph:]]*|'') interpreter= ;;
-    */python*) [ -x "$interpreter" ] || interpreter= ;;
-    *) interpreter= ;;
-  esac
-fi
-# Hooks that only record give Claude Code nothing to wait for, yet it waits for every hook
+)
+_BODY = (
+    FIND_INTERPRETER
+    + r"""# Hooks that only record give Claude Code nothing to wait for, yet it waits for every hook
 # (measured: a hook's delay is the session's). Such a hook is left to a background copy of this
 # script at once, stdin and all: it reads the input (bounded as below), then hands it to the
 # client (and, when no server takes it, to aether itself), holding none of the session's
@@ -150,18 +138,6 @@ exit 0
 )
 
 
-def _client_lines() -> str:
-    """The server client's source as shell assignments (single-quoted: the shell takes it as
-    it is), with the aether version it speaks for."""
-    from pathlib import Path
-
-    from aether import __version__, hook_client
-
-    source = Path(hook_client.__file__).read_text(encoding="utf-8")
-    quoted = "'" + source.replace("'", "'\\''") + "'"
-    return f"AETHER_VERSION={__version__}\nHOOK_CLIENT={quoted}\n"
-
-
 def render() -> str:
-    at = _BODY.index("# A server of this colony takes")
-    return stamp(_HEAD, _BODY[:at] + _client_lines() + _BODY[at:], profile_hash="-", opener="#")
+    body = _OPENING + client_lines() + _BODY
+    return stamp(_HEAD, body, profile_hash="-", opener="#")
