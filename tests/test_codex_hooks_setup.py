@@ -308,3 +308,29 @@ def test_the_briefing_and_the_handoff_say_how_codex_spawns_and_re_runs_a_worker(
     briefing = _hook(run_aether, "session-start", second)["text"]
     assert 're-run one with the spawn_agent tool (message saying "replaces <id>")' in briefing
     assert "Agent tool" not in briefing
+
+
+def test_the_handoff_of_a_colony_both_runtimes_worked_in_names_both(
+    colony: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """A Claude Code session and a Codex session in the same colony: HANDOFF.md says to start
+    either, and how each re-runs a worker; not "any directory of it", which only Claude Code's
+    sessions are known to reach."""
+    install(run_aether, tmp_path)
+    claude = {"session_id": "c-1", "cwd": str(colony), "hook_event_name": "SessionStart"}
+    started = run_aether("hook", "session-start", input=json.dumps(claude), env=clean_env())
+    assert started.returncode == 0, started.stderr
+    codex = {"session_id": "x-1", "cwd": str(colony), "model": "cx-main"}
+    _hook(run_aether, "session-start", {**codex, "hook_event_name": "SessionStart"})
+    start = {**codex, "hook_event_name": "SubagentStart", "agent_id": "t-1"}
+    _hook(run_aether, "subagent-start", {**start, "agent_type": "aether-builder"})
+    assert run_aether("pause").returncode == 0
+    handoff = (colony / ".aether" / "HANDOFF.md").read_text()
+    assert "start Claude Code or Codex in the project: its session-start hook" in handoff
+    assert "1. Start Claude Code or Codex in the project" in handoff
+    assert (
+        "a Claude Code subagent by spawning it again with the Agent tool (its description saying "
+        '"replaces ID"), a Codex subagent by spawning it again with the spawn_agent tool (its '
+        'message saying "replaces ID"), others with' in handoff
+    )
+    assert "any directory of it" not in handoff
