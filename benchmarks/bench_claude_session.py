@@ -31,7 +31,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SESSION_HEADER, aether_cmd, recorded_builders, session_rows, table
+from benchmarks.common import (
+    SESSION_HEADER,
+    aether_cmd,
+    aether_in,
+    compile_aether,
+    recorded_builders,
+    session_rows,
+    table,
+)
 from tests.proxy import claude
 from tests.proxy.conftest import MASTER_KEY, start_proxy
 from tests.proxy.upstream import Script, Upstream
@@ -64,26 +72,17 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _aether(project: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [*aether_cmd(), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
 def _setup(root: Path, proxy_url: str, env: dict[str, str]) -> tuple[Path, Path, Path]:
     with_aether, plain, default = root / "aether", root / "plain", root / "default"
     for project in (with_aether, plain, default):
         project.mkdir()
-    _aether(with_aether, env, "init", claude.GOAL)
+    aether_in(with_aether, env, "init", claude.GOAL)
     (with_aether / ".aether" / "model-profiles.yaml").write_text(claude.cc_profile(proxy_url))
-    _aether(with_aether, env, "claude", "install")
-    _aether(default, env, "init", claude.GOAL)
+    aether_in(with_aether, env, "claude", "install")
+    aether_in(default, env, "init", claude.GOAL)
     profile = default / ".aether" / "model-profiles.yaml"
     profile.write_text(re.sub(r"endpoint: .*", f"endpoint: {proxy_url}", profile.read_text()))
-    _aether(default, env, "claude", "install")
+    aether_in(default, env, "claude", "install")
     (plain / ".claude" / "agents").mkdir(parents=True)
     (plain / ".claude" / "agents" / "builder.md").write_text(PLAIN_AGENT)
     settings = {"env": {"ANTHROPIC_BASE_URL": proxy_url}}
@@ -92,17 +91,9 @@ def _setup(root: Path, proxy_url: str, env: dict[str, str]) -> tuple[Path, Path,
 
 
 def _session(project: Path, env: dict[str, str], prompt: str) -> float:
-    binary = str(claude.ensure_claude())
+    claude.ensure_claude()  # installed before the clock starts
     started = time.perf_counter()
-    done = subprocess.run(
-        [binary, "-p", prompt, "--output-format", "json", "--max-turns", "6"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    done = claude.run_claude(project, env, prompt)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"claude -p failed in {project.name}: {done.stderr[-2000:]}")
@@ -112,7 +103,7 @@ def _session(project: Path, env: dict[str, str], prompt: str) -> float:
 def _settled(project: Path, env: dict[str, str]) -> dict[str, Any]:
     """The colony once the session's deferred hooks are done: a command handed to the server
     runs after them (the server takes one request at a time, in order)."""
-    doc: dict[str, Any] = json.loads(_aether(project, env, "status", "--json"))
+    doc: dict[str, Any] = json.loads(aether_in(project, env, "status", "--json"))
     return doc
 
 
@@ -127,10 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    import compileall
-
-    # as pip install leaves it: this machine sets PYTHONDONTWRITEBYTECODE (benchmarks/run.py)
-    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "aether"), quiet=1)
+    compile_aether()
     upstream = Upstream().start()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

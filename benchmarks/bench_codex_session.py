@@ -20,26 +20,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SESSION_HEADER, aether_cmd, recorded_builders, session_rows, table
+from benchmarks.common import (
+    SESSION_HEADER,
+    aether_in,
+    compile_aether,
+    recorded_builders,
+    session_rows,
+    table,
+)
 from tests.proxy import codex
 from tests.proxy.conftest import MASTER_KEY, start_proxy
 from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
 from tests.proxy.upstream import Upstream
-
-
-def _aether(project: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [*aether_cmd(), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
 
 
 def _setup(root: Path, proxy_url: str) -> tuple[Path, dict[str, str], Path, dict[str, str]]:
@@ -50,10 +47,10 @@ def _setup(root: Path, proxy_url: str) -> tuple[Path, dict[str, str], Path, dict
     aether_home, plain_home = root / "codex-home-aether", root / "codex-home-plain"
     env = codex.codex_env(home, aether_home, MASTER_KEY, TMPDIR=str(root))
     env.pop("AETHER_SERVER")  # as installed: hooks start and use the server
-    _aether(with_aether, env, "init", "Codex session benchmark")
+    aether_in(with_aether, env, "init", "Codex session benchmark")
     profile = with_aether / ".aether" / "model-profiles.yaml"
     profile.write_text(codex.cx_profile(proxy_url))
-    installed = json.loads(_aether(with_aether, env, "codex", "install", "--json"))
+    installed = json.loads(aether_in(with_aether, env, "codex", "install", "--json"))
     aether_home.mkdir()
     block = installed["provider_block"] + "\n" + installed["trust_block"]
     (aether_home / "config.toml").write_text(block)
@@ -70,17 +67,9 @@ def _script(agent: str | None) -> ResponsesScript:
 
 def _session(upstream: Upstream, project: Path, env: dict[str, str], agent: str | None) -> float:
     upstream.responses.reset(_script(agent))
-    binary = str(codex.ensure_codex())
+    codex.ensure_codex()  # installed before the clock starts
     started = time.perf_counter()
-    done = subprocess.run(
-        [binary, *codex.EXEC_ARGS, "build it"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    done = codex.run_codex(project, env, "build it")
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"codex exec failed in {project.name}: {done.stderr[-2000:]}")
@@ -110,9 +99,7 @@ def _timed(
         for label, (aether_env, mine, theirs) in cases.items():
             a = _session(upstream, with_aether, aether_env, mine)
             # the hooks the server took after its acknowledgement are done before this
-            subprocess.run(
-                [*aether_cmd(), "status", "--json"], cwd=with_aether, env=env, capture_output=True
-            )
+            aether_in(with_aether, env, "status", "--json")
             p = _session(upstream, plain, plain_env, theirs)
             if i:
                 times[label][0].append(a)
@@ -124,10 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    import compileall
-
-    # as pip install leaves it: this machine sets PYTHONDONTWRITEBYTECODE (benchmarks/run.py)
-    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "aether"), quiet=1)
+    compile_aether()
     upstream = Upstream().start()
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,9 +121,7 @@ def main() -> None:
             with_aether, env, plain, plain_env = _setup(root, proxy.url)
             result["rows"] = _timed(args.runs, upstream, with_aether, env, plain, plain_env)
             result["builders"] = recorded_builders(with_aether)
-            subprocess.run(
-                [*aether_cmd(), "serve", "--stop"], cwd=with_aether, env=env, capture_output=True
-            )
+            aether_in(with_aether, env, "serve", "--stop")
         finally:
             proxy.stop()
             upstream.stop()

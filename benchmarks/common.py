@@ -156,3 +156,23 @@ def recorded_builders(project: Path) -> tuple[int, int, int]:
     builders = [w for w in [*past, *state["workers"]] if w.get("caste") == "builder"]
     done = [w for w in builders if w["status"] == "completed"]
     return len(builders), len(done), sum(1 for w in done if w.get("tokens_out"))
+
+
+def aether_in(project: Path, env: dict[str, str], *args: str) -> str:
+    """``aether ARGS`` run in ``project`` for a benchmark's set-up: its stdout; a failure ends
+    the benchmark with aether's own line."""
+    done = subprocess.run(
+        [*aether_cmd(), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"aether {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def compile_aether() -> None:
+    """aether's bytecode compiled first, as ``pip install`` leaves it: this machine sets
+    ``PYTHONDONTWRITEBYTECODE``, which would otherwise recompile aether's sources on every run
+    while Typer's own bytecode is already cached."""
+    import compileall
+
+    compileall.compile_dir(str(HERE.parent / "aether"), quiet=1)

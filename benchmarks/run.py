@@ -15,7 +15,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from benchmarks.common import HERE
+from benchmarks.common import HERE, compile_aether
 
 
 def machine() -> str:
@@ -65,9 +65,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="bench_<name> to run")
     parser.add_argument("--output", default=None, help="write the report to this file too")
     args = parser.parse_args()
-    import compileall
-
-    compileall.compile_dir(str(HERE.parent / "aether"), quiet=1)
+    compile_aether()
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]

@@ -98,6 +98,12 @@ class Colony:
             w for w in self.state()["workers"] if (w.get("runtime") or {}).get("role") != "main"
         ]
 
+    def sessions(self) -> list[dict[str, Any]]:
+        """The records of the agent sessions themselves (their main agents)."""
+        return [
+            w for w in self.state()["workers"] if (w.get("runtime") or {}).get("role") == "main"
+        ]
+
     def kill_while_the_builder_works(self) -> None:
         """A session that spawns a builder, killed while the builder waits on its model (its
         request has reached the upstream, so it is recorded here, not in a later test's record
@@ -127,6 +133,15 @@ class Colony:
         finally:
             codex.kill()
             codex.wait(timeout=30)
+
+    def next_session_finds_the_killed_one_dead(self) -> None:
+        """After ``kill_while_the_builder_works``: the next session's SessionStart finds the
+        killed session's process gone, marks its builder lost and says so in the briefing."""
+        self.run(prompt="carry on")
+        first = self.upstream.responses.seen[0]
+        (builder,) = self.subagents()
+        assert builder["status"] == "lost"
+        assert "died without ending" in first.text and builder["id"] in first.text
 
 
 @pytest.fixture
@@ -286,7 +301,7 @@ def test_the_session_boundary_pauses_and_the_next_session_is_briefed(colony: Col
     assert state["status"] == "paused"  # SessionEnd: the last session out paused the colony
     handoff = (colony.project / ".aether" / "HANDOFF.md").read_text()
     assert GOAL in handoff
-    (session,) = [w for w in state["workers"] if (w.get("runtime") or {}).get("role") == "main"]
+    (session,) = colony.sessions()
     assert session["runtime"]["kind"] == "codex" and session["status"] == "completed"
     # the session's own record: its main thread's tokens (its rollout) and its last words
     assert session["model"] == "cx-main" and session["tokens_out"] > 0
@@ -305,13 +320,8 @@ def test_a_killed_session_is_found_dead_by_the_next_one_and_its_worker_lost(
     finds the first one's process gone, marks its worker lost and says so in the briefing."""
     colony.kill_while_the_builder_works()
     assert colony.state()["status"] == "active"  # nobody paused it
-    colony.run(prompt="carry on")
-    first = colony.upstream.responses.seen[0]
-    (builder,) = colony.subagents()
-    assert builder["status"] == "lost"
-    assert "died without ending" in first.text and builder["id"] in first.text
-    sessions = [w for w in colony.state()["workers"] if w["runtime"].get("role") == "main"]
-    assert sorted(w["status"] for w in sessions) == ["completed", "lost"]
+    colony.next_session_finds_the_killed_one_dead()
+    assert sorted(w["status"] for w in colony.sessions()) == ["completed", "lost"]
 
 
 def test_an_aether_that_fails_never_breaks_the_session_and_its_spawn_is_refused(

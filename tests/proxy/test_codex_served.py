@@ -70,7 +70,7 @@ def test_codex_sessions_as_installed_are_served_and_lose_nothing(
     assert [w["status"] for w in builders] == ["completed", "completed"]
     assert all(w["tokens_out"] and w["verified"] for w in builders), builders
     assert all(w["resolved_model"] == "cx-builder" for w in builders)
-    sessions = [w for w in colony.state()["workers"] if w["runtime"].get("role") == "main"]
+    sessions = colony.sessions()
     assert [w["status"] for w in sessions] == ["completed", "completed"]
     assert all(w["tokens_out"] for w in sessions)
 
@@ -81,11 +81,6 @@ def test_a_killed_codex_session_is_found_dead_through_the_server(
     colony, status_env = served_colony
     colony.run(prompt="warm up")  # starts the server
     colony.kill_while_the_builder_works()
-    colony.run(prompt="carry on")
-    first = colony.upstream.responses.seen[0]
-    (builder,) = colony.subagents()
-    assert builder["status"] == "lost"
-    assert "died without ending" in first.text and builder["id"] in first.text
-    sessions = [w for w in colony.state()["workers"] if w["runtime"].get("role") == "main"]
-    assert sorted(w["status"] for w in sessions) == ["completed", "completed", "lost"]
+    colony.next_session_finds_the_killed_one_dead()
+    assert sorted(w["status"] for w in colony.sessions()) == ["completed", "completed", "lost"]
     assert _server(colony, status_env)["served"] > 0
