@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,7 @@ def test_no_lock_is_held_across_a_network_call(
     models = sorted(table.models)[:3]
     good = "sk-good-key-1234567890"
     calls: list[tuple[str, str | None]] = []
+    probing = threading.Lock()
 
     def fake(
         endpoint: proxy_http.Endpoint,
@@ -185,12 +187,15 @@ def test_no_lock_is_held_across_a_network_call(
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
     ) -> proxy_http.HttpResponse:
-        probe = FileLock(str(ws.lock_file))
-        try:
-            probe.acquire(timeout=0)
-        except Timeout:
-            pytest.fail(f"the colony lock is held during {method} {path}")
-        probe.release()
+        # the first requests of a verification run at once, each in its own thread: one
+        # probe at a time, or two probes would find each other's hold
+        with probing:
+            probe = FileLock(str(ws.lock_file))
+            try:
+                probe.acquire(timeout=0)
+            except Timeout:
+                pytest.fail(f"the colony lock is held during {method} {path}")
+            probe.release()
         model = str(body["model"]) if body else None
         calls.append((path, model))
         if path == "/health/readiness":

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import assert_clean_error, clean_env, snapshot
+from tests.helpers import assert_clean_error, clean_env, snapshot, wait_for
 
 KEY = "sk-aether-checks-secret-9911"
 Answer = tuple[int, dict[str, object] | str]
@@ -23,6 +23,8 @@ Answer = tuple[int, dict[str, object] | str]
 class Scripted(ThreadingHTTPServer):
     answers: dict[str, Answer]
     seen: list[tuple[str, str]]
+    #: requests held until every party of the barrier has arrived (None: none held)
+    hold: Callable[[BaseHTTPRequestHandler], threading.Barrier | None]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -31,6 +33,12 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         self.server.seen.append((self.command, self.path))
         status, body = self.server.answers.get(self.path, (404, {"error": "no route"}))
+        barrier = self.server.hold(self)
+        if barrier is not None:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                status, body = 503, {"error": "asked one after the other"}
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -48,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_proxy() -> Iterator[Scripted]:
     server = Scripted(("127.0.0.1", 0), Handler)
-    server.answers, server.seen = {}, []
+    server.answers, server.seen, server.hold = {}, [], lambda request: None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -276,7 +284,79 @@ def test_a_spawn_asks_for_its_first_model_alone_and_for_the_list_when_that_does_
     r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(LITELLM_MASTER_KEY=KEY))
     assert r.returncode == 55, r.stderr  # the probe has no deployment header: not proof
     paths = [path for _, path in fake_proxy.seen]
-    assert paths[:2] == ["/health/readiness", "/v1/models/claude-sonnet-4-5"], paths
+    # readiness, the model alone and the open-proxy check are asked at once, in any order
+    first = ["/health/readiness", "/v1/models", "/v1/models/claude-sonnet-4-5"]
+    assert sorted(paths[:3]) == first, paths
     probe = paths.index("/v1/chat/completions")
     # one list request is the open-proxy check's (a bogus key, once a session)
     assert paths[:probe].count("/v1/models") == 1 + asks_the_list_first, paths
+
+
+def test_a_sessions_first_checks_are_asked_at_once(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted
+) -> None:
+    """Readiness, the first model alone and the open-proxy check (a bogus key) are free
+    requests a session's first spawn waits for: asked at the same time, each held here until
+    all three have arrived. Asked one after the other, the first would wait in vain (the
+    barrier breaks after 3 s and it is answered 503: exit 50)."""
+    use(colony, fake_proxy)
+    fake_proxy.answers = {
+        "/health/readiness": READY,
+        "/v1/models/claude-sonnet-4-5": (200, {"id": "claude-sonnet-4-5"}),
+        "/v1/models": MODELS,  # to the bogus key too: an open proxy, a warning
+        "/v1/chat/completions": (200, {"choices": []}),
+    }
+    together = threading.Barrier(3, timeout=3)
+
+    def hold(request: BaseHTTPRequestHandler) -> threading.Barrier | None:
+        bogus = "sk-aether-bogus-" in str(request.headers.get("Authorization"))
+        first = request.path in ("/health/readiness", "/v1/models/claude-sonnet-4-5")
+        return together if first or (request.path == "/v1/models" and bogus) else None
+
+    fake_proxy.hold = hold
+    r = run_aether("spawn", "--caste", "builder", "--json", env=clean_env(LITELLM_MASTER_KEY=KEY))
+    # every check passed; the probe has no deployment header, so it is no proof (exit 55)
+    assert r.returncode == 55, r.stderr
+    assert "x-litellm-model-name" in json.loads(r.stdout)["error"]["attempts"][0]["error"]
+    assert not together.broken
+
+
+def test_a_served_session_start_asks_the_sessions_proxy_checks_ahead_of_its_first_spawn(
+    colony: Path, run_aether: RunAether, fake_proxy: Scripted, tmp_path: Path
+) -> None:
+    """Readiness and the open-proxy check are asked once a colony session; a ``session-start``
+    a server runs asks them after its answer (while the main model thinks), so the session's
+    first spawn asks only about its model. A ``session-start`` run whole asks nothing: the
+    spawn does it all, as before."""
+    from tests.test_server_autostart import hook_env, hook_json, launch, server_status
+
+    use(colony, fake_proxy)
+    fake_proxy.answers = {
+        "/health/readiness": READY,
+        "/v1/models/claude-sonnet-4-5": (200, {"id": "claude-sonnet-4-5"}),
+        "/v1/models": MODELS,
+        "/v1/chat/completions": (200, {"choices": []}),
+    }
+    assert run_aether("claude", "install", "--no-relay").returncode == 0
+    env = hook_env(colony, tmp_path, LITELLM_MASTER_KEY=KEY)
+    try:
+        first = launch(colony, "session-start", hook_json("SessionStart", source="startup"), env)
+        assert first.returncode == 0 and "# aether colony" in first.stdout, first.stderr
+        wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+        assert fake_proxy.seen == []  # run whole: nothing asked ahead
+        again = launch(colony, "session-start", hook_json("SessionStart", source="resume"), env)
+        assert again.returncode == 0 and "# aether colony" in again.stdout, again.stderr
+        asked = {"/health/readiness", "/v1/models"}
+        wait_for(lambda: {p for _, p in fake_proxy.seen} == asked, "the checks asked ahead")
+        fake_proxy.seen.clear()
+        spawn = {"subagent_type": "aether-builder", "description": "d", "prompt": "build it"}
+        pre = hook_json("PreToolUse", tool_name="Agent", tool_input=spawn, tool_use_id="toolu_1")
+        routed = launch(colony, "pre-agent", pre, env)
+        assert routed.returncode == 0, routed.stderr
+        paths = [p for _, p in fake_proxy.seen]
+        # the model alone, then its paid probe (no deployment header here: not proof, so the
+        # chain goes on): never readiness or the bogus key again
+        assert paths[0] == "/v1/models/claude-sonnet-4-5", paths
+        assert "/health/readiness" not in paths and "/v1/chat/completions" in paths, paths
+    finally:
+        run_aether("serve", "--stop", env=env)

@@ -19,6 +19,8 @@ import typer
 from aether.cli.common import JSON_OPTION, globals_of, lock_timeout, print_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aether.ops.hooks.dispatch import HookOutcome
     from aether.runtimes.hookio import HookInput
     from aether.workspace import Workspace
@@ -49,6 +51,8 @@ def hook(
     outcome, problem, ws = _run(ctx, event, runtime)
     if outcome is not None and outcome.later is not None:
         _do_later(ws, event, outcome, after_answer=not json_out)
+    if outcome is not None and outcome.ahead is not None and not json_out:
+        _leave_ahead(ws, event, outcome.ahead)
     notes = [*(outcome.notes if outcome else []), *([problem] if problem else [])]
     if json_out:
         payload = outcome.to_json() if outcome else {"ok": False, "event": event}
@@ -95,6 +99,23 @@ def _do_later(
 
     if not (after_answer and leave_for_later(logged)):
         outcome.notes.extend(work())
+
+
+def _leave_ahead(ws: Workspace | None, event: str, ahead: Callable[[], None]) -> None:
+    """Work that readies a later hook, left for after the answer when a server runs this hook;
+    in a process of its own it is not done (the later hook does it, as it always did). It
+    never fails the hook: a problem is a line in the activity log."""
+
+    def logged() -> None:
+        try:
+            ahead()
+        except Exception as exc:  # a bug must not break the session, nor the server
+            note = f"internal error ({type(exc).__name__}: {exc}); this is a bug in aether"
+            _log_problem(ws, event, note)
+
+    from aether.cli.inprocess import after_answer as leave_for_later
+
+    leave_for_later(logged)
 
 
 def _start_server(ws: Workspace) -> None:

@@ -37,7 +37,10 @@ class HookOutcome:
     """What a hook prints: a JSON answer or plain text for Claude Code, and notes for stderr.
     ``worker_id`` is the worker record the hook wrote, if any. ``later`` is work whose result
     the answer does not depend on (a routed spawn's record): the caller may do it once the
-    answer is out; it returns its notes (and may set ``worker_id``)."""
+    answer is out; it returns its notes (and may set ``worker_id``). ``ahead`` is work that
+    only readies what a later hook would otherwise do while the session waits (the session's
+    proxy checks, before its first spawn): done after the answer when the caller can do that
+    (a server), else not at all — the later hook then does it as it always would."""
 
     event: str
     answer: dict[str, Any] | None = None
@@ -45,6 +48,7 @@ class HookOutcome:
     notes: list[str] = field(default_factory=list)
     worker_id: str | None = None
     later: Callable[[], list[str]] | None = None
+    ahead: Callable[[], None] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -81,6 +81,8 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
     opening.dead = [*opening.dead, *_dead_lines(state, dead)]
     opening.session_worker = session.id if session is not None else None
     outcome.text = _briefing(ws, state, opening, outcome, hook)
+    session_id = state.session.id
+    outcome.ahead = lambda: _check_proxy_ahead(ws, session_id)
     activity.log(
         ws,
         "hook_session_start",
@@ -91,6 +93,12 @@ def session_start(ws: Workspace, hook: HookInput, *, lock_timeout: float | None)
         dead_sessions=[d.session_id for d in dead],
     )
     return outcome
+
+
+def _check_proxy_ahead(ws: Workspace, session_id: str) -> None:
+    from aether.ops.spawn.session_checks import check_proxy_ahead
+
+    check_proxy_ahead(ws, session_id)
 
 
 def _resume_if_paused(

@@ -9,7 +9,8 @@ when the only reason was that no candidate is served).
 Every spawn asks the proxy, authenticated, whether it serves the first candidate (``GET
 /v1/models/{name}``), and for the whole list (``GET /v1/models``) when it is not found that way
 or another candidate is needed.
-Readiness and the open-proxy check are done once per colony session, and a model is probed
+Readiness and the open-proxy check are done once per colony session, asked at the same time as
+the first candidate (aether/ops/spawn/session_checks.py), and a model is probed
 (one paid 1-token request) only when neither this session nor a proof younger than the
 profile's ``proxy.probe_ttl_s`` has proven it (aether/ops/spawn/proxy_proofs.py).
 """
@@ -24,6 +25,7 @@ from typing import Any
 from aether import activity, proxy, proxy_http
 from aether.errors import AllModelsFailed, ModelNotServed
 from aether.ops.spawn.proxy_proofs import ProbeProofs, SessionCache
+from aether.ops.spawn.session_checks import FirstAnswers, ask_at_once, open_proxy_warnings
 from aether.records import field, record
 from aether.redaction import redact
 from aether.routing.breaker import Breaker
@@ -96,8 +98,9 @@ def verify_route(
     ep = proxy_http.parse_endpoint(settings.endpoint, settings.endpoint_from)
     cache = SessionCache.load(ws, session_id, ep.url, key)
     first = _names(table, candidates[0])[0] if candidates else ""
-    served = _served_models(ws, settings, ep, key, cache, first=first)
-    warnings = _open_proxy_warnings(ws, settings, ep, cache)
+    answers = ask_at_once(settings, ep, key, cache, first)
+    served = _served_models(ws, settings, ep, key, answers)
+    warnings = open_proxy_warnings(ws, ep, cache, answers)
     breaker = Breaker(
         ws,
         failures=settings.breaker_failures,
@@ -170,16 +173,13 @@ def _served_models(
     settings: ProxyConnection,
     ep: proxy_http.Endpoint,
     key: str,
-    cache: SessionCache,
-    *,
-    first: str,
+    answers: FirstAnswers,
 ) -> _ServedModels:
     """Readiness (once a session), then (every time) the authenticated answer whether the
-    proxy serves ``first`` — or, when it does not say so, the authenticated model list."""
-    if not cache.valid:
-        ready = proxy.check_readiness(ep, timeout=settings.connect_s)
-        if not ready.ok:
-            raise _fail(ws, ready, settings, key)
+    proxy serves the first candidate — or, when it does not say so, the authenticated model
+    list."""
+    if answers.ready is not None and not answers.ready.ok:
+        raise _fail(ws, answers.ready, settings, key)
 
     def list_all() -> set[str]:
         listed = proxy.list_models(ep, key, timeout=settings.connect_s)
@@ -187,27 +187,12 @@ def _served_models(
             raise _fail(ws, listed, settings, key)
         return set(listed.served)
 
-    alone = proxy.model_listed(ep, key, first, timeout=settings.connect_s)
+    alone = answers.alone
     if alone is not None and not alone.ok:
         raise _fail(ws, alone, settings, key)
     if alone is None:
         return _ServedModels(list_all(), list_all, listed=True)
     return _ServedModels(set(alone.served), list_all)
-
-
-def _open_proxy_warnings(
-    ws: Workspace, settings: ProxyConnection, ep: proxy_http.Endpoint, cache: SessionCache
-) -> list[str]:
-    if settings.open_proxy_check and cache.open_proxy is None:
-        cache.open_proxy = proxy.check_open_proxy(ep, timeout=settings.connect_s)
-        if cache.open_proxy:
-            activity.log(ws, "open_proxy", endpoint=ep.url)
-    if not cache.open_proxy:
-        return []
-    return [
-        f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
-        "who can reach it (set a master_key in its config)"
-    ]
 
 
 def _verified(
