@@ -20,6 +20,10 @@ Exit codes to the launcher: the hook's own (``aether hook`` always exits 0); ``N
 (nothing was run: no server, another aether version, a case only the full client handles — the
 launcher then runs ``aether hook EVENT`` with the same input); ``LOST`` (sent, and the server
 went away before answering: never run again).
+
+``--read`` after VERSION (Claude Code's launcher, for the hooks a session waits for): the client
+reads the input itself, as bounded as the launcher's reader (which starts three programs, ~6 ms),
+and gives it back on ``GIVE_BACK_FD`` first, so the launcher still handles what is not sent.
 """
 
 from __future__ import annotations
@@ -39,6 +43,17 @@ HOOK_WAIT_S = 25.0
 DEFERRED = frozenset({"subagent-start", "agent-result", "subagent-stop", "session-end"})
 DEFERRED_WAIT_S = 2.0
 _S_IFMT, _S_IFDIR = 0o170000, 0o040000
+#: ``--read``: the launcher's bounds on a hook's input (aether/runtimes/hook_stdin.py): 10 s,
+#: and 16 MiB and one byte more (aether then sees an input past its limit, and says so)
+READ_S = 10.0
+READ_LIMIT = 16 * 1024 * 1024 + 1
+#: where ``--read`` gives the input back: what was read, a newline and the reader's status in
+#: three digits (``LATE``: it did not end in time), as the launcher's reader leaves ``$raw``
+GIVE_BACK_FD = 5
+LATE = 124
+#: what a Claude Code spawn of one of aether's agents holds (the launcher's patterns)
+_AETHER_SPAWN = (b'"subagent_type":"aether-', b'"subagent_type": "aether-')
+_AETHER_AGENT = (b'agent_type":"aether-', b'agent_type": "aether-')
 #: set once the request starts to leave: from then on the hook is never run again
 _sending = False
 
@@ -178,7 +193,12 @@ def _colony_dir(env: dict[str, str], project: str | None) -> str | None:
 
 
 def hand_over(
-    event: str, version: str, stdin: bytes, runtime: str = "", project: str | None = None
+    event: str,
+    version: str,
+    stdin: bytes,
+    runtime: str = "",
+    project: str | None = None,
+    refusal: str = "",
 ) -> int:
     """Hand the hook to the colony's server and relay its answer; the exit code. Claude Code's
     hooks name no ``runtime`` and their project is ``CLAUDE_PROJECT_DIR``; another runtime's
@@ -217,7 +237,8 @@ def hand_over(
         except OSError:
             return NOT_SERVED  # no server: nothing was sent
         deferred = event in DEFERRED and not runtime  # the server's rule (server.DEFERRED_HOOKS)
-        return _exchange(sock, event, deferred, len(body).to_bytes(8, "big") + body)
+        message = len(body).to_bytes(8, "big") + body
+        return _exchange(sock, event, deferred, message, refusal)
     finally:
         sock.close()
 
@@ -246,7 +267,11 @@ def read_exactly(sock: _socket.socket, size: int, deadline: float | None) -> byt
     return b"".join(chunks)
 
 
-def _exchange(sock: _socket.socket, event: str, deferred: bool, message: bytes) -> int:
+def _exchange(
+    sock: _socket.socket, event: str, deferred: bool, message: bytes, refusal: str = ""
+) -> int:
+    """Send the request and relay the answer; ``refusal`` ends the line that says the answer
+    never came (a spawn the launcher then refuses)."""
     if deferred:
         wait = DEFERRED_WAIT_S
     else:
@@ -278,9 +303,63 @@ def _exchange(sock: _socket.socket, event: str, deferred: bool, message: bytes) 
         return 0
     sys.stderr.write(
         f"aether hook {event}: the aether server stopped (or did not answer in time) before "
-        "answering; whether the hook took effect is unknown\n"
+        f"answering; whether the hook took effect is unknown{refusal}\n"
     )
     return LOST
+
+
+def read_bounded(fd: int, limit: int, seconds: float) -> tuple[bytes, bool]:
+    """(what ``fd`` gave, whether it ended): at most ``limit`` bytes (which counts as ended),
+    for ``seconds`` at most. A failed read ends it as a late one: what came before is kept."""
+    import select  # an extension module of the interpreter's own (no further imports)
+
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while size < limit:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return b"".join(chunks), False
+            chunk = posix.read(fd, min(limit - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return b"".join(chunks), False
+    return b"".join(chunks), True
+
+
+def _give_back(raw: bytes) -> None:
+    """``raw`` to the launcher on ``GIVE_BACK_FD``, then closed (the launcher reads to its end)."""
+    try:
+        while raw:
+            raw = raw[posix.write(GIVE_BACK_FD, raw) :]
+    except OSError:
+        pass  # the launcher went away: nobody needs it any more
+    finally:
+        try:
+            posix.close(GIVE_BACK_FD)
+        except OSError:
+            pass
+
+
+def read_and_hand_over(event: str, version: str) -> int:
+    """``--read``: the hook's input read here, given back to the launcher before anything is
+    sent, then handed to the server. NOT_SERVED, with nothing sent, for an input that did not
+    end in time and for the spawn of an agent that is not aether's: the launcher says the one
+    and starts nothing for the other, as when it reads the input itself."""
+    data, ended = read_bounded(0, READ_LIMIT, READ_S)
+    _give_back(data + b"\n%03d" % (0 if ended else LATE))
+    if not ended:
+        return NOT_SERVED
+    if event == "pre-agent" and b'"hook_event_name"' in data:
+        if not any(pattern in data for pattern in _AETHER_AGENT):
+            return NOT_SERVED
+    spawn = event == "pre-agent" and any(pattern in data for pattern in _AETHER_SPAWN)
+    refusal = "; this aether worker could not be routed: not started" if spawn else ""
+    return hand_over(event, version, data, refusal=refusal)
 
 
 def main() -> None:
@@ -288,10 +367,14 @@ def main() -> None:
     hook itself then), LOST after (it must not run twice)."""
     global _sending
     try:
-        # EVENT VERSION, then RUNTIME PROJECT from a launcher of a runtime other than Claude Code
+        # EVENT VERSION [--read], or EVENT VERSION RUNTIME PROJECT from a launcher of a
+        # runtime other than Claude Code
         event, version = sys.argv[1], sys.argv[2]
-        runtime, project = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ("", None)
-        code = hand_over(event, version, sys.stdin.buffer.read(), runtime, project)
+        if sys.argv[3:] == ["--read"]:
+            code = read_and_hand_over(event, version)
+        else:
+            runtime, project = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ("", None)
+            code = hand_over(event, version, sys.stdin.buffer.read(), runtime, project)
         sys.stdout.flush()
     except BaseException:  # a bug here must not cost the hook: one line, and the exit code
         sys.stderr.write("aether hook: the launcher's server client failed\n")

@@ -361,6 +361,64 @@ def test_the_launcher_refuses_an_aether_spawn_when_it_cannot_find_aether(
     assert os.access(AETHER, os.X_OK)
 
 
+@pytest.mark.parametrize("runtime", ["claude", "codex"])
+def test_the_launcher_looks_for_aether_in_its_order_and_only_in_absolute_path_entries(
+    tmp_path: Path, runtime: str
+) -> None:
+    """``find_aether`` (aether/runtimes/hook_handover.py) walks PATH in the shell itself
+    instead of forking for ``$(command -v aether)``: $AETHER_BIN, then the first absolute PATH
+    entry holding an executable file ``aether`` (an empty or relative entry would depend on
+    the directory the hook runs in), then the project's .venv/ and venv/, then ~/.local/bin."""
+    import subprocess
+
+    from aether.runtimes.claude import launcher as claude_launcher
+    from aether.runtimes.codex import launcher as codex_launcher
+
+    project = tmp_path / "project"
+    script = project / (".claude" if runtime == "claude" else ".codex") / "hooks" / "aether-hook"
+    script.parent.mkdir(parents=True)
+    render = claude_launcher.render if runtime == "claude" else codex_launcher.render
+    script.write_text(render())
+
+    def executable(path: Path, mode: int = 0o755) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(mode)
+        return str(path)
+
+    executable(project / "rel" / "aether")  # relative entry: never looked in
+    executable(tmp_path / "noexec" / "aether", 0o644)
+    (tmp_path / "adir" / "aether").mkdir(parents=True)  # a directory named aether
+    on_path = executable(tmp_path / "bin" / "aether")
+    home = tmp_path / "home"
+    entries = ["", "rel", str(tmp_path / "none"), str(tmp_path / "noexec"), str(tmp_path / "adir")]
+    path = ":".join([*entries, f"{tmp_path / 'bin'}/", "/usr/bin:/bin"])
+
+    def which(**env: str) -> str:
+        base = {"PATH": path, "HOME": str(home), "CLAUDE_PROJECT_DIR": str(project)}
+        done = subprocess.run(
+            ["/bin/sh", str(script), "--which"],
+            capture_output=True,
+            text=True,
+            cwd=project,
+            env={**base, **env},
+            timeout=10,
+        )
+        return done.stdout.strip() if done.returncode == 0 else f"exit {done.returncode}"
+
+    assert which() == on_path
+    pinned = executable(tmp_path / "pinned" / "aether")
+    assert which(AETHER_BIN=pinned) == pinned
+    assert which(AETHER_BIN=str(tmp_path / "missing")) == on_path
+    venv = executable(project / ".venv" / "bin" / "aether")
+    assert which(PATH="rel:/usr/bin:/bin") == venv
+    Path(venv).unlink()
+    pipx = executable(home / ".local" / "bin" / "aether")
+    assert which(PATH="/usr/bin:/bin") == pipx
+    Path(pipx).unlink()
+    assert which(PATH="") == "exit 1"
+
+
 def test_a_crlf_settings_file_is_restored_byte_for_byte(
     colony: Path, run_aether: RunAether
 ) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -335,3 +337,160 @@ def test_a_hook_that_only_records_is_answered_while_the_server_is_busy(
         lambda: state_of(project)["status"] == "paused" and handoff.exists(),
         "the session end, done in its turn",
     )
+
+
+def _marking_tools(tmp_path: Path) -> tuple[Path, Path]:
+    """A directory of ``timeout``, ``cat`` and ``head`` that each leave a mark, then run the
+    real one: put first on PATH, they tell whether the launcher read a hook's input itself."""
+    tools, marks = tmp_path / "tools", tmp_path / "marks"
+    tools.mkdir()
+    marks.mkdir()
+    for name in ("timeout", "cat", "head"):
+        real = shutil.which(name)
+        assert real is not None
+        tool = tools / name
+        tool.write_text(f'#!/bin/sh\n: > "{marks / name}"\nexec "{real}" "$@"\n')
+        tool.chmod(0o755)
+    return tools, marks
+
+
+def test_a_waited_hook_is_read_and_handed_over_by_the_client_alone(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """With a server, a hook the session waits for (session-start, an aether spawn) is read by
+    the launcher's client itself: no ``timeout``, ``cat`` or ``head`` runs, aether never runs
+    whole, and the answer is the server's. Without a server the client gives the input back
+    and aether runs with it, as before; with servers off the launcher reads it itself."""
+    tools, marks = _marking_tools(tmp_path)
+    env = hook_env(project, tmp_path)
+    env["PATH"] = f"{tools}:{env['PATH']}"
+    mark = tmp_path / "aether-ran"
+    first = launch(project, "session-start", hook_json("SessionStart", source="startup"), env)
+    assert first.returncode == 0 and "# aether colony" in first.stdout, first.stderr
+    assert mark.exists() and not list(marks.iterdir())  # given back, then run whole
+    wait_for(lambda: server_status(run_aether, env) is not None, "the server a hook started")
+    mark.unlink()
+    again = launch(project, "session-start", hook_json("SessionStart", source="resume"), env)
+    assert (again.returncode, again.stderr) == (0, "")
+    assert "# aether colony" in again.stdout
+    spawn = {"subagent_type": "aether-builder", "description": "d", "prompt": "build it"}
+    pre = hook_json("PreToolUse", tool_name="Agent", tool_input=spawn, tool_use_id="toolu_r1")
+    routed = launch(project, "pre-agent", pre, env)
+    assert routed.returncode == 0, routed.stderr
+    assert json.loads(routed.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert not mark.exists() and not list(marks.iterdir())
+    # another agent's spawn: nothing is sent, nothing runs (the launcher's own rule)
+    other = {"subagent_type": "Explore", "prompt": "look"}
+    explore = hook_json("PreToolUse", tool_name="Agent", tool_input=other, tool_use_id="toolu_r2")
+    passed = launch(project, "pre-agent", explore, env)
+    assert (passed.returncode, passed.stdout, passed.stderr) == (0, "", "")
+    assert not mark.exists() and not list(marks.iterdir())
+    off = launch(
+        project,
+        "session-start",
+        hook_json("SessionStart", source="resume"),
+        {**env, "AETHER_SERVER": "off"},
+    )
+    assert off.returncode == 0 and "# aether colony" in off.stdout
+    assert {p.name for p in marks.iterdir()} >= {"timeout", "cat", "head"}
+
+
+def test_the_client_reads_a_hooks_input_within_its_bounds(tmp_path: Path) -> None:
+    """``--read`` (aether/hook_client.py ``read_bounded``): at most the limit, for at most the
+    time given, and what was read is kept when the input does not end."""
+    import threading
+
+    from aether.hook_client import read_bounded
+
+    r, w = os.pipe()
+    try:
+        os.write(w, b'{"partial": ')
+        started = time.monotonic()
+        assert read_bounded(r, 1 << 20, 0.3) == (b'{"partial": ', False)  # never ended
+        assert 0.25 < time.monotonic() - started < 5
+        os.write(w, b"x" * 100)
+        assert read_bounded(r, 40, 5) == (b"x" * 40, True)  # the cap counts as ended
+        late = threading.Timer(0.2, os.write, (w, b"late"))
+        late.start()
+        late.join()
+        os.close(w)
+        assert read_bounded(r, 1 << 20, 5) == (b"x" * 60 + b"late", True)
+    finally:
+        os.close(r)
+
+
+def test_the_client_gives_the_input_back_when_it_sends_nothing(tmp_path: Path) -> None:
+    """No server: nothing is sent (exit 75, not a word), and the input is given back on fd 5
+    exactly as the launcher's own reader leaves ``$raw``: the bytes, a newline, the status."""
+    from aether import hook_client
+
+    given = tmp_path / "given"
+    env = clean_env(CLAUDE_PID=str(os.getpid()), CLAUDE_PROJECT_DIR=str(tmp_path / "none"))
+    env.pop("AETHER_SERVER")
+    done = subprocess.run(
+        [
+            "/bin/sh",
+            "-c",
+            'exec "$0" -I -S -c "$1" session-start 0.0.0 --read 5>"$2"',
+            sys.executable,
+            Path(hook_client.__file__).read_text(),
+            str(given),
+        ],
+        input=b'{"hook_event_name": "SessionStart"}\n\n',
+        env=env,
+        capture_output=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (75, b"", b"")
+    assert given.read_bytes() == b'{"hook_event_name": "SessionStart"}\n\n\n000'
+
+
+def test_an_aether_spawn_the_server_never_answers_is_refused_in_one_line(
+    project: Path, tmp_path: Path
+) -> None:
+    """A server that takes a spawn and goes away before answering: the hook may have taken
+    effect, so it is never run again — and the spawn is refused (exit 2), in one line that
+    says why; another hook goes on (exit 0)."""
+    import socket
+
+    from aether.hook_client import socket_path
+
+    env = hook_env(project, tmp_path, AETHER_SERVER="manual")
+    run_dir = Path(env["TMPDIR"])
+    (run_dir / f"aether-{os.getuid()}").mkdir(mode=0o700)
+    os.environ["TMPDIR"], saved = str(run_dir), os.environ.get("TMPDIR")
+    try:
+        path = socket_path(str(project / ".aether"))
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+
+    def vanish() -> None:  # take each request whole, then close without a word
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                size = int.from_bytes(conn.recv(8, socket.MSG_WAITALL), "big")
+                conn.recv(size, socket.MSG_WAITALL)
+
+    import threading
+
+    thread = threading.Thread(target=vanish, daemon=True)
+    thread.start()
+    try:
+        spawn = {"subagent_type": "aether-builder", "description": "d", "prompt": "p"}
+        pre = hook_json("PreToolUse", tool_name="Agent", tool_input=spawn, tool_use_id="t1")
+        refused = launch(project, "pre-agent", pre, env)
+        assert refused.returncode == 2 and refused.stdout == ""
+        (line,) = refused.stderr.splitlines()
+        assert "did not answer in time" in line and "could not be routed: not started" in line
+        started = launch(project, "session-start", hook_json("SessionStart"), env)
+        assert started.returncode == 0 and len(started.stderr.splitlines()) == 1
+        assert "whether the hook took effect is unknown" in started.stderr
+        thread.join(timeout=10)
+    finally:
+        listener.close()

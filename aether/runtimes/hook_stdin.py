@@ -54,9 +54,8 @@ refuse_aether_spawn() {
   esac
 }
 """[1:]
-#: reads the input (``STDIN_FUNCTIONS`` defined before) and ends a hook whose stdin never ended
-STDIN_CHECK = r"""
-read_input
+#: ends a hook whose stdin never ended (``$raw`` as ``read_input`` leaves it)
+LATE_CHECK = r"""
 case "$raw" in
   *"$nl"124)
     late="its input did not end within 10 s"
@@ -65,3 +64,5 @@ case "$raw" in
     exit 0 ;;
 esac
 """[1:]
+#: reads the input (``STDIN_FUNCTIONS`` defined before) and ends a hook whose stdin never ended
+STDIN_CHECK = "read_input\n" + LATE_CHECK

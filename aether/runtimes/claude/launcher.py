@@ -20,8 +20,8 @@ stdin that never ends is read for 10 s and then handled the same way: the script
 
 from __future__ import annotations
 
-from aether.runtimes.hook_handover import FIND_INTERPRETER, client_lines
-from aether.runtimes.hook_stdin import STDIN_CHECK, STDIN_FUNCTIONS
+from aether.runtimes.hook_handover import FIND_INTERPRETER, client_lines, find_aether
+from aether.runtimes.hook_stdin import LATE_CHECK, STDIN_CHECK, STDIN_FUNCTIONS
 from aether.runtimes.marker import stamp
 
 RELATIVE_PATH = ".claude/hooks/aether-hook"
@@ -33,25 +33,60 @@ _OPENING = (
 # command and runs `aether hook EVENT` with the hook's JSON on stdin. It looks at $AETHER_BIN,
 # `aether` on PATH, the project's .venv/ and venv/, then ~/.local/bin (pipx).
 # `.claude/hooks/aether-hook --which` prints the aether it would run. See docs/claude-code.md.
-find_aether() {
-  for candidate in "${AETHER_BIN:-}" "$(command -v aether 2>/dev/null)" \
-      "${CLAUDE_PROJECT_DIR:-.}/.venv/bin/aether" "${CLAUDE_PROJECT_DIR:-.}/venv/bin/aether" \
-      "${HOME:-/nonexistent}/.local/bin/aether"; do
-    if [ -n "$candidate" ] && [ -f "$candidate" ] && [ -x "$candidate" ]; then
-      printf '%s\n' "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-event="${1:-}"
+"""
+    + find_aether("${CLAUDE_PROJECT_DIR:-.}")
+    + r"""event="${1:-}"
 if [ "$event" = "--which" ]; then
-  find_aether
+  find_aether && printf '%s\n' "$aether_bin"
   exit $?
 fi
 """
     + STDIN_FUNCTIONS
 )
+# The hooks Claude Code waits for, with an interpreter for the client: the client reads the input
+# itself (bounded as read_input is) and hands it over, so the session waits for one program
+# instead of four (`timeout`, `cat`, `head` and the client: ~6 ms of each such hook). It gives
+# the input back on fd 5 before it sends anything; when it sends nothing (exit 75: no server, a
+# late input, a spawn of an agent that is not aether's) the script goes on with that input as if
+# it had read it itself (aether/hook_client.py, ``--read``).
+_READ_WAITED = r"""if [ -n "$interpreter" ]; then
+  exec 4>&1
+  raw=$("$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION" --read 5>&1 1>&4 4>&-)
+  code=$?
+  exec 4>&-
+  input=${raw%????}
+  if [ -z "$raw" ] && [ "$code" -ne 0 ]; then
+    # it ended before it gave the input back: an aether spawn cannot be told from another's
+    unread="its input could not be read (the server client exited $code)"
+    if [ "$event" = pre-agent ]; then
+      echo "aether hook $event: $unread; not started" >&2
+      exit 2
+    fi
+    echo "aether hook $event: $unread; not run" >&2
+    exit 0
+  fi
+  case "$code" in
+    0) exit 0 ;;
+    75) interpreter= ;;  # nothing was sent: aether itself runs below, with this input
+    *)
+      # sent and not answered, or stopped: it must not run again. The client says why in one
+      # line, ending it as refuse_aether_spawn would; a signal left it no time to say it.
+      if [ "$code" -gt 128 ]; then
+        stopped="its server client was stopped (exit $code)"
+        stopped="$stopped; whether the hook took effect is unknown"
+        refuse_aether_spawn "$stopped"
+        echo "aether hook $event: $stopped" >&2
+        exit 0
+      fi
+      case "$event:$input" in
+        pre-agent:*'"subagent_type":"aether-'*|pre-agent:*'"subagent_type": "aether-'*) exit 2 ;;
+      esac
+      exit 0 ;;
+  esac
+else
+  read_input
+fi
+"""
 _BODY = (
     FIND_INTERPRETER
     + r"""# Hooks that only record give Claude Code nothing to wait for, yet it waits for every hook
@@ -91,7 +126,8 @@ if [ -n "$interpreter" ]; then
   esac
 fi
 """
-    + STDIN_CHECK
+    + _READ_WAITED
+    + LATE_CHECK
     + r"""# A subagent that is not aether's (Explore, general-purpose, the user's own) leaves aether
 # nothing to do in these four hooks: no process is started for it. Claude Code writes the JSON
 # without spaces; input that is not a hook's JSON at all still goes to aether, which says so.

@@ -16,35 +16,28 @@ at all.
 
 from __future__ import annotations
 
-from aether.runtimes.hook_handover import FIND_INTERPRETER, client_lines
+from aether.runtimes.hook_handover import FIND_INTERPRETER, client_lines, find_aether
 from aether.runtimes.hook_stdin import STDIN_CHECK, STDIN_FUNCTIONS
 from aether.runtimes.marker import stamp
 
 _HEAD = "#!/bin/sh\n"
-_FIND = r"""# Codex runs this for aether's hooks (.codex/hooks.json): it finds the aether command
+_FIND = (
+    r"""# Codex runs this for aether's hooks (.codex/hooks.json): it finds the aether command
 # and runs `aether hook EVENT --runtime codex` with the hook's JSON on stdin (or hands it to
 # the colony's aether server, when one runs), from the project this script belongs to. It
 # looks at $AETHER_BIN, `aether` on PATH, the project's .venv/ and venv/, then ~/.local/bin
 # (pipx). `.codex/hooks/aether-hook --which` prints the aether it would run. See docs/codex.md.
 here=$(dirname "$0")
 project=$(cd "$here/../.." 2>/dev/null && pwd) || project=.
-find_aether() {
-  for candidate in "${AETHER_BIN:-}" "$(command -v aether 2>/dev/null)" \
-      "$project/.venv/bin/aether" "$project/venv/bin/aether" \
-      "${HOME:-/nonexistent}/.local/bin/aether"; do
-    if [ -n "$candidate" ] && [ -f "$candidate" ] && [ -x "$candidate" ]; then
-      printf '%s\n' "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-event="${1:-}"
+"""
+    + find_aether("$project")
+    + r"""event="${1:-}"
 if [ "$event" = "--which" ]; then
-  find_aether
+  find_aether && printf '%s\n' "$aether_bin"
   exit $?
 fi
 """
+)
 _REFUSE = r"""# Codex's spawn names its agent in `agent_type` (Claude Code's in `subagent_type`)
 refuse_aether_spawn() {
   case "$input" in
