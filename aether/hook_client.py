@@ -21,9 +21,10 @@ Exit codes to the launcher: the hook's own (``aether hook`` always exits 0); ``N
 launcher then runs ``aether hook EVENT`` with the same input); ``LOST`` (sent, and the server
 went away before answering: never run again).
 
-``--read`` after VERSION (Claude Code's launcher, for the hooks a session waits for): the client
-reads the input itself, as bounded as the launcher's reader (which starts three programs, ~6 ms),
-and gives it back on ``GIVE_BACK_FD`` first, so the launcher still handles what is not sent.
+``--read`` after VERSION (Claude Code's launcher, for ``session-start`` and ``pre-compact``): the
+client reads the input itself, as bounded as the launcher's reader (which starts three programs,
+~6 ms), and gives it back on ``GIVE_BACK_FD`` first, so the launcher still handles what is not
+sent.
 """
 
 from __future__ import annotations
@@ -51,9 +52,6 @@ READ_LIMIT = 16 * 1024 * 1024 + 1
 #: three digits (``LATE``: it did not end in time), as the launcher's reader leaves ``$raw``
 GIVE_BACK_FD = 5
 LATE = 124
-#: what a Claude Code spawn of one of aether's agents holds (the launcher's patterns)
-_AETHER_SPAWN = (b'"subagent_type":"aether-', b'"subagent_type": "aether-')
-_AETHER_AGENT = (b'agent_type":"aether-', b'agent_type": "aether-')
 #: set once the request starts to leave: from then on the hook is never run again
 _sending = False
 
@@ -193,12 +191,7 @@ def _colony_dir(env: dict[str, str], project: str | None) -> str | None:
 
 
 def hand_over(
-    event: str,
-    version: str,
-    stdin: bytes,
-    runtime: str = "",
-    project: str | None = None,
-    refusal: str = "",
+    event: str, version: str, stdin: bytes, runtime: str = "", project: str | None = None
 ) -> int:
     """Hand the hook to the colony's server and relay its answer; the exit code. Claude Code's
     hooks name no ``runtime`` and their project is ``CLAUDE_PROJECT_DIR``; another runtime's
@@ -237,8 +230,7 @@ def hand_over(
         except OSError:
             return NOT_SERVED  # no server: nothing was sent
         deferred = event in DEFERRED and not runtime  # the server's rule (server.DEFERRED_HOOKS)
-        message = len(body).to_bytes(8, "big") + body
-        return _exchange(sock, event, deferred, message, refusal)
+        return _exchange(sock, event, deferred, len(body).to_bytes(8, "big") + body)
     finally:
         sock.close()
 
@@ -267,11 +259,7 @@ def read_exactly(sock: _socket.socket, size: int, deadline: float | None) -> byt
     return b"".join(chunks)
 
 
-def _exchange(
-    sock: _socket.socket, event: str, deferred: bool, message: bytes, refusal: str = ""
-) -> int:
-    """Send the request and relay the answer; ``refusal`` ends the line that says the answer
-    never came (a spawn the launcher then refuses)."""
+def _exchange(sock: _socket.socket, event: str, deferred: bool, message: bytes) -> int:
     if deferred:
         wait = DEFERRED_WAIT_S
     else:
@@ -303,7 +291,7 @@ def _exchange(
         return 0
     sys.stderr.write(
         f"aether hook {event}: the aether server stopped (or did not answer in time) before "
-        f"answering; whether the hook took effect is unknown{refusal}\n"
+        "answering; whether the hook took effect is unknown\n"
     )
     return LOST
 
@@ -347,19 +335,11 @@ def _give_back(raw: bytes) -> None:
 
 def read_and_hand_over(event: str, version: str) -> int:
     """``--read``: the hook's input read here, given back to the launcher before anything is
-    sent, then handed to the server. NOT_SERVED, with nothing sent, for an input that did not
-    end in time and for the spawn of an agent that is not aether's: the launcher says the one
-    and starts nothing for the other, as when it reads the input itself."""
+    sent, then handed to the server; NOT_SERVED, nothing sent, for an input that did not end
+    in time (the launcher says so, as when it reads the input itself)."""
     data, ended = read_bounded(0, READ_LIMIT, READ_S)
     _give_back(data + b"\n%03d" % (0 if ended else LATE))
-    if not ended:
-        return NOT_SERVED
-    if event == "pre-agent" and b'"hook_event_name"' in data:
-        if not any(pattern in data for pattern in _AETHER_AGENT):
-            return NOT_SERVED
-    spawn = event == "pre-agent" and any(pattern in data for pattern in _AETHER_SPAWN)
-    refusal = "; this aether worker could not be routed: not started" if spawn else ""
-    return hand_over(event, version, data, refusal=refusal)
+    return hand_over(event, version, data) if ended else NOT_SERVED
 
 
 def main() -> None:

@@ -354,13 +354,14 @@ def _marking_tools(tmp_path: Path) -> tuple[Path, Path]:
     return tools, marks
 
 
-def test_a_waited_hook_is_read_and_handed_over_by_the_client_alone(
+def test_session_start_and_pre_compact_are_read_and_handed_over_by_the_client_alone(
     project: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
-    """With a server, a hook the session waits for (session-start, an aether spawn) is read by
-    the launcher's client itself: no ``timeout``, ``cat`` or ``head`` runs, aether never runs
-    whole, and the answer is the server's. Without a server the client gives the input back
-    and aether runs with it, as before; with servers off the launcher reads it itself."""
+    """With a server, ``session-start`` and ``pre-compact`` are read by the launcher's client
+    itself: no ``timeout``, ``cat`` or ``head`` runs, aether never runs whole, and the answer
+    is the server's. Without a server the client gives the input back and aether runs with
+    it; ``pre-agent`` (which starts nothing for another agent's spawn) and servers ``off``
+    keep the launcher's own reader."""
     tools, marks = _marking_tools(tmp_path)
     env = hook_env(project, tmp_path)
     env["PATH"] = f"{tools}:{env['PATH']}"
@@ -373,24 +374,18 @@ def test_a_waited_hook_is_read_and_handed_over_by_the_client_alone(
     again = launch(project, "session-start", hook_json("SessionStart", source="resume"), env)
     assert (again.returncode, again.stderr) == (0, "")
     assert "# aether colony" in again.stdout
-    spawn = {"subagent_type": "aether-builder", "description": "d", "prompt": "build it"}
-    pre = hook_json("PreToolUse", tool_name="Agent", tool_input=spawn, tool_use_id="toolu_r1")
-    routed = launch(project, "pre-agent", pre, env)
-    assert routed.returncode == 0, routed.stderr
-    assert json.loads(routed.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    compact = launch(project, "pre-compact", hook_json("PreCompact", trigger="auto"), env)
+    assert (compact.returncode, compact.stderr) == (0, "")
     assert not mark.exists() and not list(marks.iterdir())
-    # another agent's spawn: nothing is sent, nothing runs (the launcher's own rule)
     other = {"subagent_type": "Explore", "prompt": "look"}
     explore = hook_json("PreToolUse", tool_name="Agent", tool_input=other, tool_use_id="toolu_r2")
     passed = launch(project, "pre-agent", explore, env)
     assert (passed.returncode, passed.stdout, passed.stderr) == (0, "", "")
-    assert not mark.exists() and not list(marks.iterdir())
-    off = launch(
-        project,
-        "session-start",
-        hook_json("SessionStart", source="resume"),
-        {**env, "AETHER_SERVER": "off"},
-    )
+    assert {p.name for p in marks.iterdir()} >= {"timeout", "cat", "head"}
+    for used in marks.iterdir():
+        used.unlink()
+    resume = hook_json("SessionStart", source="resume")
+    off = launch(project, "session-start", resume, {**env, "AETHER_SERVER": "off"})
     assert off.returncode == 0 and "# aether colony" in off.stdout
     assert {p.name for p in marks.iterdir()} >= {"timeout", "cat", "head"}
 
@@ -448,9 +443,9 @@ def test_the_client_gives_the_input_back_when_it_sends_nothing(tmp_path: Path) -
 def test_an_aether_spawn_the_server_never_answers_is_refused_in_one_line(
     project: Path, tmp_path: Path
 ) -> None:
-    """A server that takes a spawn and goes away before answering: the hook may have taken
-    effect, so it is never run again — and the spawn is refused (exit 2), in one line that
-    says why; another hook goes on (exit 0)."""
+    """A server that takes a hook and goes away before answering: the hook may have taken
+    effect, so it is never run again — an aether spawn is refused (exit 2), in one line that
+    says why; a session-start its client read itself goes on (exit 0), in one line too."""
     import socket
 
     from aether.hook_client import socket_path

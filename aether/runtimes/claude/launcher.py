@@ -43,48 +43,37 @@ fi
 """
     + STDIN_FUNCTIONS
 )
-# The hooks Claude Code waits for, with an interpreter for the client: the client reads the input
+# session-start and pre-compact, with an interpreter for the client: the client reads the input
 # itself (bounded as read_input is) and hands it over, so the session waits for one program
-# instead of four (`timeout`, `cat`, `head` and the client: ~6 ms of each such hook). It gives
-# the input back on fd 5 before it sends anything; when it sends nothing (exit 75: no server, a
-# late input, a spawn of an agent that is not aether's) the script goes on with that input as if
-# it had read it itself (aether/hook_client.py, ``--read``).
-_READ_WAITED = r"""if [ -n "$interpreter" ]; then
+# instead of four (`timeout`, `cat`, `head` and the client: ~6 ms). It gives the input back on
+# fd 5 before it sends anything; when it sends nothing (exit 75: no server, a late input) the
+# script goes on with that input as if it had read it itself (aether/hook_client.py, --read).
+# pre-agent keeps the launcher's reader: a spawn of an agent that is not aether's then starts
+# no program at all.
+_READ_WAITED = r"""if [ -z "$interpreter" ] || [ "$event" = pre-agent ]; then
+  read_input
+else
   exec 4>&1
   raw=$("$interpreter" -I -S -c "$HOOK_CLIENT" "$event" "$AETHER_VERSION" --read 5>&1 1>&4 4>&-)
   code=$?
   exec 4>&-
   input=${raw%????}
   if [ -z "$raw" ] && [ "$code" -ne 0 ]; then
-    # it ended before it gave the input back: an aether spawn cannot be told from another's
-    unread="its input could not be read (the server client exited $code)"
-    if [ "$event" = pre-agent ]; then
-      echo "aether hook $event: $unread; not started" >&2
-      exit 2
-    fi
-    echo "aether hook $event: $unread; not run" >&2
+    echo "aether hook $event: its input could not be read (its client exited $code); not run" >&2
     exit 0
   fi
   case "$code" in
     0) exit 0 ;;
     75) interpreter= ;;  # nothing was sent: aether itself runs below, with this input
     *)
-      # sent and not answered, or stopped: it must not run again. The client says why in one
-      # line, ending it as refuse_aether_spawn would; a signal left it no time to say it.
+      # sent and not answered, or stopped: it must not run again. The client said why in
+      # one line; a signal left it no time to say it.
       if [ "$code" -gt 128 ]; then
-        stopped="its server client was stopped (exit $code)"
-        stopped="$stopped; whether the hook took effect is unknown"
-        refuse_aether_spawn "$stopped"
-        echo "aether hook $event: $stopped" >&2
-        exit 0
+        echo "aether hook $event: its server client was stopped (exit $code); whether the" \
+          "hook took effect is unknown" >&2
       fi
-      case "$event:$input" in
-        pre-agent:*'"subagent_type":"aether-'*|pre-agent:*'"subagent_type": "aether-'*) exit 2 ;;
-      esac
       exit 0 ;;
   esac
-else
-  read_input
 fi
 """
 _BODY = (
