@@ -93,10 +93,10 @@ def check_proxy_ahead(ws: Workspace, session_id: str) -> None:
 
 
 def _at_once(*calls: Callable[[], Any] | None) -> list[Any]:
-    """Each call's result, in order (None for a call that is None), the calls run each in its
-    own thread; an exception one raised is raised here. Every thread has ended on return (a
-    finished command ends its process at once only when no other thread runs:
-    aether.cli.main.end_process)."""
+    """Each call's result, in order (None for a call that is None): the first call runs in this
+    thread, each other one in a thread of its own; an exception one raised is raised here.
+    Every thread has ended on return (a finished command ends its process at once only when no
+    other thread runs: aether.cli.main.end_process)."""
     import threading
 
     results: list[Any] = [None] * len(calls)
@@ -108,12 +108,14 @@ def _at_once(*calls: Callable[[], Any] | None) -> list[Any]:
         except BaseException as exc:  # handed to the caller's thread below
             errors[index] = exc
 
-    threads = []
-    for index, call in enumerate(calls):
-        if call is not None:
-            thread = threading.Thread(target=run, args=(index, call), daemon=True)
-            thread.start()
-            threads.append(thread)
+    asked = [(index, call) for index, call in enumerate(calls) if call is not None]
+    threads = [
+        threading.Thread(target=run, args=(index, call), daemon=True) for index, call in asked[1:]
+    ]
+    for thread in threads:
+        thread.start()
+    if asked:
+        run(*asked[0])  # a spawn later in a session asks one thing: no thread at all
     for thread in threads:
         thread.join()
     for error in errors:
