@@ -7,9 +7,14 @@ tests use) to the scripted upstream model of the tests.
 Two projects, one proxy, one upstream: **aether** — ``aether init``, the Claude Code tests'
 profile (caste models served by the upstream), ``aether claude install``, nothing started by
 hand — and **plain** — a hand-written ``builder`` agent on the same model as aether's builder,
-and the proxy's address in ``.claude/settings.json``. The queen spawns one builder (``aether-
-builder`` / ``builder``) or none. Sessions alternate aether, plain, aether, plain, ...; the table
-gives the median of the per-pair ratios (this machine drifts ±30 %). The aether sessions run
+and the proxy's address in ``.claude/settings.json``. The install also puts aether's relay into
+the home's ``~/.claude/settings.json`` (as for a user: it serves sessions started in a
+subdirectory), which every session of that home then runs, the plain project's too; so the
+plain project is also run from a second home aether never touched, and the last rows compare
+against that and give what the relay costs a session in a project without aether. The queen
+spawns one builder (``aether-builder`` / ``builder``) or none. Sessions alternate aether, plain,
+aether, plain, ...; the table gives the median of the per-pair ratios (this machine drifts
+±30 %). The aether sessions run
 as users run them: one after the other, each pausing the colony at its end and resuming it at
 the next start, the server the first one's hooks started still running ("warm"); "cold" rows
 stop the server before each aether session (the first session after the idle timeout).
@@ -124,12 +129,13 @@ def main() -> None:
         root = Path(tmp)
         proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
         try:
-            home = root / "home"
+            home, bare_home = root / "home", root / "home-without-aether"
             home.mkdir()
-            env = _env(home)
+            bare_home.mkdir()
+            env, bare = _env(home), _env(bare_home)
             with_aether, plain, default = _setup(root, proxy.url, env)
             upstream.reset(SCRIPT)
-            rows, probes = _timed(args.runs, with_aether, plain, env)
+            rows, probes = _timed(args.runs, with_aether, plain, env, bare)
             sizes = {
                 "plain": _first_turn_bytes(upstream, plain, env),
                 "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
@@ -166,28 +172,39 @@ def main() -> None:
 
 
 def _timed(
-    runs: int, with_aether: Path, plain: Path, env: dict[str, str]
+    runs: int, with_aether: Path, plain: Path, env: dict[str, str], bare: dict[str, str]
 ) -> tuple[list[list[str]], list[int]]:
+    """Paired sessions, case by case, round by round. ``env`` has aether's relay in its home
+    (``aether claude install`` put it there, as for a user); ``bare`` is a home aether never
+    touched: the last two rows compare against it."""
+    one, none = ("aether-one", "plain-one"), ("nothing", "nothing")
     cases = {
-        "one subagent, as installed (server warm)": ("aether-one", "plain-one", False),
-        "no subagent, as installed (server warm)": ("nothing", "nothing", False),
-        "one subagent, server stopped before each (cold)": ("aether-one", "plain-one", True),
+        "one subagent, as installed (server warm)": (one, env, False),
+        "no subagent, as installed (server warm)": (none, env, False),
+        "one subagent, server stopped before each (cold)": (one, env, True),
+        "one subagent, against a plain project in a home without aether": (one, bare, False),
     }
     times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in cases}
+    tax = "a plain project's own session (one subagent): aether's relay in the home / none"
+    times[tax] = ([], [])
     probes: list[int] = []
     for i in range(runs + 1):  # the first round warms the caches and starts the server
-        for label, (mine, theirs, cold) in cases.items():
+        for label, ((mine, theirs), their_env, cold) in cases.items():
             if cold:
                 stop = [*aether_cmd(), "serve", "--stop"]
                 subprocess.run(stop, cwd=with_aether, env=env, capture_output=True)
             a = _session(with_aether, env, mine)
             status = _settled(with_aether, env)
-            if mine != "nothing" and not cold:
+            if mine != "nothing" and not cold and their_env is env:
                 probes.append(int(status["proxy"]["probes"]))
-            p = _session(plain, env, theirs)
+            p = _session(plain, their_env, theirs)
             if i:
                 times[label][0].append(a)
                 times[label][1].append(p)
+        relayed, alone = _session(plain, env, "plain-one"), _session(plain, bare, "plain-one")
+        if i:
+            times[tax][0].append(relayed)
+            times[tax][1].append(alone)
     return session_rows(times), probes
 
 

@@ -163,3 +163,38 @@ def test_check_reports_a_missing_relay(
     (test_home / RELAY).unlink()
     checked = run_aether("claude", "check", env=clean_env())
     assert checked.returncode == 1 and "aether-relay: missing" in checked.stdout
+
+
+def test_outside_any_aether_project_the_relay_starts_no_program(tmp_path: Path) -> None:
+    """Every session of the user runs the relay for every hook, most of them in projects
+    without aether: there it must cost one shell and nothing more. With only a `grep` that
+    leaves a mark on PATH (and no `cat`, `head` or `timeout`), a plain project's hooks end at
+    once, marking nothing (the relay's work in an aether project: the test above)."""
+    import shutil
+
+    from aether.runtimes.claude import relay
+
+    script = tmp_path / "aether-relay"
+    script.write_text(relay.render(str(tmp_path / "no-aether")))
+    tools, mark = tmp_path / "tools", tmp_path / "grep-ran"
+    tools.mkdir()
+    real_grep = shutil.which("grep")
+    assert real_grep is not None
+    (tools / "grep").write_text(f'#!/bin/sh\n: > "{mark}"\nexec "{real_grep}" "$@"\n')
+    (tools / "grep").chmod(0o755)
+    plain = tmp_path / "plain" / "src"
+    (plain.parent / ".claude").mkdir(parents=True)
+    (plain.parent / ".claude" / "settings.json").write_text('{"env": {"A": "b"}}')
+    plain.mkdir()
+    for start in (plain.parent, plain):
+        for event in ("session-start", "pre-agent", "subagent-stop", "session-end"):
+            done = subprocess.run(
+                ["/bin/sh", str(script), event],
+                input='{"tool_input": {"subagent_type": "aether-builder"}}',
+                env={"PATH": str(tools), "HOME": "/nonexistent", "CLAUDE_PROJECT_DIR": str(start)},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), event
+    assert not mark.exists()

@@ -7,13 +7,14 @@ in ``src/pkg`` of an aether project would therefore run ``aether-*`` subagents w
 all: unrouted, unverified, unrecorded. The user-level settings (``~/.claude/settings.json``)
 are read wherever Claude Code starts, so ``aether claude install`` adds this relay there.
 
-For every hook event the relay does nothing unless it is needed: where the start directory's
-own settings carry aether's hooks (they run themselves), or where no aether project is found
-walking up, it exits at once. Otherwise it runs ``aether hook EVENT`` for the project it found
-(``CLAUDE_PROJECT_DIR`` set to that project). It never runs anything from the project itself:
-only the aether that installed it (pinned below) or, failing that, ``aether`` on ``PATH``. When
-no aether can be run, a spawn of an ``aether-*`` subagent is refused (exit 2), like the
-project launcher does, because it could not be routed.
+For every hook event the relay does nothing unless it is needed: where no aether project is
+found walking up (checked first, with the shell's own tests: most sessions of a user are in no
+aether project, and each of their hooks runs this), or where the start directory's own settings
+carry aether's hooks (they run themselves), it exits at once. Otherwise it runs ``aether hook
+EVENT`` for the project it found (``CLAUDE_PROJECT_DIR`` set to that project). It never runs
+anything from the project itself: only the aether that installed it (pinned below) or, failing
+that, ``aether`` on ``PATH``. When no aether can be run, a spawn of an ``aether-*`` subagent is
+refused (exit 2), like the project launcher does, because it could not be routed.
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ _BODY = (
 # does nothing. Installed by `aether claude install`; see docs/claude-code.md.
 event="${1:-}"
 start="${CLAUDE_PROJECT_DIR:-$PWD}"
-for settings in "$start/.claude/settings.json" "$start/.claude/settings.local.json"; do
-  # the project's own hooks are loaded here: they run themselves
-  if [ -f "$settings" ] && grep -q '/.claude/hooks/aether-hook ' "$settings" 2>/dev/null; then
-    exit 0
-  fi
-done
+# Every session of this user runs this for every hook, most of them in no aether project: the
+# walk up to one comes first and starts no program, so elsewhere the relay costs one shell.
 project="$start"
 until [ -f "$project/.claude/hooks/aether-hook" ] ||
     [ -f "$project/.aether/claude-install.json" ]; do
   [ "$project" = "/" ] || [ -z "$project" ] && exit 0
   project="${project%/*}"
   [ -n "$project" ] || project=/
+done
+for settings in "$start/.claude/settings.json" "$start/.claude/settings.local.json"; do
+  # the project's own hooks are loaded here: they run themselves
+  if [ -f "$settings" ] && grep -q '/.claude/hooks/aether-hook ' "$settings" 2>/dev/null; then
+    exit 0
+  fi
 done
 """
     + STDIN_READER
