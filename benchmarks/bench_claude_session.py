@@ -27,11 +27,9 @@ default profile ``aether init`` writes; and the paid probes each session sent
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,13 +38,13 @@ from benchmarks.common import (
     SESSION_HEADER,
     aether_cmd,
     aether_in,
-    compile_aether,
+    agent_session_bench,
     recorded_builders,
     session_rows,
     table,
 )
 from tests.proxy import claude
-from tests.proxy.conftest import MASTER_KEY, start_proxy
+from tests.proxy.conftest import MASTER_KEY
 from tests.proxy.upstream import Script, Upstream
 
 PLAIN_AGENT = """---
@@ -120,35 +118,24 @@ def _first_turn_bytes(upstream: Upstream, project: Path, env: dict[str, str]) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    compile_aether()
-    upstream = Upstream().start()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
-        try:
-            home, bare_home = root / "home", root / "home-without-aether"
-            home.mkdir()
-            bare_home.mkdir()
-            env, bare = _env(home), _env(bare_home)
-            with_aether, plain, default = _setup(root, proxy.url, env)
-            upstream.reset(SCRIPT)
-            rows, probes = _timed(args.runs, with_aether, plain, env, bare)
-            sizes = {
-                "plain": _first_turn_bytes(upstream, plain, env),
-                "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
-                "aether (default profile)": _first_turn_bytes(upstream, default, env),
-            }
-            recorded = recorded_builders(with_aether)
-            for project in (with_aether, default):
-                subprocess.run(
-                    [*aether_cmd(), "serve", "--stop"], cwd=project, env=env, capture_output=True
-                )
-        finally:
-            proxy.stop()
-            upstream.stop()
+    with agent_session_bench() as (runs, root, upstream, proxy):
+        home, bare_home = root / "home", root / "home-without-aether"
+        home.mkdir()
+        bare_home.mkdir()
+        env, bare = _env(home), _env(bare_home)
+        with_aether, plain, default = _setup(root, proxy.url, env)
+        upstream.reset(SCRIPT)
+        rows, probes = _timed(runs, with_aether, plain, env, bare)
+        sizes = {
+            "plain": _first_turn_bytes(upstream, plain, env),
+            "aether (this profile)": _first_turn_bytes(upstream, with_aether, env),
+            "aether (default profile)": _first_turn_bytes(upstream, default, env),
+        }
+        recorded = recorded_builders(with_aether)
+        for project in (with_aether, default):
+            subprocess.run(
+                [*aether_cmd(), "serve", "--stop"], cwd=project, env=env, capture_output=True
+            )
     print(table(rows, SESSION_HEADER))
     print()
     base = sizes["plain"]

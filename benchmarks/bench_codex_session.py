@@ -18,9 +18,7 @@ checked to be recorded completed with its tokens.
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +26,13 @@ from typing import Any
 from benchmarks.common import (
     SESSION_HEADER,
     aether_in,
-    compile_aether,
+    agent_session_bench,
     recorded_builders,
     session_rows,
     table,
 )
 from tests.proxy import codex
-from tests.proxy.conftest import MASTER_KEY, start_proxy
+from tests.proxy.conftest import MASTER_KEY
 from tests.proxy.responses import ResponsesScript, spawn_agent, wait_agent
 from tests.proxy.upstream import Upstream
 
@@ -108,23 +106,12 @@ def _timed(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    compile_aether()
-    upstream = Upstream().start()
     result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
-        try:
-            with_aether, env, plain, plain_env = _setup(root, proxy.url)
-            result["rows"] = _timed(args.runs, upstream, with_aether, env, plain, plain_env)
-            result["builders"] = recorded_builders(with_aether)
-            aether_in(with_aether, env, "serve", "--stop")
-        finally:
-            proxy.stop()
-            upstream.stop()
+    with agent_session_bench() as (runs, root, upstream, proxy):
+        with_aether, env, plain, plain_env = _setup(root, proxy.url)
+        result["rows"] = _timed(runs, upstream, with_aether, env, plain, plain_env)
+        result["builders"] = recorded_builders(with_aether)
+        aether_in(with_aether, env, "serve", "--stop")
     print(table(result["rows"], SESSION_HEADER))
     print()
     total, done, tokens = result["builders"]

@@ -8,8 +8,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BARE = [sys.executable, str(HERE / "bare_typer.py")]
@@ -176,3 +178,32 @@ def compile_aether() -> None:
     import compileall
 
     compileall.compile_dir(str(HERE.parent / "aether"), quiet=1)
+
+
+@contextmanager
+def agent_session_bench() -> Iterator[tuple[int, Path, Any, Any]]:
+    """What the agent-session benchmarks share: ``--runs`` from the command line (default 9),
+    aether's bytecode compiled, the tests' scripted upstream and a real LiteLLM proxy in front
+    of it, in a temporary directory — (runs, that directory, upstream, proxy); both stopped
+    however the block ends."""
+    import argparse
+    import tempfile
+
+    from tests.proxy.conftest import start_proxy
+    from tests.proxy.upstream import Upstream
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    runs = parser.parse_args().runs
+    compile_aether()
+    upstream = Upstream().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            proxy = start_proxy(root / "proxy", upstream_url=upstream.url)
+            try:
+                yield runs, root, upstream, proxy
+            finally:
+                proxy.stop()
+    finally:
+        upstream.stop()

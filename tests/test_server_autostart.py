@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunAether
-from tests.helpers import clean_env, run_standalone, state_of, wait_for
+from tests.helpers import clean_env, run_standalone, server_socket, state_of, wait_for
 
 SESSION = "0b5e55e5-0000-4000-8000-000000000001"
 
@@ -448,21 +448,11 @@ def test_an_aether_spawn_the_server_never_answers_is_refused_in_one_line(
     says why; a session-start its client read itself goes on (exit 0), in one line too."""
     import socket
 
-    from aether.hook_client import socket_path
-
     env = hook_env(project, tmp_path, AETHER_SERVER="manual")
     run_dir = Path(env["TMPDIR"])
     (run_dir / f"aether-{os.getuid()}").mkdir(mode=0o700)
-    os.environ["TMPDIR"], saved = str(run_dir), os.environ.get("TMPDIR")
-    try:
-        path = socket_path(str(project / ".aether"))
-    finally:
-        if saved is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = saved
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(server_socket(project, run_dir))
     listener.listen(4)
 
     def vanish() -> None:  # take each request whole, then close without a word
