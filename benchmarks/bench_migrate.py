@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import aether_cmd, paired_ratio
+from benchmarks.common import aether_cmd, compile_aether, paired_ratio
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "anchor-states"
@@ -147,6 +147,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args(argv)
+    compile_aether()
     rows: list[tuple[str, int, tuple[float, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

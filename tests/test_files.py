@@ -226,6 +226,101 @@ def test_event_lines_are_compact_json_of_each_validated_event(docs: list[dict[st
     assert event_lines(events) == expected.encode("utf-8")
 
 
+_EVENT_KEYS = ["data", "message", "raw", "source", "ts", "type", "extra"]
+#: anything an upgraded document could hold as an event: the shapes above, each with one key
+#: set to a value of any type (often invalid), the model's fields with any values, and values
+#: that are not objects at all
+any_event = (
+    event_dicts
+    | st.builds(
+        lambda doc, key, value: {**doc, key: value},
+        event_dicts,
+        st.sampled_from(_EVENT_KEYS),
+        parsed_values,
+    )
+    | st.dictionaries(st.sampled_from(_EVENT_KEYS), parsed_values, max_size=7)
+    | parsed_values
+)
+
+
+def _outcome(write: Any) -> bytes | str:
+    """What a writer of archive lines gives: its bytes, or the kind of error it raises."""
+    from aether.errors import StateInvalid
+
+    try:
+        return bytes(write())
+    except StateInvalid as exc:
+        return f"StateInvalid: {exc.what}"
+    except UnicodeEncodeError:
+        return "UnicodeEncodeError"
+
+
+@given(st.lists(any_event, max_size=6))
+def test_archive_lines_are_the_lines_of_the_events_the_dicts_validate_as(docs: list[Any]) -> None:
+    """An upgraded colony's oldest events go to the archive without becoming models
+    (``aether.state.store.archive_lines``): every line is the one ``event_lines`` writes for
+    the validated ``Event``, and an event that does not validate fails the load, named by its
+    place, as validating the whole state would have."""
+    _assert_archived_as_the_model_would_be(docs)
+
+
+@pytest.mark.parametrize(
+    "value", [5, 1.5, True, None, "text", "", ["x"], {"k": "v"}, {"b": 1, "a": 2}, {"x": 1e-05}]
+)
+@pytest.mark.parametrize("key", ["data", "message", "raw", "source", "ts", "type", "extra"])
+def test_archive_lines_take_each_field_of_any_type_as_the_model_does(key: str, value: Any) -> None:
+    """Each field with a value of each JSON type, alone and after a valid event; and the two
+    required fields missing."""
+    doc = {"ts": "2026-02-01T00:00:00Z", "type": "tick", key: value}
+    _assert_archived_as_the_model_would_be([doc])
+    _assert_archived_as_the_model_would_be([{"ts": "t", "type": "x"}, doc])
+    _assert_archived_as_the_model_would_be([{k: v for k, v in doc.items() if k != "ts"}])
+    _assert_archived_as_the_model_would_be([{k: v for k, v in doc.items() if k != "type"}])
+
+
+def _assert_archived_as_the_model_would_be(docs: list[Any]) -> None:
+    from pydantic import ValidationError
+
+    from aether.state.model import Event
+    from aether.state.store import archive_lines, event_lines
+    from aether.workspace import Workspace
+
+    ws = Workspace(Path("/nonexistent/project"))
+    got = _outcome(lambda: archive_lines(docs, ws))
+    for index, doc in enumerate(docs):
+        try:
+            Event.model_validate(doc)
+        except ValidationError:
+            assert isinstance(got, str) and got.startswith("StateInvalid: "), (docs, got)
+            assert f"invalid: events.{index}" in got, got
+            return
+    assert got == _outcome(lambda: event_lines([Event.model_validate(d) for d in docs])), docs
+
+
+def test_the_plain_events_archive_lines_trusts_are_the_event_models_fields() -> None:
+    """``archive_lines`` writes a plain event without the model: it knows ``Event``'s fields,
+    their types and defaults. A field, a type or a validator added to the model must be
+    added there too; this says so before any archive line can differ."""
+    import dataclasses
+    from typing import Any as AnyType
+
+    from aether.state.model import Event
+
+    fields = {name: (info.annotation, info.default) for name, info in Event.model_fields.items()}
+    assert list(fields) == sorted(fields)
+    assert {name: annotation for name, (annotation, _) in fields.items()} == {
+        "data": dict[str, AnyType],
+        "message": str,
+        "raw": str | None,
+        "source": str,
+        "ts": str,
+        "type": str,
+    }
+    decorators = Event.__pydantic_decorators__  # validators, serializers, computed fields
+    assert not any(getattr(decorators, f.name) for f in dataclasses.fields(decorators))
+    assert Event.model_config.get("extra") == "allow"
+
+
 def test_event_lines_refuse_text_no_utf8_writer_can_encode() -> None:
     """A lone surrogate (an undecodable byte of a command line) is refused as it always was."""
     from aether.state.model import Event

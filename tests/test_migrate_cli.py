@@ -360,15 +360,33 @@ def test_a_migration_whose_state_write_fails_changes_nothing(
     assert dirs == [".aether", ".aether/data"], "a folder was left behind"
 
 
+def _large_3_0(directory: Path) -> Path:
+    """A 3.0 colony of 250 events (the state keeps 100) and 5 learnings."""
+    from benchmarks.bench_migrate import synthetic_3_0
+
+    path = directory / "large-3.0.json"
+    path.write_text(json.dumps(synthetic_3_0(250, 5)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("source", ["v2.0-full", "3.0 beyond the event cap"])
 def test_a_failed_migration_write_undoes_every_part(
-    project: Path, run_aether: RunAether, monkeypatch: pytest.MonkeyPatch
+    project: Path,
+    run_aether: RunAether,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    source: str,
 ) -> None:
     """The same without a mount (any machine): the write of the upgraded state fails at the
-    file layer (ENOSPC), after the backup and the memory files were prepared."""
+    file layer (ENOSPC), after the backup, the memory files and (beyond the cap) the events
+    archive's lines were prepared."""
     import errno
     import os
 
-    state_file = install(FIXTURES / "v2.0-full.in.json", project)
+    state_file = install(
+        FIXTURES / "v2.0-full.in.json" if source == "v2.0-full" else _large_3_0(tmp_path),
+        project,
+    )
     data = state_file.parent
     real_open, real_write = os.open, os.write
     failing: set[int] = set()
@@ -396,8 +414,48 @@ def test_a_failed_migration_write_undoes_every_part(
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not [k for k in changed if not k.endswith((".lock", ".lock.holder"))], changed
     assert not (project / ".aether/memory").exists() and not (data / "backups").exists()
+    assert not (data / "events.archive.jsonl").exists()
     done = run_aether("migrate", "--json")  # and with the disk back, it migrates
     assert done.returncode == 0 and json.loads(done.stdout)["counts"]["memory_items_new"] > 0
+
+
+def test_the_oldest_events_of_an_old_colony_leave_it_as_archive_lines_when_it_is_read(
+    project: Path, run_aether: RunAether, tmp_path: Path
+) -> None:
+    """A 3.0 colony of 250 events, where the state keeps 100: reading it keeps the last 100
+    as models and the 150 oldest as the events archive's lines — validated on the way, never
+    built into models (a write moves them there anyway: ~40 ms of a 10,000-event migrate).
+    Read-only commands show the state as migrate will write it; migrate appends exactly those
+    lines and still reports every event."""
+    from aether.state.migrations import MigrationContext, upgrade
+    from aether.state.model import Event
+    from aether.state.store import Store, event_lines
+    from aether.workspace import Workspace
+
+    source = _large_3_0(tmp_path)
+    install(source, project)
+    loaded = Store(Workspace(project)).load()
+    assert (len(loaded.state.events), loaded.state.events_archived) == (100, 150)
+    assert loaded.events_moved == 150
+    ctx = MigrationContext(now="", siblings={}, source_path=source, duplicate_keys=())
+    everything = upgrade(json.loads(source.read_text()), ctx).state["events"]
+    assert [e.model_dump() for e in loaded.state.events] == [
+        Event.model_validate(e).model_dump() for e in everything[150:]
+    ]
+    expected = event_lines([Event.model_validate(e) for e in everything[:150]])
+    assert loaded.archive_on_write == expected
+
+    shown = json.loads(run_aether("status", "--json").stdout)
+    assert shown["upgraded_from"] == "3.0" and shown["events_archived"] == 150
+    done = run_aether("migrate", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["counts"]["events"], report["counts"]["events_archived"]) == (250, 150)
+    assert any("the 150 oldest events move to" in note for note in report["notes"])
+    data = project / ".aether/data"
+    assert (data / "events.archive.jsonl").read_bytes() == expected
+    state = json.loads((data / "COLONY_STATE.json").read_text())
+    assert (len(state["events"]), state["events_archived"]) == (100, 150)
 
 
 def test_migrate_parses_and_validates_the_file_once(

@@ -39,3 +39,57 @@ def test_a_refusal_keeps_its_exit_code_and_its_one_line(tmp_path: Path) -> None:
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("aether: error: no colony found")
+
+
+#: ``aether`` as the entry point runs it, noting whether Python's cyclic garbage collector
+#: is on when the command starts and when a server starts listening
+_GC_PROBE = """
+import gc, sys
+import aether.cli.main as main
+import aether.cli.server_loop as loop
+
+real_run, real_listen = main.run, loop._listen
+notes = sys.argv[1]
+
+def note(what):
+    with open(notes, "a") as f:
+        f.write(f"{what} {gc.isenabled()}\\n")
+
+def run(argv, **kwargs):
+    note("command")
+    return real_run(argv, **kwargs)
+
+def listen(*args, **kwargs):
+    note("server")
+    return real_listen(*args, **kwargs)
+
+main.run, loop._listen = run, listen
+sys.argv = ["aether", *sys.argv[2:]]
+main.main()
+"""
+
+
+def test_a_command_runs_without_the_cyclic_collector_and_a_server_with_it(
+    colony: Path, tmp_path: Path
+) -> None:
+    """A one-shot command leaves Python's cyclic collector off (its end frees everything; each
+    collection walked ~20,000 young objects for nothing); a server, which lives long, turns it
+    back on."""
+    import subprocess
+    import sys
+
+    notes = tmp_path / "gc-notes"
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    env = clean_env(TMPDIR=str(run_dir))
+    for args in (["status"], ["serve", "--idle-timeout", "1"]):
+        done = subprocess.run(
+            [sys.executable, "-c", _GC_PROBE, str(notes), *args],
+            cwd=colony,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    assert notes.read_text().splitlines() == ["command False", "command False", "server True"]

@@ -84,6 +84,7 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     time, in the order it came — every command runs there, as before — and answers the
     clients that wait. When the server stops, everything already queued (acknowledged hooks
     above all) is done first."""
+    import gc
     import queue
     import threading
 
@@ -91,6 +92,8 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
 
     from aether.cli.app import app, register
     from aether.timeutil import iso
+
+    gc.enable()  # a one-shot command runs without it (aether.cli.main); a server lives long
 
     command = typer.main.get_command(register(app))  # every command, built once
     info = ServerInfo(aether_dir, idle_timeout, code_fingerprint(), iso(), os.getpid())

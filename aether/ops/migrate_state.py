@@ -84,12 +84,14 @@ class StateMigrateResult:
         }
 
 
-def _counts(state: ColonyState, upgrade: UpgradeResult) -> dict[str, int]:
+def _counts(state: ColonyState, upgrade: UpgradeResult, events_moved: int) -> dict[str, int]:
+    """What the file holds (``events_moved``: those already set aside for the archive, see
+    ``LoadedState.events_moved``)."""
     return {
         "phases": len(state.plan.phases),
         "tasks": sum(len(p.tasks) for p in state.plan.phases),
         "workers": len(state.workers),
-        "events": len(state.events),
+        "events": len(state.events) + events_moved,
         "errors": len(state.errors),
         "signals": len(state.signals),
         "memory_items": len(upgrade.memory),
@@ -151,7 +153,9 @@ def profile_carry_over(ws: Workspace, old: dict[str, Any]) -> str:
     return head + ", which agrees with it (proxy endpoint and routing)"
 
 
-def _notes(ws: Workspace, state: ColonyState, upgrade: UpgradeResult) -> list[str]:
+def _notes(
+    ws: Workspace, state: ColonyState, upgrade: UpgradeResult, events_moved: int
+) -> list[str]:
     notes: list[str] = []
     if state.profile_binding is not None:
         notes.append(profile_carry_over(ws, state.profile_binding.model_dump(mode="json")))
@@ -170,7 +174,7 @@ def _notes(ws: Workspace, state: ColonyState, upgrade: UpgradeResult) -> list[st
             "the file repeated keys in one object; the last value was used (as the old tool "
             'read it) and the earlier ones are kept in legacy["duplicate_keys"]'
         )
-    over = len(state.events) - state.settings.event_cap
+    over = events_moved + max(len(state.events) - state.settings.event_cap, 0)
     if over > 0:
         notes.append(
             f"the {over} oldest events move to data/events.archive.jsonl on write "
@@ -215,7 +219,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
     the validated models in one burst, none of it in reference cycles: the collector walked
     them again and again for nothing (~35 ms of a 10,000-event migrate, measured in a fresh
     process). The block's data is freed when the call inside it returns, so the collector
-    finds little to look at when it is back on."""
+    finds little to look at when it is back on. In a command's own process the collector is
+    off already (``aether.cli.main``): this is for a migrate that a server runs."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -260,10 +265,10 @@ def _migrate_colony(
         mode=mode,
         from_version=upgrade.from_version,
         steps=upgrade.steps,
-        counts=_counts(loaded.state, upgrade),
+        counts=_counts(loaded.state, upgrade, loaded.events_moved),
         legacy_kept=legacy_paths(loaded.state.legacy),
         siblings_folded=upgrade.siblings_folded,
-        notes=_notes(ws, loaded.state, upgrade),
+        notes=_notes(ws, loaded.state, upgrade, loaded.events_moved),
     )
     if dry_run:
         from aether.state.store import prepare_write
@@ -288,10 +293,10 @@ def _persist(
         # re-plan from what was read under the lock (the file may have changed since)
         result.from_version = tx.upgrade.from_version
         result.steps = tx.upgrade.steps
-        result.counts = _counts(tx.state, tx.upgrade)
+        result.counts = _counts(tx.state, tx.upgrade, tx.events_moved)
         result.legacy_kept = legacy_paths(tx.state.legacy)
         result.siblings_folded = tx.upgrade.siblings_folded
-        result.notes = _notes(ws, tx.state, tx.upgrade)
+        result.notes = _notes(ws, tx.state, tx.upgrade, tx.events_moved)
     result.written = True
     result.backup = tx.pre_migration_backup
     result.counts["memory_items_new"] = len(tx.memory_added)

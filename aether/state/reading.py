@@ -186,11 +186,19 @@ def validate_state(doc: Any, ws: Workspace) -> ColonyState:
     try:
         return ColonyState.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise StateInvalid(
-            f"the state file {ws.state_file} is invalid: {loc}: {err['msg']}{more}",
-            meaning="a field has the wrong type or value; the file was not touched",
-            fix=f"fix that field, or restore: {backups_hint(ws)}",
-        ) from None
+        raise state_invalid(ws, exc) from None
+
+
+def state_invalid(
+    ws: Workspace, exc: ValidationError, at: tuple[str | int, ...] = ()
+) -> StateInvalid:
+    """The error for a state that fails validation: its first problem, where it is (``at``:
+    where the validated part sits in the state, for a part validated on its own)."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in (*at, *err["loc"])) or "(top level)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return StateInvalid(
+        f"the state file {ws.state_file} is invalid: {loc}: {err['msg']}{more}",
+        meaning="a field has the wrong type or value; the file was not touched",
+        fix=f"fix that field, or restore: {backups_hint(ws)}",
+    )
