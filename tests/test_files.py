@@ -194,7 +194,7 @@ def test_canonical_json_bytes_take_the_long_way_with_odd_keys_and_text() -> None
 
 
 def test_event_fields_are_declared_in_sorted_order() -> None:
-    """``aether.state.store.event_lines`` relies on it (the serializer keeps this order)."""
+    """``aether.state.event_archive.event_lines`` relies on it (the serializer keeps this order)."""
     from aether.state.model import Event
 
     assert list(Event.model_fields) == sorted(Event.model_fields)
@@ -218,8 +218,8 @@ event_dicts = st.fixed_dictionaries(
 def test_event_lines_are_compact_json_of_each_validated_event(docs: list[dict[str, Any]]) -> None:
     """The archive's lines, fast way or long way, are the bytes they always were: each event's
     dump through ``compact_json``, a newline after each."""
+    from aether.state.event_archive import event_lines
     from aether.state.model import Event
-    from aether.state.store import event_lines
 
     events = [Event.model_validate(doc) for doc in docs]
     expected = "".join(compact_json(e.model_dump(mode="json")) + "\n" for e in events)
@@ -244,13 +244,13 @@ any_event = (
 
 
 def _outcome(write: Any) -> bytes | str:
-    """What a writer of archive lines gives: its bytes, or the kind of error it raises."""
-    from aether.errors import StateInvalid
+    """What a writer of archive lines gives: its bytes, or the error it raises."""
+    from aether.state.event_archive import InvalidEvent
 
     try:
         return bytes(write())
-    except StateInvalid as exc:
-        return f"StateInvalid: {exc.what}"
+    except InvalidEvent as exc:
+        return f"InvalidEvent at {exc.index}"
     except UnicodeEncodeError:
         return "UnicodeEncodeError"
 
@@ -258,9 +258,9 @@ def _outcome(write: Any) -> bytes | str:
 @given(st.lists(any_event, max_size=6))
 def test_archive_lines_are_the_lines_of_the_events_the_dicts_validate_as(docs: list[Any]) -> None:
     """An upgraded colony's oldest events go to the archive without becoming models
-    (``aether.state.store.archive_lines``): every line is the one ``event_lines`` writes for
-    the validated ``Event``, and an event that does not validate fails the load, named by its
-    place, as validating the whole state would have."""
+    (``aether.state.event_archive.archive_lines``): every line is the one ``event_lines`` writes for
+    the validated ``Event``, and the first event that does not validate is named by its
+    place (the load reports it as validating the whole state would have)."""
     _assert_archived_as_the_model_would_be(docs)
 
 
@@ -281,18 +281,15 @@ def test_archive_lines_take_each_field_of_any_type_as_the_model_does(key: str, v
 def _assert_archived_as_the_model_would_be(docs: list[Any]) -> None:
     from pydantic import ValidationError
 
+    from aether.state.event_archive import archive_lines, event_lines
     from aether.state.model import Event
-    from aether.state.store import archive_lines, event_lines
-    from aether.workspace import Workspace
 
-    ws = Workspace(Path("/nonexistent/project"))
-    got = _outcome(lambda: archive_lines(docs, ws))
+    got = _outcome(lambda: archive_lines(docs))
     for index, doc in enumerate(docs):
         try:
             Event.model_validate(doc)
         except ValidationError:
-            assert isinstance(got, str) and got.startswith("StateInvalid: "), (docs, got)
-            assert f"invalid: events.{index}" in got, got
+            assert got == f"InvalidEvent at {index}", (docs, got)
             return
     assert got == _outcome(lambda: event_lines([Event.model_validate(d) for d in docs])), docs
 
@@ -323,8 +320,8 @@ def test_the_plain_events_archive_lines_trusts_are_the_event_models_fields() -> 
 
 def test_event_lines_refuse_text_no_utf8_writer_can_encode() -> None:
     """A lone surrogate (an undecodable byte of a command line) is refused as it always was."""
+    from aether.state.event_archive import event_lines
     from aether.state.model import Event
-    from aether.state.store import event_lines
 
     with pytest.raises(UnicodeEncodeError):
         event_lines([Event(ts="t", type="x"), Event(ts="t", type="x", message="\udcff")])

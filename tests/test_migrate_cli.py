@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -419,6 +420,30 @@ def test_a_failed_migration_write_undoes_every_part(
     assert done.returncode == 0 and json.loads(done.stdout)["counts"]["memory_items_new"] > 0
 
 
+def test_an_event_beyond_the_cap_that_does_not_validate_fails_the_load_naming_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No migration step makes such an event today; should one, the load fails as validating
+    the whole upgraded state did, naming the event by its place in the file."""
+    import aether.state.reading as reading
+    from aether.errors import StateInvalid
+    from aether.state.store import Store
+    from aether.workspace import Workspace
+
+    install(_large_3_0(tmp_path), project)
+    real = reading.upgrade
+
+    def with_a_bad_event(doc: Any, ctx: Any) -> Any:
+        result = real(doc, ctx)
+        result.state["events"][7]["ts"] = 42
+        return result
+
+    monkeypatch.setattr(reading, "upgrade", with_a_bad_event)
+    with pytest.raises(StateInvalid) as caught:
+        Store(Workspace(project)).load()
+    assert "is invalid: events.7.ts: Input should be a valid string" in caught.value.what
+
+
 def test_the_oldest_events_of_an_old_colony_leave_it_as_archive_lines_when_it_is_read(
     project: Path, run_aether: RunAether, tmp_path: Path
 ) -> None:
@@ -427,9 +452,10 @@ def test_the_oldest_events_of_an_old_colony_leave_it_as_archive_lines_when_it_is
     built into models (a write moves them there anyway: ~40 ms of a 10,000-event migrate).
     Read-only commands show the state as migrate will write it; migrate appends exactly those
     lines and still reports every event."""
+    from aether.state.event_archive import event_lines
     from aether.state.migrations import MigrationContext, upgrade
     from aether.state.model import Event
-    from aether.state.store import Store, event_lines
+    from aether.state.store import Store
     from aether.workspace import Workspace
 
     source = _large_3_0(tmp_path)

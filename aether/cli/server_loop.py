@@ -94,7 +94,6 @@ def serve_forever(aether_dir: str, idle_timeout: float, ready: Any = None) -> in
     from aether.timeutil import iso
 
     gc.enable()  # a one-shot command runs without it (aether.cli.main); a server lives long
-
     command = typer.main.get_command(register(app))  # every command, built once
     info = ServerInfo(aether_dir, idle_timeout, code_fingerprint(), iso(), os.getpid())
     server, path, bound = _listen(aether_dir)

@@ -24,7 +24,8 @@ from aether.state.model import ColonyState
 from aether.workspace import Workspace
 
 if TYPE_CHECKING:
-    from aether.state.store import LoadedState, Store
+    from aether.state.reading import LoadedState
+    from aether.state.store import Store
 
 Mode = Literal["migrate", "dry-run", "check"]
 

@@ -198,7 +198,7 @@ class Event(_Open):
     # event's keys in (sorted): Pydantic writes a model's fields in the order they are
     # declared, so its serializer writes an event exactly as ``json_text.compact_json`` writes
     # the event's dump, and the events archive's lines come from it without a dump and a sort
-    # (``aether.state.store.event_lines``; tests/test_files.py holds the two to the same bytes).
+    # (``aether.state.event_archive``; tests/test_files.py holds the two to the same bytes).
     # (A comment, not a docstring: a docstring would become the schema's description.)
     data: dict[str, Any] = {}
     message: str = ""

@@ -1,7 +1,8 @@
 """Reading the colony state file: its bytes (bounded in size), parsing them (strict JSON: no
-duplicate keys, no lone surrogates, UTF-8 only) and validating the result against the current
-schema. Each failure is a typed error that says where the backups are; nothing here writes.
-``aether.state.store`` builds loading and transactions on these.
+duplicate keys, no lone surrogates, UTF-8 only), upgrading an old format in memory and
+validating the result against the current schema (``load_document``). Each failure is a typed
+error that says where the backups are; nothing here writes. ``aether.state.store`` builds
+loading and transactions on these.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from aether.errors import (
 )
 from aether.files import os_error
 from aether.json_text import DuplicateKeyError, loads_strict, lone_surrogate
-from aether.state.migrations import CURRENT_VERSION
-from aether.state.model import ColonyState
+from aether.records import record
+from aether.state.event_archive import InvalidEvent, archive_lines
+from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
+from aether.state.model import ColonyState, Settings
+from aether.timeutil import iso
 from aether.workspace import Workspace
 
 DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
@@ -202,3 +206,103 @@ def state_invalid(
         meaning="a field has the wrong type or value; the file was not touched",
         fix=f"fix that field, or restore: {backups_hint(ws)}",
     )
+
+
+@record
+class LoadedState:
+    state: ColonyState
+    raw: bytes
+    upgrade: UpgradeResult | None = None
+    #: the oldest events of an upgraded file, beyond what the state keeps, as the events
+    #: archive's lines (``archive_lines``): the first write appends them. The state no longer
+    #: holds them and already counts them in ``events_archived``.
+    archive_on_write: bytes = b""
+    #: how many events those lines are
+    events_moved: int = 0
+
+    @property
+    def upgraded_from(self) -> str | None:
+        return self.upgrade.from_version if self.upgrade and self.upgrade.changed else None
+
+
+def _parse_legacy_duplicates(raw: bytes, error: StateDuplicateKeys) -> tuple[Any, tuple[Any, ...]]:
+    """A repeated key is corruption in our format, but the old tool wrote them
+    (aether/state/migrations/duplicates.py).
+
+    Its readers kept the last value, so a legacy file is read that way and every shadowed
+    value is kept (``legacy.duplicate_keys``); a current-format file is refused.
+    """
+    from aether.state.migrations.duplicates import loads_keeping_duplicates
+
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    doc, duplicates = loads_keeping_duplicates(text)
+    if not isinstance(doc, dict) or doc.get("version") == CURRENT_VERSION:
+        raise error
+    return doc, duplicates
+
+
+def load_document(ws: Workspace, raw: bytes) -> LoadedState:
+    """Parse, upgrade (in memory) and validate a state file's bytes.
+
+    An upgraded file can hold far more events than the state keeps (a 3.0 colony of 10,000,
+    where the state keeps 100): the oldest leave the upgraded document here, before it is
+    validated, as the lines the first write appends to the events archive — the write would
+    move them there anyway. Each is validated as an ``Event`` on its way to its line
+    (``archive_lines``), without building 10,000 models that nothing reads again."""
+    duplicates: tuple[Any, ...] = ()
+    try:
+        doc = parse_state_bytes(raw, ws)
+    except StateDuplicateKeys as exc:
+        doc, duplicates = _parse_legacy_duplicates(raw, exc)
+    if isinstance(doc, dict) and doc.get("version") == CURRENT_VERSION:
+        return LoadedState(state=validate_state(doc, ws), raw=raw)
+    siblings = read_siblings(ws.data_dir) if isinstance(doc, dict) else {}
+    ctx = MigrationContext(
+        now=iso(), siblings=siblings, source_path=ws.state_file, duplicate_keys=duplicates
+    )
+    try:
+        result = upgrade(doc, ctx)
+    except AetherError:
+        raise
+    except Exception as exc:  # a step met a shape it does not handle: report, never crash
+        from aether.errors import MigrationError
+
+        raise MigrationError(
+            f"the state file {ws.state_file} could not be migrated ({type(exc).__name__}: {exc})",
+            meaning="nothing was written",
+            fix="report this with the file attached; restore from backups if needed",
+        ) from None
+    upgraded = result.state
+    moved = _beyond_the_cap(upgraded)
+    oldest: list[Any] = []
+    if moved:
+        oldest = upgraded["events"][:moved]
+        upgraded["events"] = upgraded["events"][moved:]
+        upgraded["events_archived"] = upgraded.get("events_archived", 0) + moved
+    state = validate_state(upgraded, ws)
+    try:
+        lines = archive_lines(oldest) if moved else b""
+    except InvalidEvent as exc:  # named by its place in the file's events, as validation does
+        raise state_invalid(ws, exc.error, ("events", exc.index)) from None
+    return LoadedState(
+        state=state,
+        raw=raw,
+        upgrade=result,
+        archive_on_write=lines,
+        events_moved=moved,
+    )
+
+
+def _beyond_the_cap(doc: dict[str, Any]) -> int:
+    """How many of an upgraded document's oldest events are beyond its ``settings.event_cap``
+    (the write's rule, ``_overflow``); 0 when what that depends on is not what validation
+    accepts (validation then says what is wrong)."""
+    events = doc.get("events")
+    archived = doc.get("events_archived", 0)
+    if type(events) is not list or type(archived) is not int or archived < 0:
+        return 0
+    try:
+        cap = Settings.model_validate(doc.get("settings", {})).event_cap
+    except ValidationError:
+        return 0
+    return max(len(events) - cap, 0)

@@ -6,7 +6,7 @@
 1. take the colony lock (``aether.state.lock``), sweep temp files a crashed writer left;
 2. read and parse; an old format is upgraded by the migration chain (its events beyond the
    cap leave it as the events archive's lines, validated but never built into models:
-   ``load_document``), after a pre-migration backup that is never rotated away;
+   ``aether.state.reading.load_document``), after a pre-migration backup that is never rotated away;
 3. validate against the current schema and hand the model to the caller;
 4. the caller changes it; move the events beyond the cap out, re-validate what stays
    (``model_copy`` and attribute assignment do not validate);
@@ -25,36 +25,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from aether.bounded_read import holds
-from aether.errors import (
-    AetherError,
-    ColonyExists,
-    NoColony,
-    StateDuplicateKeys,
-)
+from aether.errors import ColonyExists, NoColony
 from aether.files import StagedFiles, os_error, staged_files
-from aether.json_text import compact_json, pydantic_writes_alike, state_json
+from aether.json_text import compact_json, state_json
 from aether.records import field, record
+from aether.state.event_archive import event_lines
 from aether.state.lock import ColonyLock, colony_lock, command_line, lock_timeout_from_env
-from aether.state.migrations import CURRENT_VERSION, MigrationContext, UpgradeResult, upgrade
+from aether.state.migrations import UpgradeResult
 from aether.state.model import (
     FINISHED_WORKER_STATUSES,
     ColonyState,
-    Event,
-    Settings,
     Worker,
     WorkerCounts,
 )
 from aether.state.reading import (
     LEGACY_SIBLINGS,
-    parse_state_bytes,
-    read_siblings,
+    LoadedState,
+    load_document,
     read_state_bytes,
-    state_invalid,
     validate_state,
 )
 from aether.timeutil import iso
@@ -65,165 +56,6 @@ if TYPE_CHECKING:
 
 #: rolling backups kept in data/backups/ (hard links to previous versions: no copy cost)
 ROLLING_BACKUPS = 10
-
-
-@record
-class LoadedState:
-    state: ColonyState
-    raw: bytes
-    upgrade: UpgradeResult | None = None
-    #: the oldest events of an upgraded file, beyond what the state keeps, as the events
-    #: archive's lines (``archive_lines``): the first write appends them. The state no longer
-    #: holds them and already counts them in ``events_archived``.
-    archive_on_write: bytes = b""
-    #: how many events those lines are
-    events_moved: int = 0
-
-    @property
-    def upgraded_from(self) -> str | None:
-        return self.upgrade.from_version if self.upgrade and self.upgrade.changed else None
-
-
-def _parse_legacy_duplicates(raw: bytes, error: StateDuplicateKeys) -> tuple[Any, tuple[Any, ...]]:
-    """A repeated key is corruption in our format, but the old tool wrote them
-    (aether/state/migrations/duplicates.py).
-
-    Its readers kept the last value, so a legacy file is read that way and every shadowed
-    value is kept (``legacy.duplicate_keys``); a current-format file is refused.
-    """
-    from aether.state.migrations.duplicates import loads_keeping_duplicates
-
-    text = raw.decode("utf-8").removeprefix("\ufeff")
-    doc, duplicates = loads_keeping_duplicates(text)
-    if not isinstance(doc, dict) or doc.get("version") == CURRENT_VERSION:
-        raise error
-    return doc, duplicates
-
-
-def load_document(ws: Workspace, raw: bytes) -> LoadedState:
-    """Parse, upgrade (in memory) and validate a state file's bytes.
-
-    An upgraded file can hold far more events than the state keeps (a 3.0 colony of 10,000,
-    where the state keeps 100): the oldest leave the upgraded document here, before it is
-    validated, as the lines the first write appends to the events archive — the write would
-    move them there anyway. Each is validated as an ``Event`` on its way to its line
-    (``archive_lines``), without building 10,000 models that nothing reads again."""
-    duplicates: tuple[Any, ...] = ()
-    try:
-        doc = parse_state_bytes(raw, ws)
-    except StateDuplicateKeys as exc:
-        doc, duplicates = _parse_legacy_duplicates(raw, exc)
-    if isinstance(doc, dict) and doc.get("version") == CURRENT_VERSION:
-        return LoadedState(state=validate_state(doc, ws), raw=raw)
-    siblings = read_siblings(ws.data_dir) if isinstance(doc, dict) else {}
-    ctx = MigrationContext(
-        now=iso(), siblings=siblings, source_path=ws.state_file, duplicate_keys=duplicates
-    )
-    try:
-        result = upgrade(doc, ctx)
-    except AetherError:
-        raise
-    except Exception as exc:  # a step met a shape it does not handle: report, never crash
-        from aether.errors import MigrationError
-
-        raise MigrationError(
-            f"the state file {ws.state_file} could not be migrated ({type(exc).__name__}: {exc})",
-            meaning="nothing was written",
-            fix="report this with the file attached; restore from backups if needed",
-        ) from None
-    upgraded = result.state
-    moved = _beyond_the_cap(upgraded)
-    oldest: list[Any] = []
-    if moved:
-        oldest = upgraded["events"][:moved]
-        upgraded["events"] = upgraded["events"][moved:]
-        upgraded["events_archived"] = upgraded.get("events_archived", 0) + moved
-    state = validate_state(upgraded, ws)
-    return LoadedState(
-        state=state,
-        raw=raw,
-        upgrade=result,
-        archive_on_write=archive_lines(oldest, ws) if moved else b"",
-        events_moved=moved,
-    )
-
-
-def _beyond_the_cap(doc: dict[str, Any]) -> int:
-    """How many of an upgraded document's oldest events are beyond its ``settings.event_cap``
-    (the write's rule, ``_overflow``); 0 when what that depends on is not what validation
-    accepts (validation then says what is wrong)."""
-    events = doc.get("events")
-    archived = doc.get("events_archived", 0)
-    if type(events) is not list or type(archived) is not int or archived < 0:
-        return 0
-    try:
-        cap = Settings.model_validate(doc.get("settings", {})).event_cap
-    except ValidationError:
-        return 0
-    return max(len(events) - cap, 0)
-
-
-def archive_lines(events: list[Any], ws: Workspace) -> bytes:
-    """Events not yet validated (the oldest of ``ws``'s state, in order) as the events
-    archive's lines: each exactly the line ``event_lines`` writes for the ``Event`` it
-    validates as.
-
-    An event of only the model's own fields, each of the plain type the model declares — text;
-    ``raw`` text or null; ``data`` an object pydantic-core writes as ``compact_json`` does
-    (``json_text.pydantic_writes_alike``) — is what validation would make of it, defaults
-    filled in: its line is written from it (~0.5 µs an event; building and writing the model,
-    ~2 µs; tests/test_files.py holds the two to the same bytes). Any other event is validated
-    as an ``Event`` (a failure names it, ``events.<index>``) and written from the model.
-    """
-    from pydantic_core import PydanticSerializationError, to_json
-
-    plain = [_plain_event(event) for event in events]
-    if None not in plain:  # the usual case: every event plain, written in one pass
-        try:
-            return b"".join([to_json(event) + b"\n" for event in plain])
-        except PydanticSerializationError:
-            pass  # text no UTF-8 writer can encode: the model's way refuses it as ever
-    lines: list[bytes] = []
-    for index, (event, plain_event) in enumerate(zip(events, plain, strict=True)):
-        if plain_event is not None:
-            try:
-                lines.append(to_json(plain_event) + b"\n")
-                continue
-            except PydanticSerializationError:
-                pass
-        try:
-            model = Event.model_validate(event)
-        except ValidationError as exc:
-            raise state_invalid(ws, exc, ("events", index)) from None
-        lines.append(event_lines([model]))
-    return b"".join(lines)
-
-
-#: an ``Event``'s fields in its declared (sorted) order: the defaults, and None for the two
-#: required ones
-_EVENT_TEMPLATE: dict[str, Any] = {
-    name: None if info.is_required() else info.default for name, info in Event.model_fields.items()
-}
-
-
-def _plain_event(event: Any) -> dict[str, Any] | None:
-    """``event`` as the ``Event`` it validates as would be written, when it is plain (see
-    ``archive_lines``); None otherwise."""
-    if type(event) is not dict or not event.keys() <= _EVENT_TEMPLATE.keys():
-        return None
-    plain = {**_EVENT_TEMPLATE, **event}  # the template's key order, the event's values
-    raw, data = plain["raw"], plain["data"]
-    if (
-        type(plain["message"]) is str
-        and type(plain["source"]) is str
-        and type(plain["ts"]) is str
-        and type(plain["type"]) is str
-        and (raw is None or type(raw) is str)
-        and type(data) is dict
-        and (not data or pydantic_writes_alike(data))
-    ):
-        return plain
-    return None
 
 
 @record
@@ -290,44 +122,6 @@ def prepare_write(state: ColonyState, ws: Workspace) -> PreparedWrite:
     prepared.updated_at = iso()
     payload = state_json(prepared.model_dump(mode="json")).encode("utf-8")
     return PreparedWrite(prepared, payload, event_lines(archived), workers)
-
-
-def event_lines(events: list[Event]) -> bytes:
-    """``events`` as lines of the events archive: each exactly ``compact_json`` of the
-    event's dump (sorted keys, no whitespace), then a newline.
-
-    Pydantic's serializer writes an event in that very form from the model (``Event``
-    declares its fields in sorted order) when the event has no keys beyond its fields and
-    its ``data`` is one ``compact_json`` would write alike (``json_text.pydantic_writes_alike``:
-    sorted keys, no float spelled differently): ~0.7 µs an event instead of a dump and an
-    encode that sorts (~3 µs; a migrated colony of 10,000 events moves 9,900). Any other
-    event goes that long way. Either way an event is written from its validated model.
-    """
-    from pydantic_core import PydanticSerializationError
-
-    write = Event.__pydantic_serializer__.to_json
-    try:
-        return b"".join(
-            [
-                (
-                    write(event)
-                    if not event.__pydantic_extra__
-                    and type(event.data) is dict
-                    and (not event.data or pydantic_writes_alike(event.data))
-                    else _dumped_line(event)
-                )
-                + b"\n"
-                for event in events
-            ]
-        )
-    except PydanticSerializationError:
-        # text no UTF-8 writer can encode (a lone surrogate): the long way, which refuses it
-        # with the same error as ever
-        return b"".join([_dumped_line(event) + b"\n" for event in events])
-
-
-def _dumped_line(event: Event) -> bytes:
-    return compact_json(event.model_dump(mode="json")).encode("utf-8")
 
 
 def _overflow(state: ColonyState) -> int:

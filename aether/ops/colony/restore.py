@@ -71,7 +71,7 @@ def overwrite_conflict(current: ColonyState, manifest: dict[str, Any]) -> str | 
 
 def check_restorable_state(chamber: Chamber) -> None:
     """Refuse a chamber whose state this aether cannot load (too new, invalid) before any write."""
-    from aether.state.store import load_document
+    from aether.state.reading import load_document
 
     raw = (chamber.path / "data/COLONY_STATE.json").read_bytes()
     # a workspace that does not exist: no sibling files are folded, messages name the chamber
