@@ -295,8 +295,8 @@ def load_document(ws: Workspace, raw: bytes) -> LoadedState:
 
 def _beyond_the_cap(doc: dict[str, Any]) -> int:
     """How many of an upgraded document's oldest events are beyond its ``settings.event_cap``
-    (the write's rule, ``_overflow``); 0 when what that depends on is not what validation
-    accepts (validation then says what is wrong)."""
+    (a write's rule: ``aether.state.store._overflow``); 0 when what that depends on is not
+    what validation accepts (validation then says what is wrong)."""
     events = doc.get("events")
     archived = doc.get("events_archived", 0)
     if type(events) is not list or type(archived) is not int or archived < 0:
