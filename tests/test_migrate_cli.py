@@ -147,11 +147,12 @@ def test_migrate_pauses_the_cyclic_garbage_collector_and_restores_it(
     import aether.state.store as store
     from aether.errors import AetherError
     from aether.ops.migrate_state import migrate_colony
+    from aether.state.reading import load_document
     from aether.workspace import Workspace
 
     install(FIXTURES / "v3.0-object-events.in.json", project)
     seen: list[bool] = []
-    real = store.load_document
+    real = load_document  # what the store calls, by its own name for it
 
     def watched(ws: Workspace, raw: bytes) -> object:
         seen.append(gc.isenabled())
@@ -427,11 +428,11 @@ def test_an_event_beyond_the_cap_that_does_not_validate_fails_the_load_naming_it
     the whole upgraded state did, naming the event by its place in the file."""
     import aether.state.reading as reading
     from aether.errors import StateInvalid
+    from aether.state.migrations import upgrade as real
     from aether.state.store import Store
     from aether.workspace import Workspace
 
     install(_large_3_0(tmp_path), project)
-    real = reading.upgrade
 
     def with_a_bad_event(doc: Any, ctx: Any) -> Any:
         result = real(doc, ctx)
@@ -491,11 +492,12 @@ def test_migrate_parses_and_validates_the_file_once(
     the same: a large colony is not parsed, upgraded and validated twice."""
     import aether.state.store as store
     from aether.ops.migrate_state import migrate_colony
+    from aether.state.reading import load_document
     from aether.workspace import Workspace
 
     install(FIXTURES / "v3.0-object-events.in.json", project)
     calls: list[bytes] = []
-    real = store.load_document
+    real = load_document  # what the store calls, by its own name for it
 
     def counted(ws: Workspace, raw: bytes) -> object:
         calls.append(raw)
