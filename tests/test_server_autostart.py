@@ -414,6 +414,19 @@ def test_the_client_reads_a_hooks_input_within_its_bounds(tmp_path: Path) -> Non
         os.close(r)
 
 
+def test_the_clients_reader_keeps_the_launchers_bounds() -> None:
+    """The client's ``--read`` and the launcher's shell reader bound a hook's input alike: the
+    same seconds, and the same size (the shell caps ``$raw``, which ends with a newline and a
+    three-digit status, four bytes past the input)."""
+    from aether.hook_client import LATE, READ_LIMIT, READ_S
+    from aether.runtimes.hook_stdin import LATE_CHECK, STDIN_FUNCTIONS
+
+    assert f"timeout {READ_S:g} cat" in STDIN_FUNCTIONS
+    assert f"sleep {READ_S:g} &&" in STDIN_FUNCTIONS
+    assert STDIN_FUNCTIONS.count(f"head -c {READ_LIMIT + 4}") == 2
+    assert f'*"$nl"{LATE})' in LATE_CHECK and "return 124" in STDIN_FUNCTIONS
+
+
 def test_the_client_gives_the_input_back_when_it_sends_nothing(tmp_path: Path) -> None:
     """No server: nothing is sent (exit 75, not a word), and the input is given back on fd 5
     exactly as the launcher's own reader leaves ``$raw``: the bytes, a newline, the status."""

@@ -86,9 +86,7 @@ def check_proxy_ahead(ws: Workspace, session_id: str) -> None:
     if not ready.ok:
         return
     if ask_open:
-        cache.open_proxy = open_proxy
-        if open_proxy:
-            activity.log(ws, "open_proxy", endpoint=ep.url)
+        _keep_open_proxy_answer(ws, ep, cache, open_proxy)
     cache.save()
 
 
@@ -128,12 +126,19 @@ def open_proxy_warnings(
     ws: Workspace, ep: proxy_http.Endpoint, cache: SessionCache, answers: FirstAnswers
 ) -> list[str]:
     if answers.asked_open:
-        cache.open_proxy = answers.open_proxy
-        if cache.open_proxy:
-            activity.log(ws, "open_proxy", endpoint=ep.url)
+        _keep_open_proxy_answer(ws, ep, cache, answers.open_proxy)
     if not cache.open_proxy:
         return []
     return [
         f"the proxy at {ep.url} accepted a deliberately bogus key: it is OPEN to anyone "
         "who can reach it (set a master_key in its config)"
     ]
+
+
+def _keep_open_proxy_answer(
+    ws: Workspace, ep: proxy_http.Endpoint, cache: SessionCache, open_proxy: bool | None
+) -> None:
+    """The open-proxy check's answer kept for the session; an open proxy is logged once."""
+    cache.open_proxy = open_proxy
+    if open_proxy:
+        activity.log(ws, "open_proxy", endpoint=ep.url)
